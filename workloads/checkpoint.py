@@ -1,0 +1,127 @@
+"""Model checkpoints: saving, safe reading, and checked loading into an architecture.
+
+An accelsim checkpoint is a ``torch.save`` file of the dict
+``{"format": "accelsim-checkpoint", "version": 1, "workload": <name>, "state_dict": {...}}``.
+A plain state dict (a mapping of names to tensors, as written by ``torch.save(model.state_dict())``)
+is accepted too; it just does not record its workload. Files are always read with
+``torch.load(..., weights_only=True)``, which refuses arbitrary pickled objects, and every failure
+is reported as a :class:`~accelsim.errors.CheckpointError` naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from accelsim.errors import CheckpointError
+from accelsim.outputs import atomic_write_bytes
+
+FORMAT = "accelsim-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], *, workload: str) -> None:
+    """Write ``model``'s state dict and its workload name to ``path`` atomically.
+
+    ``workload`` is the name :func:`workloads.load_model` rebuilds the architecture from (a
+    registered name or a ``"module:factory"`` spec). Tensors are saved on the CPU.
+    """
+    if not isinstance(workload, str) or not workload:
+        raise CheckpointError(f"workload must be a non-empty str, not {workload!r}")
+    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
+    payload = {"format": FORMAT, "version": VERSION, "workload": workload, "state_dict": state}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str, torch.Tensor]]:
+    """Read a checkpoint file: ``(workload name or None for a plain state dict, state dict)``.
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, truncated, corrupt, holds anything but
+            tensors, or is an accelsim checkpoint of an unknown version.
+    """
+    where = os.fspath(path)
+    if not os.path.isfile(where):
+        raise CheckpointError(f"checkpoint {where!r} must be an existing file (no such file)")
+    try:
+        payload = torch.load(where, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises pickle, zip, EOF and runtime errors for bad files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"checkpoint {where!r} is not a readable torch checkpoint (truncated or corrupt?): {reason}"
+        ) from exc
+    if isinstance(payload, Mapping) and payload.get("format") == FORMAT:
+        if payload.get("version") != VERSION:
+            raise CheckpointError(
+                f"checkpoint {where!r}: version must be {VERSION}, not {payload.get('version')!r} "
+                "(written by a newer accelsim?)"
+            )
+        workload = payload.get("workload")
+        if not isinstance(workload, str) or not workload:
+            raise CheckpointError(f"checkpoint {where!r}: workload must be a non-empty str, not {workload!r}")
+        return workload, _state_dict(payload.get("state_dict"), where)
+    return None, _state_dict(payload, where)
+
+
+def _state_dict(value: object, where: str) -> dict[str, torch.Tensor]:
+    """``value`` as a state dict, or a CheckpointError saying what it is instead."""
+    if not isinstance(value, Mapping) or not value:
+        raise CheckpointError(
+            f"checkpoint {where!r} must hold a state dict (a mapping of parameter names to tensors), "
+            f"not {_describe(value)}"
+        )
+    for key, tensor in value.items():
+        if not isinstance(key, str) or not isinstance(tensor, torch.Tensor):
+            raise CheckpointError(
+                f"checkpoint {where!r} must hold a state dict (a mapping of parameter names to tensors); "
+                f"entry {key!r} is {_describe(tensor)}"
+            )
+    return dict(value)
+
+
+def _describe(value: object) -> str:
+    """A short description of a non-state-dict value for error messages."""
+    if isinstance(value, Mapping) and not value:
+        return "an empty mapping"
+    return f"a {type(value).__name__}"
+
+
+def load_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str) -> None:
+    """Copy ``state`` into ``model`` after checking it matches the architecture exactly.
+
+    ``source`` names the file in error messages.
+
+    Raises:
+        CheckpointError: a key is missing or unexpected, or a shape differs; the message names the
+            first such key (in the model's order) and both shapes.
+    """
+    expected = model.state_dict()
+    for key, tensor in expected.items():
+        if key not in state:
+            raise CheckpointError(
+                f"checkpoint {source!r} does not match the architecture: missing key {key!r} "
+                f"(shape {tuple(tensor.shape)}); was it saved from another workload?"
+            )
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"checkpoint {source!r} does not match the architecture: {key!r} has shape "
+                f"{tuple(state[key].shape)}, the model expects {tuple(tensor.shape)}"
+            )
+        if state[key].is_floating_point() != tensor.is_floating_point():
+            raise CheckpointError(
+                f"checkpoint {source!r} does not match the architecture: {key!r} has dtype "
+                f"{state[key].dtype}, the model expects {tensor.dtype}"
+            )
+    for key in state:
+        if key not in expected:
+            raise CheckpointError(
+                f"checkpoint {source!r} does not match the architecture: unexpected key {key!r}; "
+                "was it saved from another workload?"
+            )
+    model.load_state_dict(state, strict=True)

@@ -1,0 +1,167 @@
+"""The registry of built-in workloads and the resolution of user-model import specs.
+
+A workload is a model architecture, the data set it is trained on and its original training
+recipe. Built-in names are listed by :func:`names`; any other name of the form
+``"package.module:factory"`` names a user model: ``factory()`` is called with no arguments and
+must return a ``torch.nn.Module``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from accelsim.errors import WorkloadError
+
+from . import models
+from .recipes import Schedule, TrainingRecipe
+
+
+@dataclass(frozen=True)
+class WorkloadInfo:
+    """What a built-in workload is.
+
+    Attributes:
+        name: registered name.
+        input_shape: shape of one input image, (C, H, W) in (channels, pixels, pixels).
+        num_classes: number of output logits.
+        dataset: ``"cifar10"`` or ``"digits"`` (see :func:`workloads.load_dataset`).
+        recipe: the original training schedule (replayed by LR-tracking retraining).
+        description: one line for listings.
+    """
+
+    name: str
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    dataset: str
+    recipe: TrainingRecipe
+    description: str
+
+
+def _cifar_recipe(batch_size: int, lr: float) -> TrainingRecipe:
+    """He et al.'s CIFAR schedule: 160 epochs, step decay x0.1 at 50% and 75%; the paper's SGD."""
+    return TrainingRecipe(
+        batch_size=batch_size,
+        lr=lr,
+        momentum=0.9,
+        weight_decay=1e-4,
+        epochs=160,
+        schedule=Schedule.STEP,
+        milestones=(0.5, 0.75),
+        gamma=0.1,
+    )
+
+
+_CIFAR_SHAPE = (3, 32, 32)
+
+#: name -> (info, factory). AlexNet starts at lr 0.01: it has no BatchNorm, and 0.1 at batch 64
+#: is prone to diverge; every other CIFAR network starts at 0.1.
+_REGISTRY: dict[str, tuple[WorkloadInfo, Callable[[], nn.Module]]] = {
+    "vgg16": (
+        WorkloadInfo("vgg16", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(64, 0.1),
+                     "CIFAR VGG-16 with BatchNorm: 13 conv3x3 + 2 linear layers"),
+        models.vgg16,
+    ),
+    "resnet56": (
+        WorkloadInfo("resnet56", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(128, 0.1),
+                     "CIFAR ResNet-56 (He et al.), projection shortcuts when downsampling"),
+        models.resnet56,
+    ),
+    "resnet110": (
+        WorkloadInfo("resnet110", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(128, 0.1),
+                     "CIFAR ResNet-110 (He et al.), projection shortcuts when downsampling"),
+        models.resnet110,
+    ),
+    "alexnet": (
+        WorkloadInfo("alexnet", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(64, 0.01),
+                     "CIFAR AlexNet: conv 11x11/4, 5x5, 3x3 x3 with bias, no BatchNorm, 1 linear layer"),
+        models.alexnet,
+    ),
+    "digits": (
+        WorkloadInfo(
+            "digits",
+            (1, 8, 8),
+            10,
+            "digits",
+            TrainingRecipe(batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4, epochs=20,
+                           schedule=Schedule.COSINE),
+            "small CNN for scikit-learn's 8x8 digits: 3 conv3x3 + 2 linear layers, trains in seconds",
+        ),
+        models.digits_cnn,
+    ),
+}
+
+#: ``package.module:attribute`` with dotted Python identifiers on both sides.
+_SPEC = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def names() -> tuple[str, ...]:
+    """The registered workload names."""
+    return tuple(_REGISTRY)
+
+
+def is_import_spec(name: str) -> bool:
+    """Whether ``name`` has the form ``"package.module:factory"`` of a user model."""
+    return bool(_SPEC.match(name))
+
+
+def _unknown(name: object) -> WorkloadError:
+    """The error for a name that is neither registered nor an import spec."""
+    choices = ", ".join(repr(n) for n in sorted(_REGISTRY))
+    return WorkloadError(f"workload must be one of {choices}, or 'module:factory', not {name!r}")
+
+
+def info(name: str) -> WorkloadInfo:
+    """The description of built-in workload ``name``.
+
+    Raises:
+        WorkloadError: ``name`` is not registered (user models given by import spec have no info).
+    """
+    if isinstance(name, str) and name in _REGISTRY:
+        return _REGISTRY[name][0]
+    if isinstance(name, str) and is_import_spec(name):
+        raise WorkloadError(
+            f"workload info is known only for the built-in workloads {', '.join(map(repr, sorted(_REGISTRY)))}, "
+            f"not for the user model {name!r}"
+        )
+    raise _unknown(name)
+
+
+def factory(name: str) -> tuple[Callable[[], nn.Module], bool]:
+    """The zero-argument constructor of workload ``name`` and whether it is built in.
+
+    For an import spec ``"package.module:attr"`` the module is imported and ``attr`` (dotted
+    attributes allowed) must be callable.
+
+    Raises:
+        WorkloadError: unknown name, or an import spec whose module cannot be imported or whose
+            attribute is missing or not callable.
+    """
+    if not isinstance(name, str):
+        raise _unknown(name)
+    if name in _REGISTRY:
+        return _REGISTRY[name][1], True
+    if not is_import_spec(name):
+        raise _unknown(name)
+    module_name, attribute = name.split(":")
+    try:
+        target: object = importlib.import_module(module_name)
+    except Exception as exc:  # any failure of user code at import time is the user's spec problem
+        raise WorkloadError(
+            f"workload {name!r}: cannot import module {module_name!r} ({type(exc).__name__}: {exc}); "
+            "the module must be importable (on sys.path / PYTHONPATH)"
+        ) from exc
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise WorkloadError(f"workload {name!r}: module {module_name!r} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise WorkloadError(
+            f"workload {name!r}: {attribute!r} must be a callable returning a torch.nn.Module, "
+            f"not {type(target).__name__}"
+        )
+    return target, False  # type: ignore[return-value]
