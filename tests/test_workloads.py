@@ -6,7 +6,9 @@ import io
 import math
 import os
 import pickle
+import struct
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ import workloads
 from accelsim.errors import AccelsimError, CheckpointError, ConfigError, DataError, WorkloadError
 from workloads.models import VGG16_CFG
 
+CifarRoot = tuple[Path, dict[str, tuple[np.ndarray, np.ndarray]]]
 ALL = ("vgg16", "resnet56", "resnet110", "alexnet", "digits")
 
 
@@ -256,11 +259,15 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     buffer = io.BytesIO()
     torch.save({"format": "accelsim-checkpoint", "version": 2, "workload": "digits", "state_dict": {}}, buffer)
     put("version", buffer.getvalue(), "version must be 1, not 2")
-    files["missing"] = (tmp_path / "missing.pt", "must be an existing file")
+    buffer = io.BytesIO()
+    torch.save({"epoch": 3, "state_dict": {"w": torch.zeros(1)}}, buffer)
+    put("training", buffer.getvalue(), "entry 'epoch' is a value of type int (a training checkpoint?")
+    files["missing"] = (tmp_path / "missing.pt", "must be an existing file (no such file)")
+    files["folder"] = (tmp_path, "must be an existing file (it is a directory)")
     return files
 
 
-@pytest.mark.parametrize("label", ["truncated", "random", "empty", "list", "version", "missing"])
+@pytest.mark.parametrize("label", ["truncated", "random", "empty", "list", "version", "training", "missing", "folder"])
 def test_bad_checkpoint_files(tmp_path: Path, label: str) -> None:
     path, text = _bad_files(tmp_path)[label]
     for load in (lambda: workloads.build("digits", checkpoint=path), lambda: workloads.load_model(path)):
@@ -434,7 +441,7 @@ def test_load_digits() -> None:
         (lambda: workloads.load_dataset("cifar10", "train"), DataError, "cifar10 needs a data_dir"),
     ],
 )
-def test_dataset_errors(call, error: type[Exception], text: str) -> None:
+def test_dataset_errors(call: Callable[[], object], error: type[Exception], text: str) -> None:
     with pytest.raises(error) as err:
         call()
     assert text in str(err.value)
@@ -448,8 +455,30 @@ def _write_batch(path: Path, data: np.ndarray, labels: list[int], protocol: int)
         pickle.dump({b"batch_label": b"synthetic", b"data": data, b"labels": labels}, handle, protocol=protocol)
 
 
+def _python2_batch(data: np.ndarray, labels: list[int]) -> bytes:
+    """A batch pickled as the real CIFAR-10 files are (Python 2 cPickle, protocol 2, numpy 1.x).
+
+    Written opcode by opcode: str objects are BINSTRINGs and the array is rebuilt through
+    numpy.core.multiarray._reconstruct, which Python 3 picklers no longer emit.
+    """
+
+    def string(raw: bytes) -> bytes:
+        return b"U" + bytes([len(raw)]) + raw if len(raw) < 256 else b"T" + struct.pack("<I", len(raw)) + raw
+
+    def integer(value: int) -> bytes:
+        return b"J" + struct.pack("<i", value)
+
+    dtype = b"cnumpy\ndtype\n" + string(b"u1") + integer(0) + integer(1) + b"\x87R"
+    dtype += b"(" + integer(3) + string(b"|") + b"NNN" + integer(-1) + integer(-1) + integer(0) + b"tb"
+    array = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + integer(0) + b"\x85" + string(b"b") + b"\x87R"
+    array += b"(" + integer(1) + integer(data.shape[0]) + integer(data.shape[1]) + b"\x86" + dtype
+    array += b"\x89" + string(data.tobytes()) + b"tb"
+    items = string(b"data") + array + string(b"labels") + b"](" + b"".join(map(integer, labels)) + b"e"
+    return b"\x80\x02}(" + items + b"u."
+
+
 @pytest.fixture()
-def cifar_root(tmp_path: Path) -> tuple[Path, dict[str, tuple[np.ndarray, np.ndarray]]]:
+def cifar_root(tmp_path: Path) -> CifarRoot:
     """A tiny cifar-10-batches-py folder: 3 images per train batch, 4 test images."""
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
@@ -463,7 +492,7 @@ def cifar_root(tmp_path: Path) -> tuple[Path, dict[str, tuple[np.ndarray, np.nda
     test = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
     test[0, :] = 255
     test[1, :] = 0
-    _write_batch(folder / "test_batch", test, [0, 9, 3, 3], protocol=2)
+    (folder / "test_batch").write_bytes(_python2_batch(test, [0, 9, 3, 3]))
     expected = {
         "train": (np.concatenate([d for d, _ in parts]), np.concatenate([l for _, l in parts])),
         "test": (test, np.array([0, 9, 3, 3])),
@@ -472,7 +501,7 @@ def cifar_root(tmp_path: Path) -> tuple[Path, dict[str, tuple[np.ndarray, np.nda
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
-def test_load_cifar10(cifar_root, split: str) -> None:
+def test_load_cifar10(cifar_root: CifarRoot, split: str) -> None:
     root, expected = cifar_root
     x, y = workloads.load_cifar10(root, split)
     data, labels = expected[split]
@@ -490,7 +519,7 @@ def test_load_cifar10(cifar_root, split: str) -> None:
         assert x[0].min() == 1.0 and x[1].max() == 0.0
 
 
-def test_cifar10_missing(tmp_path: Path, cifar_root) -> None:
+def test_cifar10_missing(tmp_path: Path, cifar_root: CifarRoot) -> None:
     with pytest.raises(DataError) as err:
         workloads.load_cifar10(tmp_path / "nowhere")
     message = str(err.value)
@@ -500,9 +529,13 @@ def test_cifar10_missing(tmp_path: Path, cifar_root) -> None:
     with pytest.raises(DataError, match="data_batch_4' is missing"):
         workloads.load_cifar10(root, "train")
     assert len(workloads.load_cifar10(root, "test")[0]) == 4
+    empty = tmp_path / "empty" / "cifar-10-batches-py"
+    empty.mkdir(parents=True)
+    with pytest.raises(DataError, match="test_batch' is missing"):
+        workloads.load_cifar10(empty.parent, "test")
 
 
-def test_cifar10_malicious_pickle_refused(cifar_root) -> None:
+def test_cifar10_malicious_pickle_refused(cifar_root: CifarRoot) -> None:
     root, _ = cifar_root
     marker = root / "pwned"
 
@@ -527,7 +560,7 @@ def test_cifar10_malicious_pickle_refused(cifar_root) -> None:
         (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}), "labels must be 2 integers in 0..9"),
     ],
 )
-def test_cifar10_bad_batch(cifar_root, payload: bytes, text: str) -> None:
+def test_cifar10_bad_batch(cifar_root: CifarRoot, payload: bytes, text: str) -> None:
     root, _ = cifar_root
     (root / "cifar-10-batches-py" / "test_batch").write_bytes(payload)
     with pytest.raises(DataError) as err:

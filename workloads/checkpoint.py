@@ -48,7 +48,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
     """
     where = os.fspath(path)
     if not os.path.isfile(where):
-        raise CheckpointError(f"checkpoint {where!r} must be an existing file (no such file)")
+        reason = "it is a directory" if os.path.isdir(where) else "no such file"
+        raise CheckpointError(f"checkpoint {where!r} must be an existing file ({reason})")
     try:
         payload = torch.load(where, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip, EOF and runtime errors for bad files
@@ -78,9 +79,14 @@ def _state_dict(value: object, where: str) -> dict[str, torch.Tensor]:
         )
     for key, tensor in value.items():
         if not isinstance(key, str) or not isinstance(tensor, torch.Tensor):
+            hint = (
+                " (a training checkpoint? save its 'state_dict' entry with torch.save instead)"
+                if "state_dict" in value
+                else ""
+            )
             raise CheckpointError(
                 f"checkpoint {where!r} must hold a state dict (a mapping of parameter names to tensors); "
-                f"entry {key!r} is {_describe(tensor)}"
+                f"entry {key!r} is {_describe(tensor)}{hint}"
             )
     return dict(value)
 
@@ -89,7 +95,7 @@ def _describe(value: object) -> str:
     """A short description of a non-state-dict value for error messages."""
     if isinstance(value, Mapping) and not value:
         return "an empty mapping"
-    return f"a {type(value).__name__}"
+    return f"a value of type {type(value).__name__}"
 
 
 def load_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str) -> None:

@@ -8,8 +8,8 @@
 
 Images are returned channels first, ``x`` float32 of shape (N, C, H, W) with values in [0, 1]
 (pixel / max pixel value), and labels ``y`` int64 of shape (N,). There is no mean/std
-normalization: the integer datapath quantizes the input to fixed point, and [0, 1] inputs are
-exactly representable as unsigned fractions.
+normalization: models are trained on [0, 1] inputs, and the integer datapath quantizes that
+input to fixed point itself, so no per-channel statistics have to travel with a model.
 
 The CIFAR batches are Python pickles. They are read with a restricted unpickler that only
 allows the few numpy globals needed to rebuild an array, so a tampered file cannot run code.
@@ -109,9 +109,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _cifar_folder(data_dir: str | os.PathLike[str]) -> Path:
     """The ``cifar-10-batches-py`` folder: ``data_dir`` itself or its child of that name."""
     root = Path(data_dir)
-    for candidate in (root / CIFAR_FOLDER, root):
-        if (candidate / "test_batch").is_file() or (candidate / "data_batch_1").is_file():
-            return candidate
+    if (root / CIFAR_FOLDER).is_dir():
+        return root / CIFAR_FOLDER
+    if any((root / name).is_file() for names in _CIFAR_FILES.values() for name in names):
+        return root
     raise DataError(
         f"data_dir must be a {CIFAR_FOLDER} folder or its parent, not {str(root)!r} (no CIFAR-10 batches "
         "there). accelsim never downloads data: download the CIFAR-10 python version from the CIFAR web "
@@ -177,7 +178,8 @@ def load_cifar10(data_dir: str | os.PathLike[str], split: str = "train") -> tupl
     parts = [_read_batch(folder / name) for name in _CIFAR_FILES[split]]
     data = np.concatenate([part[0] for part in parts])
     labels = np.concatenate([part[1] for part in parts])
-    x = data.reshape(-1, 3, 32, 32).astype(np.float32) / np.float32(255.0)
+    x = data.reshape(-1, 3, 32, 32).astype(np.float32)
+    x /= np.float32(255.0)  # in place: the train split is 600 MB as float32
     return x, labels
 
 
