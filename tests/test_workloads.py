@@ -50,7 +50,9 @@ def test_names_and_info() -> None:
         assert meta.dataset == ("digits" if name == "digits" else "cifar10")
         assert meta.input_shape == ((1, 8, 8) if name == "digits" else (3, 32, 32))
     # the paper's table: batch 64 for AlexNet and VGG-16, 128 for the ResNets; wd 1e-4; momentum 0.9
-    assert [workloads.info(n).recipe.batch_size for n in ("alexnet", "vgg16", "resnet56", "resnet110")] == [64, 64, 128, 128]
+    assert [
+        workloads.info(n).recipe.batch_size for n in ("alexnet", "vgg16", "resnet56", "resnet110")
+    ] == [64, 64, 128, 128]
     for name in ("alexnet", "vgg16", "resnet56", "resnet110"):
         recipe = workloads.info(name).recipe
         assert (recipe.weight_decay, recipe.momentum, recipe.epochs) == (1e-4, 0.9, 160)
@@ -75,9 +77,15 @@ def test_unknown_workload_message() -> None:
 def test_recipe_schedules() -> None:
     step = workloads.info("resnet56").recipe
     assert step.milestone_epochs == (80, 120)
-    assert [step.lr_at(e) for e in (0, 79, 80, 119, 120, 159)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+    assert [step.lr_at(e) for e in (0, 79, 80, 119, 120, 159)] == pytest.approx(
+        [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    )
     cosine = workloads.TrainingRecipe(64, 0.05, 0.9, 1e-4, 20, workloads.Schedule.COSINE)
-    assert cosine.lr_at(0) == 0.05 and cosine.lr_at(10) == pytest.approx(0.025) and cosine.lr_at(20) == pytest.approx(0.0)
+    assert (
+        cosine.lr_at(0) == 0.05
+        and cosine.lr_at(10) == pytest.approx(0.025)
+        and cosine.lr_at(20) == pytest.approx(0.0)
+    )
     assert cosine.lr_at(5) == pytest.approx(0.05 * (1 + math.cos(math.pi / 4)) / 2)
     with pytest.raises(ConfigError, match="epoch must be a number in"):
         step.lr_at(161)
@@ -99,8 +107,16 @@ def test_recipe_schedules() -> None:
     ],
 )
 def test_recipe_validation(field: str, value: object, text: str) -> None:
-    fields = dict(batch_size=64, lr=0.1, momentum=0.9, weight_decay=1e-4, epochs=10,
-                  schedule=workloads.Schedule.STEP, milestones=(0.5,), gamma=0.1)
+    fields = dict(
+        batch_size=64,
+        lr=0.1,
+        momentum=0.9,
+        weight_decay=1e-4,
+        epochs=10,
+        schedule=workloads.Schedule.STEP,
+        milestones=(0.5,),
+        gamma=0.1,
+    )
     fields[field] = value
     with pytest.raises(ConfigError, match=f"training recipe {field}") as err:
         workloads.TrainingRecipe(**fields)  # type: ignore[arg-type]
@@ -123,7 +139,15 @@ def test_forward_shape_eval_and_fx(built: dict[str, nn.Module], name: str) -> No
     traced = torch.fx.symbolic_trace(model)
     with torch.no_grad():
         assert torch.equal(traced(x), y)
-    allowed = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.Linear)
+    allowed = (
+        nn.Conv2d,
+        nn.BatchNorm2d,
+        nn.ReLU,
+        nn.MaxPool2d,
+        nn.AvgPool2d,
+        nn.Flatten,
+        nn.Linear,
+    )
     functions = set()
     for node in traced.graph.nodes:
         if node.op == "call_module":
@@ -150,7 +174,7 @@ def test_vgg16_structure(built: dict[str, nn.Module]) -> None:
     assert sum(c.weight.numel() for c in convs) == expected
     assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.bias is None for c in convs)
     linears = [m for m in built["vgg16"].modules() if isinstance(m, nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(512, 512), (512, 10)]
+    assert [(lin.in_features, lin.out_features) for lin in linears] == [(512, 512), (512, 10)]
 
 
 @pytest.mark.parametrize(("name", "blocks"), [("resnet56", 9), ("resnet110", 18)])
@@ -160,7 +184,10 @@ def test_resnet_structure(built: dict[str, nn.Module], name: str, blocks: int) -
     three = [c for c in convs if c.kernel_size == (3, 3)]
     projections = [c for c in convs if c.kernel_size == (1, 1)]
     assert len(three) == 1 + 6 * blocks and len(projections) == 2
-    assert [(p.in_channels, p.out_channels, p.stride) for p in projections] == [(16, 32, (2, 2)), (32, 64, (2, 2))]
+    assert [(p.in_channels, p.out_channels, p.stride) for p in projections] == [
+        (16, 32, (2, 2)),
+        (32, 64, (2, 2)),
+    ]
     assert sorted({c.out_channels for c in three}) == [16, 32, 64]
     assert sum(1 for c in three if c.stride == (2, 2)) == 2
     # depth = 6n + 2 weighted layers on the main path
@@ -177,8 +204,14 @@ def test_resnet_structure(built: dict[str, nn.Module], name: str, blocks: int) -
 
 def test_alexnet_structure(built: dict[str, nn.Module]) -> None:
     convs = _convs(built["alexnet"])
-    assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
-        (3, 64, 11, 4, 5), (64, 192, 5, 1, 2), (192, 384, 3, 1, 1), (384, 256, 3, 1, 1), (256, 256, 3, 1, 1),
+    assert [
+        (c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs
+    ] == [
+        (3, 64, 11, 4, 5),
+        (64, 192, 5, 1, 2),
+        (192, 384, 3, 1, 1),
+        (384, 256, 3, 1, 1),
+        (256, 256, 3, 1, 1),
     ]
     assert all(c.bias is not None for c in convs)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in built["alexnet"].modules())
@@ -191,9 +224,13 @@ def test_init_statistics(built: dict[str, nn.Module]) -> None:
     assert abs(conv.weight.mean().item()) < 1e-3
     bn = next(m for m in built["resnet56"].modules() if isinstance(m, nn.BatchNorm2d))
     assert torch.equal(bn.weight, torch.ones(16)) and torch.equal(bn.bias, torch.zeros(16))
-    assert torch.equal(bn.running_mean, torch.zeros(16)) and torch.equal(bn.running_var, torch.ones(16))
+    assert torch.equal(bn.running_mean, torch.zeros(16)) and torch.equal(
+        bn.running_var, torch.ones(16)
+    )
     fc = built["vgg16"].classifier[0]
-    bound = 1 / math.sqrt(512)  # kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    bound = 1 / math.sqrt(
+        512
+    )  # kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     assert fc.weight.abs().max().item() <= bound and fc.weight.abs().max().item() > 0.99 * bound
 
 
@@ -251,26 +288,42 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         files[label] = (path, text)
 
     put("truncated", data[: len(data) // 2], "not a readable torch checkpoint")
-    put("random", np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(), "not a readable torch checkpoint")
+    put(
+        "random",
+        np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+        "not a readable torch checkpoint",
+    )
     put("empty", b"", "not a readable torch checkpoint")
     buffer = io.BytesIO()
     torch.save([1, 2, 3], buffer)
     put("list", buffer.getvalue(), "must hold a state dict")
     buffer = io.BytesIO()
-    torch.save({"format": "accelsim-checkpoint", "version": 2, "workload": "digits", "state_dict": {}}, buffer)
+    torch.save(
+        {"format": "accelsim-checkpoint", "version": 2, "workload": "digits", "state_dict": {}},
+        buffer,
+    )
     put("version", buffer.getvalue(), "version must be 1, not 2")
     buffer = io.BytesIO()
     torch.save({"epoch": 3, "state_dict": {"w": torch.zeros(1)}}, buffer)
-    put("training", buffer.getvalue(), "entry 'epoch' is a value of type int (a training checkpoint?")
+    put(
+        "training",
+        buffer.getvalue(),
+        "entry 'epoch' is a value of type int (a training checkpoint?",
+    )
     files["missing"] = (tmp_path / "missing.pt", "must be an existing file (no such file)")
     files["folder"] = (tmp_path, "must be an existing file (it is a directory)")
     return files
 
 
-@pytest.mark.parametrize("label", ["truncated", "random", "empty", "list", "version", "training", "missing", "folder"])
+@pytest.mark.parametrize(
+    "label", ["truncated", "random", "empty", "list", "version", "training", "missing", "folder"]
+)
 def test_bad_checkpoint_files(tmp_path: Path, label: str) -> None:
     path, text = _bad_files(tmp_path)[label]
-    for load in (lambda: workloads.build("digits", checkpoint=path), lambda: workloads.load_model(path)):
+    for load in (
+        lambda: workloads.build("digits", checkpoint=path),
+        lambda: workloads.load_model(path),
+    ):
         with pytest.raises(CheckpointError) as err:
             load()
         assert str(path) in str(err.value) and text in str(err.value)
@@ -299,12 +352,16 @@ def test_checkpoint_architecture_mismatch(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError) as err:
         workloads.build("alexnet", checkpoint=plain)
     assert str(plain) in str(err.value)
-    assert "'features.0.weight' has shape (16, 1, 3, 3), the model expects (64, 3, 11, 11)" in str(err.value)
+    assert "'features.0.weight' has shape (16, 1, 3, 3), the model expects (64, 3, 11, 11)" in str(
+        err.value
+    )
 
     state = digits.state_dict()
     del state["features.1.running_var"]
     torch.save(state, plain)
-    with pytest.raises(CheckpointError, match=r"missing key 'features.1.running_var' \(shape \(16,\)\)"):
+    with pytest.raises(
+        CheckpointError, match=r"missing key 'features.1.running_var' \(shape \(16,\)\)"
+    ):
         workloads.build("digits", checkpoint=plain)
 
     state = digits.state_dict()
@@ -331,7 +388,9 @@ def test_save_checkpoint_validation(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="workload must be a non-empty str"):
         workloads.save_checkpoint(workloads.build("digits"), tmp_path / "x.pt", workload="")
     with pytest.raises(AccelsimError, match="output folder must exist"):
-        workloads.save_checkpoint(workloads.build("digits"), tmp_path / "no" / "x.pt", workload="digits")
+        workloads.save_checkpoint(
+            workloads.build("digits"), tmp_path / "no" / "x.pt", workload="digits"
+        )
 
 
 # ----------------------------------------------------------------------------- user models
@@ -342,7 +401,8 @@ import torch
 from torch import nn
 
 def make():
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
+    layers = [nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 10)]
+    return nn.Sequential(*layers)
 
 class Factories:
     @staticmethod
@@ -398,7 +458,10 @@ def test_bad_import_spec(user_module: str, attribute: str, text: str) -> None:
 
 
 def test_unimportable_spec() -> None:
-    with pytest.raises(WorkloadError, match=r"workload 'no_such_module_xyz:make': cannot import module 'no_such_module_xyz'"):
+    with pytest.raises(
+        WorkloadError,
+        match=r"workload 'no_such_module_xyz:make': cannot import module 'no_such_module_xyz'",
+    ):
         workloads.build("no_such_module_xyz:make")
     with pytest.raises(WorkloadError, match="or 'module:factory', not 'a:b:c'"):
         workloads.build("a:b:c")
@@ -427,7 +490,9 @@ def test_load_digits() -> None:
     from sklearn.datasets import load_digits as sk
 
     everything = np.concatenate([x_train, x_test]).reshape(1797, 64) * 16
-    assert sorted(map(bytes, everything.astype(np.uint8))) == sorted(map(bytes, sk().data.astype(np.uint8)))
+    assert sorted(map(bytes, everything.astype(np.uint8))) == sorted(
+        map(bytes, sk().data.astype(np.uint8))
+    )
     x, y = workloads.load_dataset("digits", "test")
     assert np.array_equal(x, x_test) and np.array_equal(y, y_test)
 
@@ -435,9 +500,21 @@ def test_load_digits() -> None:
 @pytest.mark.parametrize(
     ("call", "error", "text"),
     [
-        (lambda: workloads.load_digits("val"), ConfigError, "split must be one of 'train', 'test', not 'val'"),
-        (lambda: workloads.load_digits(test_fraction=1.0), ConfigError, "test_fraction must be a number in (0, 1)"),
-        (lambda: workloads.load_dataset("mnist"), ConfigError, "dataset must be one of 'cifar10', 'digits', not 'mnist'"),
+        (
+            lambda: workloads.load_digits("val"),
+            ConfigError,
+            "split must be one of 'train', 'test', not 'val'",
+        ),
+        (
+            lambda: workloads.load_digits(test_fraction=1.0),
+            ConfigError,
+            "test_fraction must be a number in (0, 1)",
+        ),
+        (
+            lambda: workloads.load_dataset("mnist"),
+            ConfigError,
+            "dataset must be one of 'cifar10', 'digits', not 'mnist'",
+        ),
         (lambda: workloads.load_dataset("cifar10", "train"), DataError, "cifar10 needs a data_dir"),
     ],
 )
@@ -452,7 +529,11 @@ def test_dataset_errors(call: Callable[[], object], error: type[Exception], text
 
 def _write_batch(path: Path, data: np.ndarray, labels: list[int], protocol: int) -> None:
     with path.open("wb") as handle:
-        pickle.dump({b"batch_label": b"synthetic", b"data": data, b"labels": labels}, handle, protocol=protocol)
+        pickle.dump(
+            {b"batch_label": b"synthetic", b"data": data, b"labels": labels},
+            handle,
+            protocol=protocol,
+        )
 
 
 def _python2_batch(data: np.ndarray, labels: list[int]) -> bytes:
@@ -463,17 +544,31 @@ def _python2_batch(data: np.ndarray, labels: list[int]) -> bytes:
     """
 
     def string(raw: bytes) -> bytes:
-        return b"U" + bytes([len(raw)]) + raw if len(raw) < 256 else b"T" + struct.pack("<I", len(raw)) + raw
+        return (
+            b"U" + bytes([len(raw)]) + raw
+            if len(raw) < 256
+            else b"T" + struct.pack("<I", len(raw)) + raw
+        )
 
     def integer(value: int) -> bytes:
         return b"J" + struct.pack("<i", value)
 
     dtype = b"cnumpy\ndtype\n" + string(b"u1") + integer(0) + integer(1) + b"\x87R"
-    dtype += b"(" + integer(3) + string(b"|") + b"NNN" + integer(-1) + integer(-1) + integer(0) + b"tb"
-    array = b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + integer(0) + b"\x85" + string(b"b") + b"\x87R"
+    dtype += (
+        b"(" + integer(3) + string(b"|") + b"NNN" + integer(-1) + integer(-1) + integer(0) + b"tb"
+    )
+    array = (
+        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+        + integer(0)
+        + b"\x85"
+        + string(b"b")
+        + b"\x87R"
+    )
     array += b"(" + integer(1) + integer(data.shape[0]) + integer(data.shape[1]) + b"\x86" + dtype
     array += b"\x89" + string(data.tobytes()) + b"tb"
-    items = string(b"data") + array + string(b"labels") + b"](" + b"".join(map(integer, labels)) + b"e"
+    items = (
+        string(b"data") + array + string(b"labels") + b"](" + b"".join(map(integer, labels)) + b"e"
+    )
     return b"\x80\x02}(" + items + b"u."
 
 
@@ -494,7 +589,10 @@ def cifar_root(tmp_path: Path) -> CifarRoot:
     test[1, :] = 0
     (folder / "test_batch").write_bytes(_python2_batch(test, [0, 9, 3, 3]))
     expected = {
-        "train": (np.concatenate([d for d, _ in parts]), np.concatenate([l for _, l in parts])),
+        "train": (
+            np.concatenate([d for d, _ in parts]),
+            np.concatenate([labels for _, labels in parts]),
+        ),
         "test": (test, np.array([0, 9, 3, 3])),
     }
     return tmp_path, expected
@@ -511,7 +609,9 @@ def test_load_cifar10(cifar_root: CifarRoot, split: str) -> None:
     assert x[0, 1, 2, 3] == np.float32(data[0, 1024 + 2 * 32 + 3]) / np.float32(255)
     assert np.array_equal(np.rint(x.reshape(len(data), -1) * 255).astype(np.uint8), data)
     assert 0.0 <= x.min() and x.max() <= 1.0
-    same = workloads.load_cifar10(root / "cifar-10-batches-py", split)  # the folder itself works too
+    same = workloads.load_cifar10(
+        root / "cifar-10-batches-py", split
+    )  # the folder itself works too
     assert np.array_equal(same[0], x)
     through = workloads.load_dataset("cifar10", split, data_dir=root)
     assert np.array_equal(through[1], y)
@@ -523,7 +623,11 @@ def test_cifar10_missing(tmp_path: Path, cifar_root: CifarRoot) -> None:
     with pytest.raises(DataError) as err:
         workloads.load_cifar10(tmp_path / "nowhere")
     message = str(err.value)
-    assert str(tmp_path / "nowhere") in message and "never downloads" in message and "--data-dir" in message
+    assert (
+        str(tmp_path / "nowhere") in message
+        and "never downloads" in message
+        and "--data-dir" in message
+    )
     root, _ = cifar_root
     (root / "cifar-10-batches-py" / "data_batch_4").unlink()
     with pytest.raises(DataError, match="data_batch_4' is missing"):
@@ -545,7 +649,9 @@ def test_cifar10_malicious_pickle_refused(cifar_root: CifarRoot) -> None:
 
     path = root / "cifar-10-batches-py" / "test_batch"
     path.write_bytes(pickle.dumps({b"data": Evil(), b"labels": [0]}, protocol=2))
-    with pytest.raises(DataError, match=r"refusing to load .*test_batch.*: unexpected global (posix|os)\.system"):
+    with pytest.raises(
+        DataError, match=r"refusing to load .*test_batch.*: unexpected global (posix|os)\.system"
+    ):
         workloads.load_cifar10(root, "test")
     assert not marker.exists()
 
@@ -556,8 +662,26 @@ def test_cifar10_malicious_pickle_refused(cifar_root: CifarRoot) -> None:
         (b"\x80\x02}q\x00(", "is corrupt or truncated"),
         (pickle.dumps([1, 2]), "must hold a dict, not a list"),
         (pickle.dumps({b"labels": [0]}), "has no 'data' entry"),
-        (pickle.dumps({b"data": np.zeros((1, 3072), np.float32), b"labels": [0]}), "data must be a uint8 array"),
-        (pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}), "labels must be 2 integers in 0..9"),
+        (
+            pickle.dumps({b"data": np.zeros((1, 3072), np.float32), b"labels": [0]}),
+            "data must be a uint8 array",
+        ),
+        (
+            pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}),
+            "labels must be 2 integers in 0..9",
+        ),
+        (
+            pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0.5, 1.0]}),
+            "labels must be 2 integers in 0..9, not a float64 array of shape (2,), values 0.5..1.0",
+        ),
+        (
+            pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [1]}),
+            "labels must be 2 integers in 0..9, not a int64 array of shape (1,)",
+        ),
+        (
+            pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [[1], [1, 2]]}),
+            "labels must be 2 integers in 0..9 (",
+        ),
     ],
 )
 def test_cifar10_bad_batch(cifar_root: CifarRoot, payload: bytes, text: str) -> None:

@@ -55,7 +55,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
     except Exception as exc:  # torch raises pickle, zip, EOF and runtime errors for bad files
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
-            f"checkpoint {where!r} is not a readable torch checkpoint (truncated or corrupt?): {reason}"
+            f"checkpoint {where!r} is not a readable torch checkpoint "
+            f"(truncated or corrupt?): {reason}"
         ) from exc
     if isinstance(payload, Mapping) and payload.get("format") == FORMAT:
         if payload.get("version") != VERSION:
@@ -65,7 +66,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
             )
         workload = payload.get("workload")
         if not isinstance(workload, str) or not workload:
-            raise CheckpointError(f"checkpoint {where!r}: workload must be a non-empty str, not {workload!r}")
+            raise CheckpointError(
+                f"checkpoint {where!r}: workload must be a non-empty str, not {workload!r}"
+            )
         return workload, _state_dict(payload.get("state_dict"), where)
     return None, _state_dict(payload, where)
 
@@ -74,8 +77,8 @@ def _state_dict(value: object, where: str) -> dict[str, torch.Tensor]:
     """``value`` as a state dict, or a CheckpointError saying what it is instead."""
     if not isinstance(value, Mapping) or not value:
         raise CheckpointError(
-            f"checkpoint {where!r} must hold a state dict (a mapping of parameter names to tensors), "
-            f"not {_describe(value)}"
+            f"checkpoint {where!r} must hold a state dict (a mapping of parameter names to "
+            f"tensors), not {_describe(value)}"
         )
     for key, tensor in value.items():
         if not isinstance(key, str) or not isinstance(tensor, torch.Tensor):
@@ -85,8 +88,8 @@ def _state_dict(value: object, where: str) -> dict[str, torch.Tensor]:
                 else ""
             )
             raise CheckpointError(
-                f"checkpoint {where!r} must hold a state dict (a mapping of parameter names to tensors); "
-                f"entry {key!r} is {_describe(tensor)}{hint}"
+                f"checkpoint {where!r} must hold a state dict (a mapping of parameter names to "
+                f"tensors); entry {key!r} is {_describe(tensor)}{hint}"
             )
     return dict(value)
 

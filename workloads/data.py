@@ -41,7 +41,9 @@ def _check_split(split: object) -> str:
     return str(split)
 
 
-def load_digits(split: str = "train", *, test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def load_digits(
+    split: str = "train", *, test_fraction: float = 0.25, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 8x8 digits: ``(x float32 (N, 1, 8, 8) in [0, 1], y int64 (N,))``.
 
     The train/test split is stratified by class and a pure function of ``test_fraction`` and
@@ -52,7 +54,11 @@ def load_digits(split: str = "train", *, test_fraction: float = 0.25, seed: int 
         ConfigError: bad ``split``, ``test_fraction`` (must be in (0, 1)) or ``seed``.
     """
     split = _check_split(split)
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+    if (
+        isinstance(test_fraction, bool)
+        or not isinstance(test_fraction, (int, float))
+        or not 0 < test_fraction < 1
+    ):
         raise ConfigError(f"test_fraction must be a number in (0, 1), not {test_fraction!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ConfigError(f"seed must be an integer in [0, 2**32), not {seed!r}")
@@ -102,7 +108,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         except KeyError:
             raise DataError(
                 f"refusing to load {str(self._source)!r}: unexpected global {module}.{name} "
-                "(a CIFAR-10 batch only holds numpy arrays and lists; the file may be tampered with)"
+                "(a CIFAR-10 batch only holds numpy arrays and lists; the file may be tampered "
+                "with)"
             ) from None
 
 
@@ -114,9 +121,9 @@ def _cifar_folder(data_dir: str | os.PathLike[str]) -> Path:
     if any((root / name).is_file() for names in _CIFAR_FILES.values() for name in names):
         return root
     raise DataError(
-        f"data_dir must be a {CIFAR_FOLDER} folder or its parent, not {str(root)!r} (no CIFAR-10 batches "
-        "there). accelsim never downloads data: download the CIFAR-10 python version from the CIFAR web "
-        f"site, unpack it, and point to it with --data-dir"
+        f"data_dir must be a {CIFAR_FOLDER} folder or its parent, not {str(root)!r} (no "
+        "CIFAR-10 batches there). accelsim never downloads data: download the CIFAR-10 python "
+        "version from the CIFAR web site, unpack it, and point to it with --data-dir"
     )
 
 
@@ -124,8 +131,9 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 batch file: ``(uint8 (n, 3072), int64 (n,))``."""
     if not path.is_file():
         raise DataError(
-            f"CIFAR-10 file {str(path)!r} is missing: the {CIFAR_FOLDER} folder must hold data_batch_1..5 "
-            "and test_batch (download the python version from the CIFAR web site and unpack it whole)"
+            f"CIFAR-10 file {str(path)!r} is missing: the {CIFAR_FOLDER} folder must hold "
+            "data_batch_1..5 and test_batch (download the python version from the CIFAR web site "
+            "and unpack it whole)"
         )
     try:
         with path.open("rb") as handle:
@@ -133,25 +141,41 @@ def _read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except DataError:
         raise
     except Exception as exc:  # truncated or corrupt pickles raise many exception types
-        raise DataError(f"CIFAR-10 file {str(path)!r} is corrupt or truncated: {type(exc).__name__}: {exc}") from exc
+        raise DataError(
+            f"CIFAR-10 file {str(path)!r} is corrupt or truncated: {type(exc).__name__}: {exc}"
+        ) from exc
     if not isinstance(batch, dict):
-        raise DataError(f"CIFAR-10 file {str(path)!r} must hold a dict, not a {type(batch).__name__}")
+        raise DataError(
+            f"CIFAR-10 file {str(path)!r} must hold a dict, not a {type(batch).__name__}"
+        )
     data = _entry(batch, "data", path)
     labels = _entry(batch, "labels", path)
-    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != _CIFAR_PIXELS:
+    if (
+        not isinstance(data, np.ndarray)
+        or data.dtype != np.uint8
+        or data.ndim != 2
+        or data.shape[1] != _CIFAR_PIXELS
+    ):
         raise DataError(
-            f"CIFAR-10 file {str(path)!r}: data must be a uint8 array of shape (n, {_CIFAR_PIXELS}), not "
-            f"{getattr(data, 'dtype', type(data).__name__)} {getattr(data, 'shape', '')}"
+            f"CIFAR-10 file {str(path)!r}: data must be a uint8 array of shape "
+            f"(n, {_CIFAR_PIXELS}), not {getattr(data, 'dtype', type(data).__name__)} "
+            f"{getattr(data, 'shape', '')}"
         )
+    n = data.shape[0]
     try:
-        y = np.asarray(labels, dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"CIFAR-10 file {str(path)!r}: labels must be integers ({exc})") from exc
-    if y.shape != (data.shape[0],) or (y.size and (y.min() < 0 or y.max() > 9)):
+        y = np.asarray(labels)
+    except (TypeError, ValueError) as exc:  # e.g. a ragged nested list
         raise DataError(
-            f"CIFAR-10 file {str(path)!r}: labels must be {data.shape[0]} integers in 0..9, not shape {y.shape}"
+            f"CIFAR-10 file {str(path)!r}: labels must be {n} integers in 0..9 ({exc})"
+        ) from exc
+    integral = y.dtype.kind in "iu" and y.shape == (n,)
+    if not integral or (n and (y.min() < 0 or y.max() > 9)):
+        values = f", values {y.min()}..{y.max()}" if y.dtype.kind in "iuf" and y.size else ""
+        raise DataError(
+            f"CIFAR-10 file {str(path)!r}: labels must be {n} integers in 0..9, not a "
+            f"{y.dtype} array of shape {y.shape}{values}"
         )
-    return data, y
+    return data, y.astype(np.int64)
 
 
 def _entry(batch: dict[object, object], key: str, path: Path) -> object:
@@ -162,7 +186,9 @@ def _entry(batch: dict[object, object], key: str, path: Path) -> object:
     raise DataError(f"CIFAR-10 file {str(path)!r} has no {key!r} entry: it is not a CIFAR-10 batch")
 
 
-def load_cifar10(data_dir: str | os.PathLike[str], split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+def load_cifar10(
+    data_dir: str | os.PathLike[str], split: str = "train"
+) -> tuple[np.ndarray, np.ndarray]:
     """CIFAR-10 from a local folder: ``(x float32 (N, 3, 32, 32) in [0, 1], y int64 (N,))``.
 
     ``data_dir`` is the ``cifar-10-batches-py`` folder or its parent. The train split is
@@ -186,7 +212,7 @@ def load_cifar10(data_dir: str | os.PathLike[str], split: str = "train") -> tupl
 def load_dataset(
     name: str, split: str = "train", data_dir: str | os.PathLike[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load data set ``name`` ("digits" or "cifar10"): ``(x float32 (N, C, H, W) in [0, 1], y int64)``.
+    """Data set ``name`` ("digits" or "cifar10"): ``(x float32 (N, C, H, W) in [0, 1], y int64)``.
 
     ``data_dir`` is required for cifar10 and ignored for digits (which ships with scikit-learn).
 
@@ -207,7 +233,8 @@ def _require_dir(data_dir: str | os.PathLike[str] | None) -> str | os.PathLike[s
     """``data_dir``, or a DataError saying CIFAR-10 needs one."""
     if data_dir is None:
         raise DataError(
-            "cifar10 needs a data_dir: download the CIFAR-10 python version from the CIFAR web site, "
-            f"unpack it, and point to the {CIFAR_FOLDER} folder with --data-dir (accelsim never downloads data)"
+            "cifar10 needs a data_dir: download the CIFAR-10 python version from the CIFAR web "
+            f"site, unpack it, and point to the {CIFAR_FOLDER} folder with --data-dir (accelsim "
+            "never downloads data)"
         )
     return data_dir

@@ -14,7 +14,9 @@ from .models import init_weights
 from .registry import factory, names
 
 
-def build(name: str, *, seed: int = 0, checkpoint: str | os.PathLike[str] | None = None) -> nn.Module:
+def build(
+    name: str, *, seed: int = 0, checkpoint: str | os.PathLike[str] | None = None
+) -> nn.Module:
     """A fresh model of workload ``name`` in eval mode, on the CPU, in float32.
 
     ``name`` is a registered name (see :func:`workloads.names`) or a ``"package.module:factory"``
@@ -45,18 +47,24 @@ def build(name: str, *, seed: int = 0, checkpoint: str | os.PathLike[str] | None
             torch.manual_seed(seed)
             model = make()
         if not isinstance(model, nn.Module):
-            raise WorkloadError(f"workload {name!r}: the factory must return a torch.nn.Module, not {type(model).__name__}")
+            raise WorkloadError(
+                f"workload {name!r}: the factory must return a torch.nn.Module, "
+                f"not {type(model).__name__}"
+            )
     if checkpoint is not None:
         workload, state = read_checkpoint(checkpoint)
         if workload is not None and workload != name:
             raise CheckpointError(
-                f"checkpoint {os.fspath(checkpoint)!r} was saved for workload {workload!r}, not {name!r}"
+                f"checkpoint {os.fspath(checkpoint)!r} was saved for workload {workload!r}, "
+                f"not {name!r}"
             )
         load_state_dict(model, state, source=os.fspath(checkpoint))
     return model.eval()
 
 
-def load_model(checkpoint: str | os.PathLike[str], *, workload: str | None = None) -> tuple[str, nn.Module]:
+def load_model(
+    checkpoint: str | os.PathLike[str], *, workload: str | None = None
+) -> tuple[str, nn.Module]:
     """Rebuild the workload a checkpoint records and load its weights: ``(workload name, model)``.
 
     ``workload`` overrides the recorded name, and is required for a plain state-dict file. A
@@ -84,4 +92,3 @@ def load_model(checkpoint: str | os.PathLike[str], *, workload: str | None = Non
     model = build(name)
     load_state_dict(model, state, source=where)
     return name, model.eval()
-

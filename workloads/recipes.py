@@ -48,13 +48,37 @@ class TrainingRecipe:
 
     def __post_init__(self) -> None:
         """Check every field; raise :class:`ConfigError` naming the first bad one."""
-        _require(_integer(self.batch_size) and self.batch_size >= 1, "batch_size", "an integer >= 1", self.batch_size)
+        _require(
+            _integer(self.batch_size) and self.batch_size >= 1,
+            "batch_size",
+            "an integer >= 1",
+            self.batch_size,
+        )
         _require(_real(self.lr) and self.lr > 0, "lr", "a number > 0", self.lr)
-        _require(_real(self.momentum) and 0 <= self.momentum < 1, "momentum", "a number in [0, 1)", self.momentum)
-        _require(_real(self.weight_decay) and self.weight_decay >= 0, "weight_decay", "a number >= 0", self.weight_decay)
-        _require(_integer(self.epochs) and self.epochs >= 1, "epochs", "an integer >= 1", self.epochs)
-        _require(isinstance(self.schedule, Schedule), "schedule", "a Schedule ('step' or 'cosine')", self.schedule)
-        _require(_real(self.gamma) and 0 < self.gamma <= 1, "gamma", "a number in (0, 1]", self.gamma)
+        _require(
+            _real(self.momentum) and 0 <= self.momentum < 1,
+            "momentum",
+            "a number in [0, 1)",
+            self.momentum,
+        )
+        _require(
+            _real(self.weight_decay) and self.weight_decay >= 0,
+            "weight_decay",
+            "a number >= 0",
+            self.weight_decay,
+        )
+        _require(
+            _integer(self.epochs) and self.epochs >= 1, "epochs", "an integer >= 1", self.epochs
+        )
+        _require(
+            isinstance(self.schedule, Schedule),
+            "schedule",
+            "a Schedule ('step' or 'cosine')",
+            self.schedule,
+        )
+        _require(
+            _real(self.gamma) and 0 < self.gamma <= 1, "gamma", "a number in (0, 1]", self.gamma
+        )
         milestones = self.milestones
         if self.schedule is Schedule.COSINE:
             _require(milestones == (), "milestones", "empty for a cosine schedule", milestones)
@@ -97,6 +121,6 @@ def _integer(value: object) -> bool:
 
 
 def _require(ok: bool, field: str, expected: str, value: object) -> None:
-    """Raise ``ConfigError("training recipe <field> must be <expected>, not <value>")`` unless ``ok``."""
+    """Unless ``ok``, raise "training recipe <field> must be <expected>, not <value>"."""
     if not ok:
         raise ConfigError(f"training recipe {field} must be {expected}, not {value!r}")

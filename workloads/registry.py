@@ -42,9 +42,14 @@ class WorkloadInfo:
     description: str
 
 
-def _cifar_recipe(batch_size: int, lr: float) -> TrainingRecipe:
-    """He et al.'s CIFAR schedule: 160 epochs, step decay x0.1 at 50% and 75%; the paper's SGD."""
-    return TrainingRecipe(
+def _cifar(
+    name: str, make: Callable[[], nn.Module], batch_size: int, lr: float, description: str
+) -> tuple[WorkloadInfo, Callable[[], nn.Module]]:
+    """A CIFAR-10 workload trained with He et al.'s schedule and the KRP paper's SGD settings.
+
+    160 epochs, step decay x0.1 at 50% and 75% of them; momentum 0.9, weight decay 1e-4.
+    """
+    recipe = TrainingRecipe(
         batch_size=batch_size,
         lr=lr,
         momentum=0.9,
@@ -54,32 +59,43 @@ def _cifar_recipe(batch_size: int, lr: float) -> TrainingRecipe:
         milestones=(0.5, 0.75),
         gamma=0.1,
     )
+    return WorkloadInfo(name, (3, 32, 32), 10, "cifar10", recipe, description), make
 
 
-_CIFAR_SHAPE = (3, 32, 32)
+#: The digits recipe, measured with a plain SGD loop (cross-entropy, shuffled mini-batches, the
+#: learning rate of ``lr_at(epoch)`` per epoch): 98.7-99.6% test accuracy over seeds 0-4 in about
+#: 2.5 s on one CPU thread.
+_DIGITS_RECIPE = TrainingRecipe(
+    batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4, epochs=20, schedule=Schedule.COSINE
+)
 
-#: name -> (info, factory). AlexNet starts at lr 0.01: it has no BatchNorm, and 0.1 at batch 64
-#: is prone to diverge; every other CIFAR network starts at 0.1.
+#: name -> (info, factory). Batch sizes are the paper's (64 for AlexNet and VGG-16, 128 for the
+#: ResNets); it gives no learning rates. The networks with BatchNorm start at 0.1 (He et al.);
+#: AlexNet, which has none, starts at 0.01, the rate it is conventionally trained with.
 _REGISTRY: dict[str, tuple[WorkloadInfo, Callable[[], nn.Module]]] = {
-    "vgg16": (
-        WorkloadInfo("vgg16", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(64, 0.1),
-                     "CIFAR VGG-16 with BatchNorm: 13 conv3x3 + 2 linear layers"),
-        models.vgg16,
+    "vgg16": _cifar(
+        "vgg16", models.vgg16, 64, 0.1, "CIFAR VGG-16 with BatchNorm: 13 conv3x3 + 2 linear layers"
     ),
-    "resnet56": (
-        WorkloadInfo("resnet56", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(128, 0.1),
-                     "CIFAR ResNet-56 (He et al.), projection shortcuts when downsampling"),
+    "resnet56": _cifar(
+        "resnet56",
         models.resnet56,
+        128,
+        0.1,
+        "CIFAR ResNet-56 (He et al.), projection shortcuts when downsampling",
     ),
-    "resnet110": (
-        WorkloadInfo("resnet110", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(128, 0.1),
-                     "CIFAR ResNet-110 (He et al.), projection shortcuts when downsampling"),
+    "resnet110": _cifar(
+        "resnet110",
         models.resnet110,
+        128,
+        0.1,
+        "CIFAR ResNet-110 (He et al.), projection shortcuts when downsampling",
     ),
-    "alexnet": (
-        WorkloadInfo("alexnet", _CIFAR_SHAPE, 10, "cifar10", _cifar_recipe(64, 0.01),
-                     "CIFAR AlexNet: conv 11x11/4, 5x5, 3x3 x3 with bias, no BatchNorm, 1 linear layer"),
+    "alexnet": _cifar(
+        "alexnet",
         models.alexnet,
+        64,
+        0.01,
+        "CIFAR AlexNet: conv 11x11/4, 5x5, 3x3 x3 with bias, no BatchNorm, 1 linear layer",
     ),
     "digits": (
         WorkloadInfo(
@@ -87,9 +103,8 @@ _REGISTRY: dict[str, tuple[WorkloadInfo, Callable[[], nn.Module]]] = {
             (1, 8, 8),
             10,
             "digits",
-            TrainingRecipe(batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4, epochs=20,
-                           schedule=Schedule.COSINE),
-            "small CNN for scikit-learn's 8x8 digits: 3 conv3x3 + 2 linear layers, trains in seconds",
+            _DIGITS_RECIPE,
+            "small CNN for scikit-learn's 8x8 digits: 3 conv3x3 + 2 linear layers",
         ),
         models.digits_cnn,
     ),
@@ -125,8 +140,8 @@ def info(name: str) -> WorkloadInfo:
         return _REGISTRY[name][0]
     if isinstance(name, str) and is_import_spec(name):
         raise WorkloadError(
-            f"workload info is known only for the built-in workloads {', '.join(map(repr, sorted(_REGISTRY)))}, "
-            f"not for the user model {name!r}"
+            "workload info is known only for the built-in workloads "
+            f"{', '.join(map(repr, sorted(_REGISTRY)))}, not for the user model {name!r}"
         )
     raise _unknown(name)
 
@@ -152,12 +167,15 @@ def factory(name: str) -> tuple[Callable[[], nn.Module], bool]:
         target: object = importlib.import_module(module_name)
     except Exception as exc:  # any failure of user code at import time is the user's spec problem
         raise WorkloadError(
-            f"workload {name!r}: cannot import module {module_name!r} ({type(exc).__name__}: {exc}); "
-            "the module must be importable (on sys.path / PYTHONPATH)"
+            f"workload {name!r}: cannot import module {module_name!r} "
+            f"({type(exc).__name__}: {exc}); the module must be importable (on sys.path / "
+            "PYTHONPATH)"
         ) from exc
     for part in attribute.split("."):
         if not hasattr(target, part):
-            raise WorkloadError(f"workload {name!r}: module {module_name!r} has no attribute {attribute!r}")
+            raise WorkloadError(
+                f"workload {name!r}: module {module_name!r} has no attribute {attribute!r}"
+            )
         target = getattr(target, part)
     if not callable(target):
         raise WorkloadError(

@@ -13,7 +13,7 @@ from .alexnet import AlexNet, alexnet
 from .digits import DigitsCNN, digits_cnn
 from .init import init_weights
 from .resnet import BasicBlock, CifarResNet, resnet56, resnet110
-from .vgg import VGG16_CFG, VGG, vgg16
+from .vgg import VGG, VGG16_CFG, vgg16
 
 __all__ = [
     "AlexNet",

@@ -31,7 +31,9 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
     """
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu", generator=generator)
+            nn.init.kaiming_normal_(
+                module.weight, mode="fan_out", nonlinearity="relu", generator=generator
+            )
             if module.bias is not None:
                 module.bias.zero_()
         elif isinstance(module, nn.BatchNorm2d):
@@ -44,6 +46,7 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
                 bound = 1.0 / math.sqrt(module.in_features)
                 module.bias.uniform_(-bound, bound, generator=generator)
         elif not isinstance(module, _STATELESS) and (
-            any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
+            any(True for _ in module.parameters(recurse=False))
+            or any(True for _ in module.buffers(recurse=False))
         ):
             raise TypeError(f"init_weights does not know how to initialize {type(module).__name__}")
