@@ -1,0 +1,254 @@
+"""GSNQ: sign-based, low-bit power-of-two quantization with INQ-style incremental steps.
+
+Levels (per layer, chosen once from the layer's kept weights when quantization starts, see
+:func:`choose_levels`):
+
+* For each sign, ``top = n1 = floor(log2(4 s / 3))`` with ``s`` the largest magnitude of that
+  sign's weights (INQ's rule, applied per sign: the "sign-based" ranges). The sign's levels are
+  ``2**top, 2**(top-1), ...`` down to its ``count``-th level.
+* The ``2**bits - 1`` non-zero codes are split between the signs to minimize the layer's squared
+  quantization error ``sum((w - Q(w))**2)`` over its kept weights (exactly, for every possible
+  split). Among splits of equal error (only when there are more codes than useful levels, e.g. at
+  8 bits) the one with the fewest levels wins, then the most balanced one, then the one giving
+  more levels to the sign of larger maximum magnitude. A sign with no weights gets no levels, and
+  no level is below 2**-126 (the smallest normal float32).
+
+Quantization ``Q`` maps a weight to the nearest level in the linear domain, with 0 a level: with
+adjacent levels ``a < b`` of a sign the boundary is ``(a + b) / 2`` (INQ's rule; a weight exactly on
+a boundary goes to the larger level), so a magnitude below half the smallest level becomes 0 and
+one above the largest level is clamped to it. Pruned weights stay 0.
+
+Incremental quantization (INQ): at accumulated portions ``p1 < p2 < ... = 1``, the
+``round(p * kept)`` largest-magnitude kept weights of each layer are quantized and frozen (the
+ones not yet quantized are taken largest first); between steps the rest are retrained (by a
+callback, see :func:`gsnq_quantize`). One-shot quantization is ``portions=(1.0,)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from .checks import is_integer, is_real, require
+from .levels import MAX_BITS, MAX_EXPONENT, MIN_BITS, MIN_EXPONENT, GsnqLevels, SignLevels
+from .magnitude import pruned_count
+from .records import MaskedModel, as_masked, set_weight
+
+#: INQ's accumulated portions of quantized weights.
+DEFAULT_PORTIONS = (0.5, 0.75, 0.875, 1.0)
+
+
+def check_bits(bits: object) -> int:
+    """``bits`` if it is an integer from 2 to 8, else ConfigError."""
+    require(is_integer(bits) and MIN_BITS <= bits <= MAX_BITS, "bits", f"an integer from {MIN_BITS} to {MAX_BITS}", bits)
+    return int(bits)  # type: ignore[call-overload]
+
+
+def check_portions(portions: object) -> tuple[float, ...]:
+    """``portions`` as a tuple if strictly increasing numbers in (0, 1] ending at 1.0, else ConfigError."""
+    ok = (
+        isinstance(portions, (tuple, list))
+        and len(portions) >= 1
+        and all(is_real(p) and 0 < p <= 1 for p in portions)
+        and all(a < b for a, b in zip(portions, portions[1:]))
+        and portions[-1] == 1
+    )
+    require(ok, "portions", "strictly increasing numbers in (0, 1] ending at 1.0", portions)
+    return tuple(float(p) for p in portions)  # type: ignore[union-attr]
+
+
+def top_exponent(largest: float) -> int:
+    """INQ's ``n1 = floor(log2(4 s / 3))`` for ``s = largest > 0``, exactly (no rounding slips).
+
+    It is the largest ``n`` with ``3 * 2**(n - 2) <= s``.
+    """
+    n = math.floor(math.log2(4.0 * largest / 3.0))
+    while 3.0 * 2.0 ** (n - 2) > largest:
+        n -= 1
+    while 3.0 * 2.0 ** (n - 1) <= largest:
+        n += 1
+    return n
+
+
+def nearest_exponent(magnitudes: torch.Tensor) -> torch.Tensor:
+    """int64 exponent of the power of two nearest to each positive float64 magnitude.
+
+    The boundary between ``2**(e-1)`` and ``2**e`` is ``0.75 * 2**e``, which goes up. Computed
+    with ``frexp`` (exact, no logarithm).
+    """
+    mantissa, exponent = torch.frexp(magnitudes)  # m = mantissa * 2**exponent, mantissa in [0.5, 1)
+    return exponent.to(torch.int64) - 1 + (mantissa >= 0.75).to(torch.int64)
+
+
+def quantize_magnitudes(magnitudes: torch.Tensor, levels: SignLevels | None) -> torch.Tensor:
+    """The level (or 0) nearest to each float64 magnitude >= 0, for one sign's levels."""
+    if levels is None:
+        return torch.zeros_like(magnitudes)
+    exponent = nearest_exponent(magnitudes).clamp(max=levels.top)
+    below = exponent < levels.bottom
+    exponent = torch.where(below, torch.full_like(exponent, levels.bottom), exponent)
+    value = torch.ldexp(torch.ones_like(magnitudes), exponent)
+    # Below the smallest level b, the boundary between 0 and b is b / 2.
+    keep = (magnitudes > 0) & (~below | (magnitudes >= value / 2))
+    return torch.where(keep, value, torch.zeros_like(magnitudes))
+
+
+def quantize(weight: torch.Tensor, levels: GsnqLevels) -> torch.Tensor:
+    """``weight`` (any shape, float) with every entry replaced by its nearest GSNQ level (float32)."""
+    w = weight.detach().to(torch.float64)
+    positive = quantize_magnitudes(w.clamp(min=0), levels.positive)
+    negative = quantize_magnitudes((-w).clamp(min=0), levels.negative)
+    return (positive - negative).to(torch.float32)
+
+
+def split_errors(magnitudes: torch.Tensor, top: int, max_count: int) -> torch.Tensor:
+    """Squared quantization error of one sign's magnitudes for every level count 0..max_count.
+
+    Args:
+        magnitudes: float64, all > 0, at most ``1.5 * 2**top`` (true when ``top`` is their n1).
+        top: exponent of the largest level.
+        max_count: the largest level count to evaluate.
+
+    Returns:
+        float64 tensor ``e`` of length ``max_count + 1``: ``e[n]`` is ``sum((m - Q_n(m))**2)`` where
+        ``Q_n`` quantizes to the ``n`` levels ``2**top .. 2**(top-n+1)`` (``Q_0`` is 0).
+
+    Each magnitude falls in the bin ``j = top - nearest_exponent(m)`` of its nearest level; with
+    ``n`` levels it is quantized to that level if ``j < n``, to the smallest level ``2 * 2**e`` or 0
+    if ``j == n`` (the boundary being ``2**e``), and to 0 if ``j > n``. Per-bin sums give every
+    ``e[n]`` in one pass.
+    """
+    exponent = nearest_exponent(magnitudes).clamp(max=top)
+    level = torch.ldexp(torch.ones_like(magnitudes), exponent)
+    bins = max_count + 2
+    index = (top - exponent).clamp(max=bins - 1)
+    squared = magnitudes**2
+    kept = torch.bincount(index, (magnitudes - level) ** 2, minlength=bins)
+    zeroed = torch.bincount(index, squared, minlength=bins)
+    edge = torch.bincount(index, torch.where(magnitudes >= level, (magnitudes - 2 * level) ** 2, squared), minlength=bins)
+    kept_below = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(kept, 0)])  # bins < n
+    zeroed_from = torch.flip(torch.cumsum(torch.flip(zeroed, [0]), 0), [0])  # bins >= n
+    counts = torch.arange(max_count + 1)
+    errors = kept_below[counts] + edge[counts] + zeroed_from[counts + 1]
+    errors[0] = zeroed_from[0]
+    return errors
+
+
+def _sign_candidates(magnitudes: torch.Tensor, codes: int) -> tuple[int, torch.Tensor]:
+    """``(top, errors by level count)`` for one sign; an empty sign has only count 0 (error 0)."""
+    if magnitudes.numel() == 0:
+        return 0, torch.zeros(1, dtype=torch.float64)
+    top = min(top_exponent(magnitudes.max().item()), MAX_EXPONENT)
+    max_count = max(0, min(codes, top - MIN_EXPONENT + 1))
+    return top, split_errors(magnitudes, top, max_count)
+
+
+def choose_levels(weights: torch.Tensor, bits: int) -> GsnqLevels:
+    """The GSNQ levels of a layer whose kept (unpruned) weights are ``weights`` (any shape).
+
+    See the module docstring for the rule (per-sign n1, error-minimizing split of the codes).
+    """
+    bits = check_bits(bits)
+    codes = 2**bits - 1
+    w = weights.detach().reshape(-1).to(torch.float64)
+    pos_top, pos_errors = _sign_candidates(w[w > 0], codes)
+    neg_top, neg_errors = _sign_candidates(-w[w < 0], codes)
+    pos_max = w.max().item() if w.numel() else 0.0
+    neg_max = -w.min().item() if w.numel() else 0.0
+    counts_p = torch.arange(len(pos_errors)).unsqueeze(1)
+    counts_n = torch.arange(len(neg_errors)).unsqueeze(0)
+    errors = pos_errors.unsqueeze(1) + neg_errors.unsqueeze(0)
+    errors[counts_p + counts_n > codes] = math.inf
+    ties = (errors == errors.min()).nonzero().tolist()
+    positive_larger = pos_max >= neg_max
+
+    def preference(split: list[int]) -> tuple[int, int, int, int]:
+        """Fewest levels, then most balanced, then more levels for the sign of larger magnitude."""
+        positive, negative = split
+        return (positive + negative, abs(positive - negative), -(positive if positive_larger else negative), positive)
+
+    positive, negative = min(ties, key=preference)
+    return GsnqLevels(
+        bits=bits,
+        positive=SignLevels(pos_top, positive) if positive else None,
+        negative=SignLevels(neg_top, negative) if negative else None,
+    )
+
+
+def assign_levels(model: nn.Module | MaskedModel, bits: int) -> MaskedModel:
+    """Choose the GSNQ levels of every prunable layer from its kept weights; no weight changes yet.
+
+    Every layer starts with no weight quantized.
+    """
+    bits = check_bits(bits)
+    state = as_masked(model)
+    records = []
+    for record in state.records:
+        weight = state.weight(record.name).detach()
+        levels = choose_levels(weight[record.mask], bits)
+        records.append(replace(record, levels=levels, quantized=torch.zeros_like(record.mask)))
+    return state.with_records(records)
+
+
+def quantize_portion(model: MaskedModel, portion: float) -> MaskedModel:
+    """Quantize and freeze, in each layer, its largest kept weights until ``portion`` of them are.
+
+    In each layer, ``round(portion * kept)`` (half up) kept weights end up quantized: the ones not
+    yet quantized are taken in order of decreasing magnitude (ties: lower flat index first).
+
+    Raises:
+        ValueError: a layer has no levels yet (call :func:`assign_levels` first).
+    """
+    require(is_real(portion) and 0 < portion <= 1, "portion", "a number in (0, 1]", portion)
+    state = as_masked(model)
+    records = []
+    for record in state.records:
+        if record.levels is None or record.quantized is None:
+            raise ValueError(f"layer {record.name!r} has no GSNQ levels: call assign_levels first")
+        target = pruned_count(portion, int(record.mask.sum()))
+        missing = target - int(record.quantized.sum())
+        if missing <= 0:
+            continue
+        weight = state.weight(record.name).detach()
+        candidates = record.mask & ~record.quantized
+        magnitude = torch.where(candidates, weight.abs(), torch.full_like(weight, -1.0)).reshape(-1)
+        chosen = torch.zeros(magnitude.shape, dtype=torch.bool)
+        chosen[torch.sort(magnitude, descending=True, stable=True).indices[:missing]] = True
+        chosen = chosen.reshape(weight.shape)
+        set_weight(state, record.name, torch.where(chosen, quantize(weight, record.levels), weight))
+        records.append(replace(record, quantized=record.quantized | chosen))
+    return state.with_records(records)
+
+
+def gsnq_quantize(
+    model: nn.Module | MaskedModel,
+    bits: int,
+    *,
+    portions: Sequence[float] = (1.0,),
+    retrain: Callable[[MaskedModel], MaskedModel] | None = None,
+) -> MaskedModel:
+    """Quantize every prunable layer to ``bits``-bit GSNQ levels, incrementally (a new model).
+
+    Args:
+        model: the (pruned) model.
+        bits: code width, 2..8.
+        portions: accumulated portions of quantized weights per step, ending at 1.0; the default
+            ``(1.0,)`` is one-shot quantization.
+        retrain: called on the partly quantized model after every step but the last (INQ's
+            retraining of the not yet quantized weights); it must keep the frozen weights
+            (``record.frozen``) unchanged, as :func:`accelsim.compression.retrain.retrain` does.
+
+    Returns:
+        A model whose every conv / linear weight is 0 or a level of its layer.
+    """
+    steps = check_portions(portions)
+    state = assign_levels(model, bits)
+    for index, portion in enumerate(steps):
+        state = quantize_portion(state, portion)
+        if retrain is not None and index < len(steps) - 1:
+            state = retrain(state)
+    return state
