@@ -1,0 +1,171 @@
+"""The compression pipeline: KRP -> FC pruning -> retraining -> GSNQ (incremental with retraining).
+
+:func:`compress` chains the passes of this package in the order of the paper's framework
+(Algorithm 1, then GSNQ): row-prune the convolutions, magnitude-prune the fully connected layers,
+retrain with the masks (LR tracking by default), then quantize to GSNQ levels. With data and
+``retrain.epochs > 0`` quantization is incremental (INQ's portions) with a retraining phase after
+every step but the last; without data it is one-shot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import torch
+from torch import nn
+
+import workloads
+
+from ..errors import WorkloadError
+from .checks import enum_option, is_integer, is_real, require
+from .gsnq import DEFAULT_PORTIONS, check_bits, check_portions, gsnq_quantize
+from .krp import FirstLayerPolicy, has_conv, krp_prune, no_conv_error
+from .magnitude import PointwisePolicy, fc_prune
+from .records import LayerRecord, MaskedModel
+from .report import PruningReport, pruning_report
+from .retrain import RetrainConfig, TrainingData, retrain
+
+#: Default unstructured pruning rate of fully connected layers (the paper does not state its own).
+DEFAULT_FC_PRUNE = 0.5
+
+
+@dataclass(frozen=True)
+class CompressionConfig:
+    """What :func:`compress` does.
+
+    Attributes:
+        bits: GSNQ code width in bits, 2..8; None skips quantization (pruning only, float32 weights).
+        rows_kept: kernel rows KRP keeps per kernel; must be smaller than every pruned kernel's height.
+        fc_prune: fraction of each fully connected layer's weights pruned by magnitude, in [0, 1).
+        first_layer: KRP policy of the first convolution ("krp" or "dense").
+        pointwise: policy of 1x1 convolutions ("dense", or "magnitude" at the ``fc_prune`` rate).
+        portions: INQ's accumulated quantized portions, used when retraining (else one-shot).
+        retrain: the retraining phases (used only when :func:`compress` gets data).
+    """
+
+    bits: int | None = 4
+    rows_kept: int = 1
+    fc_prune: float = DEFAULT_FC_PRUNE
+    first_layer: FirstLayerPolicy = FirstLayerPolicy.KRP
+    pointwise: PointwisePolicy = PointwisePolicy.DENSE
+    portions: tuple[float, ...] = DEFAULT_PORTIONS
+    retrain: RetrainConfig = field(default_factory=RetrainConfig)
+
+    def __post_init__(self) -> None:
+        """Check every field (ConfigError naming it); accept enum values and lists for portions."""
+        if self.bits is not None:
+            check_bits(self.bits)
+        require(is_integer(self.rows_kept) and self.rows_kept >= 1, "rows_kept", "an integer >= 1", self.rows_kept)
+        require(is_real(self.fc_prune) and 0 <= self.fc_prune < 1, "fc_prune", "a number in [0, 1)", self.fc_prune)
+        object.__setattr__(self, "first_layer", enum_option(FirstLayerPolicy, self.first_layer, "first_layer"))
+        object.__setattr__(self, "pointwise", enum_option(PointwisePolicy, self.pointwise, "pointwise"))
+        object.__setattr__(self, "portions", check_portions(self.portions))
+        require(isinstance(self.retrain, RetrainConfig), "retrain", "a RetrainConfig", self.retrain)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (inverse of :meth:`from_dict`)."""
+        return {
+            "bits": self.bits,
+            "rows_kept": self.rows_kept,
+            "fc_prune": self.fc_prune,
+            "first_layer": self.first_layer.value,
+            "pointwise": self.pointwise.value,
+            "portions": list(self.portions),
+            "retrain": self.retrain.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompressionConfig:
+        """The config :meth:`to_dict` wrote (ConfigError/KeyError/TypeError on malformed input)."""
+        fields = dict(data)
+        fields["retrain"] = RetrainConfig(**fields["retrain"])
+        fields["portions"] = tuple(fields["portions"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True, eq=False)
+class CompressedModel:
+    """A compressed network.
+
+    Attributes:
+        model: the torch module with the final weights, in eval mode.
+        workload: the workload name or ``"module:factory"`` spec that rebuilds the architecture.
+        records: the compression state of every conv / linear layer, in module order.
+        config: how it was compressed.
+        input_shape: (C, H, W) of one input image, if known (built-in workloads).
+    """
+
+    model: nn.Module
+    workload: str
+    records: tuple[LayerRecord, ...]
+    config: CompressionConfig
+    input_shape: tuple[int, ...] | None = None
+
+    def report(self) -> PruningReport:
+        """Per-layer and total pruning rates, from the masks."""
+        return pruning_report(self.records)
+
+
+def workload_input_shape(workload: str) -> tuple[int, ...] | None:
+    """The input shape of a built-in workload, None for a user model."""
+    return tuple(workloads.info(workload).input_shape) if workload in workloads.names() else None
+
+
+def check_model(model: nn.Module) -> None:
+    """Refuse a model without convolution or with non-finite parameters (WorkloadError)."""
+    if not isinstance(model, nn.Module):
+        raise WorkloadError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    if not has_conv(model):
+        raise no_conv_error(model)
+    for name, param in model.named_parameters():
+        if not torch.isfinite(param).all():
+            raise WorkloadError(f"model parameter {name!r} must be finite, not contain NaN or infinity")
+
+
+def compress(
+    model: nn.Module,
+    config: CompressionConfig,
+    *,
+    workload: str,
+    data: TrainingData | None = None,
+    recipe: workloads.TrainingRecipe | None = None,
+) -> CompressedModel:
+    """Compress ``model`` (a workload's trained network) with KRP + FC pruning + GSNQ.
+
+    Args:
+        model: the network; not modified.
+        config: the compression settings.
+        workload: the name (or ``"module:factory"`` spec) that rebuilds the architecture.
+        data: training data; with it (and ``config.retrain.epochs > 0``) the model is retrained
+            after pruning and between the GSNQ steps.
+        recipe: the original training recipe that retraining tracks; default the workload's.
+
+    Raises:
+        WorkloadError: no convolution, non-finite weights, or no recipe for a user model with data.
+        ConfigError: ``rows_kept`` too large for a layer (named), or other bad settings.
+    """
+    check_model(model)
+    if not isinstance(config, CompressionConfig):
+        raise TypeError(f"config must be a CompressionConfig, not {type(config).__name__}")
+    training = data is not None and config.retrain.epochs > 0
+    phase: Callable[[MaskedModel], MaskedModel] | None = None
+    if training:
+        original = recipe if recipe is not None else workloads.info(workload).recipe
+        phase = partial(retrain, data=data, recipe=original, config=config.retrain)
+    state = krp_prune(model, config.rows_kept, first_layer=config.first_layer)
+    state = fc_prune(state, config.fc_prune, pointwise=config.pointwise)
+    if phase is not None:
+        state = phase(state)
+    if config.bits is not None:
+        portions = config.portions if phase is not None else (1.0,)
+        state = gsnq_quantize(state, config.bits, portions=portions, retrain=phase)
+    return CompressedModel(
+        model=state.model.eval(),
+        workload=workload,
+        records=state.records,
+        config=config,
+        input_shape=workload_input_shape(workload),
+    )
