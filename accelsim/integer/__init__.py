@@ -1,0 +1,34 @@
+"""The integer network (typed graph), its lowering from torch, and the bit-exact Numba datapath."""
+
+from .execute import InferenceResult, dequantize, quantize_input, run
+from .graph import (
+    AddLayer,
+    ConvLayer,
+    FlattenLayer,
+    IntegerNetwork,
+    Layer,
+    LinearLayer,
+    PoolKind,
+    PoolLayer,
+    Requant,
+    TensorSpec,
+)
+from .lower import lower
+
+__all__ = [
+    "AddLayer",
+    "ConvLayer",
+    "FlattenLayer",
+    "InferenceResult",
+    "IntegerNetwork",
+    "Layer",
+    "LinearLayer",
+    "PoolKind",
+    "PoolLayer",
+    "Requant",
+    "TensorSpec",
+    "dequantize",
+    "lower",
+    "quantize_input",
+    "run",
+]

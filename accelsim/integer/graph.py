@@ -223,3 +223,7 @@ class IntegerNetwork:
             if item.name == name:
                 return item
         raise KeyError(name)
+
+    def tensor(self, name: str) -> TensorSpec:
+        """The tensor called ``name``: ``"input"`` or a layer's output."""
+        return self.input if name == "input" else self.layer(name).output

@@ -1,0 +1,268 @@
+"""Execution of an :class:`IntegerNetwork` on a batch with the Numba kernels.
+
+:func:`run` takes integer inputs (use :func:`quantize_input` for float data) and returns the
+integer outputs and, on request, every layer's activations: the golden values the simulator and
+the RTL are compared with.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..errors import ConfigError
+from . import kernels
+from .graph import (
+    AddLayer,
+    ConvLayer,
+    FlattenLayer,
+    IntegerNetwork,
+    Layer,
+    LinearLayer,
+    PoolKind,
+    PoolLayer,
+    TensorSpec,
+)
+from .quant import storage_dtype
+
+#: Output pixels per convolution work item (the inner, vectorized loop length).
+CONV_TILE = 64
+#: Input channels per patch buffer (patches of CONV_BLOCK * K * K rows stay in the L1/L2 cache).
+CONV_BLOCK = 16
+
+
+@dataclass(frozen=True, eq=False)
+class InferenceResult:
+    """Integer outputs of a batch.
+
+    Attributes:
+        outputs: (N, *output_shape) integer array of the network's output tensor.
+        activations: layer name -> (N, *shape) integer array of its output, if requested.
+    """
+
+    outputs: np.ndarray
+    activations: dict[str, np.ndarray] | None
+
+
+@dataclass(frozen=True, eq=False)
+class ConvTaps:
+    """Tap tables of a convolution for :func:`kernels.conv2d` (see its docstring)."""
+
+    ptr: np.ndarray
+    src: np.ndarray
+    shift: np.ndarray
+    neg: np.ndarray
+    block: int
+
+
+@dataclass(frozen=True, eq=False)
+class LinearTaps:
+    """CSR tables of a fully connected layer for :func:`kernels.linear`."""
+
+    ptr: np.ndarray
+    index: np.ndarray
+    shift: np.ndarray
+    neg: np.ndarray
+
+
+_PLANS: weakref.WeakKeyDictionary[IntegerNetwork, dict[str, ConvTaps | LinearTaps]] = weakref.WeakKeyDictionary()
+
+
+def accumulator_dtype(acc_bits: int) -> np.dtype:
+    """int32 when the layer's accumulator fits 32 bits, else int64."""
+    return np.dtype(np.int32 if acc_bits <= 32 else np.int64)
+
+
+def computed_taps(layer: ConvLayer) -> np.ndarray:
+    """bool (OC, IC, K, K): the taps the datapath computes (kept rows; zero weights skipped)."""
+    rows = np.ones(layer.weights.shape[:3], dtype=bool)
+    if layer.kept_rows is not None:
+        rows[:] = False
+        np.put_along_axis(rows, layer.kept_rows, True, axis=2)
+    return rows[..., None] & (layer.weights != 0)
+
+
+def conv_taps(layer: ConvLayer, block: int = CONV_BLOCK) -> ConvTaps:
+    """The tap tables of ``layer``: per (output channel, input block), groups of three taps."""
+    k = layer.kernel
+    blocks = -(-layer.in_channels // block)
+    oc, ic, ky, kx = np.nonzero(computed_taps(layer))
+    values = layer.weights[oc, ic, ky, kx]
+    key = oc * blocks + ic // block
+    counts = np.bincount(key, minlength=layer.out_channels * blocks)
+    padded = -(-counts // kernels.TAP_GROUP) * kernels.TAP_GROUP
+    starts = np.concatenate(([0], np.cumsum(padded)))
+    first = np.concatenate(([0], np.cumsum(counts)))
+    position = starts[key] + np.arange(key.size) - first[key]
+    dtype = accumulator_dtype(layer.acc_bits)
+    src = np.full(int(starts[-1]), block * k * k, dtype=np.int64)
+    shift = np.zeros(int(starts[-1]), dtype=dtype)
+    neg = np.zeros(int(starts[-1]), dtype=dtype)
+    src[position] = ((ic - (ic // block) * block) * k + ky) * k + kx
+    shift[position] = _log2(values)
+    neg[position] = np.where(values < 0, -1, 0)
+    index = np.arange(layer.out_channels)[:, None] * blocks + np.arange(blocks + 1)[None, :]
+    return ConvTaps(starts[index].astype(np.int64), src, shift, neg, block)
+
+
+def linear_taps(layer: LinearLayer) -> LinearTaps:
+    """CSR tables over the non-zero weights of ``layer``."""
+    rows, cols = np.nonzero(layer.weights)
+    values = layer.weights[rows, cols]
+    ptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=layer.out_features)))).astype(np.int64)
+    return LinearTaps(ptr, cols.astype(np.int64), _log2(values), np.where(values < 0, -1, 0).astype(np.int64))
+
+
+def _log2(values: np.ndarray) -> np.ndarray:
+    """Exact ``log2 |v|`` of non-zero powers of two (int64)."""
+    magnitude = np.abs(values).astype(np.uint64)
+    return np.array([int(v).bit_length() - 1 for v in magnitude], dtype=np.int64)
+
+
+def _plan(network: IntegerNetwork) -> dict[str, ConvTaps | LinearTaps]:
+    """The tap tables of every conv/linear layer, built once per network."""
+    plan = _PLANS.get(network)
+    if plan is None:
+        plan = {}
+        for layer in network.layers:
+            if isinstance(layer, ConvLayer):
+                plan[layer.name] = conv_taps(layer)
+            elif isinstance(layer, LinearLayer):
+                plan[layer.name] = linear_taps(layer)
+        _PLANS[network] = plan
+    return plan
+
+
+def check_input(network: IntegerNetwork, x: object) -> np.ndarray:
+    """``x`` as the network input's storage dtype; raise :class:`ConfigError` when unusable."""
+    spec = network.input
+    expected = "(N, " + ", ".join(str(v) for v in spec.shape) + ")"
+    if not isinstance(x, np.ndarray):
+        raise ConfigError(f"input must be a numpy array of shape {expected}, not {type(x).__name__}")
+    if x.ndim != len(spec.shape) + 1 or tuple(x.shape[1:]) != spec.shape or x.shape[0] < 1:
+        raise ConfigError(f"input must have shape {expected}, not {tuple(x.shape)}")
+    if x.dtype.kind not in "iu":
+        raise ConfigError(
+            f"input must be an integer array (quantize float data with quantize_input), not {x.dtype}"
+        )
+    if x.size and (int(x.min()) < spec.lo or int(x.max()) > spec.hi):
+        raise ConfigError(
+            f"input values must be in [{spec.lo}, {spec.hi}] ({spec.bits}-bit), "
+            f"not [{int(x.min())}, {int(x.max())}]"
+        )
+    return np.ascontiguousarray(x, dtype=storage_dtype(spec.bits))
+
+
+def quantize_input(network: IntegerNetwork, x_float: np.ndarray) -> np.ndarray:
+    """Float inputs -> the network's integer input: ``clamp(rint(x * 2**f), lo, hi)``.
+
+    ``rint`` rounds half to even; the product by a power of two is exact in float64.
+    """
+    spec = network.input
+    expected = "(N, " + ", ".join(str(v) for v in spec.shape) + ")"
+    if not isinstance(x_float, np.ndarray) or x_float.dtype.kind not in "fiu":
+        raise ConfigError(f"input must be a float numpy array of shape {expected}, not {type(x_float).__name__}")
+    if x_float.ndim != len(spec.shape) + 1 or tuple(x_float.shape[1:]) != spec.shape:
+        raise ConfigError(f"input must have shape {expected}, not {tuple(x_float.shape)}")
+    if not np.all(np.isfinite(x_float)):
+        raise ConfigError("input must be finite, not contain NaN or inf")
+    scaled = np.rint(np.ldexp(x_float.astype(np.float64), spec.frac_bits))
+    return np.clip(scaled, spec.lo, spec.hi).astype(storage_dtype(spec.bits))
+
+
+def dequantize(spec: TensorSpec, q: np.ndarray) -> np.ndarray:
+    """Integer tensor -> real values (float64): ``q * 2**-frac_bits``."""
+    return np.ldexp(np.asarray(q, dtype=np.float64), -spec.frac_bits)
+
+
+def run(network: IntegerNetwork, x: np.ndarray, *, activations: bool = False) -> InferenceResult:
+    """Run ``network`` on the integer batch ``x`` (N, *input_shape).
+
+    Returns the output tensor's integers and, if ``activations``, every layer's output.
+    """
+    values: dict[str, np.ndarray] = {"input": check_input(network, x)}
+    plan = _plan(network)
+    for layer in network.layers:
+        values[layer.name] = _run_layer(layer, values, plan.get(layer.name))
+    kept = {layer.name: values[layer.name] for layer in network.layers} if activations else None
+    return InferenceResult(values[network.output], kept)
+
+
+def _output_array(batch: int, spec: TensorSpec) -> np.ndarray:
+    """An uninitialized output batch for ``spec``."""
+    return np.empty((batch, *spec.shape), dtype=storage_dtype(spec.bits))
+
+
+def _run_layer(layer: Layer, values: dict[str, np.ndarray], taps: ConvTaps | LinearTaps | None) -> np.ndarray:
+    """One layer's output batch."""
+    if isinstance(layer, AddLayer):
+        return _run_add(layer, values[layer.inputs[0]], values[layer.inputs[1]])
+    x = values[layer.input]
+    if isinstance(layer, ConvLayer):
+        assert isinstance(taps, ConvTaps)
+        return _run_conv(layer, x, taps)
+    if isinstance(layer, LinearLayer):
+        assert isinstance(taps, LinearTaps)
+        out = _output_array(x.shape[0], layer.output)
+        q = layer.requant
+        kernels.linear(
+            x, taps.ptr, taps.index, taps.shift, taps.neg, q.multiplier, q.bias, q.shift, q.lo, q.hi, out
+        )
+        return out
+    if isinstance(layer, PoolLayer):
+        return _run_pool(layer, x)
+    if isinstance(layer, FlattenLayer):
+        return x.reshape(x.shape[0], -1).astype(storage_dtype(layer.output.bits), copy=False)
+    raise TypeError(f"unknown layer type {type(layer).__name__}")
+
+
+def _run_conv(layer: ConvLayer, x: np.ndarray, taps: ConvTaps) -> np.ndarray:
+    """Convolution + requantization of a batch (N, C, H, W)."""
+    batch, k, s, p = x.shape[0], layer.kernel, layer.stride, layer.padding
+    hp, wp = layer.in_h + 2 * p, layer.in_w + 2 * p
+    xpad = np.zeros((layer.in_channels, batch, hp, wp), dtype=x.dtype)
+    xpad[:, :, p : p + layer.in_h, p : p + layer.in_w] = x.transpose(1, 0, 2, 3)
+    n = np.arange(batch)[:, None, None] * (hp * wp)
+    oh = np.arange(layer.out_h)[None, :, None] * (s * wp)
+    ow = np.arange(layer.out_w)[None, None, :] * s
+    pbase = (n + oh + ow).reshape(-1).astype(np.int64)
+    out = _output_array(batch, layer.output)
+    tiles = -(-pbase.size // CONV_TILE)
+    chunks = min(layer.out_channels, max(1, -(-2 * numba.get_num_threads() // tiles)))
+    q = layer.requant
+    kernels.conv2d(
+        xpad.reshape(layer.in_channels, -1), pbase, wp, k, taps.ptr, taps.src, taps.shift, taps.neg,
+        q.multiplier, q.bias, q.shift, q.lo, q.hi, out.reshape(batch, layer.out_channels, -1),
+        CONV_TILE, taps.block, chunks,
+    )
+    return out
+
+
+def _run_pool(layer: PoolLayer, x: np.ndarray) -> np.ndarray:
+    """Max or average pooling of a batch."""
+    out = _output_array(x.shape[0], layer.output)
+    if layer.kind is PoolKind.MAX:
+        kernels.max_pool2d(x, layer.kernel, layer.stride, layer.padding, out)
+    else:
+        q = layer.requant
+        assert q is not None
+        kernels.avg_pool2d(
+            x, layer.kernel, layer.stride, layer.padding, int(q.multiplier[0]), int(q.bias[0]), q.shift,
+            q.lo, q.hi, out,
+        )
+    return out
+
+
+def _run_add(layer: AddLayer, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Residual add of two batches."""
+    batch, channels = a.shape[0], layer.output.shape[0]
+    out = _output_array(batch, layer.output)
+    q = layer.requant
+    kernels.add(
+        a.reshape(batch, channels, -1), b.reshape(batch, channels, -1), layer.shift_a, layer.shift_b,
+        q.multiplier, q.bias, q.shift, q.lo, q.hi, out.reshape(batch, channels, -1),
+    )
+    return out

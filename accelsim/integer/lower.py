@@ -1,0 +1,685 @@
+"""Lowering: a torch CNN with power-of-two weights -> :class:`~accelsim.integer.graph.IntegerNetwork`.
+
+The model is traced with ``torch.fx.symbolic_trace`` and run once on the calibration batch (float)
+to record every node's value; the graph is then matched node by node against the supported
+patterns, BatchNorm and ReLU folded into the requantization of the layer they follow:
+
+* ``Conv2d [-> BatchNorm2d] [-> ReLU]`` -> :class:`ConvLayer` (KRP when the kernels keep fewer
+  rows than K);
+* ``Linear [-> BatchNorm1d] [-> ReLU]`` -> :class:`LinearLayer`;
+* ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d`` (module or functional) -> :class:`PoolLayer`;
+* tensor ``+`` / ``torch.add`` ``[-> ReLU]`` -> :class:`AddLayer`;
+* ``flatten`` (``nn.Flatten``, ``torch.flatten``, ``x.view(x.size(0), -1)``) -> :class:`FlattenLayer`;
+* ``Dropout`` and ``Identity`` are the identity (eval mode).
+
+Anything else raises :class:`UnsupportedLayerError` naming the node and its type. The arithmetic
+is specified in ``docs/integer-arithmetic.md``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.fx
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError, UnsupportedLayerError, WorkloadError
+from .graph import (
+    AddLayer,
+    ConvLayer,
+    FlattenLayer,
+    IntegerNetwork,
+    Layer,
+    LinearLayer,
+    PoolKind,
+    PoolLayer,
+    TensorSpec,
+)
+from .quant import (
+    check_widths,
+    dot_range,
+    frac_bits_for,
+    gsnq_bits,
+    integer_weights,
+    make_requant,
+    signed_width,
+)
+
+INPUT = "input"
+
+_RELU_FUNCTIONS = (F.relu, torch.relu, torch.relu_, F.relu_)
+_ADD_FUNCTIONS = (operator.add, operator.iadd, torch.add)
+_IDENTITY_MODULES = (nn.Dropout, nn.Dropout2d, nn.Dropout1d, nn.AlphaDropout, nn.Identity)
+_MAXPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+_AVGPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+
+
+@dataclass(frozen=True)
+class LayerHint:
+    """What a compression record says about one layer.
+
+    Attributes:
+        kept_rows: int64 array (out, in, rows_kept) of kept kernel rows, or None.
+        weight_bits: GSNQ code width in bits, or None.
+    """
+
+    kept_rows: np.ndarray | None
+    weight_bits: int | None
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    """A lowered integer tensor: its producer's name, spec and the integer range it can hold."""
+
+    name: str
+    spec: TensorSpec
+    lo: int
+    hi: int
+
+
+def lower(
+    model_or_compressed: Any,
+    calibration: np.ndarray,
+    *,
+    act_bits: int = 8,
+    multiplier_bits: int = 16,
+    name: str = "network",
+) -> IntegerNetwork:
+    """Lower a model whose conv/linear weights are 0 or +-2**k to an :class:`IntegerNetwork`.
+
+    Args:
+        model_or_compressed: a ``torch.nn.Module``, or a compressed model with ``.model`` and
+            ``.records`` (per-layer ``name``, ``kept_rows``, ``levels.bits``).
+        calibration: float array (N, *input_shape) of typical inputs; every tensor's scale is
+            chosen from its largest magnitude on this batch.
+        act_bits: signed activation width in bits (4..16).
+        multiplier_bits: signed requantization multiplier width in bits (2..32).
+        name: the network's name.
+
+    Raises:
+        UnsupportedLayerError: a layer or operation cannot be lowered (named in the message).
+        ConfigError: bad widths or calibration data.
+    """
+    check_widths(act_bits, multiplier_bits)
+    model, hints = _unwrap(model_or_compressed)
+    batch = _check_calibration(calibration)
+    was_training = model.training
+    model.eval()
+    try:
+        try:
+            traced = torch.fx.symbolic_trace(model)
+        except Exception as error:  # torch.fx raises many types for untraceable code
+            raise UnsupportedLayerError(
+                f"model must be traceable with torch.fx.symbolic_trace, not {type(model).__name__} "
+                f"({type(error).__name__}: {error})"
+            ) from error
+        values = _record_values(traced, batch)
+        lowering = _Lowering(traced, values, hints, act_bits, multiplier_bits)
+        layers, output = lowering.run()
+    finally:
+        model.train(was_training)
+    return IntegerNetwork(
+        input=lowering.input_spec,
+        layers=tuple(layers),
+        output=output,
+        name=name,
+        metadata={
+            "act_bits": act_bits,
+            "multiplier_bits": multiplier_bits,
+            "calibration_images": int(batch.shape[0]),
+            "fx_nodes": dict(lowering.fx_nodes),
+        },
+    )
+
+
+def _unwrap(obj: Any) -> tuple[nn.Module, dict[str, LayerHint]]:
+    """The torch module and the per-layer hints of a module or compressed model."""
+    if isinstance(obj, nn.Module):
+        return obj, {}
+    model = getattr(obj, "model", None)
+    if not isinstance(model, nn.Module):
+        raise ConfigError(
+            f"model must be a torch.nn.Module or a compressed model with .model, not {type(obj).__name__}"
+        )
+    hints: dict[str, LayerHint] = {}
+    for record in getattr(obj, "records", ()) or ():
+        kept = getattr(record, "kept_rows", None)
+        levels = getattr(record, "levels", None)
+        bits = getattr(levels, "bits", None) if levels is not None else getattr(record, "bits", None)
+        hints[str(record.name)] = LayerHint(
+            None if kept is None else np.asarray(torch.as_tensor(kept).cpu(), dtype=np.int64),
+            None if bits is None else int(bits),
+        )
+    return model, hints
+
+
+def _check_calibration(calibration: object) -> torch.Tensor:
+    """The calibration batch as a float32 tensor; raise :class:`ConfigError` if unusable."""
+    if not isinstance(calibration, np.ndarray) or calibration.dtype.kind != "f":
+        kind = type(calibration).__name__ if not isinstance(calibration, np.ndarray) else calibration.dtype
+        raise ConfigError(f"calibration must be a float numpy array (N, C, H, W), not {kind}")
+    if calibration.ndim < 2 or calibration.shape[0] < 1:
+        raise ConfigError(f"calibration must have shape (N, C, H, W) with N >= 1, not {calibration.shape}")
+    if not np.all(np.isfinite(calibration)):
+        raise ConfigError("calibration must be finite, not contain NaN or inf")
+    return torch.from_numpy(np.ascontiguousarray(calibration, dtype=np.float32))
+
+
+def _record_values(traced: torch.fx.GraphModule, batch: torch.Tensor) -> dict[torch.fx.Node, Any]:
+    """Run the traced model on ``batch`` and keep every node's value."""
+    values: dict[torch.fx.Node, Any] = {}
+
+    class Recorder(torch.fx.Interpreter):
+        def run_node(self, n: torch.fx.Node) -> Any:
+            result = super().run_node(n)
+            values[n] = result.detach() if isinstance(result, torch.Tensor) else result
+            return result
+
+    try:
+        with torch.no_grad():
+            Recorder(traced).run(batch)
+    except UnsupportedLayerError:
+        raise
+    except Exception as error:
+        raise ConfigError(
+            f"calibration must fit the model's input, not shape {tuple(batch.shape)} "
+            f"({type(error).__name__}: {error})"
+        ) from error
+    return values
+
+
+def _node_kind(node: torch.fx.Node, traced: torch.fx.GraphModule) -> str:
+    """A readable type of a node for error messages: module class, function or method name."""
+    if node.op == "call_module":
+        return type(traced.get_submodule(str(node.target))).__name__
+    if node.op == "call_function":
+        return getattr(node.target, "__name__", str(node.target))
+    return f"{node.op} {node.target}"
+
+
+class _Lowering:
+    """One lowering pass over a traced graph (internal state of :func:`lower`)."""
+
+    def __init__(
+        self,
+        traced: torch.fx.GraphModule,
+        values: Mapping[torch.fx.Node, Any],
+        hints: Mapping[str, LayerHint],
+        act_bits: int,
+        multiplier_bits: int,
+    ) -> None:
+        self.traced = traced
+        self.values = values
+        self.hints = hints
+        self.act_bits = act_bits
+        self.multiplier_bits = multiplier_bits
+        self.tensors: dict[torch.fx.Node, _Tensor] = {}
+        self.fused: set[torch.fx.Node] = set()
+        self.layers: list[Layer] = []
+        self.names: set[str] = {INPUT}
+        self.fx_nodes: dict[str, str] = {}
+        self.input_spec: TensorSpec | None = None
+
+    # ---- driver -------------------------------------------------------------------------
+    def run(self) -> tuple[list[Layer], str]:
+        """Lower every node; return the layers and the output layer's name."""
+        output_name = None
+        for node in self.traced.graph.nodes:
+            if node in self.fused:
+                continue
+            if node.op == "placeholder":
+                self._placeholder(node)
+            elif node.op == "output":
+                output_name = self._output(node)
+            elif not isinstance(self.values.get(node), torch.Tensor):
+                continue  # sizes, shapes and other static values used as arguments
+            elif node.op == "get_attr":
+                raise self._unsupported(node, "a tensor attribute used as data")
+            else:
+                self._operation(node)
+        assert output_name is not None
+        return self.layers, output_name
+
+    def _operation(self, node: torch.fx.Node) -> None:
+        """Lower one tensor-valued call node."""
+        module = self.traced.get_submodule(str(node.target)) if node.op == "call_module" else None
+        handlers: list[tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]] = [
+            (lambda n, m: isinstance(m, nn.Conv2d), self._conv),
+            (lambda n, m: isinstance(m, nn.Linear), self._linear),
+            (self._is_identity, self._identity),
+            (self._is_maxpool, self._maxpool),
+            (self._is_avgpool, self._avgpool),
+            (self._is_add, self._add),
+            (self._is_flatten, self._flatten),
+        ]
+        for matches, handler in handlers:
+            if matches(node, module):
+                handler(node, module)
+                return
+        if self._is_relu(node):
+            raise self._unsupported(node, "a ReLU that does not follow a Conv2d, Linear or add")
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            raise self._unsupported(node, "a BatchNorm that does not directly follow a Conv2d or Linear")
+        raise self._unsupported(node, "an operation the integer datapath does not implement")
+
+    def _unsupported(self, node: torch.fx.Node, what: str) -> UnsupportedLayerError:
+        """The error for an unsupported node."""
+        label = node.target if node.op == "call_module" else node.name
+        return UnsupportedLayerError(
+            f"layer {str(label)!r} ({_node_kind(node, self.traced)}) is {what}; supported: Conv2d "
+            "(groups=1, dilation=1, square kernel), BatchNorm, ReLU, MaxPool2d, AvgPool2d, "
+            "AdaptiveAvgPool2d, add, flatten, Linear, Dropout"
+        )
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _layer_name(self, node: torch.fx.Node) -> str:
+        """A unique layer name: the module's qualified name, else the fx node name."""
+        name = str(node.target) if node.op == "call_module" else node.name
+        if name in self.names:
+            name = node.name
+        self.names.add(name)
+        return name
+
+    def _add_layer(self, layer: Layer, last: torch.fx.Node, lo: int, hi: int) -> None:
+        """Append ``layer``; ``last`` is the fx node whose value it produces."""
+        self.layers.append(layer)
+        self.fx_nodes[layer.name] = last.name
+        self.tensors[last] = _Tensor(layer.name, layer.output, lo, hi)
+
+    def _input_of(self, node: torch.fx.Node, arg: Any) -> _Tensor:
+        """The lowered tensor an argument refers to."""
+        if not isinstance(arg, torch.fx.Node) or arg not in self.tensors:
+            raise self._unsupported(node, "applied to a value that is not a lowered tensor")
+        return self.tensors[arg]
+
+    def _frac_bits(self, node: torch.fx.Node) -> int:
+        """Scale of the tensor ``node`` produces, from its calibration values."""
+        value = self.values[node]
+        return frac_bits_for(float(value.abs().max()) if value.numel() else 0.0, self.act_bits)
+
+    def _spec(self, shape: tuple[int, ...], frac_bits: int) -> TensorSpec:
+        """An activation tensor spec."""
+        return TensorSpec(tuple(int(v) for v in shape), self.act_bits, frac_bits)
+
+    def _sole_user(self, node: torch.fx.Node, accept: Callable[[torch.fx.Node], bool]) -> torch.fx.Node | None:
+        """The only user of ``node`` (looking through Identity/Dropout) if it satisfies ``accept``.
+
+        The identities passed through are marked fused when a user is accepted.
+        """
+        current, skipped = node, []
+        while True:
+            users = list(current.users)
+            if len(users) != 1 or not users[0].args or users[0].args[0] is not current:
+                return None
+            user = users[0]
+            if accept(user):
+                self.fused.update(skipped)
+                return user
+            if not self._is_identity(user, self._module_of(user)):
+                return None
+            skipped.append(user)
+            current = user
+
+    def _fuse_relu(self, node: torch.fx.Node) -> tuple[torch.fx.Node, bool]:
+        """Fuse a following ReLU; return the last node and whether a ReLU was fused."""
+        relu = self._sole_user(node, self._is_relu)
+        if relu is None:
+            return node, False
+        self.fused.add(relu)
+        return relu, True
+
+    def _module_of(self, node: torch.fx.Node) -> nn.Module | None:
+        """The module a call_module node calls, else None."""
+        return self.traced.get_submodule(str(node.target)) if node.op == "call_module" else None
+
+    def _static(self, arg: Any) -> Any:
+        """An argument with fx nodes replaced by their recorded (static) values."""
+        if isinstance(arg, torch.fx.Node):
+            return self.values[arg]
+        if isinstance(arg, (tuple, list)):
+            return type(arg)(self._static(a) for a in arg)
+        return arg
+
+    def _call_args(self, node: torch.fx.Node, names: tuple[str, ...]) -> dict[str, Any]:
+        """A functional call's arguments by name, static values resolved."""
+        bound = dict(zip(names, node.args))
+        bound.update(node.kwargs)
+        return {key: (value if key == "input" else self._static(value)) for key, value in bound.items()}
+
+    # ---- predicates ---------------------------------------------------------------------
+    def _is_relu(self, node: torch.fx.Node, module: nn.Module | None = None) -> bool:
+        module = self._module_of(node) if module is None else module
+        return (
+            isinstance(module, nn.ReLU)
+            or (node.op == "call_function" and node.target in _RELU_FUNCTIONS)
+            or (node.op == "call_method" and node.target in ("relu", "relu_"))
+        )
+
+    def _is_identity(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
+        if isinstance(module, _IDENTITY_MODULES):
+            return True
+        if node.op == "call_function" and node.target in (F.dropout, F.dropout2d, F.dropout1d):
+            return self._call_args(node, ("input", "p", "training")).get("training", True) is False
+        return False
+
+    def _is_maxpool(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
+        return isinstance(module, nn.MaxPool2d) or (
+            node.op == "call_function" and node.target in (F.max_pool2d, torch.max_pool2d)
+        )
+
+    def _is_avgpool(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
+        return isinstance(module, (nn.AvgPool2d, nn.AdaptiveAvgPool2d)) or (
+            node.op == "call_function" and node.target in (F.avg_pool2d, F.adaptive_avg_pool2d)
+        )
+
+    def _is_add(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
+        return (node.op == "call_function" and node.target in _ADD_FUNCTIONS) or (
+            node.op == "call_method" and node.target in ("add", "add_")
+        )
+
+    def _is_flatten(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
+        if isinstance(module, nn.Flatten) or (node.op == "call_function" and node.target is torch.flatten):
+            return True
+        return node.op == "call_method" and node.target in ("flatten", "view", "reshape")
+
+    # ---- handlers -----------------------------------------------------------------------
+    def _placeholder(self, node: torch.fx.Node) -> None:
+        if self.input_spec is not None:
+            raise self._unsupported(node, "a second model input")
+        value = self.values[node]
+        spec = self._spec(tuple(value.shape[1:]), self._frac_bits(node))
+        self.input_spec = spec
+        self.tensors[node] = _Tensor(INPUT, spec, spec.lo, spec.hi)
+
+    def _output(self, node: torch.fx.Node) -> str:
+        result = node.args[0]
+        if not isinstance(result, torch.fx.Node):
+            raise self._unsupported(node, "an output that is not a single tensor")
+        tensor = self._input_of(node, result)
+        if tensor.name == INPUT:
+            raise WorkloadError("model must contain at least one layer, not return its input")
+        return tensor.name
+
+    def _identity(self, node: torch.fx.Node, module: nn.Module | None) -> None:
+        self.tensors[node] = self._input_of(node, node.args[0])
+
+    def _conv(self, node: torch.fx.Node, conv: nn.Conv2d) -> None:
+        name = self._layer_name(node)
+        source = self._input_of(node, node.args[0])
+        label = f"layer {name!r} (Conv2d)"
+        if conv.groups != 1:
+            raise UnsupportedLayerError(f"{label} must have groups=1, not {conv.groups} (grouped convolution)")
+        if tuple(conv.dilation) != (1, 1):
+            raise UnsupportedLayerError(f"{label} must have dilation 1, not {tuple(conv.dilation)}")
+        if conv.kernel_size[0] != conv.kernel_size[1]:
+            raise UnsupportedLayerError(f"{label} must have a square kernel, not {tuple(conv.kernel_size)}")
+        if conv.stride[0] != conv.stride[1]:
+            raise UnsupportedLayerError(f"{label} must have equal strides, not {tuple(conv.stride)}")
+        if isinstance(conv.padding, str) or conv.padding[0] != conv.padding[1]:
+            raise UnsupportedLayerError(f"{label} must have equal integer padding, not {conv.padding!r}")
+        if conv.padding_mode != "zeros":
+            raise UnsupportedLayerError(f"{label} must use zero padding, not padding_mode={conv.padding_mode!r}")
+        if len(source.spec.shape) != 3:
+            raise UnsupportedLayerError(f"{label} input must be a (C, H, W) feature map, not {source.spec.shape}")
+        k, stride, padding = conv.kernel_size[0], conv.stride[0], int(conv.padding[0])
+        weights = integer_weights(name, conv.weight.detach().cpu().numpy())
+        last, scale, offset, relu = self._fold(node, conv, nn.BatchNorm2d, weights.exponent, source)
+        out_shape = tuple(self.values[last].shape[1:])
+        acc_range = dot_range(weights.ints, source.lo, source.hi)
+        acc_bits = self._acc_bits(name, acc_range)
+        output = self._spec(out_shape, self._frac_bits(last))
+        hint = self.hints.get(name, LayerHint(None, None))
+        layer = ConvLayer(
+            name=name,
+            input=source.name,
+            output=output,
+            in_channels=conv.in_channels,
+            out_channels=conv.out_channels,
+            in_h=source.spec.shape[1],
+            in_w=source.spec.shape[2],
+            kernel=k,
+            stride=stride,
+            padding=padding,
+            weights=weights.ints,
+            kept_rows=kept_rows(name, weights.ints, hint.kept_rows),
+            weight_bits=hint.weight_bits or gsnq_bits(weights),
+            acc_bits=acc_bits,
+            requant=make_requant(
+                name, scale * 2.0**output.frac_bits, offset * 2.0**output.frac_bits, acc_range, output,
+                relu=relu, multiplier_bits=self.multiplier_bits,
+            ),
+        )
+        self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
+
+    def _linear(self, node: torch.fx.Node, linear: nn.Linear) -> None:
+        name = self._layer_name(node)
+        source = self._input_of(node, node.args[0])
+        if len(source.spec.shape) != 1:
+            raise UnsupportedLayerError(
+                f"layer {name!r} (Linear) input must be a flattened vector, not shape {source.spec.shape}"
+            )
+        weights = integer_weights(name, linear.weight.detach().cpu().numpy())
+        last, scale, offset, relu = self._fold(node, linear, nn.BatchNorm1d, weights.exponent, source)
+        acc_range = dot_range(weights.ints, source.lo, source.hi)
+        output = self._spec(tuple(self.values[last].shape[1:]), self._frac_bits(last))
+        hint = self.hints.get(name, LayerHint(None, None))
+        layer = LinearLayer(
+            name=name,
+            input=source.name,
+            output=output,
+            in_features=linear.in_features,
+            out_features=linear.out_features,
+            weights=weights.ints,
+            weight_bits=hint.weight_bits or gsnq_bits(weights),
+            acc_bits=self._acc_bits(name, acc_range),
+            requant=make_requant(
+                name, scale * 2.0**output.frac_bits, offset * 2.0**output.frac_bits, acc_range, output,
+                relu=relu, multiplier_bits=self.multiplier_bits,
+            ),
+        )
+        self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
+
+    def _fold(
+        self,
+        node: torch.fx.Node,
+        module: nn.Conv2d | nn.Linear,
+        bn_type: type[nn.Module],
+        exponent: int,
+        source: _Tensor,
+    ) -> tuple[torch.fx.Node, np.ndarray, np.ndarray, bool]:
+        """Fuse a following BatchNorm and ReLU.
+
+        Returns the last fused node and the real per-channel ``scale`` and ``offset`` with
+        ``y_real = acc * scale + offset`` (``acc`` the integer accumulator), and the ReLU flag.
+        """
+        channels = module.weight.shape[0]
+        bias = module.bias.detach().double().cpu().numpy() if module.bias is not None else np.zeros(channels)
+        gain = np.ones(channels)
+        shift = np.zeros(channels)
+        last = node
+        bn = self._sole_user(node, lambda n: isinstance(self._module_of(n), bn_type))
+        if bn is not None:
+            norm = self._module_of(bn)
+            if norm.running_mean is None or norm.running_var is None:
+                raise UnsupportedLayerError(
+                    f"layer {str(bn.target)!r} ({type(norm).__name__}) must track running statistics "
+                    "(track_running_stats=True) to be folded"
+                )
+            var = norm.running_var.detach().double().cpu().numpy()
+            mean = norm.running_mean.detach().double().cpu().numpy()
+            gamma = norm.weight.detach().double().cpu().numpy() if norm.weight is not None else np.ones(channels)
+            beta = norm.bias.detach().double().cpu().numpy() if norm.bias is not None else np.zeros(channels)
+            gain = gamma / np.sqrt(var + norm.eps)
+            shift = beta - gain * mean
+            self.fused.add(bn)
+            last = bn
+        last, relu = self._fuse_relu(last)
+        scale = gain * 2.0 ** (exponent - source.spec.frac_bits)
+        offset = gain * bias + shift
+        return last, scale, offset, relu
+
+    def _acc_bits(self, name: str, acc_range: tuple[int, int]) -> int:
+        """Signed accumulator width of the exact range; at most 64 bits."""
+        bits = signed_width(*acc_range)
+        if bits > 64:
+            raise UnsupportedLayerError(
+                f"layer {name!r} accumulator must fit 64 bits, not {bits} (weights span too many powers of two)"
+            )
+        return bits
+
+    def _maxpool(self, node: torch.fx.Node, module: nn.Module | None) -> None:
+        name = self._layer_name(node)
+        if module is not None:
+            params = {key: getattr(module, key) for key in _MAXPOOL_ARGS[1:]}
+            source = self._input_of(node, node.args[0])
+        else:
+            params = self._call_args(node, _MAXPOOL_ARGS)
+            source = self._input_of(node, params["input"])
+        kernel, stride, padding = self._window(node, params)
+        if _pair(params.get("dilation", 1)) != (1, 1):
+            raise UnsupportedLayerError(f"layer {name!r} (MaxPool2d) must have dilation 1, not {params['dilation']!r}")
+        if params.get("return_indices", False):
+            raise UnsupportedLayerError(f"layer {name!r} (MaxPool2d) must not return indices")
+        output = self._spec(tuple(self.values[node].shape[1:]), source.spec.frac_bits)
+        layer = PoolLayer(name, source.name, output, PoolKind.MAX, kernel, stride, padding)
+        self._add_layer(layer, node, source.lo, source.hi)
+
+    def _avgpool(self, node: torch.fx.Node, module: nn.Module | None) -> None:
+        name = self._layer_name(node)
+        adaptive = isinstance(module, nn.AdaptiveAvgPool2d) or node.target is F.adaptive_avg_pool2d
+        if adaptive:
+            source = self._input_of(node, node.args[0])
+            size = module.output_size if module is not None else self._static(
+                node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
+            )
+            kernel, stride, padding = self._adaptive_window(node, source, size)
+        else:
+            if module is not None:
+                params = {key: getattr(module, key) for key in _AVGPOOL_ARGS[1:]}
+                source = self._input_of(node, node.args[0])
+            else:
+                params = self._call_args(node, _AVGPOOL_ARGS)
+                source = self._input_of(node, params["input"])
+            kernel, stride, padding = self._window(node, params)
+            if params.get("divisor_override") is not None:
+                raise UnsupportedLayerError(f"layer {name!r} (AvgPool2d) must not set divisor_override")
+            if padding and not params.get("count_include_pad", True):
+                raise UnsupportedLayerError(
+                    f"layer {name!r} (AvgPool2d) with padding must have count_include_pad=True"
+                )
+        output = self._spec(tuple(self.values[node].shape[1:]), self._frac_bits(node))
+        window = kernel * kernel
+        acc_range = (window * source.lo, window * source.hi)
+        scale = np.array([2.0 ** (output.frac_bits - source.spec.frac_bits) / window])
+        requant = make_requant(
+            name, scale, np.zeros(1), acc_range, output, relu=False, multiplier_bits=self.multiplier_bits
+        )
+        layer = PoolLayer(name, source.name, output, PoolKind.AVG, kernel, stride, padding, requant)
+        # M >= 0 and B = 0: a non-negative input gives a non-negative output.
+        self._add_layer(layer, node, 0 if source.lo >= 0 else requant.lo, requant.hi)
+
+    def _window(self, node: torch.fx.Node, params: Mapping[str, Any]) -> tuple[int, int, int]:
+        """Square (kernel, stride, padding) of a pooling call; stride None means the kernel."""
+        kernel = _pair(params["kernel_size"])
+        stride = kernel if params.get("stride") in (None, (), []) else _pair(params["stride"])
+        padding = _pair(params.get("padding", 0))
+        if params.get("ceil_mode", False):
+            raise self._unsupported(node, "a pooling with ceil_mode=True")
+        if len({kernel[0], kernel[1]}) != 1 or stride[0] != stride[1] or padding[0] != padding[1]:
+            raise self._unsupported(node, f"a non-square pooling (kernel {kernel}, stride {stride}, padding {padding})")
+        return kernel[0], stride[0], padding[0]
+
+    def _adaptive_window(self, node: torch.fx.Node, source: _Tensor, size: Any) -> tuple[int, int, int]:
+        """The fixed window of an adaptive average pool whose output divides its input."""
+        if len(source.spec.shape) != 3:
+            raise self._unsupported(node, f"a pooling of a tensor of shape {source.spec.shape}")
+        _, h, w = source.spec.shape
+        out = _pair(size)
+        out = (h if out[0] is None else out[0], w if out[1] is None else out[1])
+        if h != w or out[0] != out[1] or h % out[0]:
+            raise self._unsupported(node, f"an adaptive pooling from {h}x{w} to {out} (needs a square, divisible size)")
+        kernel = h // out[0]
+        return kernel, kernel, 0
+
+    def _add(self, node: torch.fx.Node, module: nn.Module | None) -> None:
+        name = self._layer_name(node)
+        args = list(node.args[:2])
+        if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1 or not all(
+            isinstance(a, torch.fx.Node) and isinstance(self.values.get(a), torch.Tensor) for a in args
+        ):
+            raise self._unsupported(node, "an add that is not the sum of two tensors")
+        a, b = (self._input_of(node, arg) for arg in args)
+        if a.spec.shape != b.spec.shape:
+            raise self._unsupported(node, f"an add of shapes {a.spec.shape} and {b.spec.shape}")
+        last, relu = self._fuse_relu(node)
+        fine = max(a.spec.frac_bits, b.spec.frac_bits)
+        shift_a, shift_b = fine - a.spec.frac_bits, fine - b.spec.frac_bits
+        output = self._spec(a.spec.shape, self._frac_bits(last))
+        acc_range = ((a.lo << shift_a) + (b.lo << shift_b), (a.hi << shift_a) + (b.hi << shift_b))
+        channels = a.spec.shape[0]
+        requant = make_requant(
+            name, np.full(channels, 2.0 ** (output.frac_bits - fine)), np.zeros(channels), acc_range, output,
+            relu=relu, multiplier_bits=self.multiplier_bits,
+        )
+        layer = AddLayer(name, (a.name, b.name), output, shift_a, shift_b, requant)
+        self._add_layer(layer, last, requant.lo, requant.hi)
+
+    def _flatten(self, node: torch.fx.Node, module: nn.Module | None) -> None:
+        source = self._input_of(node, node.args[0])
+        value_in, value_out = self.values[node.args[0]], self.values[node]
+        batch = value_in.shape[0]
+        if tuple(value_out.shape) != (batch, int(np.prod(value_in.shape[1:]))):
+            raise self._unsupported(node, f"a reshape to {tuple(value_out.shape)} (only flatten to (N, -1))")
+        if len(source.spec.shape) == 1:
+            self.tensors[node] = source
+            return
+        name = self._layer_name(node)
+        output = self._spec((source.spec.elements,), source.spec.frac_bits)
+        self._add_layer(FlattenLayer(name, source.name, output), node, source.lo, source.hi)
+
+
+def kept_rows(name: str, ints: np.ndarray, recorded: np.ndarray | None) -> np.ndarray | None:
+    """The kept kernel rows of a conv layer, or None for a dense layer.
+
+    With a compression record, its rows are used (checked to cover every non-zero weight).
+    Otherwise R = the largest number of non-zero rows of any kernel; the layer is KRP when
+    K >= 2 and R < K. Each kernel keeps its non-zero rows plus, to reach R rows, its lowest-index
+    zero rows (an all-zero kernel keeps rows 0..R-1); an all-zero layer keeps one row.
+    """
+    k = ints.shape[2]
+    nonzero_rows = np.any(ints != 0, axis=3)  # (out, in, K)
+    if recorded is not None:
+        if recorded.shape[:2] != ints.shape[:2] or recorded.ndim != 3:
+            raise UnsupportedLayerError(
+                f"layer {name!r} kept_rows record must have shape {ints.shape[:2]} + (rows,), not {recorded.shape}"
+            )
+        if recorded.shape[2] >= k:
+            return None
+        covered = np.zeros_like(nonzero_rows)
+        np.put_along_axis(covered, recorded, True, axis=2)
+        if np.any(nonzero_rows & ~covered):
+            raise UnsupportedLayerError(
+                f"layer {name!r} has non-zero weights outside the kept rows of its compression record"
+            )
+        return np.sort(recorded, axis=2).astype(np.int64)
+    rows = max(int(nonzero_rows.sum(axis=2).max()) if nonzero_rows.size else 0, 1)
+    if k < 2 or rows >= k:
+        return None
+    order = np.where(nonzero_rows, 0, k) + np.arange(k)
+    chosen = np.argsort(order, axis=2, kind="stable")[:, :, :rows]
+    return np.sort(chosen, axis=2).astype(np.int64)
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    """``v`` -> ``(v, v)``; a pair stays a pair."""
+    if isinstance(value, (tuple, list)):
+        if len(value) == 1:
+            return value[0], value[0]
+        return value[0], value[1]
+    return value, value
