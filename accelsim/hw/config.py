@@ -1,0 +1,272 @@
+"""The hardware configuration of the accelerator: typed frozen dataclasses read from YAML.
+
+A configuration names the device, the clock, the PE array (kind and size), the bit widths, the
+on-chip buffers and the DDR interface; ``docs/microarchitecture.md`` defines what each field means
+for timing. Every field is range-checked when the dataclass is built, unknown keys are rejected
+by name, and :func:`load_config` (or :meth:`HwConfig.replace`) also checks that the design fits
+its device (from :mod:`accelsim.hw.resources`), so bad input fails at load time, before any
+simulation.
+
+>>> from accelsim.hw import load_config
+>>> config = load_config("default")
+>>> config.pe.tn * config.pe.tm
+32
+>>> config.replace(**{"pe.tn": 16}).pe.units
+64
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from .devices import Device, load_device
+from .fields import (
+    build,
+    check_fields,
+    choice_field,
+    int_field,
+    name_field,
+    number_field,
+    section_field,
+    to_dict,
+)
+
+
+class PeKind(str, enum.Enum):
+    """The four PE-unit kinds of the KRP paper's resource table.
+
+    ``MULT_DSP`` (1): dense KxK, multipliers on DSP48 slices. ``MULT_LUT`` (2): dense KxK,
+    multipliers in LUTs. ``GSNQ_SHIFT`` (3): dense KxK, power-of-two weights as shifters.
+    ``KRP_GSNQ`` (4): one kernel row of K shifters, the row chosen by the stored row index.
+    """
+
+    MULT_DSP = "mult_dsp"
+    MULT_LUT = "mult_lut"
+    GSNQ_SHIFT = "gsnq_shift"
+    KRP_GSNQ = "krp_gsnq"
+
+    @property
+    def is_row_unit(self) -> bool:
+        """Whether the unit computes one kernel row per pass (KRP) instead of a whole window."""
+        return self is PeKind.KRP_GSNQ
+
+    @property
+    def uses_dsp(self) -> bool:
+        """Whether the tap multipliers are DSP48 slices."""
+        return self is PeKind.MULT_DSP
+
+    @property
+    def is_shift(self) -> bool:
+        """Whether the taps are shifters (power-of-two weights) rather than multipliers."""
+        return self in (PeKind.GSNQ_SHIFT, PeKind.KRP_GSNQ)
+
+    def taps(self, kernel_max: int) -> int:
+        """Multipliers / shifters per unit: ``kernel_max`` for KRP, ``kernel_max**2`` otherwise."""
+        return kernel_max if self.is_row_unit else kernel_max * kernel_max
+
+
+@dataclass(frozen=True)
+class PeConfig:
+    """The PE array: ``tn`` output channels x ``tm`` input channels of PE units.
+
+    Attributes:
+        kind: the PE-unit kind.
+        tn: output channels computed in parallel (rows of the array, accumulators, requant lanes).
+        tm: input channels computed in parallel (columns of the array; adder-tree fan-in).
+        kernel_max: largest kernel handled in one pass (a unit covers a kernel_max x kernel_max
+            window, or one kernel_max-wide row for KRP); larger kernels take several passes.
+        pipeline_depth: cycles from the first operand read of a tile to its last result written to
+            the output buffer, beyond one cycle per step (fill and drain of the whole pipeline:
+            buffer read, taps, unit and array adder trees, accumulator, requantization).
+    """
+
+    kind: PeKind = choice_field(PeKind.KRP_GSNQ)
+    tn: int = int_field(8, 1, 4096)
+    tm: int = int_field(4, 1, 4096)
+    kernel_max: int = int_field(3, 1, 15)
+    pipeline_depth: int = int_field(16, 1, 1024)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "pe")
+
+    @property
+    def units(self) -> int:
+        """Number of PE units, ``tn * tm``."""
+        return self.tn * self.tm
+
+    @property
+    def taps(self) -> int:
+        """Multipliers / shifters per unit."""
+        return self.kind.taps(self.kernel_max)
+
+
+@dataclass(frozen=True)
+class VectorConfig:
+    """The streaming vector unit that runs pooling and residual additions.
+
+    Attributes:
+        lanes: operand elements read (and combined) per cycle.
+        pipeline_depth: fill and drain cycles of one vector tile.
+    """
+
+    lanes: int = int_field(16, 1, 4096)
+    pipeline_depth: int = int_field(4, 1, 1024)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "vector")
+
+
+@dataclass(frozen=True)
+class BufferConfig:
+    """Depths of the three double-buffered on-chip buffers, in words per half.
+
+    The word widths follow from the PE array (``docs/microarchitecture.md``, "Buffers"):
+
+    Attributes:
+        input_depth: words per half in each of the ``tm * kernel_max**2`` input banks
+            (a word is one activation, ``act_bits`` wide).
+        weight_depth: words per half of the weight buffer (a word holds the weights of every unit
+            for one step: ``tn * tm`` unit words).
+        output_depth: words per half of the output buffer (a word is one output pixel of ``tn``
+            channels, ``tn * act_bits`` wide).
+    """
+
+    input_depth: int = int_field(2048, 1, 1 << 24)
+    weight_depth: int = int_field(512, 1, 1 << 24)
+    output_depth: int = int_field(1024, 1, 1 << 24)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "buffers")
+
+
+@dataclass(frozen=True)
+class DdrConfig:
+    """The one shared off-chip DDR channel.
+
+    Attributes:
+        bytes_per_cycle: data bytes moved per clock cycle once a request is served.
+        latency_cycles: fixed cycles a request waits, holding the channel, before its first data.
+        burst_bytes: largest request: a transfer is split into requests of at most this many bytes.
+    """
+
+    bytes_per_cycle: int = int_field(8, 1, 4096)
+    latency_cycles: int = int_field(30, 0, 100_000)
+    burst_bytes: int = int_field(2048, 1, 1 << 30)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "ddr")
+
+
+@dataclass(frozen=True)
+class HwConfig:
+    """A complete accelerator configuration (the defaults are ``configs/default.yaml``).
+
+    Attributes:
+        name: configuration name (for reports).
+        device: device profile name (``accelsim/configs/devices/<device>.yaml``).
+        clock_mhz: clock frequency in MHz.
+        weight_bits: stored width of one weight in bits (the GSNQ code width).
+        act_bits: width of one activation in bits (on chip and in DDR).
+        acc_bits: accumulator width in bits.
+        pe, vector, buffers, ddr: the sections above.
+    """
+
+    name: str = name_field("default")
+    device: str = name_field("xc7z035")
+    clock_mhz: float = number_field(200, 0, 2000)
+    weight_bits: int = int_field(4, 1, 16)
+    act_bits: int = int_field(8, 1, 32)
+    acc_bits: int = int_field(32, 2, 64)
+    pe: PeConfig = section_field(PeConfig)
+    vector: VectorConfig = section_field(VectorConfig)
+    buffers: BufferConfig = section_field(BufferConfig)
+    ddr: DdrConfig = section_field(DdrConfig)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "")
+
+    @property
+    def device_profile(self) -> Device:
+        """The :class:`Device` named by :attr:`device`."""
+        return load_device(self.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as plain data (what the YAML file holds)."""
+        return to_dict(self)
+
+    def replace(self, **changes: object) -> HwConfig:
+        """A copy with fields changed by dotted name, checked like a loaded file.
+
+        ``config.replace(**{"pe.tn": 16, "ddr.bytes_per_cycle": 4})``.
+
+        Raises:
+            ConfigError: unknown field name, value out of range, or the design no longer fits.
+        """
+        data = self.to_dict()
+        for dotted, value in changes.items():
+            node = data
+            *sections, leaf = dotted.split(".")
+            for part in sections:
+                if not isinstance(node.get(part), dict):
+                    raise ConfigError(f"unknown configuration key {dotted!r}")
+                node = node[part]
+            if leaf not in node or isinstance(node[leaf], dict):
+                raise ConfigError(f"unknown configuration key {dotted!r}")
+            node[leaf] = value
+        return config_from_dict(data)
+
+
+def config_from_dict(data: object, source: str = "configuration") -> HwConfig:
+    """Build and check a configuration from plain data (omitted keys take the defaults).
+
+    Raises:
+        ConfigError: an unknown key, a value out of range, an unknown device, or a design that
+            does not fit its device.
+    """
+    config = build(HwConfig, data, "")
+    config.device_profile  # noqa: B018 - resolves the device name (ConfigError if unknown)
+    from .resources import require_fits
+
+    require_fits(config, source)
+    return config
+
+
+def _bundled() -> Path:
+    """The folder of the bundled configurations."""
+    return Path(str(resources.files("accelsim") / "configs"))
+
+
+def config_names() -> tuple[str, ...]:
+    """Names of the bundled configurations, sorted."""
+    return tuple(sorted(path.stem for path in _bundled().glob("*.yaml")))
+
+
+def load_config(name_or_path: str | Path = "default") -> HwConfig:
+    """The bundled configuration ``name_or_path`` (e.g. ``"default"``) or the YAML file at that path.
+
+    Raises:
+        ConfigError: unknown name, missing file, malformed YAML, or any field error.
+    """
+    text = str(name_or_path)
+    path = Path(text)
+    if not (text.endswith((".yaml", ".yml")) or path.is_file()):
+        if text not in config_names():
+            choices = ", ".join(repr(name) for name in config_names())
+            raise ConfigError(f"config must be one of {choices} or a YAML file path, not {text!r}")
+        path = _bundled() / f"{text}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"config file must exist, not {text!r}")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {text!r} must be valid YAML ({error})") from error
+    return config_from_dict(data, f"config {text!r}")
+
