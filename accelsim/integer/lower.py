@@ -237,7 +237,7 @@ class _Lowering:
                 self._placeholder(node)
             elif node.op == "output":
                 output_name = self._output(node)
-            elif not isinstance(self.values.get(node), torch.Tensor):
+            elif node.op != "call_module" and not _holds_tensor(self.values.get(node)):
                 continue  # sizes, shapes and other static values used as arguments
             elif node.op == "get_attr":
                 raise self._unsupported(node, "a tensor attribute used as data")
@@ -434,7 +434,11 @@ class _Lowering:
         acc_range = dot_range(weights.ints, source.lo, source.hi)
         acc_bits = self._acc_bits(name, acc_range)
         output = self._spec(out_shape, self._frac_bits(last))
-        hint = self.hints.get(name, LayerHint(None, None))
+        hint = self.hints.get(name)
+        if hint is None:  # no compression record: the rows are inferred from the weights
+            rows = kept_rows(name, weights.ints, None)
+        else:  # a record without kept rows is a dense (unpruned or magnitude-pruned) layer
+            rows = None if hint.kept_rows is None else kept_rows(name, weights.ints, hint.kept_rows)
         layer = ConvLayer(
             name=name,
             input=source.name,
@@ -447,8 +451,8 @@ class _Lowering:
             stride=stride,
             padding=padding,
             weights=weights.ints,
-            kept_rows=kept_rows(name, weights.ints, hint.kept_rows),
-            weight_bits=hint.weight_bits or gsnq_bits(weights),
+            kept_rows=rows,
+            weight_bits=(hint.weight_bits if hint else None) or gsnq_bits(weights),
             acc_bits=acc_bits,
             requant=make_requant(
                 name, scale * 2.0**output.frac_bits, offset * 2.0**output.frac_bits, acc_range, output,
@@ -468,7 +472,7 @@ class _Lowering:
         last, scale, offset, relu = self._fold(node, linear, nn.BatchNorm1d, weights.exponent, source)
         acc_range = dot_range(weights.ints, source.lo, source.hi)
         output = self._spec(tuple(self.values[last].shape[1:]), self._frac_bits(last))
-        hint = self.hints.get(name, LayerHint(None, None))
+        hint = self.hints.get(name)
         layer = LinearLayer(
             name=name,
             input=source.name,
@@ -476,7 +480,7 @@ class _Lowering:
             in_features=linear.in_features,
             out_features=linear.out_features,
             weights=weights.ints,
-            weight_bits=hint.weight_bits or gsnq_bits(weights),
+            weight_bits=(hint.weight_bits if hint else None) or gsnq_bits(weights),
             acc_bits=self._acc_bits(name, acc_range),
             requant=make_requant(
                 name, scale * 2.0**output.frac_bits, offset * 2.0**output.frac_bits, acc_range, output,
@@ -674,6 +678,17 @@ def kept_rows(name: str, ints: np.ndarray, recorded: np.ndarray | None) -> np.nd
     order = np.where(nonzero_rows, 0, k) + np.arange(k)
     chosen = np.argsort(order, axis=2, kind="stable")[:, :, :rows]
     return np.sort(chosen, axis=2).astype(np.int64)
+
+
+def _holds_tensor(value: Any) -> bool:
+    """Whether a recorded value is or contains a tensor."""
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_holds_tensor(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_tensor(v) for v in value.values())
+    return False
 
 
 def _pair(value: Any) -> tuple[Any, Any]:
