@@ -53,7 +53,7 @@ def assert_same_network(a: CompressedModel, b: CompressedModel) -> None:
     for key in sa:
         assert sa[key].dtype == sb[key].dtype and torch.equal(sa[key], sb[key]), key
     assert [r.name for r in a.records] == [r.name for r in b.records]
-    for ra, rb in zip(a.records, b.records):
+    for ra, rb in zip(a.records, b.records, strict=True):
         assert (ra.kind, ra.method, ra.levels) == (rb.kind, rb.method, rb.levels)
         assert torch.equal(ra.mask, rb.mask)
         assert (ra.kept_rows is None and rb.kept_rows is None) or torch.equal(ra.kept_rows, rb.kept_rows)
@@ -93,7 +93,7 @@ def test_sizes_are_measured_from_the_encoding(digits4: CompressedModel) -> None:
     assert report.dense_float32_bytes == 4 * sum(t.numel() for t in state.values())
     assert report.encoded_bytes == len(blob) - report.header_bytes == report.file_bytes - report.header_bytes
     assert report.compression_ratio == report.dense_float32_bytes / report.encoded_bytes
-    for layer, record in zip(report.layers, digits4.records):
+    for layer, record in zip(report.layers, digits4.records, strict=True):
         out_c, in_c = record.shape[:2]
         if record.method is PruneMethod.KRP:  # 3 codes of 4 bits and one 2-bit row index per kernel
             assert layer.code_bytes == math.ceil(out_c * in_c * 3 * 4 / 8)
@@ -101,7 +101,9 @@ def test_sizes_are_measured_from_the_encoding(digits4: CompressedModel) -> None:
         if record.method is PruneMethod.MAGNITUDE:
             assert layer.code_bytes == math.ceil(int(record.mask.sum()) * 4 / 8)
             assert layer.sparse_index_bytes > 0
-    params = sum(t.numel() * t.element_size() for k, t in state.items() if k not in {f"{r.name}.weight" for r in digits4.records})
+    params = sum(
+        t.numel() * t.element_size() for k, t in state.items() if k not in {f"{r.name}.weight" for r in digits4.records}
+    )
     assert report.param_bytes == params
     assert report.code_bytes + report.row_index_bytes + report.sparse_index_bytes + params == report.encoded_bytes
 

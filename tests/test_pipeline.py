@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -13,6 +14,15 @@ from accelsim.compression.pipeline import CompressionConfig, compress
 from accelsim.compression.records import PruneMethod
 from accelsim.compression.retrain import RetrainConfig, TrainingData, evaluate, train
 from accelsim.errors import ConfigError, WorkloadError
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Train on one thread: tiny models, and on a shared 2-core machine OpenMP barriers stall."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def test_one_shot_without_data() -> None:
@@ -71,7 +81,9 @@ def test_config_round_trips_through_a_dict() -> None:
 
 
 def test_rows_kept_too_large_names_the_layer() -> None:
-    with pytest.raises(ConfigError, match=r"layer 'features.0': rows_kept must be smaller than the kernel size K=3, not 3"):
+    with pytest.raises(
+        ConfigError, match=r"layer 'features.0': rows_kept must be smaller than the kernel size K=3, not 3"
+    ):
         compress(workloads.build("digits"), CompressionConfig(rows_kept=3), workload="digits")
 
 

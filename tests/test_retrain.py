@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -17,12 +18,27 @@ from accelsim.compression.schedules import LrSchedule, final_lr, retraining_lr
 from accelsim.errors import ConfigError, DataError
 
 STEP = workloads.TrainingRecipe(
-    batch_size=128, lr=0.1, momentum=0.9, weight_decay=1e-4, epochs=160,
-    schedule=workloads.Schedule.STEP, milestones=(0.5, 0.75), gamma=0.1,
+    batch_size=128,
+    lr=0.1,
+    momentum=0.9,
+    weight_decay=1e-4,
+    epochs=160,
+    schedule=workloads.Schedule.STEP,
+    milestones=(0.5, 0.75),
+    gamma=0.1,
 )
 COSINE = workloads.TrainingRecipe(
     batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4, epochs=30, schedule=workloads.Schedule.COSINE
 )
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Train on one thread: tiny models, and on a shared 2-core machine OpenMP barriers stall."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +124,12 @@ def test_train_then_retrain_on_digits(digits: TrainingData) -> None:
 
 def test_divergence_is_reported(digits: TrainingData) -> None:
     with pytest.raises(ConfigError, match="training diverged"):
-        retrain(krp_prune(workloads.build("digits")), digits, COSINE, RetrainConfig(epochs=3, schedule="fixed", fixed_lr=1e12))
+        retrain(
+            krp_prune(workloads.build("digits")),
+            digits,
+            COSINE,
+            RetrainConfig(epochs=3, schedule="fixed", fixed_lr=1e12),
+        )
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,15 @@ from .gsnq import DEFAULT_PORTIONS, assign_levels, choose_levels, gsnq_quantize,
 from .krp import FirstLayerPolicy, kept_row_indices, krp_prune
 from .levels import GsnqLevels, SignLevels
 from .magnitude import PointwisePolicy, fc_prune, magnitude_mask
-from .netfile import EncodingReport, LayerEncoding, NetworkContents, decode_network, encode_network, load_network, save_network
+from .netfile import (
+    EncodingReport,
+    LayerEncoding,
+    NetworkContents,
+    decode_network,
+    encode_network,
+    load_network,
+    save_network,
+)
 from .pipeline import CompressedModel, CompressionConfig, compress
 from .records import LayerKind, LayerRecord, MaskedModel, PruneMethod, as_masked, prunable_layers
 from .report import LayerPruning, PruningReport, pruning_report

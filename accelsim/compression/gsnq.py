@@ -44,7 +44,9 @@ DEFAULT_PORTIONS = (0.5, 0.75, 0.875, 1.0)
 
 def check_bits(bits: object) -> int:
     """``bits`` if it is an integer from 2 to 8, else ConfigError."""
-    require(is_integer(bits) and MIN_BITS <= bits <= MAX_BITS, "bits", f"an integer from {MIN_BITS} to {MAX_BITS}", bits)
+    require(
+        is_integer(bits) and MIN_BITS <= bits <= MAX_BITS, "bits", f"an integer from {MIN_BITS} to {MAX_BITS}", bits
+    )
     return int(bits)  # type: ignore[call-overload]
 
 
@@ -54,7 +56,7 @@ def check_portions(portions: object) -> tuple[float, ...]:
         isinstance(portions, (tuple, list))
         and len(portions) >= 1
         and all(is_real(p) and 0 < p <= 1 for p in portions)
-        and all(a < b for a, b in zip(portions, portions[1:]))
+        and all(a < b for a, b in zip(portions, portions[1:], strict=False))
         and portions[-1] == 1
     )
     require(ok, "portions", "strictly increasing numbers in (0, 1] ending at 1.0", portions)
@@ -129,7 +131,9 @@ def split_errors(magnitudes: torch.Tensor, top: int, max_count: int) -> torch.Te
     squared = magnitudes**2
     kept = torch.bincount(index, (magnitudes - level) ** 2, minlength=bins)
     zeroed = torch.bincount(index, squared, minlength=bins)
-    edge = torch.bincount(index, torch.where(magnitudes >= level, (magnitudes - 2 * level) ** 2, squared), minlength=bins)
+    edge = torch.bincount(
+        index, torch.where(magnitudes >= level, (magnitudes - 2 * level) ** 2, squared), minlength=bins
+    )
     kept_below = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(kept, 0)])  # bins < n
     zeroed_from = torch.flip(torch.cumsum(torch.flip(zeroed, [0]), 0), [0])  # bins >= n
     counts = torch.arange(max_count + 1)

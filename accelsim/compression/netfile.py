@@ -347,7 +347,13 @@ def _check_header(data: bytes, where: str) -> tuple[int, bytes]:
 def _array(payload: bytes, entry: dict[str, Any]) -> bytes:
     """The bytes of the payload array described by ``entry``."""
     offset, size = entry["offset"], entry["bytes"]
-    if not (isinstance(offset, int) and isinstance(size, int) and 0 <= offset and 0 <= size and offset + size <= len(payload)):
+    if not (
+        isinstance(offset, int)
+        and isinstance(size, int)
+        and 0 <= offset
+        and 0 <= size
+        and offset + size <= len(payload)
+    ):
         raise ValueError(f"array at offset {offset!r} of {size!r} bytes is outside the payload")
     return payload[offset : offset + size]
 
@@ -370,7 +376,9 @@ def _decode_layer(entry: dict[str, Any], payload: bytes) -> tuple[torch.Tensor, 
         count = kept.size * width
     elif method is PruneMethod.MAGNITUDE:
         index = entry["indices"]
-        stored = EncodedPositions(IndexEncoding(index["encoding"]), index["bits"], index["entries"], _array(payload, index))
+        stored = EncodedPositions(
+            IndexEncoding(index["encoding"]), index["bits"], index["entries"], _array(payload, index)
+        )
         positions = decode_positions(stored, weights)
         count = len(positions)
     else:
@@ -378,7 +386,9 @@ def _decode_layer(entry: dict[str, Any], payload: bytes) -> tuple[torch.Tensor, 
     if levels is not None:
         codes = entry["codes"]
         if codes["count"] != count or codes["bits"] != levels.bits:
-            raise ValueError(f"layer {entry['name']!r}: {codes['count']} codes of {codes['bits']} bits do not fit its mask")
+            raise ValueError(
+                f"layer {entry['name']!r}: {codes['count']} codes of {codes['bits']} bits do not fit its mask"
+            )
         values = levels.decode(unpack(_array(payload, codes), levels.bits, count))
     else:
         raw = _array(payload, entry["values"])

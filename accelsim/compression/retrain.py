@@ -99,7 +99,9 @@ class TrainingData:
         """Check shapes and dtypes."""
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
             if x.dtype != torch.float32 or x.dim() != 4 or len(x) == 0:
-                raise DataError(f"{split} images must be a non-empty float32 (N, C, H, W) array, not {x.dtype} {tuple(x.shape)}")
+                raise DataError(
+                    f"{split} images must be a non-empty float32 (N, C, H, W) array, not {x.dtype} {tuple(x.shape)}"
+                )
             if y.dtype != torch.int64 or tuple(y.shape) != (len(x),):
                 raise DataError(f"{split} labels must be int64 of shape ({len(x)},), not {y.dtype} {tuple(y.shape)}")
 
@@ -187,9 +189,7 @@ def fit(
     model.eval()
 
 
-def train(
-    model: nn.Module, data: TrainingData, recipe: workloads.TrainingRecipe, *, seed: int = 0
-) -> nn.Module:
+def train(model: nn.Module, data: TrainingData, recipe: workloads.TrainingRecipe, *, seed: int = 0) -> nn.Module:
     """A copy of ``model`` trained from its current weights with ``recipe`` (its schedule, all its epochs)."""
     trained = copy.deepcopy(model)
     fit(

@@ -77,7 +77,9 @@ def encode_positions(positions: np.ndarray, weights: int) -> EncodedPositions:
         bitmap = np.zeros(weights, dtype=np.int64)
         bitmap[positions] = 1
         return EncodedPositions(IndexEncoding.BITMAP, 1, weights, pack(bitmap, 1))
-    return EncodedPositions(IndexEncoding.DELTA, best.bits, best.entries, pack(_delta_entries(positions, best.bits), best.bits))
+    return EncodedPositions(
+        IndexEncoding.DELTA, best.bits, best.entries, pack(_delta_entries(positions, best.bits), best.bits)
+    )
 
 
 def decode_positions(stored: EncodedPositions, weights: int) -> np.ndarray:

@@ -1,0 +1,204 @@
+"""``accelsim compress``: prune a CNN with KRP, quantize it with GSNQ, write the .krp network file."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import workloads
+
+from ..compression import (
+    CompressionConfig,
+    RetrainConfig,
+    TrainingData,
+    compress,
+    evaluate,
+    save_network,
+)
+from ..compression.pipeline import DEFAULT_FC_PRUNE
+from ..errors import ConfigError
+
+DEFAULT_WORKLOAD = "vgg16"
+DEFAULT_EPOCHS = RetrainConfig().epochs
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``compress`` sub-command."""
+    parser = subparsers.add_parser(
+        "compress",
+        help="prune (KRP) and quantize (GSNQ) a CNN, write the compressed network file",
+        description=(
+            "Prune every KxK convolution on a kernel-row scale (KRP), prune the fully connected layers by "
+            "magnitude, optionally retrain with LR tracking, quantize to power-of-two GSNQ weights, and write "
+            "the compressed network (.krp) with its measured size."
+        ),
+    )
+    source = parser.add_argument_group("model")
+    source.add_argument(
+        "--workload",
+        metavar="NAME",
+        help=f"built-in workload ({', '.join(workloads.names())}) or a 'module:factory' user model "
+        f"(default {DEFAULT_WORKLOAD}); with --model, the checkpoint's architecture",
+    )
+    source.add_argument("--model", metavar="CKPT", help="start from the weights of this checkpoint")
+    source.add_argument("--seed", type=int, default=0, help="seed of the initial weights without --model (default 0)")
+    options = parser.add_argument_group("compression")
+    options.add_argument("--bits", type=int, default=4, help="GSNQ weight bits, 2..8 (default 4)")
+    options.add_argument("--rows-kept", type=int, default=1, help="kernel rows kept per kernel (default 1)")
+    options.add_argument(
+        "--fc-prune",
+        type=float,
+        default=DEFAULT_FC_PRUNE,
+        metavar="P",
+        help=f"fraction of fully connected weights pruned by magnitude, in [0, 1) (default {DEFAULT_FC_PRUNE})",
+    )
+    options.add_argument(
+        "--first-layer", default="krp", metavar="krp|dense", help="first convolution: KRP (default) or dense"
+    )
+    options.add_argument(
+        "--pointwise",
+        default="dense",
+        metavar="dense|magnitude",
+        help="1x1 convolutions: dense (default) or magnitude-pruned",
+    )
+    training = parser.add_argument_group("retraining (needs --data)")
+    training.add_argument(
+        "--data", metavar="digits|cifar10", help="retrain on this data set (the workload's) and report accuracy"
+    )
+    training.add_argument("--data-dir", metavar="DIR", help="folder holding cifar-10-batches-py (for --data cifar10)")
+    training.add_argument("--epochs", type=int, help=f"epochs per retraining phase (default {DEFAULT_EPOCHS})")
+    training.add_argument(
+        "--schedule",
+        metavar="tracking|step|cosine|fixed",
+        help="LR tracking of the recipe's schedule (default), of a step or cosine schedule, or a fixed small LR",
+    )
+    training.add_argument(
+        "--fixed-lr", type=float, metavar="LR", help="learning rate of --schedule fixed (default: the recipe's final)"
+    )
+    parser.add_argument("--out", metavar="FILE", help="network file to write (default <workload>-krp-gsnq<bits>.krp)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def default_out(workload: str, bits: int) -> Path:
+    """``<workload>-krp-gsnq<bits>.krp`` in the current folder (a spec's ``.`` and ``:`` become ``_``)."""
+    return Path(f"{re.sub(r'[^A-Za-z0-9_-]', '_', workload)}-krp-gsnq{bits}.krp")
+
+
+def _check_folder(path: str | Path | None, option: str) -> None:
+    """ConfigError unless the folder ``path`` would be written in exists."""
+    if path is None:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise ConfigError(f"the folder of {option} must exist, not {str(folder)!r} (create it first)")
+
+
+def _config(args: argparse.Namespace) -> CompressionConfig:
+    """The compression config of the command line (ConfigError on any bad option)."""
+    if args.data is None:
+        for option, value in (
+            ("--data-dir", args.data_dir),
+            ("--epochs", args.epochs),
+            ("--schedule", args.schedule),
+            ("--fixed-lr", args.fixed_lr),
+        ):
+            if value is not None:
+                raise ConfigError(f"--data must be given with {option} (retraining needs a data set), not left unset")
+    retrain = RetrainConfig(
+        epochs=DEFAULT_EPOCHS if args.epochs is None else args.epochs,
+        schedule="tracking" if args.schedule is None else args.schedule,
+        fixed_lr=args.fixed_lr,
+    )
+    return CompressionConfig(
+        bits=args.bits,
+        rows_kept=args.rows_kept,
+        fc_prune=args.fc_prune,
+        first_layer=args.first_layer,
+        pointwise=args.pointwise,
+        retrain=retrain,
+    )
+
+
+def _load_data(args: argparse.Namespace, workload: str) -> TrainingData | None:
+    """The retraining data, checked against the workload's data set."""
+    if args.data is None:
+        return None
+    if workload in workloads.names() and args.data != workloads.info(workload).dataset:
+        expected = workloads.info(workload).dataset
+        raise ConfigError(f"--data must be the data set of workload {workload!r}, {expected!r}, not {args.data!r}")
+    return TrainingData.load(args.data, args.data_dir)
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:6.2f}%"
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Compress, write the network file, print the report; return it as a dict."""
+    config = _config(args)
+    if args.model is not None:
+        workload, model = workloads.load_model(args.model, workload=args.workload)
+    else:
+        workload = args.workload or DEFAULT_WORKLOAD
+        model = workloads.build(workload, seed=args.seed)
+    out = Path(args.out) if args.out is not None else default_out(workload, args.bits)
+    _check_folder(out, "--out")
+    _check_folder(getattr(args, "json", None), "--json")
+    data = _load_data(args, workload)
+    accuracy_before = None if data is None else evaluate(model, data.x_test, data.y_test)
+    compressed = compress(model, config, workload=workload, data=data)
+    accuracy_after = None if data is None else evaluate(compressed.model, data.x_test, data.y_test)
+    encoding = save_network(compressed, out)
+    pruning = compressed.report()
+
+    source = f"checkpoint {args.model}" if args.model is not None else f"seeded weights (seed {args.seed})"
+    print(
+        f"{workload}: {source}; KRP rows_kept={config.rows_kept}, FC prune {config.fc_prune:g}, GSNQ {config.bits} bits"
+    )
+    header = f"{'layer':<28} {'kind':<6} {'shape':<18} {'method':<9} {'pruned':>8} {'rows':>4} {'bits':>4} {'bytes':>9}"
+    print(header)
+    print("-" * len(header))
+    for layer, sizes in zip(pruning.layers, encoding.layers, strict=True):
+        stored = sizes.code_bytes + sizes.row_index_bytes + sizes.sparse_index_bytes
+        rows = "-" if layer.rows_kept is None else str(layer.rows_kept)
+        bits = "-" if layer.bits is None else str(layer.bits)
+        shape = "x".join(str(n) for n in layer.shape)
+        print(
+            f"{layer.name:<28} {layer.kind.value:<6} {shape:<18} {layer.method.value:<9} "
+            f"{_percent(layer.pruning_rate):>8} {rows:>4} {bits:>4} {stored:>9,}"
+        )
+    print("-" * len(header))
+    print(f"conv pruning rate       {_percent(pruning.conv_pruning_rate)}")
+    print(f"total pruning rate      {_percent(pruning.total_pruning_rate)}")
+    print(
+        f"encoded size            {encoding.encoded_bytes:,} bytes (codes {encoding.code_bytes:,}, "
+        f"row indices {encoding.row_index_bytes:,}, sparse indices {encoding.sparse_index_bytes:,}, "
+        f"parameters {encoding.param_bytes:,})"
+    )
+    print(f"float32 size            {encoding.dense_float32_bytes:,} bytes")
+    print(f"compression ratio       {encoding.compression_ratio:.2f}x")
+    if accuracy_before is not None and accuracy_after is not None:
+        label = f"accuracy ({args.data} test)"
+        print(f"{label:<23} {_percent(accuracy_before)} before, {_percent(accuracy_after)} after")
+    print(f"wrote {out} ({encoding.file_bytes:,} bytes)")
+
+    results: dict[str, Any] = {
+        "workload": workload,
+        "checkpoint": args.model,
+        "seed": None if args.model is not None else args.seed,
+        "out": str(out),
+        **config.to_dict(),
+        "conv_pruning_rate": pruning.conv_pruning_rate,
+        "total_pruning_rate": pruning.total_pruning_rate,
+        **{key: value for key, value in encoding.to_dict().items() if key != "layers"},
+        "layers": [
+            {**layer.to_dict(), **{k: v for k, v in sizes.to_dict().items() if k not in layer.to_dict()}}
+            for layer, sizes in zip(pruning.layers, encoding.layers, strict=True)
+        ],
+    }
+    if data is not None:
+        results.update(data=args.data, accuracy_before=accuracy_before, accuracy_after=accuracy_after)
+    return results
