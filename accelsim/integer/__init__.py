@@ -1,5 +1,6 @@
 """The integer network (typed graph), its lowering from torch, and the bit-exact Numba datapath."""
 
+from .evaluate import Evaluation, evaluate
 from .execute import InferenceResult, dequantize, quantize_input, run
 from .graph import (
     AddLayer,
@@ -18,6 +19,7 @@ from .lower import lower
 __all__ = [
     "AddLayer",
     "ConvLayer",
+    "Evaluation",
     "FlattenLayer",
     "InferenceResult",
     "IntegerNetwork",
@@ -28,6 +30,7 @@ __all__ = [
     "Requant",
     "TensorSpec",
     "dequantize",
+    "evaluate",
     "lower",
     "quantize_input",
     "run",

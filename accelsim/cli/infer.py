@@ -1,0 +1,125 @@
+"""``accelsim infer``: run a compressed network on the bit-exact integer datapath.
+
+Calibration (the activation scales) uses the training split of ``--data``; without data, seeded
+uniform inputs in [0, 1) of the workload's input shape stand in for both calibration and
+evaluation (so only the agreement with the float model is reported, no accuracy).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+import workloads
+
+from ..compression import load_network
+from ..errors import ConfigError
+from ..integer import ConvLayer, evaluate, lower
+
+DEFAULT_COUNT = 500
+DEFAULT_CALIBRATION = 512
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``infer`` sub-command."""
+    parser = subparsers.add_parser(
+        "infer",
+        help="run a compressed network on the integer datapath; accuracy and agreement with float",
+        description=(
+            "Lower a compressed network (.krp) to integers (power-of-two weights as shifts, KRP rows only, "
+            "fixed-point activations), run it on the bit-exact Numba datapath, and report its top-1 accuracy, "
+            "the float model's, and how often the two agree."
+        ),
+    )
+    parser.add_argument("--network", metavar="FILE", required=True, help="compressed network file (.krp)")
+    parser.add_argument(
+        "--workload", metavar="SPEC", help="the 'module:factory' spec of a user model's file (built-ins need none)"
+    )
+    parser.add_argument("--data", metavar="digits|cifar10", help="evaluate on this data set's test split")
+    parser.add_argument("--data-dir", metavar="DIR", help="folder holding cifar-10-batches-py (for --data cifar10)")
+    parser.add_argument(
+        "--count", type=int, default=DEFAULT_COUNT, help=f"images to evaluate (default {DEFAULT_COUNT})"
+    )
+    parser.add_argument(
+        "--calibration",
+        type=int,
+        default=DEFAULT_CALIBRATION,
+        metavar="N",
+        help=f"calibration images from the training split (default {DEFAULT_CALIBRATION})",
+    )
+    parser.add_argument("--act-bits", type=int, default=8, help="activation bits, 4..16 (default 8)")
+    parser.add_argument(
+        "--multiplier-bits", type=int, default=16, help="requantization multiplier bits, 2..32 (default 16)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the uniform inputs without --data (default 0)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _positive(value: int, option: str) -> int:
+    """``value`` if it is >= 1, else a ConfigError naming ``option``."""
+    if value < 1:
+        raise ConfigError(f"{option} must be an integer >= 1, not {value!r}")
+    return value
+
+
+def _inputs(args: argparse.Namespace, input_shape: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Calibration images, evaluation images and their labels (None without data)."""
+    count, calibration = _positive(args.count, "--count"), _positive(args.calibration, "--calibration")
+    if args.data is None:
+        if args.data_dir is not None:
+            raise ConfigError("--data must be given with --data-dir, not left unset")
+        if input_shape is None:
+            raise ConfigError("--data must be given for a user model (its input shape is unknown), not left unset")
+        rng = np.random.default_rng(args.seed)
+        images = rng.uniform(0.0, 1.0, (calibration + count, *input_shape)).astype(np.float32)
+        return images[:calibration], images[calibration:], None
+    x_train, _ = workloads.load_dataset(args.data, "train", args.data_dir)
+    x_test, y_test = workloads.load_dataset(args.data, "test", args.data_dir)
+    if input_shape is not None and tuple(x_test.shape[1:]) != tuple(input_shape):
+        raise ConfigError(
+            f"--data must match the network's input shape {tuple(input_shape)}, not {args.data!r} "
+            f"with images of shape {tuple(x_test.shape[1:])}"
+        )
+    return x_train[:calibration], x_test[:count], y_test[:count]
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Lower, run and evaluate; print the report; return it as a dict."""
+    compressed = load_network(args.network, workload=args.workload)
+    calibration, images, labels = _inputs(args, compressed.input_shape)
+    network = lower(
+        compressed, calibration, act_bits=args.act_bits, multiplier_bits=args.multiplier_bits,
+        name=compressed.workload,
+    )
+    result = evaluate(network, compressed.model, images, labels)
+    convs = [layer for layer in network.layers if isinstance(layer, ConvLayer)]
+    krp = sum(layer.is_krp for layer in convs)
+    source = f"{args.data} test split" if args.data else f"seeded uniform inputs (seed {args.seed})"
+    print(f"{compressed.workload}: {len(network.layers)} integer layers ({krp} of {len(convs)} convolutions KRP), "
+          f"{args.act_bits}-bit activations, {args.multiplier_bits}-bit multipliers")
+    print(f"calibration        {len(calibration)} images ({'training split' if args.data else 'uniform inputs'})")
+    print(f"evaluated          {result.count} images ({source})")
+    print(f"integer accuracy   {_percent(result.accuracy)}")
+    print(f"float accuracy     {_percent(result.float_accuracy)}")
+    print(f"top-1 agreement    {_percent(result.agreement)}")
+    print(f"integer datapath   {1e3 * result.seconds / result.count:.2f} ms per image")
+    return {
+        "network": args.network,
+        "workload": compressed.workload,
+        "data": args.data,
+        "count": result.count,
+        "accuracy": result.accuracy,
+        "float_accuracy": result.float_accuracy,
+        "agreement": result.agreement,
+        "calibration_images": len(calibration),
+        "act_bits": args.act_bits,
+        "multiplier_bits": args.multiplier_bits,
+        "ms_per_image": 1e3 * result.seconds / result.count,
+    }

@@ -1,0 +1,65 @@
+"""``accelsim infer``: the sub-command's report against independent computations."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import workloads
+from accelsim.cli import infer
+from accelsim.compression import CompressionConfig, compress, load_network, save_network
+from accelsim.errors import ConfigError, NetworkFileError
+from accelsim.integer import lower, quantize_input, run
+
+
+def call(*argv: str) -> dict[str, Any]:
+    """Parse ``infer`` arguments with the sub-command's own parser and run its handler."""
+    parser = argparse.ArgumentParser()
+    infer.register(parser.add_subparsers())
+    args = parser.parse_args(["infer", *argv])
+    return args.handler(args)
+
+
+@pytest.fixture(scope="module")
+def network_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded digits CNN, KRP + 4-bit GSNQ compressed (one-shot), written to a .krp file."""
+    path = tmp_path_factory.mktemp("infer") / "digits.krp"
+    save_network(compress(workloads.build("digits", seed=0), CompressionConfig(bits=4), workload="digits"), path)
+    return path
+
+
+def test_infer_on_digits_matches_an_independent_evaluation(network_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = call("--network", str(network_file), "--data", "digits", "--count", "60", "--calibration", "100")
+    assert result["count"] == 60 and result["calibration_images"] == 100
+    compressed = load_network(network_file)
+    x_train, _ = workloads.load_digits("train")
+    x_test, y_test = workloads.load_digits("test")
+    network = lower(compressed, x_train[:100])
+    predicted = run(network, quantize_input(network, x_test[:60])).outputs.argmax(axis=1)
+    with torch.no_grad():
+        reference = compressed.model(torch.from_numpy(x_test[:60])).argmax(dim=1).numpy()
+    assert result["accuracy"] == pytest.approx(np.mean(predicted == y_test[:60]))
+    assert result["float_accuracy"] == pytest.approx(np.mean(reference == y_test[:60]))
+    assert result["agreement"] == pytest.approx(np.mean(predicted == reference))
+    out = capsys.readouterr().out
+    assert "integer accuracy" in out and "top-1 agreement" in out
+
+
+def test_infer_without_data_reports_agreement_only(network_file: Path) -> None:
+    result = call("--network", str(network_file), "--count", "20", "--calibration", "16")
+    assert result["accuracy"] is None and result["float_accuracy"] is None
+    assert 0.0 <= result["agreement"] <= 1.0 and result["count"] == 20
+
+
+def test_infer_errors(network_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--count must be an integer >= 1, not 0"):
+        call("--network", str(network_file), "--count", "0")
+    with pytest.raises(ConfigError, match="act_bits must be an integer in 4..16, not 2"):
+        call("--network", str(network_file), "--act-bits", "2", "--count", "2")
+    with pytest.raises(NetworkFileError, match="must be an existing file"):
+        call("--network", str(tmp_path / "missing.krp"))
