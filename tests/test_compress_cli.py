@@ -112,6 +112,10 @@ def test_from_a_checkpoint(tmp_path: Path) -> None:
             ["--workload", "digits", "--data", "digits", "--schedule", "linear"],
             "schedule must be one of 'tracking', 'step', 'cosine', 'fixed', not 'linear'",
         ),
+        (
+            ["--workload", "digits", "--gsnq-split", "even"],
+            "gsnq_split must be one of 'min-error', 'balanced', not 'even'",
+        ),
         (["--workload", "cli_user_models:mlp"], r"model has no Conv2d layer \(Sequential\)"),
         (["--model", "{tmp}/missing.pt"], "must be an existing file"),
     ],

@@ -203,3 +203,18 @@ def test_bits_out_of_range(bits: object) -> None:
 def test_bad_portions(portions: tuple[float, ...]) -> None:
     with pytest.raises(ConfigError, match="portions must be strictly increasing numbers in"):
         gsnq_quantize(pruned_model(), 4, portions=portions)
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4])
+def test_balanced_split_gives_the_larger_sign_one_more_level(bits: int) -> None:
+    w = random_layer(11, skew=0.5)  # negative weights have the larger magnitude
+    levels = choose_levels(w, bits, "balanced")
+    assert (levels.negative_count, levels.positive_count) == (2 ** (bits - 1), 2 ** (bits - 1) - 1)
+    minimal = choose_levels(w, bits)
+
+    def error(chosen: GsnqLevels) -> float:
+        return float(((w - quantize(w, chosen)) ** 2).sum())
+
+    assert error(minimal) <= error(levels)
+    with pytest.raises(ConfigError, match="gsnq_split must be one of 'min-error', 'balanced', not 'even'"):
+        choose_levels(w, bits, "even")

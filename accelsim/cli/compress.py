@@ -63,6 +63,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="dense|magnitude",
         help="1x1 convolutions: dense (default) or magnitude-pruned",
     )
+    options.add_argument(
+        "--gsnq-split",
+        default="min-error",
+        metavar="min-error|balanced",
+        help="split of each layer's codes between the signs: least quantization error (default) or balanced",
+    )
     training = parser.add_argument_group("retraining (needs --data)")
     training.add_argument(
         "--data", metavar="digits|cifar10", help="retrain on this data set (the workload's) and report accuracy"
@@ -118,6 +124,7 @@ def _config(args: argparse.Namespace) -> CompressionConfig:
         fc_prune=args.fc_prune,
         first_layer=args.first_layer,
         pointwise=args.pointwise,
+        gsnq_split=args.gsnq_split,
         retrain=retrain,
     )
 

@@ -6,7 +6,7 @@ Passes (each returns a new :class:`MaskedModel`, never mutating its input):
 :func:`load_network`. The choices behind them are documented in ``docs/compression.md``.
 """
 
-from .gsnq import DEFAULT_PORTIONS, assign_levels, choose_levels, gsnq_quantize, quantize, quantize_portion
+from .gsnq import DEFAULT_PORTIONS, GsnqSplit, assign_levels, choose_levels, gsnq_quantize, quantize, quantize_portion
 from .krp import FirstLayerPolicy, kept_row_indices, krp_prune
 from .levels import GsnqLevels, SignLevels
 from .magnitude import PointwisePolicy, fc_prune, magnitude_mask
@@ -33,6 +33,7 @@ __all__ = [
     "EncodingReport",
     "FirstLayerPolicy",
     "GsnqLevels",
+    "GsnqSplit",
     "IndexEncoding",
     "LayerEncoding",
     "LayerKind",

@@ -6,12 +6,13 @@ Levels (per layer, chosen once from the layer's kept weights when quantization s
 * For each sign, ``top = n1 = floor(log2(4 s / 3))`` with ``s`` the largest magnitude of that
   sign's weights (INQ's rule, applied per sign: the "sign-based" ranges). The sign's levels are
   ``2**top, 2**(top-1), ...`` down to its ``count``-th level.
-* The ``2**bits - 1`` non-zero codes are split between the signs to minimize the layer's squared
-  quantization error ``sum((w - Q(w))**2)`` over its kept weights (exactly, for every possible
-  split). Among splits of equal error (only when there are more codes than useful levels, e.g. at
-  8 bits) the one with the fewest levels wins, then the most balanced one, then the one giving
-  more levels to the sign of larger maximum magnitude. A sign with no weights gets no levels, and
-  no level is below 2**-126 (the smallest normal float32).
+* By default (:attr:`GsnqSplit.MIN_ERROR`) the ``2**bits - 1`` non-zero codes are split between
+  the signs to minimize the layer's squared quantization error ``sum((w - Q(w))**2)`` over its
+  kept weights (exactly, for every possible split). Among splits of equal error (only when there
+  are more codes than useful levels, e.g. at 8 bits) the one with the fewest levels wins, then the
+  most balanced one, then the one giving more levels to the sign of larger maximum magnitude. A sign with no weights gets no levels, and
+  no level is below 2**-126 (the smallest normal float32). :attr:`GsnqSplit.BALANCED` instead
+  gives ``2**(bits-1)`` levels to the sign of larger maximum magnitude and one fewer to the other.
 
 Quantization ``Q`` maps a weight to the nearest level in the linear domain, with 0 a level: with
 adjacent levels ``a < b`` of a sign the boundary is ``(a + b) / 2`` (INQ's rule; a weight exactly on
@@ -26,6 +27,7 @@ callback, see :func:`gsnq_quantize`). One-shot quantization is ``portions=(1.0,)
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -33,7 +35,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from .checks import is_integer, is_real, require
+from .checks import enum_option, is_integer, is_real, require
 from .levels import MAX_BITS, MAX_EXPONENT, MIN_BITS, MIN_EXPONENT, GsnqLevels, SignLevels
 from .magnitude import pruned_count
 from .records import MaskedModel, as_masked, set_weight
@@ -151,31 +153,44 @@ def _sign_candidates(magnitudes: torch.Tensor, codes: int) -> tuple[int, torch.T
     return top, split_errors(magnitudes, top, max_count)
 
 
-def choose_levels(weights: torch.Tensor, bits: int) -> GsnqLevels:
+class GsnqSplit(str, enum.Enum):
+    """How the ``2**bits - 1`` non-zero codes of a layer are split between the two signs."""
+
+    MIN_ERROR = "min-error"  #: the split of least squared quantization error (default)
+    BALANCED = "balanced"  #: ``2**(bits-1)`` levels to the sign of larger magnitude, one fewer to the other
+
+
+def choose_levels(weights: torch.Tensor, bits: int, split: GsnqSplit | str = GsnqSplit.MIN_ERROR) -> GsnqLevels:
     """The GSNQ levels of a layer whose kept (unpruned) weights are ``weights`` (any shape).
 
-    See the module docstring for the rule (per-sign n1, error-minimizing split of the codes).
+    See the module docstring for the rule (per-sign n1, then the split of the codes).
     """
     bits = check_bits(bits)
+    split = enum_option(GsnqSplit, split, "gsnq_split")
     codes = 2**bits - 1
     w = weights.detach().reshape(-1).to(torch.float64)
     pos_top, pos_errors = _sign_candidates(w[w > 0], codes)
     neg_top, neg_errors = _sign_candidates(-w[w < 0], codes)
-    pos_max = w.max().item() if w.numel() else 0.0
-    neg_max = -w.min().item() if w.numel() else 0.0
-    counts_p = torch.arange(len(pos_errors)).unsqueeze(1)
-    counts_n = torch.arange(len(neg_errors)).unsqueeze(0)
-    errors = pos_errors.unsqueeze(1) + neg_errors.unsqueeze(0)
-    errors[counts_p + counts_n > codes] = math.inf
-    ties = (errors == errors.min()).nonzero().tolist()
-    positive_larger = pos_max >= neg_max
+    positive_larger = (w.max().item() if w.numel() else 0.0) >= (-w.min().item() if w.numel() else 0.0)
+    if split is GsnqSplit.BALANCED:
+        larger, smaller = 2 ** (bits - 1), 2 ** (bits - 1) - 1
+        wanted_p = codes if len(neg_errors) == 1 else larger if positive_larger else smaller
+        wanted_n = codes if len(pos_errors) == 1 else smaller if positive_larger else larger
+        positive, negative = min(wanted_p, len(pos_errors) - 1), min(wanted_n, len(neg_errors) - 1)
+    else:
+        counts_p = torch.arange(len(pos_errors)).unsqueeze(1)
+        counts_n = torch.arange(len(neg_errors)).unsqueeze(0)
+        errors = pos_errors.unsqueeze(1) + neg_errors.unsqueeze(0)
+        errors[counts_p + counts_n > codes] = math.inf
+        ties = (errors == errors.min()).nonzero().tolist()
 
-    def preference(split: list[int]) -> tuple[int, int, int, int]:
-        """Fewest levels, then most balanced, then more levels for the sign of larger magnitude."""
-        positive, negative = split
-        return (positive + negative, abs(positive - negative), -(positive if positive_larger else negative), positive)
+        def preference(split: list[int]) -> tuple[int, int, int, int]:
+            """Fewest levels, then most balanced, then more levels for the sign of larger magnitude."""
+            positive, negative = split
+            larger = positive if positive_larger else negative
+            return (positive + negative, abs(positive - negative), -larger, positive)
 
-    positive, negative = min(ties, key=preference)
+        positive, negative = min(ties, key=preference)
     return GsnqLevels(
         bits=bits,
         positive=SignLevels(pos_top, positive) if positive else None,
@@ -183,17 +198,20 @@ def choose_levels(weights: torch.Tensor, bits: int) -> GsnqLevels:
     )
 
 
-def assign_levels(model: nn.Module | MaskedModel, bits: int) -> MaskedModel:
+def assign_levels(
+    model: nn.Module | MaskedModel, bits: int, split: GsnqSplit | str = GsnqSplit.MIN_ERROR
+) -> MaskedModel:
     """Choose the GSNQ levels of every prunable layer from its kept weights; no weight changes yet.
 
     Every layer starts with no weight quantized.
     """
     bits = check_bits(bits)
+    split = enum_option(GsnqSplit, split, "gsnq_split")
     state = as_masked(model)
     records = []
     for record in state.records:
         weight = state.weight(record.name).detach()
-        levels = choose_levels(weight[record.mask], bits)
+        levels = choose_levels(weight[record.mask], bits, split)
         records.append(replace(record, levels=levels, quantized=torch.zeros_like(record.mask)))
     return state.with_records(records)
 
@@ -234,6 +252,7 @@ def gsnq_quantize(
     *,
     portions: Sequence[float] = (1.0,),
     retrain: Callable[[MaskedModel], MaskedModel] | None = None,
+    split: GsnqSplit | str = GsnqSplit.MIN_ERROR,
 ) -> MaskedModel:
     """Quantize every prunable layer to ``bits``-bit GSNQ levels, incrementally (a new model).
 
@@ -245,12 +264,13 @@ def gsnq_quantize(
         retrain: called on the partly quantized model after every step but the last (INQ's
             retraining of the not yet quantized weights); it must keep the frozen weights
             (``record.frozen``) unchanged, as :func:`accelsim.compression.retrain.retrain` does.
+        split: how each layer's codes are split between the signs.
 
     Returns:
         A model whose every conv / linear weight is 0 or a level of its layer.
     """
     steps = check_portions(portions)
-    state = assign_levels(model, bits)
+    state = assign_levels(model, bits, split)
     for index, portion in enumerate(steps):
         state = quantize_portion(state, portion)
         if retrain is not None and index < len(steps) - 1:

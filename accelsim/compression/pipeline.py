@@ -21,7 +21,7 @@ import workloads
 
 from ..errors import WorkloadError
 from .checks import enum_option, is_integer, is_real, require
-from .gsnq import DEFAULT_PORTIONS, check_bits, check_portions, gsnq_quantize
+from .gsnq import DEFAULT_PORTIONS, GsnqSplit, check_bits, check_portions, gsnq_quantize
 from .krp import FirstLayerPolicy, has_conv, krp_prune, no_conv_error
 from .magnitude import PointwisePolicy, fc_prune
 from .records import LayerRecord, MaskedModel
@@ -42,6 +42,7 @@ class CompressionConfig:
         fc_prune: fraction of each fully connected layer's weights pruned by magnitude, in [0, 1).
         first_layer: KRP policy of the first convolution ("krp" or "dense").
         pointwise: policy of 1x1 convolutions ("dense", or "magnitude" at the ``fc_prune`` rate).
+        gsnq_split: how each layer's codes are split between the signs ("min-error" or "balanced").
         portions: INQ's accumulated quantized portions, used when retraining (else one-shot).
         retrain: the retraining phases (used only when :func:`compress` gets data).
     """
@@ -51,6 +52,7 @@ class CompressionConfig:
     fc_prune: float = DEFAULT_FC_PRUNE
     first_layer: FirstLayerPolicy = FirstLayerPolicy.KRP
     pointwise: PointwisePolicy = PointwisePolicy.DENSE
+    gsnq_split: GsnqSplit = GsnqSplit.MIN_ERROR
     portions: tuple[float, ...] = DEFAULT_PORTIONS
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
 
@@ -62,6 +64,7 @@ class CompressionConfig:
         require(is_real(self.fc_prune) and 0 <= self.fc_prune < 1, "fc_prune", "a number in [0, 1)", self.fc_prune)
         object.__setattr__(self, "first_layer", enum_option(FirstLayerPolicy, self.first_layer, "first_layer"))
         object.__setattr__(self, "pointwise", enum_option(PointwisePolicy, self.pointwise, "pointwise"))
+        object.__setattr__(self, "gsnq_split", enum_option(GsnqSplit, self.gsnq_split, "gsnq_split"))
         object.__setattr__(self, "portions", check_portions(self.portions))
         require(isinstance(self.retrain, RetrainConfig), "retrain", "a RetrainConfig", self.retrain)
 
@@ -73,6 +76,7 @@ class CompressionConfig:
             "fc_prune": self.fc_prune,
             "first_layer": self.first_layer.value,
             "pointwise": self.pointwise.value,
+            "gsnq_split": self.gsnq_split.value,
             "portions": list(self.portions),
             "retrain": self.retrain.to_dict(),
         }
@@ -161,7 +165,7 @@ def compress(
         state = phase(state)
     if config.bits is not None:
         portions = config.portions if phase is not None else (1.0,)
-        state = gsnq_quantize(state, config.bits, portions=portions, retrain=phase)
+        state = gsnq_quantize(state, config.bits, portions=portions, retrain=phase, split=config.gsnq_split)
     return CompressedModel(
         model=state.model.eval(),
         workload=workload,
