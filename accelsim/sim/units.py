@@ -1,0 +1,35 @@
+"""The compute units (PE array, vector unit) as a small SimPy resource."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+from simpy.events import Event
+
+
+class ComputeUnit:
+    """The PE array or the vector unit: runs one tile at a time for a given number of cycles.
+
+    Attributes:
+        name: ``"pe"`` or ``"vector"``.
+        busy_cycles: cycles spent computing so far.
+    """
+
+    def __init__(self, env: simpy.Environment, name: str) -> None:
+        self.env = env
+        self.name = name
+        self.busy_cycles = 0
+        self._unit = simpy.Resource(env, capacity=1)
+
+    def run(self, cycles: int) -> Generator[Event, Any, tuple[int, int]]:
+        """Compute one tile of ``cycles`` cycles (``yield from``); returns ``(start, end)``."""
+        if cycles <= 0:
+            raise ValueError(f"a tile must take a positive number of cycles, not {cycles!r}")
+        with self._unit.request() as request:
+            yield request
+            start = self.env.now
+            yield self.env.timeout(cycles)
+        self.busy_cycles += cycles
+        return start, self.env.now

@@ -1,0 +1,184 @@
+"""Property tests of the simulator over random layer shapes and configurations (hypothesis)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from accelsim.errors import ConfigError
+from accelsim.hw import BufferConfig, DdrConfig, HwConfig, PeConfig, PeKind, VectorConfig
+from accelsim.sim import NetworkBuilder, simulate
+
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def layers(draw):
+    """A random convolution layer description."""
+    kernel = draw(st.sampled_from([1, 2, 3, 5]))
+    return {
+        "channels": draw(st.integers(1, 9)),
+        "height": draw(st.integers(1, 9)),
+        "width": draw(st.integers(1, 9)),
+        "out": draw(st.integers(1, 10)),
+        "kernel": kernel,
+        "stride": draw(st.integers(1, 3)),
+        "padding": draw(st.integers(0, kernel // 2)),
+        "rows": draw(st.sampled_from([None, 1, 2])) if kernel > 1 else 1,
+        "seed": draw(st.integers(0, 50)),
+    }
+
+
+@st.composite
+def configs(draw):
+    return HwConfig(
+        pe=PeConfig(kind=draw(st.sampled_from(list(PeKind))), tn=draw(st.integers(1, 5)),
+                    tm=draw(st.integers(1, 5)), kernel_max=draw(st.sampled_from([2, 3])),
+                    pipeline_depth=draw(st.integers(1, 12))),
+        vector=VectorConfig(lanes=draw(st.integers(1, 8))),
+        ddr=DdrConfig(bytes_per_cycle=draw(st.integers(1, 16)), latency_cycles=draw(st.integers(0, 30)),
+                      burst_bytes=draw(st.sampled_from([4, 16, 64, 256, 2048]))),
+        buffers=BufferConfig(input_depth=draw(st.integers(8, 128)), weight_depth=1024,
+                             output_depth=draw(st.integers(9, 64))),
+    )
+
+
+def network(spec, tail: str = "none"):
+    try:
+        return build(spec, tail)
+    except ConfigError:
+        assume(False)  # a kernel larger than the padded input
+
+
+def build(spec, tail: str):
+    builder = NetworkBuilder((spec["channels"], spec["height"], spec["width"]), seed=spec["seed"])
+    first = builder.conv(spec["out"], kernel=spec["kernel"], stride=spec["stride"], padding=spec["padding"],
+                         rows_kept=spec["rows"], name="conv")
+    shape = builder.build().layers[-1].output.shape
+    if tail == "pool" and min(shape[1:]) >= 2:
+        builder.pool(2, name="pool")
+    elif tail == "add":
+        builder.add(first, builder.conv(shape[0], kernel=3, source=first, name="conv2"), name="add")
+    elif tail == "linear":
+        builder.flatten(name="flatten")
+        builder.linear(5, density=0.5, name="fc")
+    return builder.build()
+
+
+def simulate_or_reject(net, config):
+    try:
+        return simulate(net, config)
+    except ConfigError:
+        assume(False)  # a buffer too small for this random shape: rejected at bind time (test_sim_plan)
+
+
+@SETTINGS
+@given(layers(), configs(), st.sampled_from(["none", "pool", "add", "linear"]))
+def test_cycles_lie_between_the_bounds(spec, config, tail):
+    result = simulate_or_reject(network(spec, tail), config)
+    for layer in result.layers:
+        assert max(layer.compute_cycles, layer.memory_cycles) <= layer.cycles
+        assert layer.cycles <= layer.compute_cycles + layer.memory_cycles  # no extra overhead
+        assert layer.cycles == layer.compute_cycles + layer.stall_cycles + layer.drain_cycles
+        assert 0 <= layer.pe_utilization <= 1
+    assert result.total_cycles == sum(layer.cycles for layer in result.layers)
+
+
+@SETTINGS
+@given(layers(), configs(), st.integers(1, 16), st.sampled_from(["none", "pool", "add"]))
+def test_more_ddr_bandwidth_never_increases_latency(spec, config, extra, tail):
+    net = network(spec, tail)
+    slow = simulate_or_reject(net, config)
+    fast = simulate(net, config.replace(**{"ddr.bytes_per_cycle": config.ddr.bytes_per_cycle + extra}))
+    assert fast.total_cycles <= slow.total_cycles
+    assert all(f.memory_cycles <= s.memory_cycles for f, s in zip(fast.layers, slow.layers))
+
+
+@SETTINGS
+@given(layers(), configs(), st.sampled_from(["tn", "tm"]))
+def test_more_pe_units_never_increase_the_compute_or_memory_bound(spec, config, axis):
+    net = network(spec)
+    base = simulate_or_reject(net, config)
+    change = {"pe.tn": 2 * config.pe.tn} if axis == "tn" else {"pe.tm": config.pe.tm + 1}
+    more = simulate(net, config.replace(**change))
+    for bigger, smaller in zip(more.layers, base.layers):
+        assert bigger.compute_cycles <= smaller.compute_cycles
+        assert bigger.memory_cycles <= smaller.memory_cycles
+        assert bigger.ddr_bytes_read <= smaller.ddr_bytes_read
+
+
+def test_more_pe_units_can_increase_latency():
+    # Not a bug: docs/microarchitecture.md section 9. C_in = 1, C_out = 2 on a 1x1 map, B = 1, L = 0.
+    # tn = 1: two tiles. input 1 B [0,1); weights 0: packed(1, 14) = 2 B + 8 B params = 10 cycles
+    #   [1,11); tile 0 (1 px + D 3 = 4) [11,15) overlaps weights 1 [11,21); store 0 [21,22);
+    #   tile 1 [21,25); store 1 [25,26): 26 cycles.
+    # tn = 2: one tile: weights packed(2, 14) = 4 B + 16 B = 20 cycles [1,21), nothing to overlap:
+    #   tile [21,25), store 2 B [25,27): 27 cycles.
+    builder = NetworkBuilder((1, 1, 1))
+    builder.conv(2, kernel=3, rows_kept=1)
+    net = builder.build()
+
+    def config(tn: int) -> HwConfig:
+        return HwConfig(pe=PeConfig(tn=tn, tm=2, pipeline_depth=3),
+                        ddr=DdrConfig(bytes_per_cycle=1, latency_cycles=0, burst_bytes=1024))
+
+    one, two = simulate(net, config(1)), simulate(net, config(2))
+    assert (one.total_cycles, two.total_cycles) == (26, 27)
+    assert two.layers[0].compute_cycles < one.layers[0].compute_cycles
+
+
+def expected_bytes(spec, config: HwConfig, tile_rows: int) -> tuple[int, int]:
+    """DDR bytes read and written by one conv layer, counted from scratch (8-bit activations)."""
+    k_, s_, p_ = spec["kernel"], spec["stride"], spec["padding"]
+    c_in, h, w, c_out = spec["channels"], spec["height"], spec["width"], spec["out"]
+    h_out, w_out = (h + 2 * p_ - k_) // s_ + 1, (w + 2 * p_ - k_) // s_ + 1
+    groups = [(first, min(h_out, first + tile_rows)) for first in range(0, h_out, tile_rows)]
+    inputs = 0
+    for first, end in groups:  # the span of input rows the group's windows touch, padding excluded
+        touched = {y * s_ - p_ + ky for y in range(first, end) for ky in range(k_)} & set(range(h))
+        inputs += c_in * (max(touched) - min(touched) + 1) * w if touched else 0
+    krp = config.pe.kind is PeKind.KRP_GSNQ and spec["rows"] is not None
+    pair = spec["rows"] * (k_ * config.weight_bits + math.ceil(math.log2(k_))) if krp else k_ * k_ * config.weight_bits
+    tn = config.pe.tn
+    block = [min(tn, c_out - n) for n in range(0, c_out, tn)]
+    weights = sum(math.ceil(width * c_in * pair / 8) + width * 8 for width in block)
+    loads = len(groups) if len(block) > 1 else 1
+    return inputs + loads * weights, c_out * h_out * w_out
+
+
+@SETTINGS
+@given(layers(), configs())
+def test_ddr_bytes_are_what_the_tiling_must_move(spec, config):
+    result = simulate_or_reject(network(spec), config)
+    layer = result.layers[0]
+    read, written = expected_bytes(spec, config, layer.tile_rows)
+    assert (layer.ddr_bytes_read, layer.ddr_bytes_written) == (read, written)
+    # and the trace moved exactly that
+    moved = {}
+    for event in result.trace:
+        moved[event.event.value] = moved.get(event.event.value, 0) + 1
+    assert moved["compute"] == layer.tiles
+
+
+@SETTINGS
+@given(layers(), configs())
+def test_tile_rows_are_the_largest_that_fit(spec, config):
+    result = simulate_or_reject(network(spec), config)
+    layer = result.layers[0]
+    k, tm = config.pe.kernel_max, config.pe.tm
+    h_out = layer.row_groups and (spec["height"] + 2 * spec["padding"] - spec["kernel"]) // spec["stride"] + 1
+    w_out = (spec["width"] + 2 * spec["padding"] - spec["kernel"]) // spec["stride"] + 1
+
+    def fits(rows: int) -> bool:
+        slab = min((rows - 1) * spec["stride"] + spec["kernel"], spec["height"])
+        words = -(-spec["channels"] // tm) * -(-slab // k) * -(-spec["width"] // k)
+        return rows * w_out <= config.buffers.output_depth and words <= config.buffers.input_depth
+
+    assert fits(layer.tile_rows)
+    assert layer.tile_rows == h_out or not fits(layer.tile_rows + 1)
+    half = {"input": tm * k * k * config.buffers.input_depth * config.act_bits,
+            "output": config.pe.tn * config.buffers.output_depth * config.act_bits}
+    assert layer.input_peak_bits <= 2 * half["input"]
+    assert layer.output_peak_bits <= 2 * half["output"]
