@@ -98,3 +98,17 @@ def test_non_finite_weights() -> None:
         model.classifier[0].weight[0, 0] = float("nan")
     with pytest.raises(WorkloadError, match="model parameter 'classifier.0.weight' must be finite"):
         compress(model, CompressionConfig(), workload="digits")
+
+
+def test_user_model_with_data_needs_a_recipe() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
+    full = TrainingData.load("digits")
+    with pytest.raises(
+        WorkloadError, match="retraining the user model 'mine:build' needs its original training recipe"
+    ):
+        compress(model, CompressionConfig(), workload="mine:build", data=full)
+    recipe = replace(workloads.info("digits").recipe, epochs=1)
+    small = TrainingData(full.x_train[:128], full.y_train[:128], full.x_test, full.y_test)
+    config = CompressionConfig(retrain=RetrainConfig(epochs=1))
+    compressed = compress(model, config, workload="mine:build", data=small, recipe=recipe)
+    assert compressed.input_shape is None and compressed.records[0].levels.bits == 4

@@ -10,9 +10,10 @@ Levels (per layer, chosen once from the layer's kept weights when quantization s
   the signs to minimize the layer's squared quantization error ``sum((w - Q(w))**2)`` over its
   kept weights (exactly, for every possible split). Among splits of equal error (only when there
   are more codes than useful levels, e.g. at 8 bits) the one with the fewest levels wins, then the
-  most balanced one, then the one giving more levels to the sign of larger maximum magnitude. A sign with no weights gets no levels, and
-  no level is below 2**-126 (the smallest normal float32). :attr:`GsnqSplit.BALANCED` instead
-  gives ``2**(bits-1)`` levels to the sign of larger maximum magnitude and one fewer to the other.
+  most balanced one, then the one giving more levels to the sign of larger maximum magnitude. A
+  sign with no weights gets no levels, and no level is below 2**-126 (the smallest normal
+  float32). :attr:`GsnqSplit.BALANCED` instead gives ``2**(bits-1)`` levels to the sign of larger
+  maximum magnitude and one fewer to the other.
 
 Quantization ``Q`` maps a weight to the nearest level in the linear domain, with 0 a level: with
 adjacent levels ``a < b`` of a sign the boundary is ``(a + b) / 2`` (INQ's rule; a weight exactly on

@@ -157,6 +157,11 @@ def compress(
     training = data is not None and config.retrain.epochs > 0
     phase: Callable[[MaskedModel], MaskedModel] | None = None
     if training:
+        if recipe is None and workload not in workloads.names():
+            raise WorkloadError(
+                f"retraining the user model {workload!r} needs its original training recipe: pass "
+                "recipe=workloads.TrainingRecipe(...) (LR tracking replays its schedule)"
+            )
         original = recipe if recipe is not None else workloads.info(workload).recipe
         phase = partial(retrain, data=data, recipe=original, config=config.retrain)
     state = krp_prune(model, config.rows_kept, first_layer=config.first_layer)
