@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from accelsim.compression.krp import FirstLayerPolicy, krp_prune
@@ -166,3 +168,32 @@ def test_model_without_conv_is_refused() -> None:
 def test_bad_options(call: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         call(small_cnn())  # type: ignore[operator]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    out_c=st.integers(1, 4),
+    in_c=st.integers(1, 4),
+    height=st.integers(2, 6),
+    width=st.integers(1, 5),
+    data=st.data(),
+)
+def test_krp_invariants_on_random_kernels(out_c: int, in_c: int, height: int, width: int, data: st.DataObject) -> None:
+    rows_kept = data.draw(st.integers(1, height - 1))
+    seed = data.draw(st.integers(0, 2**31))
+    conv = nn.Conv2d(in_c, out_c, (height, width), bias=False)
+    with torch.no_grad():
+        weight = torch.randn(conv.weight.shape, generator=torch.Generator().manual_seed(seed))
+        # round to a coarse grid so that equal row norms (ties) occur
+        conv.weight.copy_(torch.round(weight * 2) / 2)
+    original = conv.weight.detach().clone().numpy()
+    pruned = krp_prune(nn.Sequential(conv), rows_kept)
+    record = pruned.record("0")
+    weight = pruned.weight("0").detach().numpy()
+    assert np.array_equal(record.kept_rows.numpy(), reference_rows(original, rows_kept))
+    rows_alive = record.mask.numpy().all(axis=3)
+    assert (rows_alive.sum(axis=2) == rows_kept).all()  # exactly rows_kept rows per kernel
+    assert (record.mask.numpy().any(axis=3) == rows_alive).all()  # whole rows, never parts
+    assert not weight[~record.mask.numpy()].any()
+    assert np.array_equal(weight[record.mask.numpy()], original[record.mask.numpy()])
+    assert record.pruned == out_c * in_c * (height - rows_kept) * width
