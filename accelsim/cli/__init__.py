@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from ..errors import AccelsimError
 from ..outputs import write_json
-from . import compress
+from . import compress, infer
 
-COMMANDS = (compress,)
+COMMANDS = (compress, infer)
 
 
 def build_parser() -> argparse.ArgumentParser:
