@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -15,14 +14,7 @@ from accelsim.compression.records import PruneMethod
 from accelsim.compression.retrain import RetrainConfig, TrainingData, evaluate, train
 from accelsim.errors import ConfigError, WorkloadError
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Train on one thread: tiny models, and on a shared 2-core machine OpenMP barriers stall."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_one_shot_without_data() -> None:

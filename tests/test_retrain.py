@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -13,7 +12,14 @@ import workloads
 from accelsim.compression.gsnq import assign_levels, quantize_portion
 from accelsim.compression.krp import krp_prune
 from accelsim.compression.magnitude import fc_prune
-from accelsim.compression.retrain import RetrainConfig, TrainingData, evaluate, fit, retrain, train
+from accelsim.compression.retrain import (
+    RetrainConfig,
+    TrainingData,
+    evaluate,
+    fit,
+    retrain,
+    train,
+)
 from accelsim.compression.schedules import LrSchedule, final_lr, retraining_lr
 from accelsim.errors import ConfigError, DataError
 
@@ -32,13 +38,7 @@ COSINE = workloads.TrainingRecipe(
 )
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Train on one thread: tiny models, and on a shared 2-core machine OpenMP barriers stall."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
