@@ -13,6 +13,7 @@ refines the constants against Yosys. The formulas (one LUT6 per adder bit on the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -86,20 +87,20 @@ class FitReport:
 
     Attributes:
         device: the device.
-        budget: fraction of each resource allowed (1.0 = the whole device).
+        budget: resource name -> fraction of the device allowed (1.0 = all of it).
         usage: resource name -> fraction of the device used.
-        limiting: the resource with the largest usage.
+        limiting: the resource with the largest usage relative to its budget.
     """
 
     device: Device
-    budget: float
+    budget: dict[str, float]
     usage: dict[str, float]
     limiting: str
 
     @property
     def fits(self) -> bool:
-        """Whether every resource is within the budget."""
-        return all(value <= self.budget for value in self.usage.values())
+        """Whether every resource is within its budget."""
+        return all(self.usage[key] <= self.budget[key] for key in self.usage)
 
 
 def bram36_blocks(width: int, depth: int) -> int:
@@ -213,13 +214,23 @@ def _fraction(need: int, have: int) -> float:
     return need / have
 
 
-def fits(config: HwConfig, device: Device | None = None, budget: float = 1.0) -> FitReport:
-    """Whether ``config`` fits ``budget`` (a fraction) of ``device`` (default: its own device)."""
+RESOURCE_NAMES = ("lut", "ff", "dsp", "bram36")
+
+
+def fits(config: HwConfig, device: Device | None = None, budget: float | Mapping[str, float] = 1.0) -> FitReport:
+    """Whether ``config`` fits ``budget`` of ``device`` (default: its own device).
+
+    ``budget`` is a fraction of every resource, or a mapping resource name -> fraction (resources
+    not named get 1.0). The limiting resource is the one with the largest usage / budget.
+    """
     target = device or config.device_profile
     total = estimate_resources(config).total
-    usage = {key: _fraction(getattr(total, key), getattr(target, key)) for key in ("lut", "ff", "dsp", "bram36")}
-    limiting = max(usage, key=lambda key: usage[key])
-    return FitReport(device=target, budget=budget, usage=usage, limiting=limiting)
+    shares = {key: float(budget) for key in RESOURCE_NAMES} if isinstance(budget, (int, float)) else {
+        key: float(budget.get(key, 1.0)) for key in RESOURCE_NAMES
+    }
+    usage = {key: _fraction(getattr(total, key), getattr(target, key)) for key in RESOURCE_NAMES}
+    limiting = max(usage, key=lambda key: usage[key] / shares[key] if shares[key] else float("inf"))
+    return FitReport(device=target, budget=shares, usage=usage, limiting=limiting)
 
 
 def require_fits(config: HwConfig, source: str = "configuration") -> None:

@@ -180,10 +180,17 @@ def simulate_plan(plan: NetworkPlan, *, keep_trace: bool = True) -> SimulationRe
                                          hw.ddr.busy_cycles - ddr_before, peaks))
 
     env.process(network())
-    env.run()
+    steps = 0
+    try:
+        while True:
+            env.step()
+            steps += 1
+    except simpy.core.EmptySchedule:
+        pass
     return SimulationResult(
         network=plan.network, config=plan.config, layers=tuple(results),
         trace=tuple(sorted(trace, key=_trace_order)) if keep_trace else (), total_cycles=int(env.now),
+        sim_events=steps,
     )
 
 

@@ -104,6 +104,7 @@ class SimulationResult:
         layers: per-layer results in execution order.
         trace: every load, compute and store (empty if the trace was not kept).
         total_cycles: cycles from the first request to the end of the last store.
+        sim_events: SimPy events the simulation processed (a measure of its cost, not of the design).
     """
 
     network: str
@@ -111,6 +112,7 @@ class SimulationResult:
     layers: tuple[LayerResult, ...]
     trace: tuple[TraceEvent, ...]
     total_cycles: int
+    sim_events: int = 0
 
     @property
     def latency_ms(self) -> float:

@@ -1,0 +1,131 @@
+"""``accelsim run``: simulate a compressed network on the accelerator, cycle by the contract.
+
+With no arguments: VGG-16 for CIFAR-10 with seeded weights, compressed one-shot with KRP and
+4-bit GSNQ, on the default configuration (the paper's 32-unit KRP module on an XC7Z035).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..hw import HwConfig, load_config
+from ..outputs import atomic_write_bytes
+from ..sim import SimulationResult, simulate
+from ..sim.gain import GainRow, parallelism_gain
+from ..sim.sources import file_network, workload_network
+from ..sim.trace import export_trace
+
+DEFAULT_WORKLOAD = "vgg16"
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``run`` sub-command."""
+    parser = subparsers.add_parser(
+        "run",
+        help="simulate a compressed network on the FPGA accelerator (cycles, stalls, DDR traffic)",
+        description=(
+            "Compress a workload one-shot with KRP + GSNQ (or read a .krp file), lower it to integers and "
+            "simulate one inference on the accelerator of a hardware configuration, layer by layer, by the "
+            "timing contract of docs/microarchitecture.md. Prints a per-layer table and the totals."
+        ),
+    )
+    parser.add_argument("--workload", metavar="NAME",
+                        help=f"built-in workload (default {DEFAULT_WORKLOAD}); with --network, the 'module:factory' "
+                             "spec of a user model")
+    parser.add_argument("--network", metavar="FILE", help="simulate this compressed network file (.krp)")
+    parser.add_argument("--config", metavar="NAME|PATH", default="default",
+                        help="bundled configuration name or YAML file (default: default)")
+    parser.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
+                        help="change a configuration field by dotted name, e.g. --set pe.tn=16 (repeatable)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the workload's weights (default 0)")
+    parser.add_argument("--bits", type=int, default=4, help="GSNQ weight bits for --workload (default 4)")
+    parser.add_argument("--trace", metavar="PATH", help="write the event trace: .json (Chrome/Perfetto) or .csv")
+    parser.add_argument("--gain", metavar="FRACTION", type=float,
+                        help="also compare the PE kinds within this fraction of the device's logic (e.g. 0.5)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def configure(name: str, settings: list[str]) -> HwConfig:
+    """The configuration ``name`` with ``FIELD=VALUE`` changes (values read as YAML scalars).
+
+    Raises:
+        ConfigError: a malformed setting or any field error.
+    """
+    config = load_config(name)
+    changes: dict[str, object] = {}
+    for setting in settings:
+        field, sep, value = setting.partition("=")
+        if not sep or not field:
+            raise ConfigError(f"--set must be FIELD=VALUE (e.g. pe.tn=16), not {setting!r}")
+        changes[field.strip()] = yaml.safe_load(value)
+    return config.replace(**changes) if changes else config
+
+
+def _kib(nbytes: int) -> str:
+    return f"{nbytes / 1024:.1f}"
+
+
+def print_layers(result: SimulationResult) -> None:
+    """The per-layer table."""
+    header = (f"{'layer':<22}{'kind':<8}{'tiles':>6}{'cycles':>11}{'compute':>11}{'memory':>10}"
+              f"{'stall':>10}{'util':>7}{'read KiB':>10}{'write KiB':>10}")
+    print(header)
+    print("-" * len(header))
+    for layer in result.layers:
+        print(f"{layer.name:<22}{layer.kind.value:<8}{layer.tiles:>6}{layer.cycles:>11,}{layer.compute_cycles:>11,}"
+              f"{layer.memory_cycles:>10,}{layer.stall_cycles:>10,}{100 * layer.pe_utilization:>6.1f}%"
+              f"{_kib(layer.ddr_bytes_read):>10}{_kib(layer.ddr_bytes_written):>10}")
+
+
+def print_totals(result: SimulationResult) -> None:
+    """Network totals."""
+    config = result.config
+    read = sum(layer.ddr_bytes_read for layer in result.layers)
+    written = sum(layer.ddr_bytes_written for layer in result.layers)
+    print(f"latency            {result.total_cycles:,} cycles = {result.latency_ms:.3f} ms at {config.clock_mhz:g} MHz")
+    print(f"throughput         {result.throughput_fps:.1f} frames/s (one image at a time)")
+    print(f"effective          {result.effective_gops:.2f} GOPS ({2 * result.macs / 1e6:.1f} M non-zero ops)")
+    print(f"dense-equivalent   {result.dense_gops:.2f} GOPS ({2 * result.dense_macs / 1e6:.1f} M dense ops)")
+    print(f"PE utilization     {100 * result.pe_utilization:.1f}% of {config.pe.units} units x {config.pe.taps} taps")
+    print(f"DDR traffic        {_kib(read)} KiB read, {_kib(written)} KiB written")
+
+
+def print_gain(rows: tuple[GainRow, ...], fraction: float, device: str) -> None:
+    """The parallelism-gain table."""
+    print(f"\nparallelism gain within {100 * fraction:g}% of {device}'s LUT/FF/DSP (tm kept, tn grown):")
+    print(f"{'kind':<12}{'units':>7}{'LUT':>9}{'FF':>9}{'DSP':>6}{'BRAM36':>8}  {'limit':<7}{'cycles':>12}"
+          f"{'ms':>9}{'speedup':>9}")
+    for row in rows:
+        r = row.resources
+        print(f"{row.kind.value:<12}{row.units:>7}{r.lut:>9,}{r.ff:>9,}{r.dsp:>6}{r.bram36:>8}  {row.limiting:<7}"
+              f"{row.cycles:>12,}{row.latency_ms:>9.3f}{row.speedup:>8.2f}x")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Build the network, simulate, print the report; return it as a dict."""
+    config = configure(args.config, args.set)
+    if args.network:
+        network = file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed)
+    else:
+        network = workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,
+                                   act_bits=config.act_bits)
+    result = simulate(network, config, keep_trace=bool(args.trace))
+    print(f"{network.name} on {config.name!r}: {config.pe.units} {config.pe.kind.value} units "
+          f"({config.pe.tn} x {config.pe.tm}), {config.device}, DDR {config.ddr.bytes_per_cycle} B/cycle")
+    print_layers(result)
+    print_totals(result)
+    report = {"workload": network.name, **result.to_dict()}
+    if args.trace:
+        atomic_write_bytes(args.trace, export_trace(result, args.trace))
+        print(f"trace              {len(result.trace)} events -> {args.trace}")
+        report["trace"] = args.trace
+    if args.gain is not None:
+        rows = parallelism_gain(network, config, args.gain)
+        print_gain(rows, args.gain, config.device)
+        report["parallelism_gain"] = {"budget": args.gain, "rows": [row.to_dict() for row in rows]}
+    return report

@@ -1,0 +1,105 @@
+"""Parallelism gain: within one device budget, how many units of each PE kind fit, and how fast.
+
+A KRP unit has about a third of a dense unit's taps, so more of them fit in the same logic
+budget. For each PE kind, :func:`max_units` grows the array along ``tn`` (``tm`` kept) until the
+budget (a fraction of the device's LUTs, FFs and DSPs; BRAM may use the whole device) no longer
+holds, using the resource model; :func:`parallelism_gain` simulates the network on each largest
+array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..hw.config import HwConfig, PeKind
+from ..hw.devices import Device
+from ..hw.resources import Resources, estimate_resources, fits
+from ..integer.graph import IntegerNetwork
+from .engine import simulate
+
+#: Largest ``tn`` searched.
+MAX_TN = 4096
+
+
+@dataclass(frozen=True)
+class GainRow:
+    """The largest array of one PE kind within the budget, and its simulated latency.
+
+    Attributes:
+        kind: the PE kind.
+        tn, tm: the array (``tm`` from the base configuration); ``tn = 0`` if not even one row fits.
+        units: ``tn * tm``.
+        resources: the whole accelerator's estimate.
+        limiting: the resource that stops a larger array.
+        cycles: simulated network latency in cycles (0 if nothing fits).
+        latency_ms: the same in milliseconds.
+        speedup: latency of the slowest kind that fits / this kind's latency.
+    """
+
+    kind: PeKind
+    tn: int
+    tm: int
+    units: int
+    resources: Resources
+    limiting: str
+    cycles: int
+    latency_ms: float
+    speedup: float
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-able row."""
+        return {"kind": self.kind.value, "tn": self.tn, "tm": self.tm, "units": self.units,
+                **self.resources.as_dict(), "limiting": self.limiting, "cycles": self.cycles,
+                "latency_ms": self.latency_ms, "speedup": self.speedup}
+
+
+def logic_budget(fraction: float) -> dict[str, float]:
+    """``fraction`` of LUTs, FFs and DSPs; all of the BRAM."""
+    if not 0 < fraction <= 1:
+        raise ConfigError(f"budget must be a fraction in (0, 1], not {fraction!r}")
+    return {"lut": fraction, "ff": fraction, "dsp": fraction, "bram36": 1.0}
+
+
+def _with_array(config: HwConfig, kind: PeKind, tn: int) -> HwConfig:
+    return dataclasses.replace(config, pe=dataclasses.replace(config.pe, kind=kind, tn=tn))
+
+
+def max_units(config: HwConfig, kind: PeKind, budget: dict[str, float], device: Device) -> tuple[int, str]:
+    """Largest ``tn`` (``tm`` as in ``config``) of ``kind`` within ``budget``, and the limiting resource.
+
+    The estimate grows with ``tn``, so a bisection finds the boundary.
+    """
+    low, high = 0, MAX_TN + 1  # fits(low) (0: nothing), not fits(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(_with_array(config, kind, middle), device, budget).fits:
+            low = middle
+        else:
+            high = middle
+    limiting = fits(_with_array(config, kind, min(high, MAX_TN)), device, budget).limiting
+    return low, limiting
+
+
+def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 0.5,
+                     device: Device | None = None) -> tuple[GainRow, ...]:
+    """For each PE kind, the largest array within ``budget`` of ``device`` and its network latency.
+
+    Raises:
+        ConfigError: a budget outside (0, 1], or a buffer too small for the network.
+    """
+    target = device or config.device_profile
+    shares = logic_budget(budget)
+    rows = []
+    for kind in PeKind:
+        tn, limiting = max_units(config, kind, shares, target)
+        if tn == 0:
+            rows.append(GainRow(kind, 0, config.pe.tm, 0, Resources(), limiting, 0, 0.0, 0.0))
+            continue
+        sized = dataclasses.replace(_with_array(config, kind, tn), device=target.name)
+        result = simulate(network, sized, keep_trace=False)
+        rows.append(GainRow(kind, tn, config.pe.tm, tn * config.pe.tm, estimate_resources(sized).total,
+                            limiting, result.total_cycles, result.latency_ms, 0.0))
+    slowest = max((row.cycles for row in rows if row.cycles), default=0)
+    return tuple(dataclasses.replace(row, speedup=slowest / row.cycles if row.cycles else 0.0) for row in rows)

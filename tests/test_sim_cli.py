@@ -1,0 +1,92 @@
+"""``accelsim run``: the report, --json keys, --trace files, --set, --network, --gain, errors."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+
+import pytest
+import torch
+
+import workloads
+from accelsim.cli import run as run_command
+from accelsim.compression import CompressionConfig, compress, save_network
+from accelsim.errors import ConfigError
+from accelsim.hw import PeKind, load_config
+from accelsim.sim import simulate
+from accelsim.sim.sources import workload_network
+
+
+def invoke(*argv: str) -> dict:
+    parser = argparse.ArgumentParser(prog="accelsim")
+    run_command.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["run", *argv])
+    return args.handler(args)
+
+
+def test_run_digits_reports_every_layer(capsys, tmp_path):
+    trace = tmp_path / "trace.csv"
+    report = invoke("--workload", "digits", "--trace", str(trace))
+    out = capsys.readouterr().out
+    assert {"total_cycles", "latency_ms", "throughput_fps", "clock_mhz", "layers"} <= set(report)
+    for layer in report["layers"]:
+        assert {"name", "cycles", "ddr_bytes_read", "ddr_bytes_written", "pe_utilization", "stall_cycles"} <= set(layer)
+    # the printed table and totals come from the same simulation as the dict
+    assert f"{report['total_cycles']:,} cycles" in out
+    assert all(layer["name"] in out for layer in report["layers"])
+    # the numbers agree with a direct simulation of the same network
+    direct = simulate(workload_network("digits"), load_config())
+    assert report["total_cycles"] == direct.total_cycles
+    assert [layer["cycles"] for layer in report["layers"]] == [layer.cycles for layer in direct.layers]
+    assert report["latency_ms"] == pytest.approx(direct.total_cycles / 200e3)
+    rows = list(csv.DictReader(trace.read_text().splitlines()))
+    assert len(rows) == len(direct.trace)
+    assert int(rows[-1]["end"]) == report["total_cycles"]
+
+
+def test_set_changes_the_configuration_and_the_result(capsys):
+    base = invoke("--workload", "digits")
+    wide = invoke("--workload", "digits", "--set", "ddr.bytes_per_cycle=1", "--set", "pe.kind=gsnq_shift")
+    assert wide["pe_kind"] == "gsnq_shift"
+    assert wide["total_cycles"] > base["total_cycles"]  # 1 B/cycle DDR and dense weights
+    with pytest.raises(ConfigError, match=r"^--set must be FIELD=VALUE \(e.g. pe.tn=16\), not 'pe.tn'$"):
+        invoke("--workload", "digits", "--set", "pe.tn")
+    with pytest.raises(ConfigError, match=r"^ddr.bytes_per_cycle must be an integer from 1 to 4096, not 0$"):
+        invoke("--workload", "digits", "--set", "ddr.bytes_per_cycle=0")
+
+
+def test_run_a_network_file_with_chrome_trace(tmp_path, capsys):
+    torch.manual_seed(0)
+    compressed = compress(workloads.build("digits", seed=3), CompressionConfig(bits=4), workload="digits")
+    path = tmp_path / "digits.krp"
+    save_network(compressed, path)
+    trace = tmp_path / "trace.json"
+    report = invoke("--network", str(path), "--trace", str(trace))
+    assert report["workload"] == "digits"
+    payload = json.loads(trace.read_text())
+    assert payload["otherData"]["total_cycles"] == report["total_cycles"]
+
+
+def test_gain_table_compares_the_four_kinds(capsys):
+    report = invoke("--workload", "digits", "--gain", "0.5")
+    rows = {row["kind"]: row for row in report["parallelism_gain"]["rows"]}
+    assert set(rows) == {kind.value for kind in PeKind}
+    assert rows["krp_gsnq"]["units"] > rows["gsnq_shift"]["units"] > rows["mult_dsp"]["units"]
+    assert rows["mult_dsp"]["limiting"] == "dsp"
+    assert "parallelism gain within 50%" in capsys.readouterr().out
+
+
+def test_bad_trace_suffix_is_rejected_before_writing(tmp_path):
+    with pytest.raises(ConfigError, match="trace path must end in '.json'"):
+        invoke("--workload", "digits", "--trace", str(tmp_path / "trace.txt"))
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_default_run_is_vgg16_krp_gsnq4(capsys):
+    report = invoke()
+    assert report["workload"] == "vgg16"
+    assert report["pe_kind"] == "krp_gsnq" and report["config"] == "default"
+    assert len([layer for layer in report["layers"] if layer["kind"] == "conv"]) == 13
+    assert report["total_cycles"] == sum(layer["cycles"] for layer in report["layers"])

@@ -1,0 +1,47 @@
+"""Parallelism gain: the largest array of each PE kind within a budget, and its latency."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from accelsim.errors import ConfigError
+from accelsim.hw import PeKind, fits, load_config
+from accelsim.sim import NetworkBuilder, simulate
+from accelsim.sim.gain import logic_budget, max_units, parallelism_gain
+
+
+def test_max_units_is_the_budget_boundary():
+    config = load_config()
+    budget = logic_budget(0.3)
+    for kind in PeKind:
+        tn, limiting = max_units(config, kind, budget, config.device_profile)
+        at = dataclasses.replace(config, pe=dataclasses.replace(config.pe, kind=kind, tn=tn))
+        above = dataclasses.replace(at, pe=dataclasses.replace(at.pe, tn=tn + 1))
+        assert tn >= 1
+        assert fits(at, budget=budget).fits and not fits(above, budget=budget).fits
+        assert limiting == fits(above, budget=budget).limiting
+    # DSP48 bound for kind 1: 30% of 900 DSPs = 270; per row 4 units x 9 taps + 2 requant DSPs,
+    # plus 32 DSPs of the vector unit's requant lanes: tn = floor((270 - 32) / 38) = 6.
+    assert max_units(config, PeKind.MULT_DSP, budget, config.device_profile) == (6, "dsp")
+
+
+def test_krp_units_fit_most_and_run_fastest():
+    builder = NetworkBuilder((16, 16, 16))
+    for _ in range(3):
+        builder.conv(64)
+    network = builder.build()
+    rows = {row.kind: row for row in parallelism_gain(network, load_config(), budget=0.5)}
+    assert rows[PeKind.KRP_GSNQ].units > 2 * rows[PeKind.GSNQ_SHIFT].units
+    assert rows[PeKind.KRP_GSNQ].cycles < rows[PeKind.GSNQ_SHIFT].cycles
+    slowest = max(row.cycles for row in rows.values())
+    for row in rows.values():
+        assert row.speedup == pytest.approx(slowest / row.cycles)
+        sized = dataclasses.replace(load_config(), pe=dataclasses.replace(load_config().pe, kind=row.kind, tn=row.tn))
+        assert simulate(network, sized, keep_trace=False).total_cycles == row.cycles
+
+
+def test_budget_must_be_a_fraction():
+    with pytest.raises(ConfigError, match=r"^budget must be a fraction in \(0, 1\], not 1.5$"):
+        logic_budget(1.5)
