@@ -161,14 +161,27 @@ def test_worst_case_accumulator(max_shift: int) -> None:
 
 def test_conv_taps_cover_only_kept_rows() -> None:
     network, _ = lowered_workload("digits")
-    conv = next(layer for layer in network.layers if isinstance(layer, ConvLayer))
+    conv = next(layer for layer in network.layers if isinstance(layer, ConvLayer) and layer.in_channels > 1)
     taps = conv_taps(conv, block=4)
     k = conv.kernel
-    real = taps.src != 4 * k * k
-    rows = (taps.src[real] // k) % k
+    real = taps.src != conv.in_channels * k * k
     assert real.sum() == np.count_nonzero(conv.weights)
-    assert np.all(np.isin(rows, np.unique(conv.kept_rows)))
-    assert len(taps.src) % 3 == 0
+    oc = np.repeat(np.arange(conv.out_channels), np.diff(taps.ptr[:, [0, -1]], axis=1)[:, 0])
+    ic, ky, kx = taps.src // (k * k), (taps.src // k) % k, taps.src % k
+    kept = np.zeros(conv.weights.shape[:3], bool)
+    np.put_along_axis(kept, conv.kept_rows, True, axis=2)
+    assert np.all(kept[oc[real], ic[real], ky[real]])  # only kept rows are computed
+    weights = conv.weights[oc[real], ic[real], ky[real], kx[real]]
+    np.testing.assert_array_equal(np.abs(weights), 1 << taps.shift[real])
+    for o in range(conv.out_channels):  # per block: positive taps, then negative ones
+        for b in range(taps.mid.shape[1]):
+            start, mid, end = taps.ptr[o, b], taps.mid[o, b], taps.ptr[o, b + 1]
+            assert (mid - start) % 3 == 0 and (end - mid) % 3 == 0
+            index = np.arange(start, end)
+            index = index[real[index]]
+            group = conv.weights[o, ic[index], ky[index], kx[index]]
+            assert np.all(ic[index] // 4 == b)
+            assert np.all(group[index < mid] > 0) and np.all(group[index >= mid] < 0)
 
 
 def test_input_validation() -> None:

@@ -29,8 +29,8 @@ from .graph import (
 from .quant import storage_dtype
 
 #: Output pixels per convolution work item (the inner, vectorized loop length).
-CONV_TILE = 64
-#: Input channels per patch buffer (patches of CONV_BLOCK * K * K rows stay in the L1/L2 cache).
+CONV_TILE = 256
+#: Input channels per tap block (CONV_BLOCK * K * K patch rows of one tile stay in the L1 cache).
 CONV_BLOCK = 16
 
 
@@ -49,12 +49,21 @@ class InferenceResult:
 
 @dataclass(frozen=True, eq=False)
 class ConvTaps:
-    """Tap tables of a convolution for :func:`kernels.conv2d` (see its docstring)."""
+    """Tap tables of a convolution for :func:`kernels.conv2d_acc32` (see its docstring).
+
+    Attributes:
+        ptr: (OC, blocks + 1) int64 first tap of each (output channel, input block).
+        mid: (OC, blocks) int64 first negative tap of each (output channel, input block).
+        src: int64 patch row of each tap; the zero row ``C*K*K`` for padding (null) taps.
+        shift: shift of each tap, in the accumulator's type (int32 or int64: the narrow type
+            keeps the vector lanes narrow).
+        block: input channels per block.
+    """
 
     ptr: np.ndarray
+    mid: np.ndarray
     src: np.ndarray
     shift: np.ndarray
-    neg: np.ndarray
     block: int
 
 
@@ -86,26 +95,26 @@ def computed_taps(layer: ConvLayer) -> np.ndarray:
 
 
 def conv_taps(layer: ConvLayer, block: int = CONV_BLOCK) -> ConvTaps:
-    """The tap tables of ``layer``: per (output channel, input block), groups of three taps."""
+    """The tap tables of ``layer``: per (output channel, input block), positive then negative
+    taps, each run padded with null taps to a multiple of :data:`kernels.TAP_GROUP`."""
     k = layer.kernel
     blocks = -(-layer.in_channels // block)
     oc, ic, ky, kx = np.nonzero(computed_taps(layer))
     values = layer.weights[oc, ic, ky, kx]
-    key = oc * blocks + ic // block
-    counts = np.bincount(key, minlength=layer.out_channels * blocks)
+    key = (oc * blocks + ic // block) * 2 + (values < 0)  # group: (channel, block, sign)
+    order = np.argsort(key, kind="stable")
+    oc, ic, ky, kx, values, key = oc[order], ic[order], ky[order], kx[order], values[order], key[order]
+    counts = np.bincount(key, minlength=layer.out_channels * blocks * 2)
     padded = -(-counts // kernels.TAP_GROUP) * kernels.TAP_GROUP
-    starts = np.concatenate(([0], np.cumsum(padded)))
+    starts = np.concatenate(([0], np.cumsum(padded))).astype(np.int64)
     first = np.concatenate(([0], np.cumsum(counts)))
     position = starts[key] + np.arange(key.size) - first[key]
-    dtype = accumulator_dtype(layer.acc_bits)
-    src = np.full(int(starts[-1]), block * k * k, dtype=np.int64)
-    shift = np.zeros(int(starts[-1]), dtype=dtype)
-    neg = np.zeros(int(starts[-1]), dtype=dtype)
-    src[position] = ((ic - (ic // block) * block) * k + ky) * k + kx
+    src = np.full(int(starts[-1]), layer.in_channels * k * k, dtype=np.int64)
+    shift = np.zeros(int(starts[-1]), dtype=accumulator_dtype(layer.acc_bits))
+    src[position] = (ic * k + ky) * k + kx
     shift[position] = _log2(values)
-    neg[position] = np.where(values < 0, -1, 0)
-    index = np.arange(layer.out_channels)[:, None] * blocks + np.arange(blocks + 1)[None, :]
-    return ConvTaps(starts[index].astype(np.int64), src, shift, neg, block)
+    groups = (np.arange(layer.out_channels)[:, None] * blocks + np.arange(blocks + 1)[None, :]) * 2
+    return ConvTaps(starts[groups], starts[groups[:, :-1] + 1], src, shift, block)
 
 
 def linear_taps(layer: LinearLayer) -> LinearTaps:
@@ -229,14 +238,16 @@ def _run_conv(layer: ConvLayer, x: np.ndarray, taps: ConvTaps) -> np.ndarray:
     oh = np.arange(layer.out_h)[None, :, None] * (s * wp)
     ow = np.arange(layer.out_w)[None, None, :] * s
     pbase = (n + oh + ow).reshape(-1).astype(np.int64)
-    out = _output_array(batch, layer.output)
     tiles = -(-pbase.size // CONV_TILE)
+    patches = np.empty((tiles, layer.in_channels * k * k + 1, CONV_TILE), dtype=x.dtype)
+    kernels.im2col(xpad.reshape(layer.in_channels, -1), pbase, wp, k, s, layer.out_w, patches)
+    out = _output_array(batch, layer.output)
     chunks = min(layer.out_channels, max(1, -(-2 * numba.get_num_threads() // tiles)))
+    conv = kernels.conv2d_acc32 if accumulator_dtype(layer.acc_bits) == np.int32 else kernels.conv2d_acc64
     q = layer.requant
-    kernels.conv2d(
-        xpad.reshape(layer.in_channels, -1), pbase, wp, k, taps.ptr, taps.src, taps.shift, taps.neg,
-        q.multiplier, q.bias, q.shift, q.lo, q.hi, out.reshape(batch, layer.out_channels, -1),
-        CONV_TILE, taps.block, chunks,
+    conv(
+        patches, taps.ptr, taps.mid, taps.src, taps.shift, q.multiplier, q.bias, q.shift, q.lo, q.hi,
+        out.reshape(batch, layer.out_channels, -1), chunks,
     )
     return out
 

@@ -5,19 +5,35 @@ are int32 or int64 (as wide as the layer's ``acc_bits`` needs; the width is chos
 the tap tables the caller passes) and the requantization is done in int64. The arithmetic is
 specified in ``docs/integer-arithmetic.md``; :mod:`accelsim.integer.execute` prepares the tables.
 
-A weight ``w = sign * 2**s`` is applied to an activation ``x`` as ``((x << s) ^ m) - m`` with the
-sign mask ``m = 0`` (``w > 0``) or ``m = -1`` (``w < 0``): a shift and a conditional negate
-(two's complement: ``(v ^ -1) - (-1) = -v``).
+A weight ``w = sign * 2**s`` is applied to an activation ``x`` as a shift ``x << s`` and a
+conditional negate. In the convolution the taps of each output channel are sorted by sign once
+(at preparation), so the negate is one subtraction per group of taps:
+``acc -= (x0 << s0) + (x1 << s1) + (x2 << s2)``; integer addition is exact, so the order does
+not change the result. The linear kernel negates per tap: ``((x << s) ^ m) - m`` with the sign
+mask ``m = 0`` or ``-1`` (two's complement: ``(v ^ -1) + 1 = -v``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numba.extending import overload
 
 #: Taps are applied three at a time (one KRP kernel row of a 3x3 kernel); tap lists are padded
 #: to a multiple of this with null taps that read an all-zero row.
 TAP_GROUP = 3
+
+
+def shift_mask(acc: np.ndarray) -> int:
+    """``bits - 1`` of the accumulator array's integer type (31 or 63): a shift-count mask."""
+    return acc.dtype.itemsize * 8 - 1
+
+
+@overload(shift_mask, inline="always")
+def _shift_mask_constant(acc):  # type: ignore[no-untyped-def]
+    """Compile ``shift_mask`` to a literal, so LLVM keeps the lanes as narrow as the accumulator."""
+    mask = acc.dtype.bitwidth - 1
+    return lambda acc: mask
 
 
 @njit(cache=True, inline="always")
@@ -34,52 +50,84 @@ def requant_value(acc: int, multiplier: int, bias: int, shift: int, lo: int, hi:
 
 
 @njit(cache=True, parallel=True)
-def conv2d(
+def im2col(
     xpad: np.ndarray,
     pbase: np.ndarray,
     row_step: int,
     kernel: int,
-    tap_ptr: np.ndarray,
-    tap_src: np.ndarray,
-    tap_shift: np.ndarray,
-    tap_neg: np.ndarray,
-    multiplier: np.ndarray,
-    bias: np.ndarray,
-    shift: int,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-    tile: int,
-    block: int,
-    chunks: int,
+    stride: int,
+    out_w: int,
+    patches: np.ndarray,
 ) -> None:
-    """Convolution over listed taps (KRP: the kept rows only) fused with the requantization.
+    """Patch rows of a convolution, tile by tile.
+
+    ``patches[p // T, (c*K + ky)*K + kx, p % T]`` = the input tap ``(c, ky, kx)`` of output pixel
+    ``p``; each tile's rows are contiguous (they stay in the L1 cache while the taps read them).
 
     Args:
         xpad: (C, L) zero-padded input planes; channel ``c`` of pixel ``(n, y, x)`` of the padded
             images is ``xpad[c, n*Hp*Wp + y*row_step + x]``.
         pbase: (P,) int64 offset in a plane of the top-left tap of output pixel ``p``
             (``p = (n*OH + oh)*OW + ow``): ``n*Hp*Wp + oh*stride*Wp + ow*stride``.
-        row_step: padded width Wp in elements.
-        kernel: K.
-        tap_ptr: (OC, blocks + 1) int64; the taps of output channel ``o`` and input-channel block
-            ``b`` (channels ``b*block .. b*block + block - 1``) are ``tap_ptr[o, b] ..
-            tap_ptr[o, b+1] - 1``, a multiple of :data:`TAP_GROUP`.
-        tap_src: int64 tap source row in the block's patch buffer:
-            ``((c - b*block)*K + ky)*K + kx``; ``block*K*K`` is the all-zero row (null tap).
-        tap_shift, tap_neg: shift ``s`` and sign mask ``m`` (0 or -1) of each tap; their dtype
-            (int32 or int64) is the accumulator's.
-        multiplier, bias: (OC,) int64 requantization parameters; shift, lo, hi: the rest.
-        out: (N, OC, OH*OW) output, written in full.
-        tile: output pixels per work item; block: input channels per patch buffer;
-        chunks: output-channel chunks per tile (work items = tiles * chunks).
+        row_step: padded width Wp in elements; kernel: K; stride: S; out_w: OW.
+        patches: (tiles, C*K*K + 1, T) output, same dtype as ``xpad``; row ``C*K*K`` of every
+            tile is all zeros (the source of null taps).
     """
-    channels = xpad.shape[0]
-    out_channels = tap_ptr.shape[0]
-    blocks = tap_ptr.shape[1] - 1
+    tiles, rows, tile = patches.shape[0], patches.shape[1] - 1, patches.shape[2]
     pixels = pbase.shape[0]
+    for r in prange(rows + 1):
+        c, ky, kx = r // (kernel * kernel), (r // kernel) % kernel, r % kernel
+        offset = ky * row_step + kx
+        for i in range(tiles):
+            row = patches[i, r]
+            p0 = i * tile
+            count = min(tile, pixels - p0)
+            if r == rows:
+                row[:] = 0
+                continue
+            source = xpad[c]
+            if out_w < 8:  # short output rows: gather pixel by pixel
+                for t in range(count):
+                    row[t] = source[pbase[p0 + t] + offset]
+                continue
+            t = 0
+            while t < count:  # one output row at a time: a (strided) copy
+                run = min(out_w - (p0 + t) % out_w, count - t)
+                start = pbase[p0 + t] + offset
+                target = row[t : t + run]
+                if stride == 1:
+                    segment = source[start : start + run]
+                    for j in range(run):
+                        target[j] = segment[j]
+                else:
+                    strided = source[start : start + run * stride : stride]
+                    for j in range(run):
+                        target[j] = strided[j]
+                t += run
+
+
+@njit(cache=True, inline="always")
+def _conv_taps(
+    patches: np.ndarray,
+    tap_ptr: np.ndarray,
+    tap_mid: np.ndarray,
+    tap_src: np.ndarray,
+    tap_shift: np.ndarray,
+    multiplier: np.ndarray,
+    bias: np.ndarray,
+    shift: int,
+    lo: int,
+    hi: int,
+    out: np.ndarray,
+    chunks: int,
+    acc_dtype: type,
+) -> None:
+    """Body of :func:`conv2d_acc32` / :func:`conv2d_acc64` (the accumulator type is a constant)."""
+    out_channels, blocks = tap_mid.shape
+    tile = patches.shape[2]
+    pixels = out.shape[0] * out.shape[2]
     plane = out.shape[2]
-    taps_per_channel = kernel * kernel
+    flat = out.reshape(out.size)
     tiles = (pixels + tile - 1) // tile
     per_chunk = (out_channels + chunks - 1) // chunks
     for item in prange(tiles * chunks):
@@ -89,37 +137,84 @@ def conv2d(
         o1 = min(out_channels, o0 + per_chunk)
         if o1 <= o0:
             continue
-        patches = np.zeros((block * taps_per_channel + 1, tile), tap_shift.dtype)
-        acc = np.zeros((o1 - o0, tile), tap_shift.dtype)
+        acc = np.zeros((o1 - o0, count), acc_dtype)
+        mask = shift_mask(acc)  # a literal: shifts are below the accumulator width
+        rows = patches[item // chunks]
         for b in range(blocks):
-            c0 = b * block
-            for c in range(c0, min(channels, c0 + block)):
-                source = xpad[c]
-                for ky in range(kernel):
-                    for kx in range(kernel):
-                        row = patches[((c - c0) * kernel + ky) * kernel + kx]
-                        offset = ky * row_step + kx
-                        for t in range(count):
-                            row[t] = source[pbase[p0 + t] + offset]
             for o in range(o0, o1):
                 sums = acc[o - o0]
-                for j in range(tap_ptr[o, b], tap_ptr[o, b + 1], TAP_GROUP):
-                    r0 = patches[tap_src[j]]
-                    r1 = patches[tap_src[j + 1]]
-                    r2 = patches[tap_src[j + 2]]
-                    s0, s1, s2 = tap_shift[j], tap_shift[j + 1], tap_shift[j + 2]
-                    m0, m1, m2 = tap_neg[j], tap_neg[j + 1], tap_neg[j + 2]
+                for j in range(tap_ptr[o, b], tap_mid[o, b], TAP_GROUP):  # positive weights
+                    a0, a1, a2 = tap_src[j], tap_src[j + 1], tap_src[j + 2]
+                    s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
                     for t in range(count):
-                        sums[t] += (
-                            (((r0[t] << s0) ^ m0) - m0)
-                            + (((r1[t] << s1) ^ m1) - m1)
-                            + (((r2[t] << s2) ^ m2) - m2)
-                        )
+                        sums[t] += (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
+                for j in range(tap_mid[o, b], tap_ptr[o, b + 1], TAP_GROUP):  # negative: one subtraction
+                    a0, a1, a2 = tap_src[j], tap_src[j + 1], tap_src[j + 2]
+                    s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
+                    for t in range(count):
+                        sums[t] -= (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
+        target = np.empty(count, np.int64)  # flat output index of each pixel in channel 0
+        for t in range(count):
+            n, pix = (p0 + t) // plane, (p0 + t) % plane
+            target[t] = n * out_channels * plane + pix
         for o in range(o0, o1):
             m, bo = multiplier[o], bias[o]
             for t in range(count):
-                p = p0 + t
-                out[p // plane, o, p % plane] = requant_value(acc[o - o0, t], m, bo, shift, lo, hi)
+                flat[target[t] + o * plane] = requant_value(acc[o - o0, t], m, bo, shift, lo, hi)
+
+
+@njit(cache=True, parallel=True)
+def conv2d_acc32(
+    patches: np.ndarray,
+    tap_ptr: np.ndarray,
+    tap_mid: np.ndarray,
+    tap_src: np.ndarray,
+    tap_shift: np.ndarray,
+    multiplier: np.ndarray,
+    bias: np.ndarray,
+    shift: int,
+    lo: int,
+    hi: int,
+    out: np.ndarray,
+    chunks: int,
+) -> None:
+    """Convolution over listed taps with int32 accumulators, fused with the requantization.
+
+    Args:
+        patches: (tiles, C*K*K + 1, T) patch rows from :func:`im2col`; T output pixels per tile.
+        tap_ptr: (OC, blocks + 1) int64; the taps of output channel ``o`` and input-channel
+            block ``b`` are ``tap_ptr[o, b] .. tap_ptr[o, b+1] - 1``: first the positive weights,
+            then, from ``tap_mid[o, b]``, the negative ones, each run a multiple of
+            :data:`TAP_GROUP` (padded with null taps that read the zero row).
+        tap_mid: (OC, blocks) int64, see ``tap_ptr``.
+        tap_src: int64 patch row of each tap, ``(c*K + ky)*K + kx``.
+        tap_shift: int32 shift ``s`` of each tap (the weight is ``+-2**s``).
+        multiplier, bias: (OC,) int64 requantization parameters; shift, lo, hi: the rest.
+        out: (N, OC, OH*OW) contiguous output, written in full.
+        chunks: output-channel chunks per tile (work items = tiles * chunks).
+    """
+    _conv_taps(patches, tap_ptr, tap_mid, tap_src, tap_shift, multiplier, bias, shift, lo, hi, out, chunks,
+               np.int32)
+
+
+@njit(cache=True, parallel=True)
+def conv2d_acc64(
+    patches: np.ndarray,
+    tap_ptr: np.ndarray,
+    tap_mid: np.ndarray,
+    tap_src: np.ndarray,
+    tap_shift: np.ndarray,
+    multiplier: np.ndarray,
+    bias: np.ndarray,
+    shift: int,
+    lo: int,
+    hi: int,
+    out: np.ndarray,
+    chunks: int,
+) -> None:
+    """:func:`conv2d_acc32` with int64 accumulators and ``tap_shift`` (``acc_bits`` above 32)."""
+    _conv_taps(patches, tap_ptr, tap_mid, tap_src, tap_shift, multiplier, bias, shift, lo, hi, out, chunks,
+               np.int64)
 
 
 @njit(cache=True, parallel=True)
