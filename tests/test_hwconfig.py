@@ -16,7 +16,8 @@ from accelsim.hw import (
     load_config,
     load_device,
 )
-from accelsim.hw.resources import bram36_blocks, max_shift
+from accelsim.hw.geometry import bram36_blocks
+from accelsim.hw.resources import max_shift
 
 
 def write_yaml(tmp_path, data) -> str:
@@ -66,6 +67,8 @@ def test_replace_by_dotted_name_checks_the_result():
         ({"name": ""}, "name must be a non-empty string, not ''"),
         ({"buffers": {"input_depth": 0}}, "buffers.input_depth must be an integer from 1 to 16777216, not 0"),
         ({"ddr": 8}, "ddr must be a mapping of field names to values, not 8"),
+        ({"ddr": {"bytes_per_cycle": 12, "burst_bytes": 2048}},
+         "ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle (12), not 2048"),
     ],
 )
 def test_bad_fields_are_named_with_their_range(tmp_path, changes, message):

@@ -10,7 +10,13 @@ from accelsim.errors import ConfigError, UnsupportedLayerError
 from accelsim.hw import BufferConfig, HwConfig, PeConfig, PeKind, load_config
 from accelsim.integer.graph import IntegerNetwork
 from accelsim.sim import NetworkBuilder, plan_network, simulate, vgg16_shapes
-from accelsim.sim.plan import bursts, passes, request_cycles, transfer_cycles, weight_pair_bits
+from accelsim.sim.plan import (
+    bursts,
+    passes,
+    request_cycles,
+    transfer_cycles,
+    weight_pair_bits,
+)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from accelsim.errors import ConfigError
-from accelsim.hw import BufferConfig, DdrConfig, HwConfig, PeConfig, PeKind, VectorConfig
+from accelsim.hw import (
+    BufferConfig,
+    DdrConfig,
+    HwConfig,
+    PeConfig,
+    PeKind,
+    VectorConfig,
+)
 from accelsim.sim import NetworkBuilder, simulate
 
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -38,8 +45,8 @@ def configs(draw):
                     tm=draw(st.integers(1, 5)), kernel_max=draw(st.sampled_from([2, 3])),
                     pipeline_depth=draw(st.integers(1, 12))),
         vector=VectorConfig(lanes=draw(st.integers(1, 8))),
-        ddr=DdrConfig(bytes_per_cycle=draw(st.integers(1, 16)), latency_cycles=draw(st.integers(0, 30)),
-                      burst_bytes=draw(st.sampled_from([4, 16, 64, 256, 2048]))),
+        ddr=DdrConfig(bytes_per_cycle=(beat := draw(st.integers(1, 16))), latency_cycles=draw(st.integers(0, 30)),
+                      burst_bytes=beat * draw(st.sampled_from([1, 2, 5, 16, 256]))),
         buffers=BufferConfig(input_depth=draw(st.integers(8, 128)), weight_depth=1024,
                              output_depth=draw(st.integers(9, 64))),
     )
@@ -90,8 +97,10 @@ def test_cycles_lie_between_the_bounds(spec, config, tail):
 @given(layers(), configs(), st.integers(1, 16), st.sampled_from(["none", "pool", "add"]))
 def test_more_ddr_bandwidth_never_increases_latency(spec, config, extra, tail):
     net = network(spec, tail)
-    slow = simulate_or_reject(net, config)
-    fast = simulate(net, config.replace(**{"ddr.bytes_per_cycle": config.ddr.bytes_per_cycle + extra}))
+    beat = config.ddr.bytes_per_cycle
+    burst = config.ddr.burst_bytes * (beat + extra)  # whole beats at both rates
+    slow = simulate_or_reject(net, config.replace(**{"ddr.burst_bytes": burst}))
+    fast = simulate(net, config.replace(**{"ddr.burst_bytes": burst, "ddr.bytes_per_cycle": beat + extra}))
     assert fast.total_cycles <= slow.total_cycles
     assert all(f.memory_cycles <= s.memory_cycles for f, s in zip(fast.layers, slow.layers))
 
@@ -105,8 +114,28 @@ def test_more_pe_units_never_increase_the_compute_or_memory_bound(spec, config, 
     more = simulate(net, config.replace(**change))
     for bigger, smaller in zip(more.layers, base.layers):
         assert bigger.compute_cycles <= smaller.compute_cycles
-        assert bigger.memory_cycles <= smaller.memory_cycles
-        assert bigger.ddr_bytes_read <= smaller.ddr_bytes_read
+        if spec["stride"] <= spec["kernel"]:
+            # With stride > kernel a row group loads the whole span of rows, including rows no
+            # window reads; fewer, taller row groups can then load more (docs section 12).
+            assert bigger.memory_cycles <= smaller.memory_cycles
+            assert bigger.ddr_bytes_read <= smaller.ddr_bytes_read
+
+
+def test_a_taller_tile_can_load_more_rows_when_stride_exceeds_kernel():
+    # 1x1 conv, stride 2, 9 input rows, tm = 1 -> input_depth 8 allows Tr = 3: row groups read
+    # input rows 0..4 (output rows 0-2) and 6..8 (output rows 3-4): 8 rows, row 5 skipped.
+    # tm = 2 fits all 5 output rows in one group: the span 0..8 = 9 rows.
+    builder = NetworkBuilder((2, 9, 1))
+    builder.conv(1, kernel=1, stride=2, padding=0, rows_kept=1)
+    net = builder.build()
+    config = HwConfig(pe=PeConfig(tn=1, tm=1, kernel_max=2),
+                      buffers=BufferConfig(input_depth=8, weight_depth=1024, output_depth=9))
+    narrow = simulate(net, config).layers[0]
+    wide = simulate(net, config.replace(**{"pe.tm": 2})).layers[0]
+    assert (narrow.row_groups, wide.row_groups) == (2, 1)
+    params_and_weights = 1 + 8  # packed(2 pairs x 4 bits) + one 64-bit requant word
+    assert narrow.ddr_bytes_read == 2 * 8 * 1 + params_and_weights
+    assert wide.ddr_bytes_read == 2 * 9 * 1 + params_and_weights
 
 
 def test_more_pe_units_can_increase_latency():

@@ -15,7 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accelsim.errors import ConfigError
-from accelsim.hw import BufferConfig, DdrConfig, HwConfig, PeConfig, PeKind, VectorConfig
+from accelsim.hw import (
+    BufferConfig,
+    DdrConfig,
+    HwConfig,
+    PeConfig,
+    PeKind,
+    VectorConfig,
+)
 from accelsim.sim import NetworkBuilder, plan_network, simulate
 from accelsim.sim.plan import LayerPlan
 
@@ -186,8 +193,8 @@ def cases(draw):
                     tm=draw(st.integers(1, 4)), kernel_max=draw(st.sampled_from([1, 2, 3])),
                     pipeline_depth=draw(st.integers(1, 6))),
         vector=VectorConfig(lanes=draw(st.integers(1, 8)), pipeline_depth=draw(st.integers(1, 4))),
-        ddr=DdrConfig(bytes_per_cycle=draw(st.integers(1, 8)), latency_cycles=draw(st.integers(0, 9)),
-                      burst_bytes=draw(st.sampled_from([1, 3, 8, 16, 64, 4096]))),
+        ddr=DdrConfig(bytes_per_cycle=(beat := draw(st.integers(1, 8))), latency_cycles=draw(st.integers(0, 9)),
+                      burst_bytes=beat * draw(st.sampled_from([1, 3, 8, 16, 512]))),
         buffers=BufferConfig(input_depth=draw(st.integers(4, 64)), weight_depth=512,
                              output_depth=draw(st.integers(4, 32))),
     )

@@ -12,7 +12,14 @@ from .config import (
     load_config,
 )
 from .devices import Device, device_names, load_device
-from .resources import FitReport, ResourceEstimate, Resources, estimate_resources, fits, require_fits
+from .resources import (
+    FitReport,
+    ResourceEstimate,
+    Resources,
+    estimate_resources,
+    fits,
+    require_fits,
+)
 
 __all__ = [
     "BufferConfig",

@@ -87,7 +87,7 @@ class PeConfig:
             buffer read, taps, unit and array adder trees, accumulator, requantization).
     """
 
-    kind: PeKind = choice_field(PeKind.KRP_GSNQ)
+    kind: PeKind = choice_field(PeKind.KRP_GSNQ)  # noqa: RUF009 - a dataclasses.field
     tn: int = int_field(8, 1, 4096)
     tm: int = int_field(4, 1, 4096)
     kernel_max: int = int_field(3, 1, 15)
@@ -153,7 +153,8 @@ class DdrConfig:
     Attributes:
         bytes_per_cycle: data bytes moved per clock cycle once a request is served.
         latency_cycles: fixed cycles a request waits, holding the channel, before its first data.
-        burst_bytes: largest request: a transfer is split into requests of at most this many bytes.
+        burst_bytes: largest request: a transfer is split into requests of at most this many bytes;
+            a whole number of beats (a multiple of ``bytes_per_cycle``).
     """
 
     bytes_per_cycle: int = int_field(8, 1, 4096)
@@ -162,6 +163,11 @@ class DdrConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "ddr")
+        if self.burst_bytes % self.bytes_per_cycle:
+            raise ConfigError(
+                f"ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle ({self.bytes_per_cycle}), "
+                f"not {self.burst_bytes}"
+            )
 
 
 @dataclass(frozen=True)
@@ -184,10 +190,10 @@ class HwConfig:
     weight_bits: int = int_field(4, 1, 16)
     act_bits: int = int_field(8, 1, 32)
     acc_bits: int = int_field(32, 2, 64)
-    pe: PeConfig = section_field(PeConfig)
-    vector: VectorConfig = section_field(VectorConfig)
-    buffers: BufferConfig = section_field(BufferConfig)
-    ddr: DdrConfig = section_field(DdrConfig)
+    pe: PeConfig = section_field(PeConfig)  # noqa: RUF009 - a dataclasses.field
+    vector: VectorConfig = section_field(VectorConfig)  # noqa: RUF009 - a dataclasses.field
+    buffers: BufferConfig = section_field(BufferConfig)  # noqa: RUF009 - a dataclasses.field
+    ddr: DdrConfig = section_field(DdrConfig)  # noqa: RUF009 - a dataclasses.field
 
     def __post_init__(self) -> None:
         check_fields(self, "")

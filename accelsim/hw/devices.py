@@ -54,7 +54,7 @@ def device_names() -> tuple[str, ...]:
     return tuple(sorted(path.stem for path in _bundled().glob("*.yaml")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_device(name_or_path: str) -> Device:
     """The device profile called ``name_or_path`` (bundled name) or read from that YAML path.
 

@@ -69,8 +69,9 @@ def check_value(path: str, value: object, meta: Mapping[str, Any], annotation: o
             raise ConfigError(f"{path} must be {_int_range(meta['lo'], meta['hi'])}, not {value!r}")
         return int(value)
     if kind == "number":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or not meta["lo"] < value <= meta["hi"]:  # type: ignore[operator]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not (
+            meta["lo"] < value <= meta["hi"]
+        ):
             raise ConfigError(f"{path} must be a positive number up to {meta['hi']:g}, not {value!r}")
         return value
     if kind == "name":

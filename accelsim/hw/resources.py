@@ -19,12 +19,9 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from .config import HwConfig, PeKind
 from .devices import Device
+from .geometry import input_buffer, output_buffer, unit_weight_word_bits, weight_buffer
 from .intmath import bits_for, ceil_div
 
-#: BRAM36 aspect ratios (width bits, depth words) of the 7-series / UltraScale+ block RAM.
-BRAM36_SHAPES: tuple[tuple[int, int], ...] = (
-    (1, 32768), (2, 16384), (4, 8192), (9, 4096), (18, 2048), (36, 1024), (72, 512),
-)
 #: Width of one DSP48E1 multiplier port pair (a x b), bits.
 DSP_A_BITS, DSP_B_BITS = 25, 18
 #: Requantization multiplier width (bits) and bias width (bits) of the hardware requant unit.
@@ -103,13 +100,6 @@ class FitReport:
         return all(self.usage[key] <= self.budget[key] for key in self.usage)
 
 
-def bram36_blocks(width: int, depth: int) -> int:
-    """BRAM36 blocks for one memory of ``width`` bits x ``depth`` words (best aspect ratio)."""
-    if width <= 0 or depth <= 0:
-        return 0
-    return min(ceil_div(width, w) * ceil_div(depth, d) for w, d in BRAM36_SHAPES)
-
-
 def max_shift(weight_bits: int) -> int:
     """Largest shift of a GSNQ code: 1 sign bit, ``weight_bits-1`` magnitude bits, one zero code."""
     return max(0, (1 << (weight_bits - 1)) - 2)
@@ -125,13 +115,6 @@ def product_bits(config: HwConfig) -> int:
 def unit_sum_bits(config: HwConfig) -> int:
     """Width of a unit's sum of its taps, bits."""
     return product_bits(config) + bits_for(config.pe.taps)
-
-
-def unit_weight_word_bits(config: HwConfig) -> int:
-    """Bits one unit reads from the weight buffer per step: its taps, plus a row index for KRP."""
-    pe = config.pe
-    index = bits_for(pe.kernel_max) if pe.kind.is_row_unit else 0
-    return pe.taps * config.weight_bits + index
 
 
 def _mux_luts(inputs: int) -> int:
@@ -184,13 +167,8 @@ def _requant_lane(config: HwConfig) -> Resources:
 
 def buffer_blocks(config: HwConfig) -> dict[str, int]:
     """BRAM36 blocks of the input, weight and output buffers (both halves)."""
-    pe, buf, a = config.pe, config.buffers, config.act_bits
-    banks = pe.tm * pe.kernel_max * pe.kernel_max
-    return {
-        "input": banks * bram36_blocks(a, 2 * buf.input_depth),
-        "weight": bram36_blocks(pe.units * unit_weight_word_bits(config), 2 * buf.weight_depth),
-        "output": bram36_blocks(pe.tn * a, 2 * buf.output_depth),
-    }
+    return {geometry.name: geometry.bram36
+            for geometry in (input_buffer(config), weight_buffer(config), output_buffer(config))}
 
 
 def estimate_resources(config: HwConfig) -> ResourceEstimate:

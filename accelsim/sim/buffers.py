@@ -8,8 +8,6 @@ from typing import Any
 import simpy
 from simpy.events import Event
 
-from ..errors import ConfigError
-
 
 class PingPongBuffer:
     """A buffer of two halves; each half is held by one user (a load, a tile) at a time.
@@ -24,8 +22,6 @@ class PingPongBuffer:
     """
 
     def __init__(self, env: simpy.Environment, name: str, half_bits: int) -> None:
-        if half_bits <= 0:
-            raise ConfigError(f"the {name} buffer must hold a positive number of bits, not {half_bits!r}")
         self.env = env
         self.name = name
         self.half_bits = half_bits
@@ -35,8 +31,6 @@ class PingPongBuffer:
 
     def acquire(self, half: int, bits: int) -> Generator[Event, Any, None]:
         """Hold ``half`` for ``bits`` bits, waiting until it is free (``yield from``)."""
-        if bits > self.half_bits:
-            raise ConfigError(f"a {self.name} tile of {bits} bits must fit a half of {self.half_bits} bits")
         request = self._halves[half].request()
         yield request
         self._held[half] = (request, bits)

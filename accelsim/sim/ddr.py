@@ -19,7 +19,6 @@ from typing import Any
 import simpy
 from simpy.events import Event, EventPriority
 
-from ..errors import ConfigError
 from ..hw.config import DdrConfig
 from .plan import DDR_PRIORITY, EventKind, bursts, request_cycles
 
@@ -51,12 +50,6 @@ class DdrChannel:
     """
 
     def __init__(self, env: simpy.Environment, config: DdrConfig) -> None:
-        if config.bytes_per_cycle <= 0:
-            raise ConfigError(f"ddr.bytes_per_cycle must be a positive integer, not {config.bytes_per_cycle!r}")
-        if config.burst_bytes <= 0:
-            raise ConfigError(f"ddr.burst_bytes must be a positive integer, not {config.burst_bytes!r}")
-        if config.latency_cycles < 0:
-            raise ConfigError(f"ddr.latency_cycles must be a non-negative integer, not {config.latency_cycles!r}")
         self.env = env
         self.config = config
         self.busy_cycles = 0
@@ -69,7 +62,7 @@ class DdrChannel:
     def _request(self, kind: EventKind) -> Event:
         """An event that succeeds when the channel grants a request of stream ``kind``."""
         grant = self.env.event()
-        self._pending.append((self.env.now, DDR_PRIORITY[kind], grant))
+        self._pending.append((int(self.env.now), DDR_PRIORITY[kind], grant))
         self._schedule_arbitration()
         return grant
 
@@ -81,12 +74,9 @@ class DdrChannel:
     def _arbitrate(self, _: Event) -> None:
         """Grant the earliest request (ties: stream priority) at the end of the cycle."""
         self._arbitrating = False
-        if self._busy or not self._pending:
-            return
         winner = min(range(len(self._pending)), key=lambda i: self._pending[i][:2])
-        _, _, grant = self._pending.pop(winner)
         self._busy = True
-        grant.succeed()
+        self._pending.pop(winner)[2].succeed()
 
     def _release(self) -> None:
         self._busy = False
@@ -103,7 +93,7 @@ class DdrChannel:
         for size in bursts(nbytes, self.config):
             yield self._request(kind)
             if start < 0:
-                start = self.env.now
+                start = int(self.env.now)
             cycles = request_cycles(size, self.config)
             yield self.env.timeout(cycles)
             self.busy_cycles += cycles
@@ -112,4 +102,4 @@ class DdrChannel:
             self.bytes_written += nbytes
         else:
             self.bytes_read += nbytes
-        return start, self.env.now
+        return start, int(self.env.now)

@@ -26,11 +26,11 @@ import simpy
 from simpy.events import Event
 
 from ..hw.config import HwConfig
-from ..hw.resources import unit_weight_word_bits
+from ..hw.geometry import input_buffer, output_buffer, weight_buffer
 from ..integer.graph import IntegerNetwork
 from .buffers import PingPongBuffer
 from .ddr import DdrChannel
-from .plan import EventKind, LayerPlan, LoadJob, NetworkPlan, Unit, plan_network
+from .plan import EventKind, LayerPlan, NetworkPlan, Unit, plan_network
 from .results import LayerResult, SimulationResult, TraceEvent
 from .units import ComputeUnit
 
@@ -39,17 +39,14 @@ class Accelerator:
     """The accelerator's shared hardware in one SimPy environment."""
 
     def __init__(self, env: simpy.Environment, config: HwConfig) -> None:
-        pe, buf, a = config.pe, config.buffers, config.act_bits
         self.env = env
         self.config = config
         self.ddr = DdrChannel(env, config.ddr)
-        banks = pe.tm * pe.kernel_max * pe.kernel_max
         self.buffers = {
-            EventKind.LOAD_INPUT: PingPongBuffer(env, "input", banks * buf.input_depth * a),
-            EventKind.LOAD_WEIGHT: PingPongBuffer(
-                env, "weight", pe.units * unit_weight_word_bits(config) * buf.weight_depth
-            ),
-            EventKind.STORE_OUTPUT: PingPongBuffer(env, "output", pe.tn * buf.output_depth * a),
+            kind: PingPongBuffer(env, geometry.name, geometry.half_bits)
+            for kind, geometry in ((EventKind.LOAD_INPUT, input_buffer(config)),
+                                   (EventKind.LOAD_WEIGHT, weight_buffer(config)),
+                                   (EventKind.STORE_OUTPUT, output_buffer(config)))
         }
         self.units = {Unit.PE: ComputeUnit(env, "pe"), Unit.VECTOR: ComputeUnit(env, "vector")}
 
@@ -75,7 +72,8 @@ class LayerRun:
             if jobs:
                 self.requested[kind][0].succeed()
                 env.process(self._loads(kind))
-        env.process(self._computes())
+        if self.plan.tiles:
+            env.process(self._computes())
         yield env.process(self._stores())
 
     def _log(self, event: EventKind, tile: int, part: int, start: int, end: int) -> None:
@@ -92,32 +90,26 @@ class LayerRun:
                 self._log(kind, job.first_tile, part, start, end)
             self.loaded[kind][index].succeed()
 
-    def _job_of(self, kind: EventKind, index: int | None) -> LoadJob | None:
-        return None if index is None else self.jobs[kind][index]
-
     def _computes(self) -> Generator[Event, Any, None]:
         """The compute process: tiles in order on the layer's unit."""
-        if not self.plan.tiles:
-            return
         unit = self.hw.units[self.plan.unit]
         output = self.hw.buffers[EventKind.STORE_OUTPUT]
         event = EventKind.COMPUTE if self.plan.unit is Unit.PE else EventKind.VECTOR
         for tile in self.plan.tiles:
-            reads = ((EventKind.LOAD_INPUT, tile.input_job), (EventKind.LOAD_WEIGHT, tile.weight_job))
+            reads = [(kind, index) for kind, index in
+                     ((EventKind.LOAD_INPUT, tile.input_job), (EventKind.LOAD_WEIGHT, tile.weight_job))
+                     if index is not None]
             for kind, index in reads:
-                if index is not None:
-                    yield self.loaded[kind][index]
+                yield self.loaded[kind][index]
             yield from output.acquire(tile.index % 2, tile.store_bits)
             for kind, index in reads:
-                job = self._job_of(kind, index)
-                if job is not None and job.first_tile == tile.index and index + 1 < len(self.jobs[kind]):
+                if self.jobs[kind][index].first_tile == tile.index and index + 1 < len(self.jobs[kind]):
                     self.requested[kind][index + 1].succeed()
             start, end = yield from unit.run(tile.cycles)
             self.compute_spans.append((start, end))
             self._log(event, tile.index, 0, start, end)
             for kind, index in reads:
-                job = self._job_of(kind, index)
-                if job is not None and job.last_tile == tile.index:
+                if self.jobs[kind][index].last_tile == tile.index:
                     self.hw.buffers[kind].release(index % 2)
             self.computed[tile.index].succeed()
 
@@ -126,9 +118,8 @@ class LayerRun:
         output = self.hw.buffers[EventKind.STORE_OUTPUT]
         for tile in self.plan.tiles:
             yield self.computed[tile.index]
-            if tile.store_bytes:
-                start, end = yield from self.hw.ddr.transfer(EventKind.STORE_OUTPUT, tile.store_bytes)
-                self._log(EventKind.STORE_OUTPUT, tile.index, 0, start, end)
+            start, end = yield from self.hw.ddr.transfer(EventKind.STORE_OUTPUT, tile.store_bytes)
+            self._log(EventKind.STORE_OUTPUT, tile.index, 0, start, end)
             output.release(tile.index % 2)
 
 
@@ -176,7 +167,7 @@ def simulate_plan(plan: NetworkPlan, *, keep_trace: bool = True) -> SimulationRe
             run = LayerRun(hw, layer, trace)
             yield env.process(run.run())
             peaks = {kind: buffer.peak_bits for kind, buffer in hw.buffers.items()}
-            results.append(_layer_result(layer, run, plan.config, start, env.now,
+            results.append(_layer_result(layer, run, plan.config, int(start), int(env.now),
                                          hw.ddr.busy_cycles - ddr_before, peaks))
 
     env.process(network())

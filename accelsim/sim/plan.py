@@ -19,8 +19,9 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
 from ..hw.config import DdrConfig, HwConfig, PeKind
+from ..hw.geometry import input_buffer, output_buffer, weight_buffer
 from ..hw.intmath import bits_for, ceil_div
-from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS, require_fits, unit_weight_word_bits
+from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS, require_fits
 from ..integer.graph import (
     AddLayer,
     ConvLayer,
@@ -276,11 +277,6 @@ def _input_words(config: HwConfig, channels: int, rows: int, width: int) -> int:
     return ceil_div(channels, config.pe.tm) * ceil_div(rows, k) * ceil_div(width, k)
 
 
-def _input_banks(config: HwConfig) -> int:
-    """Input banks: ``tm * kernel_max**2``."""
-    return config.pe.tm * config.pe.kernel_max * config.pe.kernel_max
-
-
 def _largest_tile_rows(height: int, fits_rows: object) -> int:
     """The largest ``Tr`` in ``[1, height]`` with ``fits_rows(Tr)`` true (0 if none)."""
     for rows in range(height, 0, -1):
@@ -329,11 +325,11 @@ def plan_pe_layer(layer: ConvLayer | LinearLayer, config: HwConfig) -> LayerPlan
         raise ConfigError(
             f"buffers.input_depth must be at least {need} words for layer {view.name!r} (one output "
             f"row reads up to {slab} input rows of {view.c_in} channels x {view.w_in} columns in "
-            f"{_input_banks(config)} banks), not {buf.input_depth}"
+            f"{input_buffer(config).banks} banks), not {buf.input_depth}"
         )
     groups_out = ceil_div(view.c_out, pe.tn)
     pair_bits = weight_pair_bits(pe.kind, config.weight_bits, view.kernel, view.rows_kept)
-    weight_word = pe.units * unit_weight_word_bits(config)
+    weight_word = weight_buffer(config).word_bits
     row_ranges = _row_groups(view.h_out, tile_rows)
 
     input_jobs: list[LoadJob] = []
@@ -344,7 +340,7 @@ def plan_pe_layer(layer: ConvLayer | LinearLayer, config: HwConfig) -> LayerPlan
         words = _input_words(config, view.c_in, rows_in, view.w_in)
         slab_bytes = packed_bytes(view.c_in * rows_in * view.w_in, a)
         start = len(tiles)
-        input_jobs.append(LoadJob(_nonzero((slab_bytes,)), words * _input_banks(config) * a,
+        input_jobs.append(LoadJob(_nonzero((slab_bytes,)), words * input_buffer(config).banks * a,
                                   start, start + groups_out - 1))
         for group in range(groups_out):
             channels = min(pe.tn, view.c_out - group * pe.tn)
@@ -405,9 +401,9 @@ def plan_vector_layer(
         kind, kernel, stride, padding, operands = LayerKind.ADD, 1, 1, 0, 2
         reads_per_output = 2
         params = layer.requant.multiplier.size
-    input_capacity = _input_banks(config) * buf.input_depth  # elements per half
-    output_capacity = config.pe.tn * buf.output_depth  # elements per half
-    weight_capacity = buf.weight_depth * config.pe.units * unit_weight_word_bits(config)  # bits per half
+    input_capacity = input_buffer(config).half_bits // a  # elements per half
+    output_capacity = output_buffer(config).half_bits // a  # elements per half
+    weight_capacity = weight_buffer(config).half_bits
 
     def fits(rows: int) -> bool:
         slab = row_bound(rows, stride, kernel, h_in)
@@ -421,14 +417,14 @@ def plan_vector_layer(
         if channels * w_out > output_capacity:
             need, field, what = ceil_div(channels * w_out, config.pe.tn), "output_depth", "one output row"
         else:
-            need = ceil_div(operands * channels * slab * w_in, _input_banks(config))
+            need = ceil_div(operands * channels * slab * w_in, input_buffer(config).banks)
             field, what = "input_depth", f"{operands * slab} input rows"
         raise ConfigError(
             f"buffers.{field} must be at least {need} words for layer {layer.name!r} ({what} of "
             f"{channels} channels), not {getattr(buf, field)}"
         )
     if params * REQUANT_PARAM_BITS > weight_capacity:
-        need = ceil_div(params * REQUANT_PARAM_BITS, config.pe.units * unit_weight_word_bits(config))
+        need = ceil_div(params * REQUANT_PARAM_BITS, weight_buffer(config).word_bits)
         raise ConfigError(
             f"buffers.weight_depth must be at least {need} words for the {params} requantization "
             f"parameters of layer {layer.name!r}, not {buf.weight_depth}"
