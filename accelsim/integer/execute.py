@@ -30,6 +30,8 @@ from .quant import storage_dtype
 
 #: Output pixels per convolution work item (the inner, vectorized loop length).
 CONV_TILE = 256
+#: Tiles are a multiple of this many pixels (whole vectors in the inner loop).
+TILE_QUANTUM = 32
 #: Input channels per tap block (CONV_BLOCK * K * K patch rows of one tile stay in the L1 cache).
 CONV_BLOCK = 16
 
@@ -238,9 +240,10 @@ def _run_conv(layer: ConvLayer, x: np.ndarray, taps: ConvTaps) -> np.ndarray:
     oh = np.arange(layer.out_h)[None, :, None] * (s * wp)
     ow = np.arange(layer.out_w)[None, None, :] * s
     pbase = (n + oh + ow).reshape(-1).astype(np.int64)
-    tiles = -(-pbase.size // CONV_TILE)
-    patches = np.empty((tiles, layer.in_channels * k * k + 1, CONV_TILE), dtype=x.dtype)
-    kernels.im2col(xpad.reshape(layer.in_channels, -1), pbase, wp, k, s, layer.out_w, patches)
+    tile = min(CONV_TILE, -(-pbase.size // TILE_QUANTUM) * TILE_QUANTUM)
+    tiles = -(-pbase.size // tile)
+    patches = np.empty((tiles, layer.in_channels * k * k + 1, tile), dtype=x.dtype)
+    kernels.im2col(xpad.reshape(layer.in_channels, -1), pbase, wp, k, patches)
     out = _output_array(batch, layer.output)
     chunks = min(layer.out_channels, max(1, -(-2 * numba.get_num_threads() // tiles)))
     conv = kernels.conv2d_acc32 if accumulator_dtype(layer.acc_bits) == np.int32 else kernels.conv2d_acc64

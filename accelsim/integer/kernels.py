@@ -50,15 +50,7 @@ def requant_value(acc: int, multiplier: int, bias: int, shift: int, lo: int, hi:
 
 
 @njit(cache=True, parallel=True)
-def im2col(
-    xpad: np.ndarray,
-    pbase: np.ndarray,
-    row_step: int,
-    kernel: int,
-    stride: int,
-    out_w: int,
-    patches: np.ndarray,
-) -> None:
+def im2col(xpad: np.ndarray, pbase: np.ndarray, row_step: int, kernel: int, patches: np.ndarray) -> None:
     """Patch rows of a convolution, tile by tile.
 
     ``patches[p // T, (c*K + ky)*K + kx, p % T]`` = the input tap ``(c, ky, kx)`` of output pixel
@@ -69,7 +61,7 @@ def im2col(
             images is ``xpad[c, n*Hp*Wp + y*row_step + x]``.
         pbase: (P,) int64 offset in a plane of the top-left tap of output pixel ``p``
             (``p = (n*OH + oh)*OW + ow``): ``n*Hp*Wp + oh*stride*Wp + ow*stride``.
-        row_step: padded width Wp in elements; kernel: K; stride: S; out_w: OW.
+        row_step: padded width Wp in elements; kernel: K.
         patches: (tiles, C*K*K + 1, T) output, same dtype as ``xpad``; row ``C*K*K`` of every
             tile is all zeros (the source of null taps).
     """
@@ -85,25 +77,11 @@ def im2col(
             if r == rows:
                 row[:] = 0
                 continue
+            row[count:] = 0  # the tail of a partial last tile
             source = xpad[c]
-            if out_w < 8:  # short output rows: gather pixel by pixel
-                for t in range(count):
-                    row[t] = source[pbase[p0 + t] + offset]
-                continue
-            t = 0
-            while t < count:  # one output row at a time: a (strided) copy
-                run = min(out_w - (p0 + t) % out_w, count - t)
-                start = pbase[p0 + t] + offset
-                target = row[t : t + run]
-                if stride == 1:
-                    segment = source[start : start + run]
-                    for j in range(run):
-                        target[j] = segment[j]
-                else:
-                    strided = source[start : start + run * stride : stride]
-                    for j in range(run):
-                        target[j] = strided[j]
-                t += run
+            base = pbase[p0 : p0 + count]
+            for t in range(count):  # unsigned index: no negative-index wrap-around check
+                row[t] = source[np.uint64(base[t] + offset)]
 
 
 @njit(cache=True, inline="always")
@@ -137,7 +115,7 @@ def _conv_taps(
         o1 = min(out_channels, o0 + per_chunk)
         if o1 <= o0:
             continue
-        acc = np.zeros((o1 - o0, count), acc_dtype)
+        acc = np.zeros((o1 - o0, tile), acc_dtype)  # full tiles: the vector loop has no remainder
         mask = shift_mask(acc)  # a literal: shifts are below the accumulator width
         rows = patches[item // chunks]
         for b in range(blocks):
@@ -146,12 +124,12 @@ def _conv_taps(
                 for j in range(tap_ptr[o, b], tap_mid[o, b], TAP_GROUP):  # positive weights
                     a0, a1, a2 = tap_src[j], tap_src[j + 1], tap_src[j + 2]
                     s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
-                    for t in range(count):
+                    for t in range(tile):
                         sums[t] += (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
                 for j in range(tap_mid[o, b], tap_ptr[o, b + 1], TAP_GROUP):  # negative: one subtraction
                     a0, a1, a2 = tap_src[j], tap_src[j + 1], tap_src[j + 2]
                     s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
-                    for t in range(count):
+                    for t in range(tile):
                         sums[t] -= (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
         target = np.empty(count, np.int64)  # flat output index of each pixel in channel 0
         for t in range(count):
