@@ -9,7 +9,7 @@ import pytest
 from accelsim.errors import ConfigError
 from accelsim.hw import PeKind, fits, load_config
 from accelsim.sim import NetworkBuilder, simulate
-from accelsim.sim.gain import logic_budget, max_units, parallelism_gain
+from accelsim.sim.gain import TM_CHOICES, logic_budget, max_units, parallelism_gain
 
 
 def test_max_units_is_the_budget_boundary():
@@ -38,8 +38,17 @@ def test_krp_units_fit_most_and_run_fastest():
     slowest = max(row.cycles for row in rows.values())
     for row in rows.values():
         assert row.speedup == pytest.approx(slowest / row.cycles)
-        sized = dataclasses.replace(load_config(), pe=dataclasses.replace(load_config().pe, kind=row.kind, tn=row.tn))
+        pe = dataclasses.replace(load_config().pe, kind=row.kind, tn=row.tn, tm=row.tm)
+        sized = dataclasses.replace(load_config(), pe=pe)
+        assert fits(sized, budget=logic_budget(0.5)).fits
         assert simulate(network, sized, keep_trace=False).total_cycles == row.cycles
+        # no other tm choice with its largest tn is faster
+        for tm in TM_CHOICES:
+            shaped = dataclasses.replace(sized, pe=dataclasses.replace(pe, tm=tm, tn=1))
+            tn, _ = max_units(shaped, row.kind, logic_budget(0.5), shaped.device_profile)
+            if tn:
+                other = dataclasses.replace(shaped, pe=dataclasses.replace(shaped.pe, tn=tn))
+                assert simulate(network, other, keep_trace=False).total_cycles >= row.cycles
 
 
 def test_budget_must_be_a_fraction():

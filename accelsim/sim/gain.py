@@ -1,10 +1,10 @@
 """Parallelism gain: within one device budget, how many units of each PE kind fit, and how fast.
 
 A KRP unit has about a third of a dense unit's taps, so more of them fit in the same logic
-budget. For each PE kind, :func:`max_units` grows the array along ``tn`` (``tm`` kept) until the
-budget (a fraction of the device's LUTs, FFs and DSPs; BRAM may use the whole device) no longer
-holds, using the resource model; :func:`parallelism_gain` simulates the network on each largest
-array.
+budget. For each PE kind and each ``tm`` of :data:`TM_CHOICES`, :func:`max_units` grows ``tn``
+until the budget (a fraction of the device's LUTs, FFs and DSPs; BRAM may use the whole device)
+no longer holds, using the resource model; :func:`parallelism_gain` simulates the network on each
+such array and keeps, per kind, the shape with the lowest latency (ties: the smaller ``tm``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .engine import simulate
 
 #: Largest ``tn`` searched.
 MAX_TN = 4096
+#: Input-channel parallelism (``tm``) tried for each kind.
+TM_CHOICES = (1, 2, 4, 8, 16, 32)
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class GainRow:
 
     Attributes:
         kind: the PE kind.
-        tn, tm: the array (``tm`` from the base configuration); ``tn = 0`` if not even one row fits.
+        tn, tm: the fastest array shape within the budget; ``tn = 0`` if not even one unit fits.
         units: ``tn * tm``.
         resources: the whole accelerator's estimate.
         limiting: the resource that stops a larger array.
@@ -62,8 +64,9 @@ def logic_budget(fraction: float) -> dict[str, float]:
     return {"lut": fraction, "ff": fraction, "dsp": fraction, "bram36": 1.0}
 
 
-def _with_array(config: HwConfig, kind: PeKind, tn: int) -> HwConfig:
-    return dataclasses.replace(config, pe=dataclasses.replace(config.pe, kind=kind, tn=tn))
+def _with_array(config: HwConfig, kind: PeKind, tn: int, tm: int | None = None) -> HwConfig:
+    pe = dataclasses.replace(config.pe, kind=kind, tn=tn, tm=config.pe.tm if tm is None else tm)
+    return dataclasses.replace(config, pe=pe)
 
 
 def max_units(config: HwConfig, kind: PeKind, budget: dict[str, float], device: Device) -> tuple[int, str]:
@@ -82,24 +85,32 @@ def max_units(config: HwConfig, kind: PeKind, budget: dict[str, float], device: 
     return low, limiting
 
 
+def _fastest(network: IntegerNetwork, config: HwConfig, kind: PeKind, budget: dict[str, float],
+             device: Device) -> GainRow:
+    """The lowest-latency array of ``kind`` over :data:`TM_CHOICES` (each with its largest ``tn``)."""
+    best: GainRow | None = None
+    limiting = "lut"
+    for tm in TM_CHOICES:
+        tn, limiting = max_units(_with_array(config, kind, 1, tm), kind, budget, device)
+        if tn == 0:
+            continue
+        sized = dataclasses.replace(_with_array(config, kind, tn, tm), device=device.name)
+        result = simulate(network, sized, keep_trace=False)
+        if best is None or result.total_cycles < best.cycles:
+            best = GainRow(kind, tn, tm, tn * tm, estimate_resources(sized).total, limiting,
+                           result.total_cycles, result.latency_ms, 0.0)
+    return best or GainRow(kind, 0, 0, 0, Resources(), limiting, 0, 0.0, 0.0)
+
+
 def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 0.5,
                      device: Device | None = None) -> tuple[GainRow, ...]:
-    """For each PE kind, the largest array within ``budget`` of ``device`` and its network latency.
+    """For each PE kind, the fastest array within ``budget`` of ``device`` and its network latency.
 
     Raises:
         ConfigError: a budget outside (0, 1], or a buffer too small for the network.
     """
     target = device or config.device_profile
     shares = logic_budget(budget)
-    rows = []
-    for kind in PeKind:
-        tn, limiting = max_units(config, kind, shares, target)
-        if tn == 0:
-            rows.append(GainRow(kind, 0, config.pe.tm, 0, Resources(), limiting, 0, 0.0, 0.0))
-            continue
-        sized = dataclasses.replace(_with_array(config, kind, tn), device=target.name)
-        result = simulate(network, sized, keep_trace=False)
-        rows.append(GainRow(kind, tn, config.pe.tm, tn * config.pe.tm, estimate_resources(sized).total,
-                            limiting, result.total_cycles, result.latency_ms, 0.0))
+    rows = [_fastest(network, config, kind, shares, target) for kind in PeKind]
     slowest = max((row.cycles for row in rows if row.cycles), default=0)
     return tuple(dataclasses.replace(row, speedup=slowest / row.cycles if row.cycles else 0.0) for row in rows)
