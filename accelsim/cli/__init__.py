@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from ..errors import AccelsimError
 from ..outputs import write_json
-from . import compress, infer
+from . import compress, infer, run
 
-COMMANDS = (compress, infer)
+COMMANDS = (run, compress, infer)
 
 
 def build_parser() -> argparse.ArgumentParser:
