@@ -78,7 +78,7 @@ def best_of(fn: Callable[[], object], repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8, help="images per batch (default 8)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs, best kept (default 5)")
+    parser.add_argument("--repeats", type=int, default=25, help="timed runs, best kept (default 25)")
     parser.add_argument("--threads", type=int, default=2, help="torch and numba threads (default 2)")
     args = parser.parse_args()
 

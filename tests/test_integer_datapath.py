@@ -86,7 +86,7 @@ class _Block(nn.Module):
     k=st.sampled_from([1, 3, 5]),
     stride=st.sampled_from([1, 2]),
     pad=st.booleans(),
-    size=st.integers(5, 13),
+    size=st.integers(5, 21),
     rows=st.sampled_from([1, 2, 5]),
     bn=st.booleans(),
     relu=st.booleans(),
@@ -115,6 +115,20 @@ def test_random_layer_shapes_bit_exact(c_in: int, c_out: int, k: int, stride: in
     assert conv.is_krp == (k >= 2 and rows < k)
     x = rng.integers(network.input.lo, network.input.hi + 1, (batch, c_in, size, size))
     assert_bit_exact(network, x)
+
+
+@pytest.mark.parametrize(("k", "padding", "shape"), [(3, 1, (16, 18)), (5, 2, (17, 16)), (1, 0, (16, 16)), (3, 0, (19, 20))])
+def test_wide_layout_bit_exact(k: int, padding: int, shape: tuple[int, int]) -> None:
+    """Stride-1 convolutions on maps of 16 or more read the padded input directly."""
+    torch.manual_seed(k)
+    model = make_power_of_two(nn.Sequential(nn.Conv2d(5, 7, k, padding=padding), nn.BatchNorm2d(7), nn.ReLU(),
+                                            nn.Conv2d(7, 3, k, padding=padding)), rows_kept=1)
+    calibration = np.random.default_rng(k).normal(0.0, 1.0, (3, 5, *shape)).astype(np.float32)
+    network = lower(model, calibration)
+    convs = [layer for layer in network.layers if isinstance(layer, ConvLayer)]
+    assert all(conv_taps(layer).wide == (min(layer.out_h, layer.out_w) >= 16) for layer in convs)
+    assert conv_taps(convs[0]).wide
+    assert_bit_exact(network, quantize_input(network, calibration))
 
 
 def _single_conv(weights: np.ndarray, in_bits: int, acc_bits: int) -> ConvLayer:
@@ -162,26 +176,21 @@ def test_worst_case_accumulator(max_shift: int) -> None:
 def test_conv_taps_cover_only_kept_rows() -> None:
     network, _ = lowered_workload("digits")
     conv = next(layer for layer in network.layers if isinstance(layer, ConvLayer) and layer.in_channels > 1)
-    taps = conv_taps(conv, block=4)
+    taps = conv_taps(conv)
     k = conv.kernel
-    real = taps.src != conv.in_channels * k * k
+    assert not taps.wide  # 8x8 digits maps use the patch layout
+    real = taps.row != conv.in_channels * k * k
     assert real.sum() == np.count_nonzero(conv.weights)
-    oc = np.repeat(np.arange(conv.out_channels), np.diff(taps.ptr[:, [0, -1]], axis=1)[:, 0])
-    ic, ky, kx = taps.src // (k * k), (taps.src // k) % k, taps.src % k
+    oc = np.repeat(np.arange(conv.out_channels), np.diff(taps.ptr))
+    ic, ky, kx = taps.row // (k * k), (taps.row // k) % k, taps.row % k
     kept = np.zeros(conv.weights.shape[:3], bool)
     np.put_along_axis(kept, conv.kept_rows, True, axis=2)
     assert np.all(kept[oc[real], ic[real], ky[real]])  # only kept rows are computed
     weights = conv.weights[oc[real], ic[real], ky[real], kx[real]]
     np.testing.assert_array_equal(np.abs(weights), 1 << taps.shift[real])
-    for o in range(conv.out_channels):  # per block: positive taps, then negative ones
-        for b in range(taps.mid.shape[1]):
-            start, mid, end = taps.ptr[o, b], taps.mid[o, b], taps.ptr[o, b + 1]
-            assert (mid - start) % 3 == 0 and (end - mid) % 3 == 0
-            index = np.arange(start, end)
-            index = index[real[index]]
-            group = conv.weights[o, ic[index], ky[index], kx[index]]
-            assert np.all(ic[index] // 4 == b)
-            assert np.all(group[index < mid] > 0) and np.all(group[index >= mid] < 0)
+    negative = np.arange(len(taps.row)) >= taps.mid[oc]  # positive taps first, then negative
+    assert np.all((weights < 0) == negative[real])
+    assert np.all(np.diff(taps.ptr) % 3 == 0) and np.all((taps.mid - taps.ptr[:-1]) % 3 == 0)
 
 
 def test_input_validation() -> None:

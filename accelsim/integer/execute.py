@@ -30,10 +30,11 @@ from .quant import storage_dtype
 
 #: Output pixels per convolution work item (the inner, vectorized loop length).
 CONV_TILE = 256
+#: Stride-1 convolutions whose output maps are at least this wide and high read the padded input
+#: directly ("wide" layout, no im2col); smaller maps would compute too many dropped positions.
+WIDE_MIN = 16
 #: Tiles are a multiple of this many pixels (whole vectors in the inner loop).
 TILE_QUANTUM = 32
-#: Input channels per tap block (CONV_BLOCK * K * K patch rows of one tile stay in the L1 cache).
-CONV_BLOCK = 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,19 +55,22 @@ class ConvTaps:
     """Tap tables of a convolution for :func:`kernels.conv2d_acc32` (see its docstring).
 
     Attributes:
-        ptr: (OC, blocks + 1) int64 first tap of each (output channel, input block).
-        mid: (OC, blocks) int64 first negative tap of each (output channel, input block).
-        src: int64 patch row of each tap; the zero row ``C*K*K`` for padding (null) taps.
+        wide: True for the wide layout (stride 1, large maps: taps read the padded input
+            directly), False for the patch layout (:func:`kernels.im2col`).
+        ptr: (OC + 1,) int64 first tap of each output channel.
+        mid: (OC,) int64 first negative tap of each output channel.
+        row: int64 source row of each tap (patch row, or channel); the zero row for null taps.
+        col: int64 source column offset of each tap (``ky*Wp + kx`` when wide, else 0).
         shift: shift of each tap, in the accumulator's type (int32 or int64: the narrow type
             keeps the vector lanes narrow).
-        block: input channels per block.
     """
 
+    wide: bool
     ptr: np.ndarray
     mid: np.ndarray
-    src: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
     shift: np.ndarray
-    block: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,27 +100,36 @@ def computed_taps(layer: ConvLayer) -> np.ndarray:
     return rows[..., None] & (layer.weights != 0)
 
 
-def conv_taps(layer: ConvLayer, block: int = CONV_BLOCK) -> ConvTaps:
-    """The tap tables of ``layer``: per (output channel, input block), positive then negative
-    taps, each run padded with null taps to a multiple of :data:`kernels.TAP_GROUP`."""
-    k = layer.kernel
-    blocks = -(-layer.in_channels // block)
+def uses_wide_layout(layer: ConvLayer) -> bool:
+    """Whether the convolution reads the padded input directly (stride 1, maps >= WIDE_MIN)."""
+    return layer.stride == 1 and min(layer.out_h, layer.out_w) >= WIDE_MIN
+
+
+def conv_taps(layer: ConvLayer) -> ConvTaps:
+    """The tap tables of ``layer``: per output channel, its positive then its negative taps, each
+    run padded with null taps to a multiple of :data:`kernels.TAP_GROUP`."""
+    k, wide = layer.kernel, uses_wide_layout(layer)
     oc, ic, ky, kx = np.nonzero(computed_taps(layer))
     values = layer.weights[oc, ic, ky, kx]
-    key = (oc * blocks + ic // block) * 2 + (values < 0)  # group: (channel, block, sign)
+    key = oc * 2 + (values < 0)  # group: (channel, sign)
     order = np.argsort(key, kind="stable")
-    oc, ic, ky, kx, values, key = oc[order], ic[order], ky[order], kx[order], values[order], key[order]
-    counts = np.bincount(key, minlength=layer.out_channels * blocks * 2)
+    ic, ky, kx, values, key = ic[order], ky[order], kx[order], values[order], key[order]
+    counts = np.bincount(key, minlength=layer.out_channels * 2)
     padded = -(-counts // kernels.TAP_GROUP) * kernels.TAP_GROUP
     starts = np.concatenate(([0], np.cumsum(padded))).astype(np.int64)
     first = np.concatenate(([0], np.cumsum(counts)))
     position = starts[key] + np.arange(key.size) - first[key]
-    src = np.full(int(starts[-1]), layer.in_channels * k * k, dtype=np.int64)
+    zero_row = layer.in_channels if wide else layer.in_channels * k * k
+    row = np.full(int(starts[-1]), zero_row, dtype=np.int64)
+    col = np.zeros(int(starts[-1]), dtype=np.int64)
     shift = np.zeros(int(starts[-1]), dtype=accumulator_dtype(layer.acc_bits))
-    src[position] = (ic * k + ky) * k + kx
+    if wide:
+        row[position] = ic
+        col[position] = ky * (layer.in_w + 2 * layer.padding) + kx
+    else:
+        row[position] = (ic * k + ky) * k + kx
     shift[position] = _log2(values)
-    groups = (np.arange(layer.out_channels)[:, None] * blocks + np.arange(blocks + 1)[None, :]) * 2
-    return ConvTaps(starts[groups], starts[groups[:, :-1] + 1], src, shift, block)
+    return ConvTaps(wide, starts[0::2].copy(), starts[1::2].copy(), row, col, shift)
 
 
 def linear_taps(layer: LinearLayer) -> LinearTaps:
@@ -233,24 +246,37 @@ def _run_layer(layer: Layer, values: dict[str, np.ndarray], taps: ConvTaps | Lin
 def _run_conv(layer: ConvLayer, x: np.ndarray, taps: ConvTaps) -> np.ndarray:
     """Convolution + requantization of a batch (N, C, H, W)."""
     batch, k, s, p = x.shape[0], layer.kernel, layer.stride, layer.padding
-    hp, wp = layer.in_h + 2 * p, layer.in_w + 2 * p
-    xpad = np.zeros((layer.in_channels, batch, hp, wp), dtype=x.dtype)
+    channels, hp, wp = layer.in_channels, layer.in_h + 2 * p, layer.in_w + 2 * p
+    oc, plane = layer.out_channels, layer.out_h * layer.out_w
+    xpad = np.zeros((channels, batch, hp, wp), dtype=x.dtype)
     xpad[:, :, p : p + layer.in_h, p : p + layer.in_w] = x.transpose(1, 0, 2, 3)
-    n = np.arange(batch)[:, None, None] * (hp * wp)
-    oh = np.arange(layer.out_h)[None, :, None] * (s * wp)
-    ow = np.arange(layer.out_w)[None, None, :] * s
-    pbase = (n + oh + ow).reshape(-1).astype(np.int64)
-    tile = min(CONV_TILE, -(-pbase.size // TILE_QUANTUM) * TILE_QUANTUM)
-    tiles = -(-pbase.size // tile)
-    patches = np.empty((tiles, layer.in_channels * k * k + 1, tile), dtype=x.dtype)
-    kernels.im2col(xpad.reshape(layer.in_channels, -1), pbase, wp, k, patches)
+    n = np.arange(batch)[:, None, None]
+    if taps.wide:  # tap space = every padded position (n, y, x); outputs where y < OH, x < OW
+        y, xx = np.arange(hp)[None, :, None], np.arange(wp)[None, None, :]
+        valid = (y < layer.out_h) & (xx < layer.out_w)
+        target = np.where(valid, n * oc * plane + y * layer.out_w + xx, -1).reshape(-1)
+        tile = CONV_TILE
+        tiles = -(-target.size // tile)
+        source = np.zeros((channels + 1, tiles * tile + (k - 1) * (wp + 1)), dtype=x.dtype)
+        source[:channels, : target.size] = xpad.reshape(channels, -1)
+        row_step, col_step = 0, 1
+    else:  # tap space = output pixels (n, oh, ow); patch rows gathered by im2col
+        oh, ow = np.arange(layer.out_h)[None, :, None], np.arange(layer.out_w)[None, None, :]
+        pbase = (n * (hp * wp) + oh * (s * wp) + ow * s).reshape(-1).astype(np.int64)
+        target = (n * oc * plane + oh * layer.out_w + ow).reshape(-1).astype(np.int64)
+        tile = min(CONV_TILE, -(-pbase.size // TILE_QUANTUM) * TILE_QUANTUM)
+        tiles = -(-pbase.size // tile)
+        patches = np.empty((tiles, channels * k * k + 1, tile), dtype=x.dtype)
+        kernels.im2col(xpad.reshape(channels, -1), pbase, wp, k, patches)
+        source = patches.reshape(tiles * (channels * k * k + 1), tile)
+        row_step, col_step = channels * k * k + 1, 0
     out = _output_array(batch, layer.output)
-    chunks = min(layer.out_channels, max(1, -(-2 * numba.get_num_threads() // tiles)))
+    chunks = min(oc, max(1, -(-2 * numba.get_num_threads() // tiles)))
     conv = kernels.conv2d_acc32 if accumulator_dtype(layer.acc_bits) == np.int32 else kernels.conv2d_acc64
     q = layer.requant
     conv(
-        patches, taps.ptr, taps.mid, taps.src, taps.shift, q.multiplier, q.bias, q.shift, q.lo, q.hi,
-        out.reshape(batch, layer.out_channels, -1), chunks,
+        source, row_step, col_step, tile, taps.ptr, taps.mid, taps.row, taps.col, taps.shift, target,
+        q.multiplier, q.bias, q.shift, q.lo, q.hi, out.reshape(batch, oc, -1), chunks,
     )
     return out
 

@@ -85,12 +85,30 @@ def im2col(xpad: np.ndarray, pbase: np.ndarray, row_step: int, kernel: int, patc
 
 
 @njit(cache=True, inline="always")
+def _tap_rows(
+    source: np.ndarray, row0: int, col0: int, tile: int, tap_row: np.ndarray, tap_col: np.ndarray, j: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The source slices (``tile`` values each) read by taps ``j``, ``j+1`` and ``j+2``."""
+    c0, c1, c2 = col0 + tap_col[j], col0 + tap_col[j + 1], col0 + tap_col[j + 2]
+    return (
+        source[row0 + tap_row[j], c0 : c0 + tile],
+        source[row0 + tap_row[j + 1], c1 : c1 + tile],
+        source[row0 + tap_row[j + 2], c2 : c2 + tile],
+    )
+
+
+@njit(cache=True, inline="always")
 def _conv_taps(
-    patches: np.ndarray,
+    source: np.ndarray,
+    row_step: int,
+    col_step: int,
+    tile: int,
     tap_ptr: np.ndarray,
     tap_mid: np.ndarray,
-    tap_src: np.ndarray,
+    tap_row: np.ndarray,
+    tap_col: np.ndarray,
     tap_shift: np.ndarray,
+    target: np.ndarray,
     multiplier: np.ndarray,
     bias: np.ndarray,
     shift: int,
@@ -101,87 +119,87 @@ def _conv_taps(
     acc_dtype: type,
 ) -> None:
     """Body of :func:`conv2d_acc32` / :func:`conv2d_acc64` (the accumulator type is a constant)."""
-    out_channels, blocks = tap_mid.shape
-    tile = patches.shape[2]
-    pixels = out.shape[0] * out.shape[2]
+    out_channels = tap_mid.shape[0]
     plane = out.shape[2]
     flat = out.reshape(out.size)
+    pixels = target.shape[0]
     tiles = (pixels + tile - 1) // tile
     per_chunk = (out_channels + chunks - 1) // chunks
     for item in prange(tiles * chunks):
-        p0 = (item // chunks) * tile
-        count = min(tile, pixels - p0)
+        i = item // chunks
+        p0 = i * tile
         o0 = (item % chunks) * per_chunk
         o1 = min(out_channels, o0 + per_chunk)
         if o1 <= o0:
             continue
+        row0, col0 = i * row_step, p0 * col_step
         acc = np.zeros((o1 - o0, tile), acc_dtype)  # full tiles: the vector loop has no remainder
         mask = shift_mask(acc)  # a literal: shifts are below the accumulator width
-        rows = patches[item // chunks]
-        for b in range(blocks):
-            for o in range(o0, o1):
-                sums = acc[o - o0]
-                for j in range(tap_ptr[o, b], tap_mid[o, b], TAP_GROUP):  # positive weights
-                    a0, a1, a2 = tap_src[j], tap_src[j + 1], tap_src[j + 2]
-                    s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
-                    for t in range(tile):
-                        sums[t] += (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
-                for j in range(tap_mid[o, b], tap_ptr[o, b + 1], TAP_GROUP):  # negative: one subtraction
-                    a0, a1, a2 = tap_src[j], tap_src[j + 1], tap_src[j + 2]
-                    s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
-                    for t in range(tile):
-                        sums[t] -= (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
-        target = np.empty(count, np.int64)  # flat output index of each pixel in channel 0
-        for t in range(count):
-            n, pix = (p0 + t) // plane, (p0 + t) % plane
-            target[t] = n * out_channels * plane + pix
+        for o in range(o0, o1):
+            sums = acc[o - o0]
+            for j in range(tap_ptr[o], tap_mid[o], TAP_GROUP):  # positive weights
+                x0, x1, x2 = _tap_rows(source, row0, col0, tile, tap_row, tap_col, j)
+                s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
+                for t in range(tile):
+                    sums[t] += (x0[t] << s0) + (x1[t] << s1) + (x2[t] << s2)
+            for j in range(tap_mid[o], tap_ptr[o + 1], TAP_GROUP):  # negative: one subtraction
+                x0, x1, x2 = _tap_rows(source, row0, col0, tile, tap_row, tap_col, j)
+                s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
+                for t in range(tile):
+                    sums[t] -= (x0[t] << s0) + (x1[t] << s1) + (x2[t] << s2)
         for o in range(o0, o1):
             m, bo = multiplier[o], bias[o]
-            for t in range(count):
-                flat[target[t] + o * plane] = requant_value(acc[o - o0, t], m, bo, shift, lo, hi)
+            for t in range(min(tile, pixels - p0)):
+                index = target[p0 + t]
+                if index >= 0:
+                    flat[index + o * plane] = requant_value(acc[o - o0, t], m, bo, shift, lo, hi)
 
 
-@njit(cache=True, parallel=True)
-def conv2d_acc32(
-    patches: np.ndarray,
-    tap_ptr: np.ndarray,
-    tap_mid: np.ndarray,
-    tap_src: np.ndarray,
-    tap_shift: np.ndarray,
-    multiplier: np.ndarray,
-    bias: np.ndarray,
-    shift: int,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-    chunks: int,
-) -> None:
-    """Convolution over listed taps with int32 accumulators, fused with the requantization.
+_CONV_DOC = """Convolution over listed taps ({acc} accumulators), fused with the requantization.
+
+    The accumulator of output channel ``o`` at tap-space pixel ``p`` (tile ``i = p // tile``,
+    ``t = p % tile``) sums, over the taps ``j`` of ``o``, ``+-(x << tap_shift[j])`` with
+    ``x = source[i*row_step + tap_row[j], p*col_step... ]``: precisely
+    ``source[i*row_step + tap_row[j], i*tile*col_step + tap_col[j] + t]``. Two layouts use it:
+
+    * patches (``row_step = C*K*K + 1``, ``col_step = 0``): ``source`` is the
+      ``(tiles * (C*K*K + 1), tile)`` view of :func:`im2col`'s output, ``tap_row`` the patch row
+      ``(c*K + ky)*K + kx``, ``tap_col`` 0;
+    * wide (stride 1; ``row_step = 0``, ``col_step = 1``): ``source`` is the zero-padded input
+      ``(C + 1, L)`` itself, tap-space pixels are the padded positions ``(n*Hp + y)*Wp + x``,
+      ``tap_row`` the channel and ``tap_col = ky*Wp + kx`` (no copying; the positions outside the
+      output are computed and dropped).
 
     Args:
-        patches: (tiles, C*K*K + 1, T) patch rows from :func:`im2col`; T output pixels per tile.
-        tap_ptr: (OC, blocks + 1) int64; the taps of output channel ``o`` and input-channel
-            block ``b`` are ``tap_ptr[o, b] .. tap_ptr[o, b+1] - 1``: first the positive weights,
-            then, from ``tap_mid[o, b]``, the negative ones, each run a multiple of
-            :data:`TAP_GROUP` (padded with null taps that read the zero row).
-        tap_mid: (OC, blocks) int64, see ``tap_ptr``.
-        tap_src: int64 patch row of each tap, ``(c*K + ky)*K + kx``.
-        tap_shift: int32 shift ``s`` of each tap (the weight is ``+-2**s``).
+        source: the 2-D int8/int16 source described above (its last row of every tile, or its
+            last channel, is all zeros: the source of null taps).
+        row_step, col_step, tile: the layout (tile = tap-space pixels per work item).
+        tap_ptr: (OC + 1,) int64; the taps of output channel ``o`` are ``tap_ptr[o] ..
+            tap_ptr[o+1] - 1``: first its positive weights, then, from ``tap_mid[o]``, its negative
+            ones, each run a multiple of :data:`TAP_GROUP` (padded with null taps).
+        tap_mid: (OC,) int64, see ``tap_ptr``.
+        tap_row, tap_col: int64 source row and column offset of each tap.
+        tap_shift: shift ``s`` of each tap (the weight is ``+-2**s``), {acc} like the accumulator.
+        target: (P,) int64 flat index into ``out`` of each tap-space pixel's output in channel 0,
+            or -1 for a dropped position.
         multiplier, bias: (OC,) int64 requantization parameters; shift, lo, hi: the rest.
         out: (N, OC, OH*OW) contiguous output, written in full.
         chunks: output-channel chunks per tile (work items = tiles * chunks).
     """
-    _conv_taps(patches, tap_ptr, tap_mid, tap_src, tap_shift, multiplier, bias, shift, lo, hi, out, chunks,
-               np.int32)
 
 
 @njit(cache=True, parallel=True)
-def conv2d_acc64(
-    patches: np.ndarray,
+def conv2d_acc32(
+    source: np.ndarray,
+    row_step: int,
+    col_step: int,
+    tile: int,
     tap_ptr: np.ndarray,
     tap_mid: np.ndarray,
-    tap_src: np.ndarray,
+    tap_row: np.ndarray,
+    tap_col: np.ndarray,
     tap_shift: np.ndarray,
+    target: np.ndarray,
     multiplier: np.ndarray,
     bias: np.ndarray,
     shift: int,
@@ -190,9 +208,36 @@ def conv2d_acc64(
     out: np.ndarray,
     chunks: int,
 ) -> None:
-    """:func:`conv2d_acc32` with int64 accumulators and ``tap_shift`` (``acc_bits`` above 32)."""
-    _conv_taps(patches, tap_ptr, tap_mid, tap_src, tap_shift, multiplier, bias, shift, lo, hi, out, chunks,
-               np.int64)
+    _conv_taps(source, row_step, col_step, tile, tap_ptr, tap_mid, tap_row, tap_col, tap_shift, target,
+               multiplier, bias, shift, lo, hi, out, chunks, np.int32)
+
+
+@njit(cache=True, parallel=True)
+def conv2d_acc64(
+    source: np.ndarray,
+    row_step: int,
+    col_step: int,
+    tile: int,
+    tap_ptr: np.ndarray,
+    tap_mid: np.ndarray,
+    tap_row: np.ndarray,
+    tap_col: np.ndarray,
+    tap_shift: np.ndarray,
+    target: np.ndarray,
+    multiplier: np.ndarray,
+    bias: np.ndarray,
+    shift: int,
+    lo: int,
+    hi: int,
+    out: np.ndarray,
+    chunks: int,
+) -> None:
+    _conv_taps(source, row_step, col_step, tile, tap_ptr, tap_mid, tap_row, tap_col, tap_shift, target,
+               multiplier, bias, shift, lo, hi, out, chunks, np.int64)
+
+
+conv2d_acc32.__doc__ = _CONV_DOC.format(acc="int32")
+conv2d_acc64.__doc__ = _CONV_DOC.format(acc="int64")
 
 
 @njit(cache=True, parallel=True)
