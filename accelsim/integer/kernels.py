@@ -86,14 +86,14 @@ def im2col(xpad: np.ndarray, pbase: np.ndarray, row_step: int, kernel: int, patc
 
 @njit(cache=True, inline="always")
 def _tap_rows(
-    source: np.ndarray, row0: int, col0: int, tile: int, tap_row: np.ndarray, tap_col: np.ndarray, j: int
+    source: np.ndarray, col0: int, tile: int, tap_row: np.ndarray, tap_col: np.ndarray, j: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The source slices (``tile`` values each) read by taps ``j``, ``j+1`` and ``j+2``."""
+    """Wide layout: the source slices (``tile`` values each) read by taps ``j``, ``j+1``, ``j+2``."""
     c0, c1, c2 = col0 + tap_col[j], col0 + tap_col[j + 1], col0 + tap_col[j + 2]
     return (
-        source[row0 + tap_row[j], c0 : c0 + tile],
-        source[row0 + tap_row[j + 1], c1 : c1 + tile],
-        source[row0 + tap_row[j + 2], c2 : c2 + tile],
+        source[tap_row[j], c0 : c0 + tile],
+        source[tap_row[j + 1], c1 : c1 + tile],
+        source[tap_row[j + 2], c2 : c2 + tile],
     )
 
 
@@ -135,18 +135,29 @@ def _conv_taps(
         row0, col0 = i * row_step, p0 * col_step
         acc = np.zeros((o1 - o0, tile), acc_dtype)  # full tiles: the vector loop has no remainder
         mask = shift_mask(acc)  # a literal: shifts are below the accumulator width
+        rows = source[row0 : row0 + row_step]  # patch layout: this tile's patch rows
         for o in range(o0, o1):
             sums = acc[o - o0]
             for j in range(tap_ptr[o], tap_mid[o], TAP_GROUP):  # positive weights
-                x0, x1, x2 = _tap_rows(source, row0, col0, tile, tap_row, tap_col, j)
                 s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
-                for t in range(tile):
-                    sums[t] += (x0[t] << s0) + (x1[t] << s1) + (x2[t] << s2)
+                if col_step == 0:  # rows indexed in 2-D: no slice per tap (cheaper for short tiles)
+                    a0, a1, a2 = tap_row[j], tap_row[j + 1], tap_row[j + 2]
+                    for t in range(tile):
+                        sums[t] += (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
+                else:
+                    x0, x1, x2 = _tap_rows(source, col0, tile, tap_row, tap_col, j)
+                    for t in range(tile):
+                        sums[t] += (x0[t] << s0) + (x1[t] << s1) + (x2[t] << s2)
             for j in range(tap_mid[o], tap_ptr[o + 1], TAP_GROUP):  # negative: one subtraction
-                x0, x1, x2 = _tap_rows(source, row0, col0, tile, tap_row, tap_col, j)
                 s0, s1, s2 = tap_shift[j] & mask, tap_shift[j + 1] & mask, tap_shift[j + 2] & mask
-                for t in range(tile):
-                    sums[t] -= (x0[t] << s0) + (x1[t] << s1) + (x2[t] << s2)
+                if col_step == 0:
+                    a0, a1, a2 = tap_row[j], tap_row[j + 1], tap_row[j + 2]
+                    for t in range(tile):
+                        sums[t] -= (rows[a0, t] << s0) + (rows[a1, t] << s1) + (rows[a2, t] << s2)
+                else:
+                    x0, x1, x2 = _tap_rows(source, col0, tile, tap_row, tap_col, j)
+                    for t in range(tile):
+                        sums[t] -= (x0[t] << s0) + (x1[t] << s1) + (x2[t] << s2)
         for o in range(o0, o1):
             m, bo = multiplier[o], bias[o]
             for t in range(min(tile, pixels - p0)):
