@@ -12,7 +12,7 @@ from torch import nn
 import workloads
 from accelsim.errors import ConfigError
 from accelsim.integer import ConvLayer, lower, quantize_input, run
-from accelsim.integer.execute import accumulator_dtype, conv_taps
+from accelsim.integer.execute import WIDE_MIN, accumulator_dtype, conv_taps
 from accelsim.integer.graph import IntegerNetwork, Requant, TensorSpec
 
 from int_reference import conv_acc, make_power_of_two, reference_run
@@ -117,16 +117,16 @@ def test_random_layer_shapes_bit_exact(c_in: int, c_out: int, k: int, stride: in
     assert_bit_exact(network, x)
 
 
-@pytest.mark.parametrize(("k", "padding", "shape"), [(3, 1, (16, 18)), (5, 2, (17, 16)), (1, 0, (16, 16)), (3, 0, (19, 20))])
+@pytest.mark.parametrize(("k", "padding", "shape"), [(3, 1, (32, 35)), (5, 2, (33, 32)), (1, 0, (32, 32)), (3, 0, (34, 36))])
 def test_wide_layout_bit_exact(k: int, padding: int, shape: tuple[int, int]) -> None:
-    """Stride-1 convolutions on maps of 16 or more read the padded input directly."""
+    """Stride-1 convolutions on maps of WIDE_MIN or more read the padded input directly."""
     torch.manual_seed(k)
     model = make_power_of_two(nn.Sequential(nn.Conv2d(5, 7, k, padding=padding), nn.BatchNorm2d(7), nn.ReLU(),
                                             nn.Conv2d(7, 3, k, padding=padding)), rows_kept=1)
     calibration = np.random.default_rng(k).normal(0.0, 1.0, (3, 5, *shape)).astype(np.float32)
     network = lower(model, calibration)
     convs = [layer for layer in network.layers if isinstance(layer, ConvLayer)]
-    assert all(conv_taps(layer).wide == (min(layer.out_h, layer.out_w) >= 16) for layer in convs)
+    assert all(conv_taps(layer).wide == (min(layer.out_h, layer.out_w) >= WIDE_MIN) for layer in convs)
     assert conv_taps(convs[0]).wide
     assert_bit_exact(network, quantize_input(network, calibration))
 

@@ -32,7 +32,7 @@ from .quant import storage_dtype
 CONV_TILE = 256
 #: Stride-1 convolutions whose output maps are at least this wide and high read the padded input
 #: directly ("wide" layout, no im2col); smaller maps would compute too many dropped positions.
-WIDE_MIN = 16
+WIDE_MIN = 32
 #: Tiles are a multiple of this many pixels (whole vectors in the inner loop).
 TILE_QUANTUM = 32
 

@@ -158,12 +158,16 @@ def _conv_taps(
                     x0, x1, x2 = _tap_rows(source, col0, tile, tap_row, tap_col, j)
                     for t in range(tile):
                         sums[t] -= (x0[t] << s0) + (x1[t] << s1) + (x2[t] << s2)
+        values = np.empty(tile, np.int64)
+        count = min(tile, pixels - p0)
         for o in range(o0, o1):
-            m, bo = multiplier[o], bias[o]
-            for t in range(min(tile, pixels - p0)):
+            m, bo, sums = multiplier[o], bias[o], acc[o - o0]
+            for t in range(tile):  # vectorized requantization, then a scatter to the output
+                values[t] = requant_value(sums[t], m, bo, shift, lo, hi)
+            for t in range(count):
                 index = target[p0 + t]
                 if index >= 0:
-                    flat[index + o * plane] = requant_value(acc[o - o0, t], m, bo, shift, lo, hi)
+                    flat[index + o * plane] = values[t]
 
 
 _CONV_DOC = """Convolution over listed taps ({acc} accumulators), fused with the requantization.
