@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numba
 import numpy as np
@@ -59,8 +60,13 @@ def compile_times() -> list[dict[str, float]]:
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         for _ in range(2):
-            out = subprocess.run([sys.executable, "-c", _COMPILE_PROBE], env=env, check=True,
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _COMPILE_PROBE],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return results
 
@@ -78,8 +84,12 @@ def best_of(fn: Callable[[], object], repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=8, help="images per batch (default 8)")
-    parser.add_argument("--repeats", type=int, default=25, help="timed runs, best kept (default 25)")
-    parser.add_argument("--threads", type=int, default=2, help="torch and numba threads (default 2)")
+    parser.add_argument(
+        "--repeats", type=int, default=25, help="timed runs, best kept (default 25)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch and numba threads (default 2)"
+    )
     args = parser.parse_args()
 
     import workloads
@@ -89,14 +99,20 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     numba.set_num_threads(args.threads)
-    print(f"threads: torch {torch.get_num_threads()}, numba {numba.get_num_threads()}; batch {args.batch}")
+    print(
+        f"threads: torch {torch.get_num_threads()}, numba {numba.get_num_threads()}; batch {args.batch}"
+    )
 
     for index, probe in enumerate(compile_times()):
         label = "first process (empty cache)" if index == 0 else "second process (cached)    "
-        print(f"compile {label}: first conv2d call {probe['first_call_s']:.2f} s "
-              f"(import {probe['import_s']:.2f} s), cache hits {probe['cache_hits']}, misses {probe['cache_misses']}")
+        print(
+            f"compile {label}: first conv2d call {probe['first_call_s']:.2f} s "
+            f"(import {probe['import_s']:.2f} s), cache hits {probe['cache_hits']}, misses {probe['cache_misses']}"
+        )
 
-    compressed = compress(workloads.build("vgg16", seed=0), CompressionConfig(bits=4, rows_kept=1), workload="vgg16")
+    compressed = compress(
+        workloads.build("vgg16", seed=0), CompressionConfig(bits=4, rows_kept=1), workload="vgg16"
+    )
     rng = np.random.default_rng(0)
     calibration = rng.uniform(0.0, 1.0, (16, 3, 32, 32)).astype(np.float32)
     network = lower(compressed, calibration)
@@ -105,7 +121,9 @@ def main() -> None:
     activations = run(network, x, activations=True).activations
     assert activations is not None
 
-    print(f"\n{'layer':<14} {'shape (Cin->Cout, HxW)':<24} {'KRP numba ms':>12} {'torch ms':>9} {'ratio':>6}")
+    print(
+        f"\n{'layer':<14} {'shape (Cin->Cout, HxW)':<24} {'KRP numba ms':>12} {'torch ms':>9} {'ratio':>6}"
+    )
     total_krp = total_torch = 0.0
     for layer in network.layers:
         if not isinstance(layer, ConvLayer):
@@ -115,22 +133,30 @@ def main() -> None:
         module = compressed.model.get_submodule(layer.name)
         xf = torch.from_numpy(source.astype(np.float32))
         wf = module.weight.detach().float().contiguous()
+        krp_call = partial(_run_conv, layer, source, taps)
+        torch_call = partial(F.conv2d, xf, wf, stride=layer.stride, padding=layer.padding)
+        krp_call()
+        torch_call()
         krp_times, torch_times = [], []
-        _run_conv(layer, source, taps)
-        F.conv2d(xf, wf, stride=layer.stride, padding=layer.padding)
         for _ in range(args.repeats):  # interleaved, so both see the same machine load
-            krp_times.append(best_of(lambda: _run_conv(layer, source, taps), 1))
-            torch_times.append(best_of(lambda: F.conv2d(xf, wf, stride=layer.stride, padding=layer.padding), 1))
+            krp_times.append(best_of(krp_call, 1))
+            torch_times.append(best_of(torch_call, 1))
         krp, dense = min(krp_times), min(torch_times)
         total_krp += krp
         total_torch += dense
         shape = f"{layer.in_channels}->{layer.out_channels}, {layer.in_h}x{layer.in_w}"
-        print(f"{layer.name:<14} {shape:<24} {1e3 * krp:>12.2f} {1e3 * dense:>9.2f} {krp / dense:>6.2f}")
-    print(f"{'total':<14} {'':<24} {1e3 * total_krp:>12.2f} {1e3 * total_torch:>9.2f} {total_krp / total_torch:>6.2f}")
+        print(
+            f"{layer.name:<14} {shape:<24} {1e3 * krp:>12.2f} {1e3 * dense:>9.2f} {krp / dense:>6.2f}"
+        )
+    print(
+        f"{'total':<14} {'':<24} {1e3 * total_krp:>12.2f} {1e3 * total_torch:>9.2f} {total_krp / total_torch:>6.2f}"
+    )
 
     whole = best_of(lambda: run(network, x), args.repeats)
-    print(f"\nVGG-16 integer inference: {1e3 * whole:.1f} ms per batch of {args.batch}, "
-          f"{1e3 * whole / args.batch:.2f} ms per image")
+    print(
+        f"\nVGG-16 integer inference: {1e3 * whole:.1f} ms per batch of {args.batch}, "
+        f"{1e3 * whole / args.batch:.2f} ms per image"
+    )
 
 
 if __name__ == "__main__":

@@ -78,13 +78,21 @@ def reference_run(network: IntegerNetwork, x: np.ndarray) -> dict[str, torch.Ten
             values[layer.name] = pooled.to(torch.int64)
         elif isinstance(layer, PoolLayer):
             total = F.avg_pool2d(
-                x_in.to(torch.float64), layer.kernel, layer.stride, layer.padding,
-                count_include_pad=True, divisor_override=1,
+                x_in.to(torch.float64),
+                layer.kernel,
+                layer.stride,
+                layer.padding,
+                count_include_pad=True,
+                divisor_override=1,
             )
             q = layer.requant
             flat = Requant(
-                np.full(layer.output.shape[0], q.multiplier[0]), np.full(layer.output.shape[0], q.bias[0]),
-                q.shift, q.lo, q.hi, q.multiplier_bits,
+                np.full(layer.output.shape[0], q.multiplier[0]),
+                np.full(layer.output.shape[0], q.bias[0]),
+                q.shift,
+                q.lo,
+                q.hi,
+                q.multiplier_bits,
             )
             values[layer.name] = requant(total.round().to(torch.int64), flat)
         elif isinstance(layer, FlattenLayer):
@@ -94,7 +102,9 @@ def reference_run(network: IntegerNetwork, x: np.ndarray) -> dict[str, torch.Ten
     return values
 
 
-def make_power_of_two(model: nn.Module, *, rows_kept: int = 1, levels: int = 7, seed: int = 0) -> nn.Module:
+def make_power_of_two(
+    model: nn.Module, *, rows_kept: int = 1, levels: int = 7, seed: int = 0
+) -> nn.Module:
     """Make ``model``'s conv/linear weights KRP-like and powers of two, in place; return it.
 
     Every KxK kernel (K >= 2) keeps its ``rows_kept`` rows of largest L1 norm (the others are
@@ -107,7 +117,11 @@ def make_power_of_two(model: nn.Module, *, rows_kept: int = 1, levels: int = 7, 
         for module in model.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 w = module.weight
-                if isinstance(module, nn.Conv2d) and module.kernel_size[0] >= 2 and rows_kept < module.kernel_size[0]:
+                if (
+                    isinstance(module, nn.Conv2d)
+                    and module.kernel_size[0] >= 2
+                    and rows_kept < module.kernel_size[0]
+                ):
                     norms = w.abs().sum(dim=3)
                     keep = norms.argsort(dim=2, descending=True, stable=True)[..., :rows_kept]
                     mask = torch.zeros_like(norms, dtype=torch.bool).scatter_(2, keep, True)
@@ -116,7 +130,10 @@ def make_power_of_two(model: nn.Module, *, rows_kept: int = 1, levels: int = 7, 
                 top = exponent[w != 0].max() if bool((w != 0).any()) else torch.tensor(0.0)
                 value = torch.sign(w) * 2.0 ** exponent.clamp(max=top)
                 w.copy_(torch.where(exponent < top - levels + 1, torch.zeros_like(w), value))
-            elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)) and module.running_var is not None:
+            elif (
+                isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d))
+                and module.running_var is not None
+            ):
                 c = module.num_features
                 module.running_mean.copy_(0.1 * torch.randn(c, generator=generator))
                 module.running_var.copy_(0.5 + torch.rand(c, generator=generator))
@@ -135,7 +152,9 @@ def fake_quantize(value: torch.Tensor, spec: TensorSpec) -> torch.Tensor:
 def fake_quant_forward(model: nn.Module, network: IntegerNetwork, x: np.ndarray) -> torch.Tensor:
     """The float model with every lowered tensor fake-quantized to the network's scales."""
     traced = torch.fx.symbolic_trace(model.eval())
-    by_node = {node: network.layer(layer).output for layer, node in network.metadata["fx_nodes"].items()}
+    by_node = {
+        node: network.layer(layer).output for layer, node in network.metadata["fx_nodes"].items()
+    }
 
     class FakeQuant(torch.fx.Interpreter):
         def run_node(self, n: torch.fx.Node) -> Any:

@@ -29,12 +29,19 @@ def call(*argv: str) -> dict[str, Any]:
 def network_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded digits CNN, KRP + 4-bit GSNQ compressed (one-shot), written to a .krp file."""
     path = tmp_path_factory.mktemp("infer") / "digits.krp"
-    save_network(compress(workloads.build("digits", seed=0), CompressionConfig(bits=4), workload="digits"), path)
+    save_network(
+        compress(workloads.build("digits", seed=0), CompressionConfig(bits=4), workload="digits"),
+        path,
+    )
     return path
 
 
-def test_infer_on_digits_matches_an_independent_evaluation(network_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = call("--network", str(network_file), "--data", "digits", "--count", "60", "--calibration", "100")
+def test_infer_on_digits_matches_an_independent_evaluation(
+    network_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = call(
+        "--network", str(network_file), "--data", "digits", "--count", "60", "--calibration", "100"
+    )
     assert result["count"] == 60 and result["calibration_images"] == 100
     compressed = load_network(network_file)
     x_train, _ = workloads.load_digits("train")

@@ -36,7 +36,9 @@ def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
     return 100.0 * float(np.mean(predictions == labels))
 
 
-def test_digits_integer_accuracy_matches_fake_quantized(digits_compressed: tuple[CompressedModel, TrainingData]) -> None:
+def test_digits_integer_accuracy_matches_fake_quantized(
+    digits_compressed: tuple[CompressedModel, TrainingData],
+) -> None:
     compressed, data = digits_compressed
     network = lower(compressed, data.x_train.numpy())
     x_test, y_test = data.x_test.numpy(), data.y_test.numpy()
@@ -44,8 +46,14 @@ def test_digits_integer_accuracy_matches_fake_quantized(digits_compressed: tuple
     fake = fake_quant_forward(compressed.model, network, x_test).argmax(dim=1).numpy()
     with torch.no_grad():
         real = compressed.model(data.x_test).argmax(dim=1).numpy()
-    integer_acc, fake_acc, float_acc = accuracy(integer, y_test), accuracy(fake, y_test), accuracy(real, y_test)
-    print(f"digits top-1: integer {integer_acc:.2f}%, fake-quantized {fake_acc:.2f}%, float {float_acc:.2f}%")
+    integer_acc, fake_acc, float_acc = (
+        accuracy(integer, y_test),
+        accuracy(fake, y_test),
+        accuracy(real, y_test),
+    )
+    print(
+        f"digits top-1: integer {integer_acc:.2f}%, fake-quantized {fake_acc:.2f}%, float {float_acc:.2f}%"
+    )
     assert abs(integer_acc - fake_acc) <= 0.5, (integer_acc, fake_acc)
     assert integer_acc > 90.0  # a trained network, not chance (10%)
 
@@ -60,7 +68,9 @@ def _check_records(network: IntegerNetwork, compressed: CompressedModel) -> None
             if record.kept_rows is None:
                 assert layer.kept_rows is None
             else:
-                np.testing.assert_array_equal(layer.kept_rows, np.sort(record.kept_rows.numpy(), axis=2))
+                np.testing.assert_array_equal(
+                    layer.kept_rows, np.sort(record.kept_rows.numpy(), axis=2)
+                )
 
 
 def test_compressed_digits_bit_exact_and_file_round_trip(
@@ -96,5 +106,7 @@ def test_compressed_cifar_networks_bit_exact(name: str) -> None:
     expected = reference_run(network, x)
     for layer in network.layers:
         np.testing.assert_array_equal(
-            result.activations[layer.name].astype(np.int64), expected[layer.name].numpy(), err_msg=layer.name
+            result.activations[layer.name].astype(np.int64),
+            expected[layer.name].numpy(),
+            err_msg=layer.name,
         )

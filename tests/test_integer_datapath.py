@@ -7,6 +7,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from int_reference import conv_acc, make_power_of_two, reference_run
 from torch import nn
 
 import workloads
@@ -14,8 +15,6 @@ from accelsim.errors import ConfigError
 from accelsim.integer import ConvLayer, lower, quantize_input, run
 from accelsim.integer.execute import WIDE_MIN, accumulator_dtype, conv_taps
 from accelsim.integer.graph import IntegerNetwork, Requant, TensorSpec
-
-from int_reference import conv_acc, make_power_of_two, reference_run
 
 
 def assert_bit_exact(network: IntegerNetwork, x: np.ndarray) -> None:
@@ -26,7 +25,9 @@ def assert_bit_exact(network: IntegerNetwork, x: np.ndarray) -> None:
     for layer in network.layers:
         got = result.activations[layer.name]
         assert got.shape == (x.shape[0], *layer.output.shape), layer.name
-        np.testing.assert_array_equal(got.astype(np.int64), expected[layer.name].numpy(), err_msg=layer.name)
+        np.testing.assert_array_equal(
+            got.astype(np.int64), expected[layer.name].numpy(), err_msg=layer.name
+        )
     np.testing.assert_array_equal(result.outputs, result.activations[network.output])
 
 
@@ -65,14 +66,28 @@ def test_dense_and_two_row_krp_bit_exact() -> None:
 class _Block(nn.Module):
     """conv [bn] [relu] [pool] -> flatten -> linear, with the shapes hypothesis draws."""
 
-    def __init__(self, c_in: int, c_out: int, k: int, stride: int, padding: int, bn: bool, relu: bool,
-                 pool: str, bias: bool) -> None:
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        k: int,
+        stride: int,
+        padding: int,
+        bn: bool,
+        relu: bool,
+        pool: str,
+        bias: bool,
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias)
         self.bn = nn.BatchNorm2d(c_out) if bn else nn.Identity()
         self.relu = nn.ReLU() if relu else nn.Identity()
-        self.pool = {"max": nn.MaxPool2d(2), "avg": nn.AvgPool2d(2), "none": nn.Identity(),
-                     "maxpad": nn.MaxPool2d(3, stride=2, padding=1)}[pool]
+        self.pool = {
+            "max": nn.MaxPool2d(2),
+            "avg": nn.AvgPool2d(2),
+            "none": nn.Identity(),
+            "maxpad": nn.MaxPool2d(3, stride=2, padding=1),
+        }[pool]
         self.fc = nn.LazyLinear(5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,9 +111,22 @@ class _Block(nn.Module):
     act_bits=st.sampled_from([4, 8, 12, 16]),
     seed=st.integers(0, 2**16),
 )
-def test_random_layer_shapes_bit_exact(c_in: int, c_out: int, k: int, stride: int, pad: bool, size: int,
-                                       rows: int, bn: bool, relu: bool, pool: str, bias: bool, batch: int,
-                                       act_bits: int, seed: int) -> None:
+def test_random_layer_shapes_bit_exact(
+    c_in: int,
+    c_out: int,
+    k: int,
+    stride: int,
+    pad: bool,
+    size: int,
+    rows: int,
+    bn: bool,
+    relu: bool,
+    pool: str,
+    bias: bool,
+    batch: int,
+    act_bits: int,
+    seed: int,
+) -> None:
     torch.manual_seed(seed)
     padding = k // 2 if pad else 0
     out_size = (size + 2 * padding - k) // stride + 1
@@ -117,16 +145,28 @@ def test_random_layer_shapes_bit_exact(c_in: int, c_out: int, k: int, stride: in
     assert_bit_exact(network, x)
 
 
-@pytest.mark.parametrize(("k", "padding", "shape"), [(3, 1, (32, 35)), (5, 2, (33, 32)), (1, 0, (32, 32)), (3, 0, (34, 36))])
+@pytest.mark.parametrize(
+    ("k", "padding", "shape"),
+    [(3, 1, (32, 35)), (5, 2, (33, 32)), (1, 0, (32, 32)), (3, 0, (34, 36))],
+)
 def test_wide_layout_bit_exact(k: int, padding: int, shape: tuple[int, int]) -> None:
     """Stride-1 convolutions on maps of WIDE_MIN or more read the padded input directly."""
     torch.manual_seed(k)
-    model = make_power_of_two(nn.Sequential(nn.Conv2d(5, 7, k, padding=padding), nn.BatchNorm2d(7), nn.ReLU(),
-                                            nn.Conv2d(7, 3, k, padding=padding)), rows_kept=1)
+    model = make_power_of_two(
+        nn.Sequential(
+            nn.Conv2d(5, 7, k, padding=padding),
+            nn.BatchNorm2d(7),
+            nn.ReLU(),
+            nn.Conv2d(7, 3, k, padding=padding),
+        ),
+        rows_kept=1,
+    )
     calibration = np.random.default_rng(k).normal(0.0, 1.0, (3, 5, *shape)).astype(np.float32)
     network = lower(model, calibration)
     convs = [layer for layer in network.layers if isinstance(layer, ConvLayer)]
-    assert all(conv_taps(layer).wide == (min(layer.out_h, layer.out_w) >= WIDE_MIN) for layer in convs)
+    assert all(
+        conv_taps(layer).wide == (min(layer.out_h, layer.out_w) >= WIDE_MIN) for layer in convs
+    )
     assert conv_taps(convs[0]).wide
     assert_bit_exact(network, quantize_input(network, calibration))
 
@@ -134,16 +174,36 @@ def test_wide_layout_bit_exact(k: int, padding: int, shape: tuple[int, int]) -> 
 def _single_conv(weights: np.ndarray, in_bits: int, acc_bits: int) -> ConvLayer:
     """A conv layer with an identity requantization, so the accumulator is its output."""
     oc, ic, k, _ = weights.shape
-    identity = Requant(np.ones(oc, np.int64), np.zeros(oc, np.int64), 0, -(1 << 62), (1 << 62) - 1, 2)
-    return ConvLayer("conv", "input", TensorSpec((oc, 1, 1), 64, 0), ic, oc, k, k, k, 1, 0,
-                     weights, None, 4, acc_bits, identity)
+    identity = Requant(
+        np.ones(oc, np.int64), np.zeros(oc, np.int64), 0, -(1 << 62), (1 << 62) - 1, 2
+    )
+    return ConvLayer(
+        "conv",
+        "input",
+        TensorSpec((oc, 1, 1), 64, 0),
+        ic,
+        oc,
+        k,
+        k,
+        k,
+        1,
+        0,
+        weights,
+        None,
+        4,
+        acc_bits,
+        identity,
+    )
 
 
 @pytest.mark.parametrize("max_shift", [3, 20])
 def test_worst_case_accumulator(max_shift: int) -> None:
     """Inputs at lo/hi matching the weight signs reach the computed worst case without wrapping."""
     rng = np.random.default_rng(max_shift)
-    net = lower(make_power_of_two(nn.Sequential(nn.Conv2d(37, 6, 3), nn.Flatten())), np.ones((1, 37, 3, 3), np.float32))
+    net = lower(
+        make_power_of_two(nn.Sequential(nn.Conv2d(37, 6, 3), nn.Flatten())),
+        np.ones((1, 37, 3, 3), np.float32),
+    )
     conv = net.layer("0")
     assert isinstance(conv, ConvLayer)
     signs = rng.choice([-1, 1], size=(6, 37, 3, 3))
@@ -164,10 +224,17 @@ def test_worst_case_accumulator(max_shift: int) -> None:
             acc = run(network, x).outputs.astype(np.int64)
             reference = conv_acc(torch.from_numpy(x.astype(np.int64)), weights, 1, 0).numpy()
             np.testing.assert_array_equal(acc, reference)
-            assert acc[0, o, 0, 0] == (high if sign > 0 else low) or abs(acc[0, o, 0, 0]) < max(high, -low)
+            assert acc[0, o, 0, 0] == (high if sign > 0 else low) or abs(acc[0, o, 0, 0]) < max(
+                high, -low
+            )
     # The bound is reached by some channel and the width is tight.
-    extremes = [conv_acc(torch.from_numpy(np.where(weights[o] * s > 0, spec.hi, spec.lo)[None]), weights, 1, 0)
-                [0, o, 0, 0].item() for o in range(6) for s in (1, -1)]
+    extremes = [
+        conv_acc(
+            torch.from_numpy(np.where(weights[o] * s > 0, spec.hi, spec.lo)[None]), weights, 1, 0
+        )[0, o, 0, 0].item()
+        for o in range(6)
+        for s in (1, -1)
+    ]
     assert max(extremes) == high and min(extremes) == low
     assert -(1 << (acc_bits - 1)) <= low and high <= (1 << (acc_bits - 1)) - 1
     assert low < -(1 << (acc_bits - 2)) or high > (1 << (acc_bits - 2)) - 1
@@ -175,7 +242,9 @@ def test_worst_case_accumulator(max_shift: int) -> None:
 
 def test_conv_taps_cover_only_kept_rows() -> None:
     network, _ = lowered_workload("digits")
-    conv = next(layer for layer in network.layers if isinstance(layer, ConvLayer) and layer.in_channels > 1)
+    conv = next(
+        layer for layer in network.layers if isinstance(layer, ConvLayer) and layer.in_channels > 1
+    )
     taps = conv_taps(conv)
     k = conv.kernel
     assert not taps.wide  # 8x8 digits maps use the patch layout
@@ -195,7 +264,9 @@ def test_conv_taps_cover_only_kept_rows() -> None:
 
 def test_input_validation() -> None:
     network, x = lowered_workload("digits")
-    with pytest.raises(ConfigError, match=r"input must have shape \(N, 1, 8, 8\), not \(2, 1, 7, 8\)"):
+    with pytest.raises(
+        ConfigError, match=r"input must have shape \(N, 1, 8, 8\), not \(2, 1, 7, 8\)"
+    ):
         run(network, np.zeros((2, 1, 7, 8), np.int8))
     with pytest.raises(ConfigError, match="must be an integer array"):
         run(network, x.astype(np.float32))

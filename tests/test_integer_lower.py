@@ -55,11 +55,21 @@ def test_functional_patterns_lower_and_match_reference() -> None:
     model = make_power_of_two(Functional())
     network = lower(model, calibration((3, 10, 10)))
     kinds = [type(layer).__name__ for layer in network.layers]
-    assert kinds == ["ConvLayer", "ConvLayer", "AddLayer", "PoolLayer", "PoolLayer", "FlattenLayer", "LinearLayer"]
+    assert kinds == [
+        "ConvLayer",
+        "ConvLayer",
+        "AddLayer",
+        "PoolLayer",
+        "PoolLayer",
+        "FlattenLayer",
+        "LinearLayer",
+    ]
     conv1, conv2, add = network.layers[:3]
     assert isinstance(conv1, ConvLayer) and conv1.requant.lo == 0  # BN + ReLU folded
     assert isinstance(conv2, ConvLayer) and conv2.requant.lo == conv2.output.lo  # no ReLU
-    assert isinstance(add, AddLayer) and add.inputs == (conv2.name, conv1.name) and add.requant.lo == 0
+    assert (
+        isinstance(add, AddLayer) and add.inputs == (conv2.name, conv1.name) and add.requant.lo == 0
+    )
     pools = [layer for layer in network.layers if isinstance(layer, PoolLayer)]
     assert [p.kind for p in pools] == [PoolKind.MAX, PoolKind.AVG] and pools[1].kernel == 5
     assert pools[0].output.frac_bits == add.output.frac_bits  # max pooling keeps the scale
@@ -77,7 +87,10 @@ def test_add_aligns_scales_with_left_shifts() -> None:
     frac = [network.tensor(name).frac_bits for name in add.inputs]
     fine = max(frac)
     assert (add.shift_a, add.shift_b) == (fine - frac[0], fine - frac[1])
-    assert np.all(np.ldexp(add.requant.multiplier.astype(float), -add.requant.shift) == 2.0 ** (add.output.frac_bits - fine))
+    assert np.all(
+        np.ldexp(add.requant.multiplier.astype(float), -add.requant.shift)
+        == 2.0 ** (add.output.frac_bits - fine)
+    )
 
 
 @pytest.mark.parametrize(
@@ -98,7 +111,10 @@ def test_unsupported_layers_are_named(module: nn.Module, kind: str) -> None:
 
 
 def test_grouped_and_dilated_messages() -> None:
-    for conv, words in ((nn.Conv2d(4, 4, 3, groups=2), "groups=1, not 2"), (nn.Conv2d(4, 4, 3, dilation=2), "dilation 1")):
+    for conv, words in (
+        (nn.Conv2d(4, 4, 3, groups=2), "groups=1, not 2"),
+        (nn.Conv2d(4, 4, 3, dilation=2), "dilation 1"),
+    ):
         model = make_power_of_two(nn.Sequential(conv, nn.Flatten()))
         with pytest.raises(UnsupportedLayerError, match=words):
             lower(model, calibration((4, 8, 8)))
@@ -123,7 +139,10 @@ def test_lstm_is_unsupported() -> None:
 
 def test_weights_must_be_powers_of_two() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten())
-    with pytest.raises(UnsupportedLayerError, match=r"layer '0' weights must be GSNQ-quantized \(0 or \+-2\^k\); compress the model first"):
+    with pytest.raises(
+        UnsupportedLayerError,
+        match=r"layer '0' weights must be GSNQ-quantized \(0 or \+-2\^k\); compress the model first",
+    ):
         lower(model, calibration((3, 6, 6)))
 
 
@@ -165,7 +184,7 @@ def test_scales_come_from_calibration() -> None:
 
 
 def test_integer_weights_and_gsnq_bits() -> None:
-    w = np.array([[0.5, -0.125, 0.0, 2.0 ** -4]])
+    w = np.array([[0.5, -0.125, 0.0, 2.0**-4]])
     weights = integer_weights("fc", w)
     assert weights.exponent == -4
     np.testing.assert_array_equal(weights.ints, [[8, -2, 0, 1]])
@@ -194,14 +213,26 @@ def test_kept_rows_rule() -> None:
 
 
 def test_acc_bits_and_requant_widths() -> None:
-    network = lower(make_power_of_two(workloads.build("digits", seed=0)), calibration((1, 8, 8)), multiplier_bits=12)
+    network = lower(
+        make_power_of_two(workloads.build("digits", seed=0)),
+        calibration((1, 8, 8)),
+        multiplier_bits=12,
+    )
     for layer in network.layers:
         if isinstance(layer, (ConvLayer, LinearLayer)):
             flat = layer.weights.reshape(layer.weights.shape[0], -1)
             source = network.tensor(layer.input)
-            lo = 0 if layer.input != "input" else source.lo  # digits: every inner tensor follows a ReLU
-            top = max(int(source.hi * flat[o][flat[o] > 0].sum() - lo * flat[o][flat[o] < 0].sum()) for o in range(len(flat)))
-            bottom = min(int(lo * flat[o][flat[o] > 0].sum() - source.hi * flat[o][flat[o] < 0].sum()) for o in range(len(flat)))
+            lo = (
+                0 if layer.input != "input" else source.lo
+            )  # digits: every inner tensor follows a ReLU
+            top = max(
+                int(source.hi * flat[o][flat[o] > 0].sum() - lo * flat[o][flat[o] < 0].sum())
+                for o in range(len(flat))
+            )
+            bottom = min(
+                int(lo * flat[o][flat[o] > 0].sum() - source.hi * flat[o][flat[o] < 0].sum())
+                for o in range(len(flat))
+            )
             assert layer.acc_bits == signed_width(min(bottom, 0), max(top, 0)), layer.name
             m = np.abs(layer.requant.multiplier)
             assert m.max() <= 2**11 - 1 and m.max() > 2**10 - 1, layer.name  # uses the 12-bit width
@@ -226,5 +257,7 @@ def test_integer_outputs_track_the_float_model(name: str) -> None:
 
 def test_errors_are_accelsim_errors() -> None:
     assert issubclass(UnsupportedLayerError, AccelsimError)
-    network = lower(make_power_of_two(nn.Sequential(nn.Conv2d(1, 1, 1), nn.Flatten())), calibration((1, 2, 2)))
+    network = lower(
+        make_power_of_two(nn.Sequential(nn.Conv2d(1, 1, 1), nn.Flatten())), calibration((1, 2, 2))
+    )
     assert isinstance(network.layers[-1], FlattenLayer)

@@ -33,14 +33,25 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             "the float model's, and how often the two agree."
         ),
     )
-    parser.add_argument("--network", metavar="FILE", required=True, help="compressed network file (.krp)")
     parser.add_argument(
-        "--workload", metavar="SPEC", help="the 'module:factory' spec of a user model's file (built-ins need none)"
+        "--network", metavar="FILE", required=True, help="compressed network file (.krp)"
     )
-    parser.add_argument("--data", metavar="digits|cifar10", help="evaluate on this data set's test split")
-    parser.add_argument("--data-dir", metavar="DIR", help="folder holding cifar-10-batches-py (for --data cifar10)")
     parser.add_argument(
-        "--count", type=int, default=DEFAULT_COUNT, help=f"images to evaluate (default {DEFAULT_COUNT})"
+        "--workload",
+        metavar="SPEC",
+        help="the 'module:factory' spec of a user model's file (built-ins need none)",
+    )
+    parser.add_argument(
+        "--data", metavar="digits|cifar10", help="evaluate on this data set's test split"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="folder holding cifar-10-batches-py (for --data cifar10)"
+    )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=DEFAULT_COUNT,
+        help=f"images to evaluate (default {DEFAULT_COUNT})",
     )
     parser.add_argument(
         "--calibration",
@@ -49,11 +60,18 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         help=f"calibration images from the training split (default {DEFAULT_CALIBRATION})",
     )
-    parser.add_argument("--act-bits", type=int, default=8, help="activation bits, 4..16 (default 8)")
     parser.add_argument(
-        "--multiplier-bits", type=int, default=16, help="requantization multiplier bits, 2..32 (default 16)"
+        "--act-bits", type=int, default=8, help="activation bits, 4..16 (default 8)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the uniform inputs without --data (default 0)")
+    parser.add_argument(
+        "--multiplier-bits",
+        type=int,
+        default=16,
+        help="requantization multiplier bits, 2..32 (default 16)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the uniform inputs without --data (default 0)"
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -65,14 +83,21 @@ def _positive(value: int, option: str) -> int:
     return value
 
 
-def _inputs(args: argparse.Namespace, input_shape: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _inputs(
+    args: argparse.Namespace, input_shape: tuple[int, ...] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Calibration images, evaluation images and their labels (None without data)."""
-    count, calibration = _positive(args.count, "--count"), _positive(args.calibration, "--calibration")
+    count, calibration = (
+        _positive(args.count, "--count"),
+        _positive(args.calibration, "--calibration"),
+    )
     if args.data is None:
         if args.data_dir is not None:
             raise ConfigError("--data must be given with --data-dir, not left unset")
         if input_shape is None:
-            raise ConfigError("--data must be given for a user model (its input shape is unknown), not left unset")
+            raise ConfigError(
+                "--data must be given for a user model (its input shape is unknown), not left unset"
+            )
         rng = np.random.default_rng(args.seed)
         images = rng.uniform(0.0, 1.0, (calibration + count, *input_shape)).astype(np.float32)
         return images[:calibration], images[calibration:], None
@@ -95,16 +120,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     compressed = load_network(args.network, workload=args.workload)
     calibration, images, labels = _inputs(args, compressed.input_shape)
     network = lower(
-        compressed, calibration, act_bits=args.act_bits, multiplier_bits=args.multiplier_bits,
+        compressed,
+        calibration,
+        act_bits=args.act_bits,
+        multiplier_bits=args.multiplier_bits,
         name=compressed.workload,
     )
     result = evaluate(network, compressed.model, images, labels)
     convs = [layer for layer in network.layers if isinstance(layer, ConvLayer)]
     krp = sum(layer.is_krp for layer in convs)
     source = f"{args.data} test split" if args.data else f"seeded uniform inputs (seed {args.seed})"
-    print(f"{compressed.workload}: {len(network.layers)} integer layers ({krp} of {len(convs)} convolutions KRP), "
-          f"{args.act_bits}-bit activations, {args.multiplier_bits}-bit multipliers")
-    print(f"calibration        {len(calibration)} images ({'training split' if args.data else 'uniform inputs'})")
+    print(
+        f"{compressed.workload}: {len(network.layers)} integer layers ({krp} of {len(convs)} convolutions KRP), "
+        f"{args.act_bits}-bit activations, {args.multiplier_bits}-bit multipliers"
+    )
+    print(
+        f"calibration        {len(calibration)} images ({'training split' if args.data else 'uniform inputs'})"
+    )
     print(f"evaluated          {result.count} images ({source})")
     print(f"integer accuracy   {_percent(result.accuracy)}")
     print(f"float accuracy     {_percent(result.float_accuracy)}")

@@ -70,7 +70,7 @@ def evaluate(
         model.train(was_training)
     predicted, reference = np.concatenate(integer), np.concatenate(real)
     return Evaluation(
-        count=int(len(x)),
+        count=len(x),
         accuracy=None if labels is None else float(np.mean(predicted == labels)),
         float_accuracy=None if labels is None else float(np.mean(reference == labels)),
         agreement=float(np.mean(predicted == reference)),

@@ -83,7 +83,9 @@ class LinearTaps:
     neg: np.ndarray
 
 
-_PLANS: weakref.WeakKeyDictionary[IntegerNetwork, dict[str, ConvTaps | LinearTaps]] = weakref.WeakKeyDictionary()
+_PLANS: weakref.WeakKeyDictionary[IntegerNetwork, dict[str, ConvTaps | LinearTaps]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def accumulator_dtype(acc_bits: int) -> np.dtype:
@@ -136,8 +138,12 @@ def linear_taps(layer: LinearLayer) -> LinearTaps:
     """CSR tables over the non-zero weights of ``layer``."""
     rows, cols = np.nonzero(layer.weights)
     values = layer.weights[rows, cols]
-    ptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=layer.out_features)))).astype(np.int64)
-    return LinearTaps(ptr, cols.astype(np.int64), _log2(values), np.where(values < 0, -1, 0).astype(np.int64))
+    ptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=layer.out_features)))).astype(
+        np.int64
+    )
+    return LinearTaps(
+        ptr, cols.astype(np.int64), _log2(values), np.where(values < 0, -1, 0).astype(np.int64)
+    )
 
 
 def _log2(values: np.ndarray) -> np.ndarray:
@@ -165,7 +171,9 @@ def check_input(network: IntegerNetwork, x: object) -> np.ndarray:
     spec = network.input
     expected = "(N, " + ", ".join(str(v) for v in spec.shape) + ")"
     if not isinstance(x, np.ndarray):
-        raise ConfigError(f"input must be a numpy array of shape {expected}, not {type(x).__name__}")
+        raise ConfigError(
+            f"input must be a numpy array of shape {expected}, not {type(x).__name__}"
+        )
     if x.ndim != len(spec.shape) + 1 or tuple(x.shape[1:]) != spec.shape or x.shape[0] < 1:
         raise ConfigError(f"input must have shape {expected}, not {tuple(x.shape)}")
     if x.dtype.kind not in "iu":
@@ -188,7 +196,9 @@ def quantize_input(network: IntegerNetwork, x_float: np.ndarray) -> np.ndarray:
     spec = network.input
     expected = "(N, " + ", ".join(str(v) for v in spec.shape) + ")"
     if not isinstance(x_float, np.ndarray) or x_float.dtype.kind not in "fiu":
-        raise ConfigError(f"input must be a float numpy array of shape {expected}, not {type(x_float).__name__}")
+        raise ConfigError(
+            f"input must be a float numpy array of shape {expected}, not {type(x_float).__name__}"
+        )
     if x_float.ndim != len(spec.shape) + 1 or tuple(x_float.shape[1:]) != spec.shape:
         raise ConfigError(f"input must have shape {expected}, not {tuple(x_float.shape)}")
     if not np.all(np.isfinite(x_float)):
@@ -220,7 +230,9 @@ def _output_array(batch: int, spec: TensorSpec) -> np.ndarray:
     return np.empty((batch, *spec.shape), dtype=storage_dtype(spec.bits))
 
 
-def _run_layer(layer: Layer, values: dict[str, np.ndarray], taps: ConvTaps | LinearTaps | None) -> np.ndarray:
+def _run_layer(
+    layer: Layer, values: dict[str, np.ndarray], taps: ConvTaps | LinearTaps | None
+) -> np.ndarray:
     """One layer's output batch."""
     if isinstance(layer, AddLayer):
         return _run_add(layer, values[layer.inputs[0]], values[layer.inputs[1]])
@@ -233,7 +245,17 @@ def _run_layer(layer: Layer, values: dict[str, np.ndarray], taps: ConvTaps | Lin
         out = _output_array(x.shape[0], layer.output)
         q = layer.requant
         kernels.linear(
-            x, taps.ptr, taps.index, taps.shift, taps.neg, q.multiplier, q.bias, q.shift, q.lo, q.hi, out
+            x,
+            taps.ptr,
+            taps.index,
+            taps.shift,
+            taps.neg,
+            q.multiplier,
+            q.bias,
+            q.shift,
+            q.lo,
+            q.hi,
+            out,
         )
         return out
     if isinstance(layer, PoolLayer):
@@ -272,11 +294,30 @@ def _run_conv(layer: ConvLayer, x: np.ndarray, taps: ConvTaps) -> np.ndarray:
         row_step, col_step = channels * k * k + 1, 0
     out = _output_array(batch, layer.output)
     chunks = min(oc, max(1, -(-2 * numba.get_num_threads() // tiles)))
-    conv = kernels.conv2d_acc32 if accumulator_dtype(layer.acc_bits) == np.int32 else kernels.conv2d_acc64
+    conv = (
+        kernels.conv2d_acc32
+        if accumulator_dtype(layer.acc_bits) == np.int32
+        else kernels.conv2d_acc64
+    )
     q = layer.requant
     conv(
-        source, row_step, col_step, tile, taps.ptr, taps.mid, taps.row, taps.col, taps.shift, target,
-        q.multiplier, q.bias, q.shift, q.lo, q.hi, out.reshape(batch, oc, -1), chunks,
+        source,
+        row_step,
+        col_step,
+        tile,
+        taps.ptr,
+        taps.mid,
+        taps.row,
+        taps.col,
+        taps.shift,
+        target,
+        q.multiplier,
+        q.bias,
+        q.shift,
+        q.lo,
+        q.hi,
+        out.reshape(batch, oc, -1),
+        chunks,
     )
     return out
 
@@ -290,8 +331,16 @@ def _run_pool(layer: PoolLayer, x: np.ndarray) -> np.ndarray:
         q = layer.requant
         assert q is not None
         kernels.avg_pool2d(
-            x, layer.kernel, layer.stride, layer.padding, int(q.multiplier[0]), int(q.bias[0]), q.shift,
-            q.lo, q.hi, out,
+            x,
+            layer.kernel,
+            layer.stride,
+            layer.padding,
+            int(q.multiplier[0]),
+            int(q.bias[0]),
+            q.shift,
+            q.lo,
+            q.hi,
+            out,
         )
     return out
 
@@ -302,7 +351,15 @@ def _run_add(layer: AddLayer, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = _output_array(batch, layer.output)
     q = layer.requant
     kernels.add(
-        a.reshape(batch, channels, -1), b.reshape(batch, channels, -1), layer.shift_a, layer.shift_b,
-        q.multiplier, q.bias, q.shift, q.lo, q.hi, out.reshape(batch, channels, -1),
+        a.reshape(batch, channels, -1),
+        b.reshape(batch, channels, -1),
+        layer.shift_a,
+        layer.shift_b,
+        q.multiplier,
+        q.bias,
+        q.shift,
+        q.lo,
+        q.hi,
+        out.reshape(batch, channels, -1),
     )
     return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -204,7 +203,7 @@ class FlattenLayer:
     output: TensorSpec
 
 
-Layer = Union[ConvLayer, LinearLayer, PoolLayer, AddLayer, FlattenLayer]
+Layer = ConvLayer | LinearLayer | PoolLayer | AddLayer | FlattenLayer
 
 
 @dataclass(frozen=True, eq=False)

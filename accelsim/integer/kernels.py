@@ -50,7 +50,9 @@ def requant_value(acc: int, multiplier: int, bias: int, shift: int, lo: int, hi:
 
 
 @njit(cache=True, parallel=True)
-def im2col(xpad: np.ndarray, pbase: np.ndarray, row_step: int, kernel: int, patches: np.ndarray) -> None:
+def im2col(
+    xpad: np.ndarray, pbase: np.ndarray, row_step: int, kernel: int, patches: np.ndarray
+) -> None:
     """Patch rows of a convolution, tile by tile.
 
     ``patches[p // T, (c*K + ky)*K + kx, p % T]`` = the input tap ``(c, ky, kx)`` of output pixel
@@ -174,8 +176,7 @@ _CONV_DOC = """Convolution over listed taps ({acc} accumulators), fused with the
 
     The accumulator of output channel ``o`` at tap-space pixel ``p`` (tile ``i = p // tile``,
     ``t = p % tile``) sums, over the taps ``j`` of ``o``, ``+-(x << tap_shift[j])`` with
-    ``x = source[i*row_step + tap_row[j], p*col_step... ]``: precisely
-    ``source[i*row_step + tap_row[j], i*tile*col_step + tap_col[j] + t]``. Two layouts use it:
+    ``x = source[i*row_step + tap_row[j], i*tile*col_step + tap_col[j] + t]``. Two layouts:
 
     * patches (``row_step = C*K*K + 1``, ``col_step = 0``): ``source`` is the
       ``(tiles * (C*K*K + 1), tile)`` view of :func:`im2col`'s output, ``tap_row`` the patch row
@@ -223,8 +224,26 @@ def conv2d_acc32(
     out: np.ndarray,
     chunks: int,
 ) -> None:
-    _conv_taps(source, row_step, col_step, tile, tap_ptr, tap_mid, tap_row, tap_col, tap_shift, target,
-               multiplier, bias, shift, lo, hi, out, chunks, np.int32)
+    _conv_taps(
+        source,
+        row_step,
+        col_step,
+        tile,
+        tap_ptr,
+        tap_mid,
+        tap_row,
+        tap_col,
+        tap_shift,
+        target,
+        multiplier,
+        bias,
+        shift,
+        lo,
+        hi,
+        out,
+        chunks,
+        np.int32,
+    )
 
 
 @njit(cache=True, parallel=True)
@@ -247,8 +266,26 @@ def conv2d_acc64(
     out: np.ndarray,
     chunks: int,
 ) -> None:
-    _conv_taps(source, row_step, col_step, tile, tap_ptr, tap_mid, tap_row, tap_col, tap_shift, target,
-               multiplier, bias, shift, lo, hi, out, chunks, np.int64)
+    _conv_taps(
+        source,
+        row_step,
+        col_step,
+        tile,
+        tap_ptr,
+        tap_mid,
+        tap_row,
+        tap_col,
+        tap_shift,
+        target,
+        multiplier,
+        bias,
+        shift,
+        lo,
+        hi,
+        out,
+        chunks,
+        np.int64,
+    )
 
 
 conv2d_acc32.__doc__ = _CONV_DOC.format(acc="int32")
@@ -349,5 +386,7 @@ def add(
         n, c = nc // channels, nc % channels
         m, bo = multiplier[c], bias[c]
         for e in range(elements):
-            acc = (np.int64(a[n, c, e]) << np.int64(shift_a)) + (np.int64(b[n, c, e]) << np.int64(shift_b))
+            acc = (np.int64(a[n, c, e]) << np.int64(shift_a)) + (
+                np.int64(b[n, c, e]) << np.int64(shift_b)
+            )
             out[n, c, e] = requant_value(acc, m, bo, shift, lo, hi)

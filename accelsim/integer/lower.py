@@ -56,8 +56,24 @@ INPUT = "input"
 _RELU_FUNCTIONS = (F.relu, torch.relu, torch.relu_, F.relu_)
 _ADD_FUNCTIONS = (operator.add, operator.iadd, torch.add)
 _IDENTITY_MODULES = (nn.Dropout, nn.Dropout2d, nn.Dropout1d, nn.AlphaDropout, nn.Identity)
-_MAXPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
-_AVGPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+_MAXPOOL_ARGS = (
+    "input",
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "ceil_mode",
+    "return_indices",
+)
+_AVGPOOL_ARGS = (
+    "input",
+    "kernel_size",
+    "stride",
+    "padding",
+    "ceil_mode",
+    "count_include_pad",
+    "divisor_override",
+)
 
 
 @dataclass(frozen=True)
@@ -151,7 +167,9 @@ def _unwrap(obj: Any) -> tuple[nn.Module, dict[str, LayerHint]]:
     for record in getattr(obj, "records", ()) or ():
         kept = getattr(record, "kept_rows", None)
         levels = getattr(record, "levels", None)
-        bits = getattr(levels, "bits", None) if levels is not None else getattr(record, "bits", None)
+        bits = (
+            getattr(levels, "bits", None) if levels is not None else getattr(record, "bits", None)
+        )
         hints[str(record.name)] = LayerHint(
             None if kept is None else np.asarray(torch.as_tensor(kept).cpu(), dtype=np.int64),
             None if bits is None else int(bits),
@@ -162,10 +180,16 @@ def _unwrap(obj: Any) -> tuple[nn.Module, dict[str, LayerHint]]:
 def _check_calibration(calibration: object) -> torch.Tensor:
     """The calibration batch as a float32 tensor; raise :class:`ConfigError` if unusable."""
     if not isinstance(calibration, np.ndarray) or calibration.dtype.kind != "f":
-        kind = type(calibration).__name__ if not isinstance(calibration, np.ndarray) else calibration.dtype
+        kind = (
+            type(calibration).__name__
+            if not isinstance(calibration, np.ndarray)
+            else calibration.dtype
+        )
         raise ConfigError(f"calibration must be a float numpy array (N, C, H, W), not {kind}")
     if calibration.ndim < 2 or calibration.shape[0] < 1:
-        raise ConfigError(f"calibration must have shape (N, C, H, W) with N >= 1, not {calibration.shape}")
+        raise ConfigError(
+            f"calibration must have shape (N, C, H, W) with N >= 1, not {calibration.shape}"
+        )
     if not np.all(np.isfinite(calibration)):
         raise ConfigError("calibration must be finite, not contain NaN or inf")
     return torch.from_numpy(np.ascontiguousarray(calibration, dtype=np.float32))
@@ -249,7 +273,9 @@ class _Lowering:
     def _operation(self, node: torch.fx.Node) -> None:
         """Lower one tensor-valued call node."""
         module = self.traced.get_submodule(str(node.target)) if node.op == "call_module" else None
-        handlers: list[tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]] = [
+        handlers: list[
+            tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]
+        ] = [
             (lambda n, m: isinstance(m, nn.Conv2d), self._conv),
             (lambda n, m: isinstance(m, nn.Linear), self._linear),
             (self._is_identity, self._identity),
@@ -265,7 +291,9 @@ class _Lowering:
         if self._is_relu(node):
             raise self._unsupported(node, "a ReLU that does not follow a Conv2d, Linear or add")
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            raise self._unsupported(node, "a BatchNorm that does not directly follow a Conv2d or Linear")
+            raise self._unsupported(
+                node, "a BatchNorm that does not directly follow a Conv2d or Linear"
+            )
         raise self._unsupported(node, "an operation the integer datapath does not implement")
 
     def _unsupported(self, node: torch.fx.Node, what: str) -> UnsupportedLayerError:
@@ -307,7 +335,9 @@ class _Lowering:
         """An activation tensor spec."""
         return TensorSpec(tuple(int(v) for v in shape), self.act_bits, frac_bits)
 
-    def _sole_user(self, node: torch.fx.Node, accept: Callable[[torch.fx.Node], bool]) -> torch.fx.Node | None:
+    def _sole_user(
+        self, node: torch.fx.Node, accept: Callable[[torch.fx.Node], bool]
+    ) -> torch.fx.Node | None:
         """The only user of ``node`` (looking through Identity/Dropout) if it satisfies ``accept``.
 
         The identities passed through are marked fused when a user is accepted.
@@ -350,7 +380,9 @@ class _Lowering:
         """A functional call's arguments by name, static values resolved."""
         bound = dict(zip(names, node.args))
         bound.update(node.kwargs)
-        return {key: (value if key == "input" else self._static(value)) for key, value in bound.items()}
+        return {
+            key: (value if key == "input" else self._static(value)) for key, value in bound.items()
+        }
 
     # ---- predicates ---------------------------------------------------------------------
     def _is_relu(self, node: torch.fx.Node, module: nn.Module | None = None) -> bool:
@@ -384,7 +416,9 @@ class _Lowering:
         )
 
     def _is_flatten(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
-        if isinstance(module, nn.Flatten) or (node.op == "call_function" and node.target is torch.flatten):
+        if isinstance(module, nn.Flatten) or (
+            node.op == "call_function" and node.target is torch.flatten
+        ):
             return True
         return node.op == "call_method" and node.target in ("flatten", "view", "reshape")
 
@@ -414,19 +448,31 @@ class _Lowering:
         source = self._input_of(node, node.args[0])
         label = f"layer {name!r} (Conv2d)"
         if conv.groups != 1:
-            raise UnsupportedLayerError(f"{label} must have groups=1, not {conv.groups} (grouped convolution)")
+            raise UnsupportedLayerError(
+                f"{label} must have groups=1, not {conv.groups} (grouped convolution)"
+            )
         if tuple(conv.dilation) != (1, 1):
             raise UnsupportedLayerError(f"{label} must have dilation 1, not {tuple(conv.dilation)}")
         if conv.kernel_size[0] != conv.kernel_size[1]:
-            raise UnsupportedLayerError(f"{label} must have a square kernel, not {tuple(conv.kernel_size)}")
+            raise UnsupportedLayerError(
+                f"{label} must have a square kernel, not {tuple(conv.kernel_size)}"
+            )
         if conv.stride[0] != conv.stride[1]:
-            raise UnsupportedLayerError(f"{label} must have equal strides, not {tuple(conv.stride)}")
+            raise UnsupportedLayerError(
+                f"{label} must have equal strides, not {tuple(conv.stride)}"
+            )
         if isinstance(conv.padding, str) or conv.padding[0] != conv.padding[1]:
-            raise UnsupportedLayerError(f"{label} must have equal integer padding, not {conv.padding!r}")
+            raise UnsupportedLayerError(
+                f"{label} must have equal integer padding, not {conv.padding!r}"
+            )
         if conv.padding_mode != "zeros":
-            raise UnsupportedLayerError(f"{label} must use zero padding, not padding_mode={conv.padding_mode!r}")
+            raise UnsupportedLayerError(
+                f"{label} must use zero padding, not padding_mode={conv.padding_mode!r}"
+            )
         if len(source.spec.shape) != 3:
-            raise UnsupportedLayerError(f"{label} input must be a (C, H, W) feature map, not {source.spec.shape}")
+            raise UnsupportedLayerError(
+                f"{label} input must be a (C, H, W) feature map, not {source.spec.shape}"
+            )
         k, stride, padding = conv.kernel_size[0], conv.stride[0], int(conv.padding[0])
         weights = integer_weights(name, conv.weight.detach().cpu().numpy())
         last, scale, offset, relu = self._fold(node, conv, nn.BatchNorm2d, weights.exponent, source)
@@ -455,8 +501,13 @@ class _Lowering:
             weight_bits=(hint.weight_bits if hint else None) or gsnq_bits(weights),
             acc_bits=acc_bits,
             requant=make_requant(
-                name, scale * 2.0**output.frac_bits, offset * 2.0**output.frac_bits, acc_range, output,
-                relu=relu, multiplier_bits=self.multiplier_bits,
+                name,
+                scale * 2.0**output.frac_bits,
+                offset * 2.0**output.frac_bits,
+                acc_range,
+                output,
+                relu=relu,
+                multiplier_bits=self.multiplier_bits,
             ),
         )
         self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
@@ -469,7 +520,9 @@ class _Lowering:
                 f"layer {name!r} (Linear) input must be a flattened vector, not shape {source.spec.shape}"
             )
         weights = integer_weights(name, linear.weight.detach().cpu().numpy())
-        last, scale, offset, relu = self._fold(node, linear, nn.BatchNorm1d, weights.exponent, source)
+        last, scale, offset, relu = self._fold(
+            node, linear, nn.BatchNorm1d, weights.exponent, source
+        )
         acc_range = dot_range(weights.ints, source.lo, source.hi)
         output = self._spec(tuple(self.values[last].shape[1:]), self._frac_bits(last))
         hint = self.hints.get(name)
@@ -483,8 +536,13 @@ class _Lowering:
             weight_bits=(hint.weight_bits if hint else None) or gsnq_bits(weights),
             acc_bits=self._acc_bits(name, acc_range),
             requant=make_requant(
-                name, scale * 2.0**output.frac_bits, offset * 2.0**output.frac_bits, acc_range, output,
-                relu=relu, multiplier_bits=self.multiplier_bits,
+                name,
+                scale * 2.0**output.frac_bits,
+                offset * 2.0**output.frac_bits,
+                acc_range,
+                output,
+                relu=relu,
+                multiplier_bits=self.multiplier_bits,
             ),
         )
         self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
@@ -503,7 +561,11 @@ class _Lowering:
         ``y_real = acc * scale + offset`` (``acc`` the integer accumulator), and the ReLU flag.
         """
         channels = module.weight.shape[0]
-        bias = module.bias.detach().double().cpu().numpy() if module.bias is not None else np.zeros(channels)
+        bias = (
+            module.bias.detach().double().cpu().numpy()
+            if module.bias is not None
+            else np.zeros(channels)
+        )
         gain = np.ones(channels)
         shift = np.zeros(channels)
         last = node
@@ -517,8 +579,16 @@ class _Lowering:
                 )
             var = norm.running_var.detach().double().cpu().numpy()
             mean = norm.running_mean.detach().double().cpu().numpy()
-            gamma = norm.weight.detach().double().cpu().numpy() if norm.weight is not None else np.ones(channels)
-            beta = norm.bias.detach().double().cpu().numpy() if norm.bias is not None else np.zeros(channels)
+            gamma = (
+                norm.weight.detach().double().cpu().numpy()
+                if norm.weight is not None
+                else np.ones(channels)
+            )
+            beta = (
+                norm.bias.detach().double().cpu().numpy()
+                if norm.bias is not None
+                else np.zeros(channels)
+            )
             gain = gamma / np.sqrt(var + norm.eps)
             shift = beta - gain * mean
             self.fused.add(bn)
@@ -547,7 +617,9 @@ class _Lowering:
             source = self._input_of(node, params["input"])
         kernel, stride, padding = self._window(node, params)
         if _pair(params.get("dilation", 1)) != (1, 1):
-            raise UnsupportedLayerError(f"layer {name!r} (MaxPool2d) must have dilation 1, not {params['dilation']!r}")
+            raise UnsupportedLayerError(
+                f"layer {name!r} (MaxPool2d) must have dilation 1, not {params['dilation']!r}"
+            )
         if params.get("return_indices", False):
             raise UnsupportedLayerError(f"layer {name!r} (MaxPool2d) must not return indices")
         output = self._spec(tuple(self.values[node].shape[1:]), source.spec.frac_bits)
@@ -559,8 +631,12 @@ class _Lowering:
         adaptive = isinstance(module, nn.AdaptiveAvgPool2d) or node.target is F.adaptive_avg_pool2d
         if adaptive:
             source = self._input_of(node, node.args[0])
-            size = module.output_size if module is not None else self._static(
-                node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
+            size = (
+                module.output_size
+                if module is not None
+                else self._static(
+                    node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
+                )
             )
             kernel, stride, padding = self._adaptive_window(node, source, size)
         else:
@@ -572,7 +648,9 @@ class _Lowering:
                 source = self._input_of(node, params["input"])
             kernel, stride, padding = self._window(node, params)
             if params.get("divisor_override") is not None:
-                raise UnsupportedLayerError(f"layer {name!r} (AvgPool2d) must not set divisor_override")
+                raise UnsupportedLayerError(
+                    f"layer {name!r} (AvgPool2d) must not set divisor_override"
+                )
             if padding and not params.get("count_include_pad", True):
                 raise UnsupportedLayerError(
                     f"layer {name!r} (AvgPool2d) with padding must have count_include_pad=True"
@@ -582,7 +660,13 @@ class _Lowering:
         acc_range = (window * source.lo, window * source.hi)
         scale = np.array([2.0 ** (output.frac_bits - source.spec.frac_bits) / window])
         requant = make_requant(
-            name, scale, np.zeros(1), acc_range, output, relu=False, multiplier_bits=self.multiplier_bits
+            name,
+            scale,
+            np.zeros(1),
+            acc_range,
+            output,
+            relu=False,
+            multiplier_bits=self.multiplier_bits,
         )
         layer = PoolLayer(name, source.name, output, PoolKind.AVG, kernel, stride, padding, requant)
         # M >= 0 and B = 0: a non-negative input gives a non-negative output.
@@ -596,10 +680,14 @@ class _Lowering:
         if params.get("ceil_mode", False):
             raise self._unsupported(node, "a pooling with ceil_mode=True")
         if len({kernel[0], kernel[1]}) != 1 or stride[0] != stride[1] or padding[0] != padding[1]:
-            raise self._unsupported(node, f"a non-square pooling (kernel {kernel}, stride {stride}, padding {padding})")
+            raise self._unsupported(
+                node, f"a non-square pooling (kernel {kernel}, stride {stride}, padding {padding})"
+            )
         return kernel[0], stride[0], padding[0]
 
-    def _adaptive_window(self, node: torch.fx.Node, source: _Tensor, size: Any) -> tuple[int, int, int]:
+    def _adaptive_window(
+        self, node: torch.fx.Node, source: _Tensor, size: Any
+    ) -> tuple[int, int, int]:
         """The fixed window of an adaptive average pool whose output divides its input."""
         if len(source.spec.shape) != 3:
             raise self._unsupported(node, f"a pooling of a tensor of shape {source.spec.shape}")
@@ -607,15 +695,22 @@ class _Lowering:
         out = _pair(size)
         out = (h if out[0] is None else out[0], w if out[1] is None else out[1])
         if h != w or out[0] != out[1] or h % out[0]:
-            raise self._unsupported(node, f"an adaptive pooling from {h}x{w} to {out} (needs a square, divisible size)")
+            raise self._unsupported(
+                node, f"an adaptive pooling from {h}x{w} to {out} (needs a square, divisible size)"
+            )
         kernel = h // out[0]
         return kernel, kernel, 0
 
     def _add(self, node: torch.fx.Node, module: nn.Module | None) -> None:
         name = self._layer_name(node)
         args = list(node.args[:2])
-        if len(node.args) != 2 or node.kwargs.get("alpha", 1) != 1 or not all(
-            isinstance(a, torch.fx.Node) and isinstance(self.values.get(a), torch.Tensor) for a in args
+        if (
+            len(node.args) != 2
+            or node.kwargs.get("alpha", 1) != 1
+            or not all(
+                isinstance(a, torch.fx.Node) and isinstance(self.values.get(a), torch.Tensor)
+                for a in args
+            )
         ):
             raise self._unsupported(node, "an add that is not the sum of two tensors")
         a, b = (self._input_of(node, arg) for arg in args)
@@ -628,8 +723,13 @@ class _Lowering:
         acc_range = ((a.lo << shift_a) + (b.lo << shift_b), (a.hi << shift_a) + (b.hi << shift_b))
         channels = a.spec.shape[0]
         requant = make_requant(
-            name, np.full(channels, 2.0 ** (output.frac_bits - fine)), np.zeros(channels), acc_range, output,
-            relu=relu, multiplier_bits=self.multiplier_bits,
+            name,
+            np.full(channels, 2.0 ** (output.frac_bits - fine)),
+            np.zeros(channels),
+            acc_range,
+            output,
+            relu=relu,
+            multiplier_bits=self.multiplier_bits,
         )
         layer = AddLayer(name, (a.name, b.name), output, shift_a, shift_b, requant)
         self._add_layer(layer, last, requant.lo, requant.hi)
@@ -639,7 +739,9 @@ class _Lowering:
         value_in, value_out = self.values[node.args[0]], self.values[node]
         batch = value_in.shape[0]
         if tuple(value_out.shape) != (batch, int(np.prod(value_in.shape[1:]))):
-            raise self._unsupported(node, f"a reshape to {tuple(value_out.shape)} (only flatten to (N, -1))")
+            raise self._unsupported(
+                node, f"a reshape to {tuple(value_out.shape)} (only flatten to (N, -1))"
+            )
         if len(source.spec.shape) == 1:
             self.tensors[node] = source
             return

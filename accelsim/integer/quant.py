@@ -28,7 +28,11 @@ def check_widths(act_bits: object, multiplier_bits: object) -> None:
         ("act_bits", act_bits, MIN_ACT_BITS, MAX_ACT_BITS),
         ("multiplier_bits", multiplier_bits, MIN_MULTIPLIER_BITS, MAX_MULTIPLIER_BITS),
     ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or not lo <= value <= hi
+        ):
             raise ConfigError(f"{field} must be an integer in {lo}..{hi}, not {value!r}")
 
 
@@ -121,7 +125,9 @@ def gsnq_bits(weights: IntegerWeights) -> int:
     (sign-based ranges). The width is the smallest ``b >= 2`` with
     ``1 + span_pos + span_neg <= 2**b``, ``span = max_exp - min_exp + 1`` of each sign present.
     """
-    spans = sum(levels[-1] - levels[0] + 1 for levels in (weights.levels_pos, weights.levels_neg) if levels)
+    spans = sum(
+        levels[-1] - levels[0] + 1 for levels in (weights.levels_pos, weights.levels_neg) if levels
+    )
     bits = 2
     while (1 << bits) < 1 + spans:
         bits += 1
