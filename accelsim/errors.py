@@ -47,3 +47,7 @@ class ToolError(AccelsimError):
     def __init__(self, message: str, *, stderr: str = "") -> None:
         super().__init__(message if not stderr else f"{message}\n{stderr}")
         self.stderr = stderr
+
+
+class ExecutorError(AccelsimError):
+    """A sweep cannot run its points: an unreachable Dask scheduler, no workers, a dead worker process."""

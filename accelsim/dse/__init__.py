@@ -1,0 +1,43 @@
+"""Design-space exploration: evaluate designs, sweep configurations at scale, find Pareto fronts.
+
+>>> from accelsim.dse import evaluate, vary, load_spec, run_sweep, read_results, pareto_front
+"""
+
+from .design import DesignResult, Engine, evaluate, vary
+from .executors import DaskExecutor, Executor, LocalExecutor, make_executor
+from .metrics import METRICS, Metric, Sense, metric
+from .pareto import pareto_front
+from .points import DesignPoint, design_points
+from .spec import Sampler, SweepSpec, load_spec, spec_from_dict
+from .store import read_results
+from .sweep import SweepProgress, SweepSummary, run_sweep
+from .workload import NetworkKey, Workload, network_for
+
+__all__ = [
+    "METRICS",
+    "DaskExecutor",
+    "DesignPoint",
+    "DesignResult",
+    "Engine",
+    "Executor",
+    "LocalExecutor",
+    "Metric",
+    "NetworkKey",
+    "Sampler",
+    "Sense",
+    "SweepProgress",
+    "SweepSpec",
+    "SweepSummary",
+    "Workload",
+    "design_points",
+    "evaluate",
+    "load_spec",
+    "make_executor",
+    "metric",
+    "network_for",
+    "pareto_front",
+    "read_results",
+    "run_sweep",
+    "spec_from_dict",
+    "vary",
+]

@@ -1,0 +1,230 @@
+"""Executors: where a sweep's tasks run. A local process pool, or a Dask distributed cluster.
+
+Both implement :class:`Executor`: :meth:`~Executor.install` makes the built networks available in
+every worker process, and :meth:`~Executor.map_unordered` runs ``fn(item)`` for each item and
+yields the results as they finish, keeping at most ``window`` tasks in flight (so an interrupt
+loses little and memory stays flat). The sweep code is the same for both; only task submission
+and waiting differ (:meth:`~Executor._submit`, :meth:`~Executor._wait_first`).
+
+- :class:`LocalExecutor`: ``concurrent.futures.ProcessPoolExecutor`` with ``spawn`` workers
+  (no fork of a parent that holds torch threads); networks are passed to each worker once, by
+  its initializer.
+- :class:`DaskExecutor`: a ``distributed.Client`` connected to a scheduler address, or to a
+  ``LocalCluster`` it starts; networks are sent to each worker once with ``Client.run``. Workers
+  must run the same accelsim version (they import it to run the tasks).
+"""
+
+from __future__ import annotations
+
+import abc
+import concurrent.futures
+import concurrent.futures.process
+import itertools
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ..errors import ConfigError, ExecutorError
+from ..integer.graph import IntegerNetwork
+from .workload import NetworkKey, install
+
+T = TypeVar("T")
+R = TypeVar("R")
+E = TypeVar("E", bound="Executor")
+
+#: Seconds to wait for a Dask scheduler (and its first worker) before giving up.
+CONNECT_TIMEOUT_S = 10.0
+
+
+def default_workers() -> int:
+    """Worker processes by default: the CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _check_workers(workers: int | None) -> int:
+    count = default_workers() if workers is None else workers
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f"--workers must be a positive integer, not {workers!r}")
+    return count
+
+
+class Executor(abc.ABC):
+    """Runs tasks in worker processes (see the module docstring).
+
+    Attributes:
+        workers: worker processes (Dask: worker threads) that run tasks at once.
+    """
+
+    workers: int
+    #: Exceptions of the executor itself (not of a task) that :meth:`map_unordered` reports.
+    failures: tuple[type[BaseException], ...] = (concurrent.futures.process.BrokenProcessPool,)
+
+    @abc.abstractmethod
+    def install(self, networks: Mapping[NetworkKey, IntegerNetwork]) -> None:
+        """Make ``networks`` available to :func:`accelsim.dse.workload.network_for` in every worker."""
+
+    @abc.abstractmethod
+    def _submit(self, fn: Callable[[T], R], item: T) -> Any:
+        """Start ``fn(item)``; return its future."""
+
+    @abc.abstractmethod
+    def _wait_first(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        """Block until at least one of ``pending`` finishes; return ``(done, still pending)``."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop the workers (and a cluster this executor started)."""
+
+    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], window: int | None = None) -> Iterator[R]:
+        """``fn(item)`` for every item, yielded in completion order; at most ``window`` in flight.
+
+        Raises:
+            ExecutorError: a task could not run (e.g. its worker process died).
+        """
+        limit = window or 2 * self.workers
+        source = iter(items)
+        pending: set[Any] = set()
+        try:
+            for item in source:
+                pending.add(self._submit(fn, item))
+                if len(pending) >= limit:
+                    break
+            while pending:
+                done, pending = self._wait_first(pending)
+                for future in done:
+                    yield self._result(future)
+                    for following in itertools.islice(source, 1):
+                        pending.add(self._submit(fn, following))
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _result(self, future: Any) -> Any:
+        try:
+            return future.result()
+        except self.failures as error:
+            raise ExecutorError(f"a worker of the {type(self).__name__} failed ({type(error).__name__}: {error}); "
+                                "finished points are kept, rerun to resume") from error
+
+    def __enter__(self: E) -> E:  # noqa: PYI019 - typing.Self needs Python 3.11; setup.cfg allows 3.10
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class LocalExecutor(Executor):
+    """A pool of ``workers`` local processes (default: one per CPU).
+
+    The pool starts at the first task, after :meth:`install`, so each worker receives the networks
+    once through its initializer.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = _check_workers(workers)
+        self._networks: dict[NetworkKey, IntegerNetwork] = {}
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def install(self, networks: Mapping[NetworkKey, IntegerNetwork]) -> None:
+        """Hand ``networks`` to the workers (restarting the pool if it runs without one of them)."""
+        if all(key in self._networks for key in networks):
+            return
+        self._networks.update(networks)
+        self.close()
+
+    def _ensure_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=install, initargs=(self._networks,),
+            )
+        return self._pool
+
+    def _submit(self, fn: Callable[[T], R], item: T) -> Any:
+        return self._ensure_pool().submit(fn, item)
+
+    def _wait_first(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        done, rest = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+        return set(done), set(rest)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """A Dask distributed cluster: the scheduler at ``address``, or a new local cluster.
+
+    Args:
+        address: scheduler address (``tcp://host:8786``), or ``"local"`` / ``None`` to start a
+            ``LocalCluster`` of ``workers`` single-threaded worker processes.
+        workers: workers of a local cluster (default: one per CPU); ignored with an address.
+        processes: local cluster only: worker processes (True) or threads of this process.
+        timeout: seconds to wait for the scheduler and at least one worker.
+
+    Raises:
+        ExecutorError: the scheduler is unreachable or has no worker within ``timeout``.
+    """
+
+    def __init__(self, address: str | None = None, workers: int | None = None, *, processes: bool = True,
+                 timeout: float = CONNECT_TIMEOUT_S) -> None:
+        from distributed import Client, LocalCluster
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        self.failures = (KilledWorker, FutureCancelledError, OSError)
+        self._cluster = None
+        if address in (None, "local"):
+            self._cluster = LocalCluster(n_workers=_check_workers(workers), threads_per_worker=1,
+                                         processes=processes, dashboard_address=None,
+                                         silence_logs=logging.CRITICAL)
+            self._client = Client(self._cluster, set_as_default=False)
+        else:
+            try:
+                self._client = Client(address, timeout=f"{timeout}s", set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as error:
+                raise ExecutorError(
+                    f"--scheduler must be the address of a reachable Dask scheduler (e.g. tcp://host:8786) or "
+                    f"'local', not {address!r} ({error})"
+                ) from error
+            try:
+                self._client.wait_for_workers(1, timeout=timeout)
+            except (OSError, TimeoutError) as error:
+                self._client.close()
+                raise ExecutorError(f"the Dask scheduler at {address!r} must have workers, not none within "
+                                    f"{timeout:g} s") from error
+        self.workers = max(1, sum(worker["nthreads"] for worker in self._client.scheduler_info()["workers"].values()))
+
+    def install(self, networks: Mapping[NetworkKey, IntegerNetwork]) -> None:
+        """Send ``networks`` to every current worker (later workers build them on first use)."""
+        self._client.run(install, dict(networks))
+
+    def _submit(self, fn: Callable[[T], R], item: T) -> Any:
+        return self._client.submit(fn, item, pure=False)
+
+    def _wait_first(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        from distributed import wait
+
+        with self._client.as_current():
+            done, rest = wait(list(pending), return_when="FIRST_COMPLETED")
+        return set(done), set(rest)
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(scheduler: str | None = None, workers: int | None = None) -> Executor:
+    """The executor of the CLI options: local processes without ``scheduler``, else Dask.
+
+    Raises:
+        ConfigError: a bad worker count. ExecutorError: an unreachable scheduler.
+    """
+    if scheduler is None:
+        return LocalExecutor(workers)
+    return DaskExecutor(scheduler, workers)

@@ -1,0 +1,159 @@
+"""A sweep specification: a base configuration, the varied fields, a sampler, the workloads.
+
+Read from YAML (``configs/sweeps/*.yaml``) with :func:`load_spec`, or built from a mapping with
+:func:`spec_from_dict`; either way every entry is checked before any point runs::
+
+    name: bandwidth
+    base: default                 # bundled configuration name or YAML path
+    workloads: [vgg16, resnet56]  # or {name: vgg16, seed: 1, bits: 4} or {network: model.krp}
+    sampler: grid                 # grid | random | lhs
+    samples: 64                   # random / lhs: points per workload (duplicates collapse)
+    seed: 0                       # random / lhs
+    parameters:
+      ddr.bytes_per_cycle: [1, 2, 4, 8, 16, 32]
+      pe.kind: [krp_gsnq, gsnq_shift]
+      pe.tn: {low: 4, high: 32, step: 4}
+      clock_mhz: {low: 100, high: 300, log: true}
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..hw.config import HwConfig, config_from_dict, load_config
+from .parameters import Parameter, parameter_from_yaml
+from .workload import Workload, workload_from_yaml
+
+
+class Sampler(str, enum.Enum):
+    """How design points are drawn from the parameters."""
+
+    GRID = "grid"
+    RANDOM = "random"
+    LHS = "lhs"
+
+
+_KEYS = ("name", "base", "workloads", "sampler", "samples", "seed", "parameters")
+#: Largest ``samples`` accepted (a guard against a typo that would run for days).
+MAX_SAMPLES = 10_000_000
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A checked sweep specification.
+
+    Attributes:
+        name: sweep name (for reports).
+        base: the configuration every point starts from.
+        workloads: the networks; every sampled configuration runs on each.
+        sampler: grid, random or Latin hypercube.
+        samples: configurations drawn by the random and lhs samplers.
+        seed: seed of the random and lhs samplers.
+        parameters: the varied fields, in spec order.
+    """
+
+    name: str
+    base: HwConfig
+    workloads: tuple[Workload, ...]
+    sampler: Sampler
+    samples: int
+    seed: int
+    parameters: tuple[Parameter, ...]
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """Dotted names of the varied fields."""
+        return tuple(parameter.name for parameter in self.parameters)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data describing the sweep (stored beside its results)."""
+        return {
+            "name": self.name, "base": self.base.to_dict(), "sampler": self.sampler.value,
+            "samples": self.samples, "seed": self.seed,
+            "workloads": [workload.to_dict() for workload in self.workloads],
+            "parameters": {p.name: list(p.values) if p.values is not None else
+                           {"low": p.low, "high": p.high, "step": p.step, "log": p.log} for p in self.parameters},
+        }
+
+
+def _int(data: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{key} must be an integer from {low} to {high}, not {value!r}")
+    return value
+
+
+def _base(value: object, folder: Path | None) -> HwConfig:
+    if isinstance(value, Mapping):
+        return config_from_dict(value, "the sweep's base configuration")
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"base must be a configuration name, a YAML path or a mapping of fields, not {value!r}")
+    path = Path(value)
+    if folder is not None and value.endswith((".yaml", ".yml")) and not path.is_absolute():
+        path = folder / path
+    return load_config(str(path) if value.endswith((".yaml", ".yml")) else value)
+
+
+def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
+    """Check a spec read from YAML; relative paths in it are taken relative to ``folder``.
+
+    Raises:
+        ConfigError: a missing or unknown key, an unknown field, an empty range or list, a value
+            out of its field's range. WorkloadError: an unknown workload.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a sweep spec must be a mapping with keys {', '.join(_KEYS)}, not {data!r}")
+    unknown = [key for key in data if key not in _KEYS]
+    if unknown:
+        raise ConfigError(f"sweep spec keys must be among {', '.join(_KEYS)}, not {unknown[0]!r}")
+    name = data.get("name", "sweep")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"name must be a non-empty string, not {name!r}")
+    sampler_value = data.get("sampler", "grid")
+    if sampler_value not in {sampler.value for sampler in Sampler}:
+        raise ConfigError(f"sampler must be one of 'grid', 'random', 'lhs', not {sampler_value!r}")
+    sampler = Sampler(sampler_value)
+    if sampler is not Sampler.GRID and "samples" not in data:
+        raise ConfigError(f"samples must be given for the {sampler.value} sampler, not missing")
+    samples = _int(data, "samples", 1, 1, MAX_SAMPLES)
+    seed = _int(data, "seed", 0, 0, 2**63 - 1)
+    listed = data.get("workloads")
+    if isinstance(listed, str):
+        listed = [listed]
+    if not isinstance(listed, list) or not listed:
+        raise ConfigError(f"workloads must be a non-empty list of workload names, not {listed!r}")
+    chosen = tuple(workload_from_yaml(entry, f"workloads[{index}]", folder) for index, entry in enumerate(listed))
+    if len(set(chosen)) != len(chosen):
+        raise ConfigError(f"workloads must not repeat, not {[item.label for item in chosen]!r}")
+    params = data.get("parameters")
+    if not isinstance(params, Mapping) or not params:
+        raise ConfigError(f"parameters must be a non-empty mapping of configuration fields to values, not {params!r}")
+    parameters = tuple(parameter_from_yaml(key, value) for key, value in params.items())
+    if sampler is Sampler.GRID:
+        for parameter in parameters:
+            parameter.grid_values()  # ConfigError for a range a grid cannot enumerate
+    return SweepSpec(name.strip(), _base(data.get("base", "default"), folder), chosen, sampler, samples, seed,
+                     parameters)
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """The sweep spec in the YAML file at ``path``.
+
+    Raises:
+        ConfigError: a missing file, malformed YAML or any entry error (see :func:`spec_from_dict`).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"sweep spec must be an existing YAML file, not {str(path)!r}")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"sweep spec {str(path)!r} must be valid YAML ({error})") from error
+    return spec_from_dict(data, file.parent)

@@ -1,0 +1,122 @@
+"""Which network a design point runs: a built-in workload or a ``.krp`` file, and its cache.
+
+Compressing and lowering a workload takes seconds (VGG-16: several), far longer than simulating
+it, so a sweep builds each network once in the parent process and installs it in every worker
+(:func:`install`); :func:`network_for` returns the installed network, or builds it once per
+process (:func:`functools.lru_cache`) where none was installed (e.g. a Dask worker that joined
+late). Shipping a built network (a pickle of about 130 MB for VGG-16, well under a second) is
+much faster than building it in each worker (docs/dse.md, "Networks").
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import workloads
+
+from ..errors import ConfigError
+from ..integer.graph import IntegerNetwork
+from ..sim.sources import file_network, workload_network
+
+_KEYS = ("name", "network", "seed", "bits")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A network to simulate.
+
+    Attributes:
+        name: built-in workload name (``vgg16``, ``resnet56``, ...); for a ``network`` file, the
+            workload it was compressed from (or its file name).
+        network: path of a ``.krp`` compressed-network file, or ``None`` for the built-in one
+            compressed one-shot.
+        seed: seed of the built-in workload's weights (and of the calibration inputs).
+        bits: GSNQ weight bits of the one-shot compression of a built-in workload.
+    """
+
+    name: str
+    network: str | None = None
+    seed: int = 0
+    bits: int = 4
+
+    @property
+    def label(self) -> str:
+        """Short name for reports and the ``workload`` column: the name, plus non-default options."""
+        extras = [f"seed={self.seed}"] * (self.seed != 0) + [f"bits={self.bits}"] * (self.bits != 4)
+        base = self.name if self.network is None else f"{self.name}@{self.network}"
+        return base if not extras else f"{base}[{','.join(extras)}]"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data (what a spec file holds)."""
+        return {"name": self.name, "network": self.network, "seed": self.seed, "bits": self.bits}
+
+
+def workload_from_yaml(data: object, where: str, folder: Path | None = None) -> Workload:
+    """A workload from a spec entry: a name, or a mapping with ``name`` / ``network``, ``seed``, ``bits``.
+
+    A relative ``network`` path is taken relative to ``folder`` (the spec file's folder).
+
+    Raises:
+        WorkloadError: an unknown built-in workload. ConfigError: a malformed entry or missing file.
+    """
+    entry = {"name": data} if isinstance(data, str) else data
+    if not isinstance(entry, Mapping) or not set(entry) <= set(_KEYS) or not ({"name", "network"} & set(entry)):
+        raise ConfigError(f"{where} must be a workload name or a mapping with keys name or network, seed, bits; "
+                          f"not {data!r}")
+    for key in ("seed", "bits"):
+        value = entry.get(key, 0 if key == "seed" else 4)
+        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 2):
+            raise ConfigError(f"{where}.{key} must be an integer >= {0 if key == 'seed' else 2}, not {value!r}")
+    network = entry.get("network")
+    if network is not None:
+        path = Path(str(network))
+        if folder is not None and not path.is_absolute():
+            path = folder / path
+        if not path.is_file():
+            raise ConfigError(f"{where}.network must be an existing .krp file, not {str(network)!r}")
+        return Workload(str(entry.get("name", path.stem)), str(path.resolve()), entry.get("seed", 0), entry.get("bits", 4))
+    name = entry["name"]
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}.name must be a workload name, not {name!r}")
+    workloads.info(name)  # WorkloadError naming the choices if unknown
+    return Workload(name, None, entry.get("seed", 0), entry.get("bits", 4))
+
+
+@dataclass(frozen=True)
+class NetworkKey:
+    """A built network: the workload lowered at ``act_bits`` activation bits."""
+
+    workload: Workload
+    act_bits: int
+
+
+def build_network(key: NetworkKey) -> IntegerNetwork:
+    """Compress (built-in) or read (``.krp``) and lower the network of ``key``."""
+    source = key.workload
+    if source.network is not None:
+        return file_network(source.network, workload=None, act_bits=key.act_bits, seed=source.seed)
+    return workload_network(source.name, seed=source.seed, bits=source.bits, act_bits=key.act_bits)
+
+
+#: Networks installed in this process by :func:`install`.
+_INSTALLED: dict[NetworkKey, IntegerNetwork] = {}
+
+
+def install(networks: Mapping[NetworkKey, IntegerNetwork]) -> int:
+    """Make ``networks`` available to :func:`network_for` in this process; returns how many it has."""
+    _INSTALLED.update(networks)
+    return len(_INSTALLED)
+
+
+@functools.lru_cache(maxsize=8)
+def _built(key: NetworkKey) -> IntegerNetwork:
+    return build_network(key)
+
+
+def network_for(key: NetworkKey) -> IntegerNetwork:
+    """The network of ``key``: installed, or built once in this process."""
+    installed = _INSTALLED.get(key)
+    return installed if installed is not None else _built(key)
