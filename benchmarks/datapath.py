@@ -4,9 +4,10 @@ Usage: ``python benchmarks/datapath.py [--batch 8] [--repeats 5] [--threads 2]``
 
 Prints (never asserts):
 
-1. the first-call compile time of the Numba kernels in a fresh process with an empty cache, and
-   the same in a second process (loaded from the ``cache=True`` disk cache, no recompilation:
-   the dispatcher's cache hits/misses are printed);
+1. the first-call time of a small network that uses every Numba kernel (convolution in both
+   layouts, pooling, add, linear) in a fresh process with an empty cache (the compile time), and
+   the same in a second process sharing that cache (loaded from the ``cache=True`` disk cache:
+   the dispatchers' cache hits and misses are printed; misses 0 = nothing recompiled);
 2. per VGG-16 (CIFAR) convolution layer: the Numba KRP convolution (with its fused
    requantization) and ``torch.nn.functional.conv2d`` dense float32 on the same shape and batch,
    interleaved, best of ``--repeats``; their ratio KRP/torch, and the total;
@@ -36,19 +37,40 @@ _COMPILE_PROBE = """
 import json, time
 start = time.perf_counter()
 import numpy as np
-from accelsim.integer import kernels
-from accelsim.integer.execute import _run_conv, conv_taps
-from accelsim.integer.graph import ConvLayer, Requant, TensorSpec
+import torch
+from torch import nn
+from accelsim.integer import kernels, lower, quantize_input, run
 imported = time.perf_counter()
-weights = np.zeros((4, 3, 3, 3), np.int64)
-weights[:, :, 1, :] = 2
-layer = ConvLayer("c", "input", TensorSpec((4, 5, 5), 8, 0), 3, 4, 5, 5, 3, 1, 1, weights,
-                  np.ones((4, 3, 1), np.int64), 4, 16, Requant(np.ones(4, np.int64), np.zeros(4, np.int64), 2, 0, 127, 16))
-_run_conv(layer, np.ones((1, 3, 5, 5), np.int8), conv_taps(layer))
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3, padding=1)  # 32x32: wide layout
+        self.small = nn.Conv2d(4, 4, 3, padding=1)  # 16x16: patch layout (im2col)
+        self.pool = nn.MaxPool2d(2)
+        self.avg = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        y = self.pool(torch.relu(self.conv(x)))
+        y = torch.relu(self.small(y) + y)
+        return self.fc(torch.flatten(self.avg(y), 1))
+
+model = Tiny()
+with torch.no_grad():
+    for m in (model.conv, model.small, model.fc):
+        m.weight.copy_(torch.sign(m.weight) * 2.0 ** torch.round(torch.log2(m.weight.abs())))
+x = np.random.default_rng(0).uniform(0, 1, (2, 2, 32, 32)).astype(np.float32)
+network = lower(model, x)
+lowered = time.perf_counter()
+run(network, quantize_input(network, x))
 done = time.perf_counter()
-stats = kernels.conv2d_acc32.stats
-print(json.dumps({"import_s": imported - start, "first_call_s": done - imported,
-                  "cache_hits": sum(stats.cache_hits.values()), "cache_misses": sum(stats.cache_misses.values())}))
+dispatchers = [kernels.im2col, kernels.conv2d_acc32, kernels.linear, kernels.max_pool2d,
+               kernels.avg_pool2d, kernels.add]
+hits = sum(sum(d.stats.cache_hits.values()) for d in dispatchers)
+misses = sum(sum(d.stats.cache_misses.values()) for d in dispatchers)
+print(json.dumps({"import_s": imported - start, "first_call_s": done - lowered,
+                  "cache_hits": hits, "cache_misses": misses}))
 """
 
 
@@ -106,7 +128,7 @@ def main() -> None:
     for index, probe in enumerate(compile_times()):
         label = "first process (empty cache)" if index == 0 else "second process (cached)    "
         print(
-            f"compile {label}: first conv2d call {probe['first_call_s']:.2f} s "
+            f"compile {label}: first run of a small network {probe['first_call_s']:.2f} s "
             f"(import {probe['import_s']:.2f} s), cache hits {probe['cache_hits']}, misses {probe['cache_misses']}"
         )
 
