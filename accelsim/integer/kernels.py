@@ -1,8 +1,8 @@
 """Numba kernels of the integer datapath (compiled once, cached on disk: ``cache=True``).
 
 Every kernel computes exact integers: activations are read from int8/int16 arrays, accumulators
-are int32 or int64 (as wide as the layer's ``acc_bits`` needs; the width is chosen by the dtype of
-the tap tables the caller passes) and the requantization is done in int64. The arithmetic is
+are int32 or int64 (as wide as the layer's ``acc_bits`` needs: the convolution comes as
+:func:`conv2d_acc32` and :func:`conv2d_acc64`) and the requantization is done in int64. The arithmetic is
 specified in ``docs/integer-arithmetic.md``; :mod:`accelsim.integer.execute` prepares the tables.
 
 A weight ``w = sign * 2**s`` is applied to an activation ``x`` as a shift ``x << s`` and a
