@@ -1,0 +1,259 @@
+"""Emission of an RTL design point: the configured top level and the run images.
+
+A design point is a hardware configuration: :func:`design_files` writes the top level
+``accelsim_top`` (``accel_core`` with the configuration's parameters, what Yosys and Vivado
+synthesize) and the testbench's parameter header. A run is a list of layers with their inputs:
+:func:`layer_run` lays out DDR (each layer's input feature map, its weight groups and
+requantization parameters, a region for its output) and the layer descriptors; :func:`write_run`
+writes them as ``$readmemh`` files for ``tb_harness``. Every check of what the RTL can run happens
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, UnsupportedLayerError
+from ..hw.config import HwConfig
+from ..integer.graph import ConvLayer, IntegerNetwork, LinearLayer
+from ..outputs import atomic_write_bytes
+from ..sim.plan import LayerPlan, plan_network
+from .images import (
+    DESCRIPTOR_WORDS,
+    PeLayerView,
+    check_pe_layer,
+    descriptor,
+    gsnq_codes,
+    pe_view,
+    weight_image,
+)
+from .params import RtlParameters, rtl_parameters
+
+#: Synthesizable top level written by :func:`design_files`, and the testbench top.
+TOP_MODULE = "accelsim_top"
+TESTBENCH_MODULE = "tb_harness"
+#: Files of the Verilog library that are simulation only.
+SIMULATION_ONLY = ("tb_harness.v",)
+#: DDR bytes of the testbench memory (tb_harness DDR_BYTES) and region alignment.
+DDR_BYTES = 1 << 24
+REGION_ALIGN = 64
+
+
+def library_dir() -> Path:
+    """The folder of the packaged Verilog library (``accelsim/rtl/verilog``)."""
+    return Path(str(resources.files("accelsim.rtl") / "verilog"))
+
+
+def library_sources(*, simulation: bool) -> list[Path]:
+    """The library's Verilog files, sorted; with ``simulation`` the testbench too."""
+    files = sorted(library_dir().glob("*.v"))
+    return [path for path in files if simulation or path.name not in SIMULATION_ONLY]
+
+
+def harness_source() -> Path:
+    """The C++ main of the Verilator build."""
+    return library_dir() / "sim_main.cpp"
+
+
+def _core_interface() -> tuple[str, str]:
+    """The parameter and port declarations of ``accel_core`` (text between the parentheses)."""
+    text = (library_dir() / "accel_core.v").read_text()
+    match = re.search(r"module accel_core #\((.*?)\n\) \((.*?)\n\);", text, re.DOTALL)
+    if match is None:  # pragma: no cover - the packaged file is fixed
+        raise RuntimeError("accel_core.v must declare 'module accel_core #(...) (...);'")
+    return match.group(1), match.group(2)
+
+
+def top_level(params: RtlParameters) -> str:
+    """``accelsim_top.v``: ``accel_core`` with the configuration's parameters as defaults."""
+    param_text, port_text = _core_interface()
+    values = params.verilog()
+    lines = []
+    for line in param_text.splitlines():
+        match = re.match(r"(\s*parameter\s+)(\w+)(\s*=\s*)([^,/]+?)(\s*,?\s*(//.*)?)$", line)
+        if match and match.group(2) in values:
+            line = f"{match.group(1)}{match.group(2)}{match.group(3)}{values[match.group(2)]}{match.group(5)}"
+        lines.append(line)
+    ports = re.findall(r"(?:input|output)\s+(?:wire|reg)\s+(?:signed\s+)?(?:\[[^\]]*\]\s*)?(\w+)\s*,?", port_text)
+    port_decls = port_text.replace("output reg ", "output wire")
+    names = [name for name in values]
+    overrides = ", ".join(f".{name}({name})" for name in names)
+    connections = ",\n        ".join(f".{port}({port})" for port in ports)
+    return (
+        "// Written by accelsim.rtl.emit: the accelerator core with one configuration's parameters.\n"
+        f"module {TOP_MODULE} #({chr(10).join(lines)}\n) ({port_decls}\n);\n"
+        f"    accel_core #({overrides}) u_core (\n        {connections}\n    );\n"
+        "endmodule\n"
+    )
+
+
+def testbench_header(params: RtlParameters) -> str:
+    """``accelsim_params.vh``: the widths the testbench needs."""
+    return (
+        "// Written by accelsim.rtl.emit: widths of accelsim_top's ports for tb_harness.\n"
+        f"localparam BEAT = {params.beat};\n"
+        f"localparam BYTES_W = {params.bytes_bits};\n"
+        f"localparam IDX_W = {params.index_bits};\n"
+        "localparam STAMP_W = 32;\n"
+    )
+
+
+def design_files(params: RtlParameters) -> dict[str, str]:
+    """The generated files of a design point: ``{file name: text}``."""
+    return {f"{TOP_MODULE}.v": top_level(params), "accelsim_params.vh": testbench_header(params)}
+
+
+@dataclass(frozen=True)
+class LayerRegion:
+    """Where a layer of a run lives in the testbench's DDR.
+
+    Attributes:
+        name: the layer.
+        index: its position in the run (the trace's layer number).
+        output_base, output_bytes: its output feature map (channel-major, one byte per activation).
+        output_shape: the output tensor's shape.
+    """
+
+    name: str
+    index: int
+    output_base: int
+    output_bytes: int
+    output_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RunImage:
+    """The testbench's inputs for one run: DDR contents, descriptors and the output regions."""
+
+    ddr: bytes
+    descriptors: tuple[int, ...]
+    regions: tuple[LayerRegion, ...]
+
+    @property
+    def dump_bytes(self) -> int:
+        """DDR bytes the testbench writes back (up to the end of the last output region)."""
+        return max((r.output_base + r.output_bytes for r in self.regions), default=0)
+
+
+class _Allocator:
+    """Consecutive, aligned DDR regions."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def place(self, payload: bytes, size: int | None = None) -> int:
+        base = -(-len(self.data) // REGION_ALIGN) * REGION_ALIGN
+        self.data.extend(b"\0" * (base - len(self.data)))
+        self.data.extend(payload)
+        self.data.extend(b"\0" * ((size or len(payload)) - len(payload)))
+        return base
+
+
+def _pe_layers(network: IntegerNetwork, names: list[str] | None) -> list[ConvLayer | LinearLayer]:
+    """The convolution and linear layers selected by ``names`` (all of them if None)."""
+    known = {layer.name: layer for layer in network.layers}
+    if names is None:
+        return [layer for layer in network.layers if isinstance(layer, (ConvLayer, LinearLayer))]
+    chosen = []
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"layer must be one of the network's layers, not {name!r}")
+        layer = known[name]
+        if not isinstance(layer, (ConvLayer, LinearLayer)):
+            raise UnsupportedLayerError(
+                f"layer {name!r} must be a convolution or linear layer to run on the RTL, not "
+                f"{type(layer).__name__} (the vector unit is not implemented in the RTL)"
+            )
+        chosen.append(layer)
+    return chosen
+
+
+def layer_run(
+    network: IntegerNetwork,
+    config: HwConfig,
+    inputs: dict[str, np.ndarray],
+    layer_names: list[str] | None = None,
+) -> tuple[RunImage, dict[str, LayerPlan]]:
+    """DDR image and descriptors that run the chosen layers back to back, each on its own input.
+
+    Args:
+        network: the integer network.
+        config: the hardware configuration.
+        inputs: layer name -> that layer's input activations, one image (the integer datapath's
+            values: the network input or the producing layer's output).
+        layer_names: the layers to run (default: every convolution and linear layer).
+
+    Returns:
+        The run image and each layer's plan (tile rows from the timing contract).
+
+    Raises:
+        ConfigError, UnsupportedLayerError: the configuration or a layer the RTL cannot run.
+    """
+    params = rtl_parameters(config)
+    plans = {plan.name: plan for plan in plan_network(network, config).layers}
+    layers = _pe_layers(network, layer_names)
+    views = [pe_view(layer) for layer in layers]
+    for view, plan in zip(views, layers):
+        check_pe_layer(view, params)
+        _check_transfers(plans[plan.name])
+    memory = _Allocator()
+    words: list[int] = [len(layers)]
+    regions = []
+    for index, (layer, view) in enumerate(zip(layers, views)):
+        activations = np.asarray(inputs[layer.name]).reshape(-1)
+        codes = gsnq_codes(view.name, view.weights, params.weight_bits)
+        in_base = memory.place(activations.astype(np.int8).tobytes())
+        w_base = memory.place(weight_image(view, params, codes))
+        out_bytes = view.c_out * view.h_out * view.w_out
+        out_base = memory.place(b"", out_bytes)
+        words += descriptor(view, params, codes, plans[layer.name].tile_rows, (in_base, w_base, out_base))
+        regions.append(LayerRegion(layer.name, index, out_base, out_bytes, layer.output.shape))
+    if len(memory.data) > DDR_BYTES:
+        raise ConfigError(f"the run must fit the testbench's {DDR_BYTES} DDR bytes, not {len(memory.data)}; "
+                          "run fewer layers at once")
+    return RunImage(bytes(memory.data), tuple(words), tuple(regions)), {name: plans[name] for name in
+                                                                        (layer.name for layer in layers)}
+
+
+def _check_transfers(plan: LayerPlan) -> None:
+    """The RTL moves no empty transfer (a row group reading only padding)."""
+    for job in plan.input_jobs + plan.weight_jobs:
+        if not job.transfers:
+            raise UnsupportedLayerError(
+                f"layer {plan.name!r} must read input rows in every row group for the RTL, not a row "
+                "group wholly in the padding"
+            )
+
+
+def _hex_lines(values: list[int] | bytes, digits: int) -> bytes:
+    return ("\n".join(f"{value:0{digits}x}" for value in values) + "\n").encode()
+
+
+def write_run(image: RunImage, folder: Path) -> tuple[Path, Path]:
+    """Write ``ddr.hex`` (bytes) and ``desc.hex`` (32-bit words) into ``folder``; return their paths."""
+    ddr = atomic_write_bytes(folder / "ddr.hex", _hex_lines(image.ddr, 2))
+    desc = atomic_write_bytes(folder / "desc.hex", _hex_lines(list(image.descriptors), 8))
+    return ddr, desc
+
+
+def read_dump(path: Path, size: int) -> np.ndarray:
+    """The testbench's ``$writememh`` dump as uint8 bytes."""
+    values = [int(token, 16) for token in path.read_text().split() if not token.startswith("@")]
+    if len(values) < size:
+        raise ConfigError(f"the RTL dump must hold {size} bytes, not {len(values)} ({path})")
+    return np.asarray(values[:size], dtype=np.uint8)
+
+
+def descriptor_words() -> int:
+    """Descriptor words per layer (``tb_harness`` NF)."""
+    return DESCRIPTOR_WORDS
+
+
+def view_of(layer: ConvLayer | LinearLayer) -> PeLayerView:
+    """The RTL's view of a layer (re-exported for the cross-check)."""
+    return pe_view(layer)

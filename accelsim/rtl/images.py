@@ -1,0 +1,253 @@
+"""What the RTL reads from DDR: weight codes, packed weight groups, requantization parameters and
+the per-layer descriptors (docs/rtl.md, "Data in DDR").
+
+Weights are GSNQ codes: per layer, code 0 is the weight 0, codes ``1 .. n_pos`` the positive
+powers ``2^(base_pos + c - 1)`` and codes ``n_pos + 1 ..`` the negative powers
+``-2^(base_neg + c - n_pos - 1)`` (shifts relative to the layer's smallest weight, i.e. of the
+integer weights of :class:`~accelsim.integer.graph.ConvLayer`). The weights of one output-channel
+group are its ``(o, c)`` kernels ("pairs"), ``o`` outer and ``c`` inner, each ``pair_bits`` bits
+packed LSB first without gaps, padded to a byte, then 8 little-endian bytes per output channel:
+the 16-bit multiplier in bits 0-15 and the 48-bit bias in bits 16-63. A pair is the dense
+``K x K`` codes row-major, or, for ``krp_gsnq`` units on a KRP layer, the ``K`` codes of the kept
+row followed by its ``ceil(log2 K)``-bit row index: exactly the byte counts of
+docs/microarchitecture.md, section 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UnsupportedLayerError
+from ..hw.intmath import bits_for, ceil_div
+from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS
+from ..integer.graph import ConvLayer, LinearLayer, Requant
+from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
+
+#: Descriptor words per layer (tb_harness.v: NF) and their order.
+DESCRIPTOR_FIELDS = (
+    "c_in", "c_out", "h_in", "w_in", "h_out", "w_out", "ksize", "stride", "pad", "tile_rows",
+    "pair_bits", "n_pos", "base_pos", "base_neg", "rq_shift", "rq_lo", "rq_hi", "in_base",
+    "w_base", "out_base",
+)
+DESCRIPTOR_WORDS = 24
+
+
+@dataclass(frozen=True)
+class GsnqCodes:
+    """A layer's weights as GSNQ codes.
+
+    Attributes:
+        codes: uint8 array of the weights' shape.
+        n_pos: codes of positive weights (``1 .. n_pos``).
+        base_pos, base_neg: shift of code 1 and of code ``n_pos + 1``.
+    """
+
+    codes: np.ndarray
+    n_pos: int
+    base_pos: int
+    base_neg: int
+
+
+def gsnq_codes(name: str, weights: np.ndarray, weight_bits: int) -> GsnqCodes:
+    """Encode integer power-of-two weights (0 or +-2^s) as ``weight_bits``-bit GSNQ codes.
+
+    Raises:
+        UnsupportedLayerError: a weight is not 0 or +-2^s, the levels need more codes than
+            ``weight_bits`` give, or a shift exceeds ``2^weight_bits - 2``.
+    """
+    values = np.asarray(weights, dtype=np.int64)
+    magnitude = np.abs(values)
+    nonzero = magnitude != 0
+    if np.any(magnitude[nonzero] & (magnitude[nonzero] - 1)):
+        raise UnsupportedLayerError(f"layer {name!r} weights must be 0 or +-2^s for the RTL")
+    shifts = np.zeros(values.shape, dtype=np.int64)
+    shifts[nonzero] = np.log2(magnitude[nonzero]).round().astype(np.int64)
+    pos, neg = values > 0, values < 0
+    base_pos = int(shifts[pos].min()) if pos.any() else 0
+    base_neg = int(shifts[neg].min()) if neg.any() else 0
+    n_pos = int(shifts[pos].max()) - base_pos + 1 if pos.any() else 0
+    n_neg = int(shifts[neg].max()) - base_neg + 1 if neg.any() else 0
+    top = int(shifts[nonzero].max()) if nonzero.any() else 0
+    if n_pos + n_neg > (1 << weight_bits) - 1 or top > (1 << weight_bits) - 2:
+        raise UnsupportedLayerError(
+            f"weight_bits must be large enough for the levels of layer {name!r} "
+            f"({n_pos} positive and {n_neg} negative powers of two, shifts up to {top}), not {weight_bits}"
+        )
+    codes = np.zeros(values.shape, dtype=np.uint8)
+    codes[pos] = 1 + shifts[pos] - base_pos
+    codes[neg] = n_pos + 1 + shifts[neg] - base_neg
+    return GsnqCodes(codes, n_pos, base_pos, base_neg)
+
+
+def pack_fields(fields: list[tuple[np.ndarray, int]], count: int) -> np.ndarray:
+    """Bits of ``count`` records, each the concatenation (LSB first) of the given fields.
+
+    ``fields`` lists ``(values, bits)``, ``values`` of shape ``(count,)``. Returns a uint8 bit
+    array of shape ``(count, record_bits)``.
+    """
+    columns = []
+    for values, bits in fields:
+        column = np.asarray(values, dtype=np.uint64).reshape(count, 1)
+        columns.append(((column >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8))
+    return np.concatenate(columns, axis=1) if columns else np.zeros((count, 0), np.uint8)
+
+
+def pack_bits(bits: np.ndarray) -> bytes:
+    """A flat bit array (LSB first) as bytes, the last byte padded with zeros."""
+    return np.packbits(bits.reshape(-1), bitorder="little").tobytes()
+
+
+@dataclass(frozen=True)
+class PeLayerView:
+    """A convolution or linear layer as the RTL runs it (a linear layer is a 1x1 convolution)."""
+
+    name: str
+    c_in: int
+    c_out: int
+    h_in: int
+    w_in: int
+    kernel: int
+    stride: int
+    padding: int
+    h_out: int
+    w_out: int
+    weights: np.ndarray          # (c_out, c_in, K, K) integers
+    kept_rows: np.ndarray | None  # (c_out, c_in, r) or None
+    requant: Requant
+
+
+def pe_view(layer: ConvLayer | LinearLayer) -> PeLayerView:
+    """The RTL's view of a convolution or linear layer."""
+    if isinstance(layer, LinearLayer):
+        return PeLayerView(layer.name, layer.in_features, layer.out_features, 1, 1, 1, 1, 0, 1, 1,
+                           layer.weights.reshape(layer.out_features, layer.in_features, 1, 1), None,
+                           layer.requant)
+    return PeLayerView(layer.name, layer.in_channels, layer.out_channels, layer.in_h, layer.in_w,
+                       layer.kernel, layer.stride, layer.padding, layer.out_h, layer.out_w,
+                       layer.weights, layer.kept_rows, layer.requant)
+
+
+def row_pairs(view: PeLayerView, params: RtlParameters) -> bool:
+    """Whether the layer's pairs are kept rows with a row index (krp_gsnq units on a KRP layer)."""
+    return params.kind == 3 and view.kept_rows is not None
+
+
+def pair_bits(view: PeLayerView, params: RtlParameters) -> int:
+    """Bits of one pair in DDR (docs/microarchitecture.md, section 2, with ``r = 1``)."""
+    if row_pairs(view, params):
+        return view.kernel * params.weight_bits + bits_for(view.kernel)
+    return view.kernel * view.kernel * params.weight_bits
+
+
+def check_pe_layer(view: PeLayerView, params: RtlParameters) -> None:
+    """Raise if the RTL cannot run ``view`` (before anything is built).
+
+    The RTL runs one pass per input-channel group (P = 1): kernels up to ``pe.kernel_max``; a
+    ``krp_gsnq`` array runs KRP layers with one kept row, and dense layers only with 1x1 kernels.
+    """
+    name, k = view.name, view.kernel
+    if k > params.kernel_max:
+        raise UnsupportedLayerError(
+            f"layer {name!r} kernel must be at most pe.kernel_max = {params.kernel_max} for the RTL "
+            f"(one pass per input group), not {k}"
+        )
+    if params.kind == 3:
+        rows = None if view.kept_rows is None else view.kept_rows.shape[2]
+        if (rows is None and k > 1) or (rows is not None and rows != 1):
+            what = "a dense layer" if rows is None else f"{rows} kept rows"
+            raise UnsupportedLayerError(
+                f"layer {name!r} must have one kept row per kernel (or a 1x1 kernel) to run on the "
+                f"krp_gsnq RTL, not {what} (several passes per group are not implemented in the RTL)"
+            )
+    if view.padding >= k or view.padding >= params.kernel_max:
+        raise UnsupportedLayerError(
+            f"layer {name!r} padding must be smaller than its kernel and pe.kernel_max for the RTL, "
+            f"not {view.padding}"
+        )
+    for field, value, top in (("stride", view.stride, MAX_SMALL_FIELD),
+                              ("input height", view.h_in, (1 << DIM_BITS) - 1),
+                              ("input width", view.w_in, (1 << DIM_BITS) - 1),
+                              ("input channels", view.c_in, (1 << CHANNEL_BITS) - 1),
+                              ("output channels", view.c_out, (1 << CHANNEL_BITS) - 1)):
+        if value > top:
+            raise UnsupportedLayerError(f"layer {name!r} {field} must be at most {top} for the RTL, not {value}")
+    if view.c_in * min(params.tn, view.c_out) >= 1 << CHANNEL_BITS:
+        raise UnsupportedLayerError(
+            f"layer {name!r} must have fewer than {1 << CHANNEL_BITS} weight pairs per channel group "
+            f"for the RTL, not {view.c_in * min(params.tn, view.c_out)}"
+        )
+    check_requant(name, view.requant, params)
+
+
+def check_requant(name: str, requant: Requant, params: RtlParameters) -> None:
+    """The requantization must fit the RTL's 16-bit multipliers, 48-bit biases, 6-bit shift."""
+    m_hi, b_hi = 1 << (REQUANT_MULTIPLIER_BITS - 1), 1 << (REQUANT_BIAS_BITS - 1)
+    multiplier, bias = np.asarray(requant.multiplier), np.asarray(requant.bias)
+    if multiplier.size and (int(multiplier.max()) >= m_hi or int(multiplier.min()) < -m_hi):
+        raise UnsupportedLayerError(
+            f"layer {name!r} requantization multipliers must fit {REQUANT_MULTIPLIER_BITS} signed bits "
+            f"(lower with multiplier_bits=16), not [{int(multiplier.min())}, {int(multiplier.max())}]"
+        )
+    if bias.size and (int(bias.max()) >= b_hi or int(bias.min()) < -b_hi):
+        raise UnsupportedLayerError(
+            f"layer {name!r} requantization biases must fit {REQUANT_BIAS_BITS} signed bits, not "
+            f"[{int(bias.min())}, {int(bias.max())}]"
+        )
+    a_lo, a_hi = -(1 << (params.act_bits - 1)), (1 << (params.act_bits - 1)) - 1
+    if not 0 <= requant.shift <= 63 or not a_lo <= requant.lo <= requant.hi <= a_hi:
+        raise UnsupportedLayerError(
+            f"layer {name!r} requantization must have a shift in 0..63 and bounds in [{a_lo}, {a_hi}], "
+            f"not shift {requant.shift}, bounds [{requant.lo}, {requant.hi}]"
+        )
+
+
+def requant_bytes(requant: Requant, channels: slice) -> bytes:
+    """The 8-byte parameter words of ``channels``: multiplier in bits 0-15, bias in bits 16-63."""
+    multiplier = np.asarray(requant.multiplier, dtype=np.int64)[channels]
+    bias = np.asarray(requant.bias, dtype=np.int64)[channels]
+    words = [(int(m) & 0xFFFF) | ((int(b) & ((1 << REQUANT_BIAS_BITS) - 1)) << REQUANT_MULTIPLIER_BITS)
+             for m, b in zip(multiplier, bias)]
+    return b"".join(word.to_bytes(8, "little") for word in words)
+
+
+def weight_image(view: PeLayerView, params: RtlParameters, codes: GsnqCodes) -> bytes:
+    """All channel groups of the layer, one after the other (docs/rtl.md)."""
+    k, w = view.kernel, params.weight_bits
+    if row_pairs(view, params):
+        assert view.kept_rows is not None
+        rows = view.kept_rows[:, :, 0]
+        kept = np.take_along_axis(codes.codes, rows[:, :, None, None], axis=2)[:, :, 0, :]  # (o, c, K)
+        fields = [(kept[..., v].reshape(-1), w) for v in range(k)] + [(rows.reshape(-1), bits_for(k))]
+    else:
+        flat = codes.codes.reshape(view.c_out, view.c_in, k * k)
+        fields = [(flat[..., t].reshape(-1), w) for t in range(k * k)]
+    pairs = pack_fields(fields, view.c_out * view.c_in).reshape(view.c_out, view.c_in, -1)
+    chunks = []
+    for first in range(0, view.c_out, params.tn):
+        group = slice(first, min(view.c_out, first + params.tn))
+        chunks.append(pack_bits(pairs[group]) + requant_bytes(view.requant, group))
+    return b"".join(chunks)
+
+
+def group_bytes(view: PeLayerView, params: RtlParameters, channels: int) -> int:
+    """Bytes of one weight transfer of ``channels`` output channels (the contract's formula)."""
+    return ceil_div(channels * view.c_in * pair_bits(view, params), 8) + 8 * channels
+
+
+def descriptor(view: PeLayerView, params: RtlParameters, codes: GsnqCodes, tile_rows: int,
+               bases: tuple[int, int, int]) -> list[int]:
+    """The layer's descriptor words (:data:`DESCRIPTOR_FIELDS`, padded to :data:`DESCRIPTOR_WORDS`)."""
+    q = view.requant
+    mask = (1 << params.act_bits) - 1
+    values = {
+        "c_in": view.c_in, "c_out": view.c_out, "h_in": view.h_in, "w_in": view.w_in,
+        "h_out": view.h_out, "w_out": view.w_out, "ksize": view.kernel, "stride": view.stride,
+        "pad": view.padding, "tile_rows": tile_rows, "pair_bits": pair_bits(view, params),
+        "n_pos": codes.n_pos, "base_pos": codes.base_pos, "base_neg": codes.base_neg,
+        "rq_shift": q.shift, "rq_lo": q.lo & mask, "rq_hi": q.hi & mask,
+        "in_base": bases[0], "w_base": bases[1], "out_base": bases[2],
+    }
+    words = [values[name] for name in DESCRIPTOR_FIELDS]
+    return words + [0] * (DESCRIPTOR_WORDS - len(words))

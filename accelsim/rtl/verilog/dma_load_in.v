@@ -1,0 +1,177 @@
+// The input DMA engine: loads one input slab (one transfer, or two for a residual add) into a
+// half of the input buffer, BEAT activations per cycle at the DDR's rate.
+//
+// The slab arrives channel-major, (c, y, x) with x fastest, as in DDR. Activation (c, y, x) of a
+// slab goes to bank (c mod TM, y mod KMAX, x mod KMAX) (docs/microarchitecture.md, section 4) at
+// the next free item of that bank: items are numbered in arrival order per bank, so every bank
+// is written in runs of consecutive items and the PE side finds (c, y, x) at item
+//   ((c / TM) * R[y mod KMAX] + y / KMAX) * Wc[x mod KMAX] + x / KMAX
+// where R[ym] and Wc[xm] count the slab rows and columns of each class (input_window.v).
+//
+// Each beat is registered, then split into lanes: a cursor chain gives every lane its (c, y, x)
+// class, a prefix count its rank among the lanes of its bank, and the per-bank counters its
+// item. The cursor and the counters restart with every job.
+module dma_load_in #(
+    parameter TM         = 4,
+    parameter KMAX       = 3,
+    parameter A          = 8,
+    parameter BEAT       = 8,     // bytes (= activations) per beat
+    parameter BURST      = 2048,
+    parameter HALF_ITEMS = 2048,
+    parameter STAMP_W    = 32,
+    parameter ADDR_W     = 32,
+    parameter BYTES_W    = 16,
+    parameter DIM_W      = 12,    // bits of a row or column count
+    parameter ITEM_W     = $clog2(2 * HALF_ITEMS),
+    parameter NB         = TM * KMAX * KMAX,
+    parameter BANK_W     = (NB > 1) ? $clog2(NB) : 1
+) (
+    input  wire                      clk,
+    input  wire                      rst,
+    input  wire [STAMP_W-1:0]        now,
+    // the job: start it (first request this cycle), its half, the slab geometry and transfer
+    input  wire                      start,
+    input  wire                      half,
+    input  wire [DIM_W-1:0]          width,      // columns of the slab (W_in)
+    input  wire [DIM_W-1:0]          rows,       // rows of the slab
+    input  wire [ADDR_W-1:0]         part_base,
+    input  wire [ADDR_W-1:0]         part_seg,
+    input  wire [ADDR_W-1:0]         part_stride,
+    input  wire [ADDR_W-1:0]         part_bytes,
+    output wire                      job_done,
+    // arbiter port
+    output wire                      req_valid,
+    output wire [STAMP_W-1:0]        req_stamp,
+    output wire [ADDR_W-1:0]         req_base,
+    output wire [ADDR_W-1:0]         req_seg,
+    output wire [ADDR_W-1:0]         req_stride,
+    output wire [ADDR_W-1:0]         req_offset,
+    output wire [BYTES_W-1:0]        req_bytes,
+    input  wire                      grant,
+    input  wire                      beat,
+    input  wire                      beat_last,
+    input  wire [8*BEAT-1:0]         rd_data,
+    // input buffer write lanes
+    output reg  [BEAT-1:0]           lane_valid,
+    output reg  [BEAT*BANK_W-1:0]    lane_bank,
+    output reg  [BEAT*ITEM_W-1:0]    lane_item,
+    output wire [BEAT*A-1:0]         lane_data,
+    // trace: a transfer ended this cycle
+    output wire                      trace_valid,
+    output wire                      trace_part,
+    output wire [STAMP_W-1:0]        trace_start
+);
+    localparam KW = (KMAX > 1) ? $clog2(KMAX) : 1;
+    localparam CW = (TM > 1) ? $clog2(TM) : 1;
+
+    wire               data_beat;
+    wire [BYTES_W-1:0] beat_bytes;
+    wire               busy;
+    /* verilator lint_off PINCONNECTEMPTY */
+    dma_requester #(
+        .STAMP_W(STAMP_W), .ADDR_W(ADDR_W), .BYTES_W(BYTES_W), .BEAT(BEAT), .BURST(BURST)
+    ) u_req (
+        .clk(clk), .rst(rst), .now(now), .start(start), .two_parts(1'b0),
+        .job_base({{ADDR_W{1'b0}}, part_base}), .job_seg({{ADDR_W{1'b0}}, part_seg}),
+        .job_stride({{ADDR_W{1'b0}}, part_stride}), .job_bytes({{ADDR_W{1'b0}}, part_bytes}), .part(),
+        .req_valid(req_valid), .req_stamp(req_stamp), .req_base(req_base), .req_seg(req_seg),
+        .req_stride(req_stride), .req_offset(req_offset), .req_bytes(req_bytes),
+        .grant(grant), .beat(beat), .beat_last(beat_last),
+        .data_beat(data_beat), .beat_offset(), .beat_bytes(beat_bytes),
+        .busy(busy), .job_ending(), .job_done(job_done),
+        .trace_valid(trace_valid), .trace_part(trace_part), .trace_start(trace_start)
+    );
+    /* verilator lint_on PINCONNECTEMPTY */
+
+    // ---- registered beat
+    reg               b_valid;
+    reg [8*BEAT-1:0]  b_data;
+    reg [BYTES_W-1:0] b_bytes;
+    reg               half_q;
+    reg [DIM_W-1:0]   width_q, rows_q;
+    always @(posedge clk) begin
+        b_valid <= rst ? 1'b0 : data_beat;
+        b_data  <= rd_data;
+        b_bytes <= beat_bytes;
+        if (start && !busy) begin
+            half_q  <= half;
+            width_q <= width;
+            rows_q  <= rows;
+        end
+    end
+    assign lane_data = b_data[BEAT*A-1:0];
+
+    // ---- cursor chain: (c mod TM, y mod K, x mod K, y, x) of every lane; lane BEAT is the next cursor
+    localparam integer TM_I = TM, KMAX_I = KMAX;
+    localparam [CW-1:0] CM_LAST = TM_I[CW-1:0] - 1'b1;
+    localparam [KW-1:0] KM_LAST = KMAX_I[KW-1:0] - 1'b1;
+    localparam [BANK_W-1:0] K_B = KMAX_I[BANK_W-1:0];
+    reg [DIM_W-1:0] cur_x, cur_y;
+    reg [KW-1:0]    cur_xm, cur_ym;
+    reg [CW-1:0]    cur_cm;
+    reg [(BEAT+1)*DIM_W-1:0] ch_x, ch_y;
+    reg [(BEAT+1)*KW-1:0]    ch_xm, ch_ym;
+    reg [(BEAT+1)*CW-1:0]    ch_cm;
+    reg [NB*ITEM_W-1:0]      count;        // next free item of every bank, in the job's half
+    reg [NB*ITEM_W-1:0]      count_next;
+    reg [ITEM_W-1:0]         rank;
+    reg [BANK_W-1:0]         bank;
+    wire [ITEM_W-1:0]        half_base = half_q ? HALF_ITEMS[ITEM_W-1:0] : {ITEM_W{1'b0}};
+    integer l, m;
+    always @(*) begin
+        ch_x[0 +: DIM_W] = cur_x;
+        ch_y[0 +: DIM_W] = cur_y;
+        ch_xm[0 +: KW] = cur_xm;
+        ch_ym[0 +: KW] = cur_ym;
+        ch_cm[0 +: CW] = cur_cm;
+        for (l = 0; l < BEAT; l = l + 1) begin
+            ch_x[(l+1)*DIM_W +: DIM_W] = ch_x[l*DIM_W +: DIM_W] + 1'b1;
+            ch_xm[(l+1)*KW +: KW] = (ch_xm[l*KW +: KW] == KM_LAST) ? {KW{1'b0}} : ch_xm[l*KW +: KW] + 1'b1;
+            ch_y[(l+1)*DIM_W +: DIM_W] = ch_y[l*DIM_W +: DIM_W];
+            ch_ym[(l+1)*KW +: KW] = ch_ym[l*KW +: KW];
+            ch_cm[(l+1)*CW +: CW] = ch_cm[l*CW +: CW];
+            if (ch_x[l*DIM_W +: DIM_W] + 1'b1 == width_q) begin   // end of a row
+                ch_x[(l+1)*DIM_W +: DIM_W] = {DIM_W{1'b0}};
+                ch_xm[(l+1)*KW +: KW] = {KW{1'b0}};
+                ch_y[(l+1)*DIM_W +: DIM_W] = ch_y[l*DIM_W +: DIM_W] + 1'b1;
+                ch_ym[(l+1)*KW +: KW] = (ch_ym[l*KW +: KW] == KM_LAST) ? {KW{1'b0}} : ch_ym[l*KW +: KW] + 1'b1;
+                if (ch_y[l*DIM_W +: DIM_W] + 1'b1 == rows_q) begin  // end of a channel
+                    ch_y[(l+1)*DIM_W +: DIM_W] = {DIM_W{1'b0}};
+                    ch_ym[(l+1)*KW +: KW] = {KW{1'b0}};
+                    ch_cm[(l+1)*CW +: CW] = (ch_cm[l*CW +: CW] == CM_LAST) ? {CW{1'b0}} : ch_cm[l*CW +: CW] + 1'b1;
+                end
+            end
+        end
+        count_next = count;
+        for (l = 0; l < BEAT; l = l + 1) begin
+            lane_valid[l] = b_valid && (l < b_bytes);
+            bank = ({{(BANK_W-CW){1'b0}}, ch_cm[l*CW +: CW]} * K_B + {{(BANK_W-KW){1'b0}}, ch_ym[l*KW +: KW]}) * K_B
+                 + {{(BANK_W-KW){1'b0}}, ch_xm[l*KW +: KW]};
+            lane_bank[l*BANK_W +: BANK_W] = bank;
+            rank = {ITEM_W{1'b0}};
+            for (m = 0; m < l; m = m + 1)
+                if (lane_bank[m*BANK_W +: BANK_W] == bank) rank = rank + 1'b1;
+            lane_item[l*ITEM_W +: ITEM_W] = half_base + count[bank*ITEM_W +: ITEM_W] + rank;
+            if (lane_valid[l])
+                count_next[bank*ITEM_W +: ITEM_W] = count_next[bank*ITEM_W +: ITEM_W] + 1'b1;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst || (start && !busy)) begin
+            cur_x <= {DIM_W{1'b0}};
+            cur_y <= {DIM_W{1'b0}};
+            cur_xm <= {KW{1'b0}};
+            cur_ym <= {KW{1'b0}};
+            cur_cm <= {CW{1'b0}};
+            count <= {NB*ITEM_W{1'b0}};
+        end else if (b_valid) begin
+            cur_x <= ch_x[b_bytes*DIM_W +: DIM_W];
+            cur_y <= ch_y[b_bytes*DIM_W +: DIM_W];
+            cur_xm <= ch_xm[b_bytes*KW +: KW];
+            cur_ym <= ch_ym[b_bytes*KW +: KW];
+            cur_cm <= ch_cm[b_bytes*CW +: CW];
+            count <= count_next;
+        end
+    end
+endmodule

@@ -1,0 +1,326 @@
+// The PE datapath of one tile: step sequencer, input and weight reads, operand registers, the PE
+// array, the requantization lanes and the output-buffer writes.
+//
+// Loop order (docs/microarchitecture.md, section 3): for each output pixel of the tile (row-major)
+// for each input-channel group g: one step. (The RTL runs one pass per group, P = 1.) A step
+// issued in cycle t (stage S0) reads the buffers in t+1, has its operands registered at the end
+// of t+2, enters the array in t+3 and, if it is the last step of its pixel, its TN outputs are
+// written to the output buffer in cycle t+9. The tile's last output is therefore written in
+// cycle start + steps + 8; `data_done` pulses in the next cycle. The controller holds the PE
+// busy for steps + D cycles (D >= 11 leaves the store's prefetch two cycles before the end).
+//
+// Window addressing: the window of output pixel (oy, ox) starts at slab row y0 = y_first + oy*s
+// and column x0 = ox*s - pad, kept as (quotient, remainder) by KMAX. Bank class (ym, xm) supplies
+// window element (dy, dx) = ((ym - y0) mod KMAX, (xm - x0) mod KMAX), at slab row
+// yq*KMAX + ym with yq = y0/KMAX + (ym < y0 mod KMAX), column likewise; out of the slab (padding)
+// or beyond the layer's input channels the element is 0. Its item in the bank (dma_load_in.v):
+// (g * R[ym] + yq) * Wc[xm] + xq, R[ym] / Wc[xm] the slab rows / columns of class ym / xm.
+module pe_datapath #(
+    parameter KIND       = 3,
+    parameter TN         = 8,
+    parameter TM         = 4,
+    parameter KMAX       = 3,
+    parameter A          = 8,
+    parameter W          = 4,
+    parameter ACC_W      = 32,
+    parameter IN_HALF    = 2048,   // input buffer items per bank and half
+    parameter W_HALF     = 512,    // weight buffer words per half
+    parameter OUT_HALF   = 1024,   // output buffer items per channel and half
+    parameter DIM_W      = 12,
+    parameter CH_W       = 16,
+    parameter SHIFT_W    = W,
+    parameter PROD_W     = A + (1 << W) - 1,
+    parameter TAPS       = (KIND == 3) ? KMAX : KMAX * KMAX,
+    parameter IDX_W      = (KIND == 3 && KMAX > 1) ? $clog2(KMAX) : 0,
+    parameter ITEM_W     = TAPS * W + IDX_W,
+    parameter NB         = TM * KMAX * KMAX,
+    parameter IN_ITEM_W  = $clog2(2 * IN_HALF),
+    parameter W_WORD_W   = $clog2(2 * W_HALF),
+    parameter OUT_ITEM_W = $clog2(2 * OUT_HALF)
+) (
+    input  wire                         clk,
+    input  wire                         rst,
+    // tile start and geometry (sampled at start)
+    input  wire                         start,
+    input  wire [DIM_W-1:0]             out_rows,    // output rows of the tile
+    input  wire [DIM_W-1:0]             out_width,   // W_out
+    input  wire [CH_W-1:0]              channels,    // C_in
+    input  wire [CH_W-1:0]              groups,      // ceil(C_in / TM)
+    input  wire [3:0]                   stride,
+    input  wire [3:0]                   pad,
+    input  wire [3:0]                   y_first,     // -(window origin row of the tile's first output row), 0..KMAX-1
+    input  wire [DIM_W-1:0]             slab_rows,
+    input  wire [DIM_W-1:0]             slab_width,  // W_in
+    input  wire                         in_half,
+    input  wire                         w_half,
+    input  wire                         out_half,
+    // layer constants
+    input  wire [W-1:0]                 n_pos,
+    input  wire [SHIFT_W-1:0]           base_pos,
+    input  wire [SHIFT_W-1:0]           base_neg,
+    input  wire [5:0]                   rq_shift,
+    input  wire signed [A-1:0]          rq_lo,
+    input  wire signed [A-1:0]          rq_hi,
+    // buffers
+    output reg                          in_rd_en,
+    output reg  [KMAX*KMAX*IN_ITEM_W-1:0] in_rd_item,
+    input  wire [NB*A-1:0]              in_rd_data,
+    output reg                          w_rd_en,
+    output reg  [W_WORD_W-1:0]          w_rd_word,
+    input  wire [TN*TM*ITEM_W-1:0]      w_rd_items,
+    output wire                         param_half,
+    input  wire [TN*64-1:0]             params,
+    output wire                         out_wr_valid,
+    output wire [OUT_ITEM_W-1:0]        out_wr_item,
+    output wire [TN*A-1:0]              out_wr_data,
+    output reg                          data_done    // the tile's last output was written
+);
+    localparam KW    = (KMAX > 1) ? $clog2(KMAX) : 1;
+    localparam SQ_W  = DIM_W + 2;                  // signed quotient
+    localparam TAG_W = OUT_ITEM_W + 1;             // {last pixel of the tile, output item}
+    localparam integer KMAX_I = KMAX, TM_I = TM;
+    localparam [CH_W-1:0] TM_C = TM_I[CH_W-1:0];
+
+    // ---------------------------------------------------------------- tile registers
+    reg [DIM_W-1:0] rows_q, width_q;
+    reg [CH_W-1:0]  channels_q, groups_q;
+    reg [3:0]       stride_q, pad_q;
+    reg             in_half_q, w_half_q;
+    reg [KMAX*DIM_W-1:0] r_cls, w_cls;   // R[ym], Wc[xm]
+    integer m;
+    always @(posedge clk) begin
+        if (start) begin
+            rows_q <= out_rows;
+            width_q <= out_width;
+            channels_q <= channels;
+            groups_q <= groups;
+            stride_q <= stride;
+            pad_q <= pad;
+            in_half_q <= in_half;
+            w_half_q <= w_half;
+            for (m = 0; m < KMAX; m = m + 1) begin
+                r_cls[m*DIM_W +: DIM_W] <= class_count(slab_rows, m[DIM_W-1:0]);
+                w_cls[m*DIM_W +: DIM_W] <= class_count(slab_width, m[DIM_W-1:0]);
+            end
+        end
+    end
+    assign param_half = w_half_q;
+
+    // number of v in [0, n) with v mod KMAX == cls: ceil((n - cls) / KMAX)
+    /* verilator lint_off UNUSEDSIGNAL */
+    function [DIM_W-1:0] class_count(input [DIM_W-1:0] n, input [DIM_W-1:0] cls);
+        reg [DIM_W:0] t;
+        reg [DIM_W:0] quotient;    // < 2^DIM_W
+        begin
+            t = {1'b0, n} + KMAX_I[DIM_W:0] - 1'b1 - {1'b0, cls};
+            quotient = t / KMAX_I[DIM_W:0];
+            class_count = (n > cls) ? quotient[DIM_W-1:0] : {DIM_W{1'b0}};
+        end
+    endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    // ---------------------------------------------------------------- S0: step sequencer
+    reg                  s0_valid;
+    reg [CH_W-1:0]       g, rem;          // group, input channels from g*TM on
+    reg [DIM_W-1:0]      ox, oy;
+    reg [OUT_ITEM_W-1:0] pixel;
+    reg signed [SQ_W-1:0] x0q, y0q;
+    reg [KW-1:0]         x0m, y0m;
+    wire last_group = (g + 1'b1 == groups_q);
+    wire last_col   = (ox + 1'b1 == width_q);
+    wire last_row   = (oy + 1'b1 == rows_q);
+    wire tile_last  = last_group && last_col && last_row;
+
+    // (q, m) of -p for 0 <= p < KMAX, and of (q, m) + s
+    function [SQ_W+KW-1:0] neg_divmod(input [3:0] p);
+        begin
+            if (p == 4'd0) neg_divmod = {{SQ_W{1'b0}}, {KW{1'b0}}};
+            else neg_divmod = {{SQ_W{1'b1}}, KMAX_I[KW-1:0] - p[KW-1:0]};
+        end
+    endfunction
+    /* verilator lint_off UNUSEDSIGNAL */
+    function [SQ_W+KW-1:0] advance(input signed [SQ_W-1:0] q, input [KW-1:0] r, input [3:0] s);
+        reg [4:0] t, kq, rest;     // rest < KMAX
+        begin
+            t = {{(5-KW){1'b0}}, r} + {1'b0, s};
+            kq = t / KMAX_I[4:0];
+            rest = t - kq * KMAX_I[4:0];
+            advance = {q + {{(SQ_W-5){1'b0}}, kq}, rest[KW-1:0]};
+        end
+    endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    wire [SQ_W+KW-1:0] x_start = neg_divmod(pad);
+    wire [SQ_W+KW-1:0] y_start = neg_divmod(y_first);
+    wire [SQ_W+KW-1:0] x_next  = advance(x0q, x0m, stride_q);
+    wire [SQ_W+KW-1:0] y_next  = advance(y0q, y0m, stride_q);
+    wire [SQ_W+KW-1:0] x_reset = neg_divmod(pad_q);
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s0_valid <= 1'b0;
+        end else if (start) begin
+            s0_valid <= 1'b1;
+            g <= {CH_W{1'b0}};
+            rem <= channels;
+            ox <= {DIM_W{1'b0}};
+            oy <= {DIM_W{1'b0}};
+            pixel <= out_half ? OUT_HALF[OUT_ITEM_W-1:0] : {OUT_ITEM_W{1'b0}};
+            {x0q, x0m} <= x_start;
+            {y0q, y0m} <= y_start;
+        end else if (s0_valid) begin
+            if (!last_group) begin
+                g <= g + 1'b1;
+                rem <= rem - TM_C;
+            end else begin
+                g <= {CH_W{1'b0}};
+                rem <= channels_q;
+                pixel <= pixel + 1'b1;
+                if (!last_col) begin
+                    ox <= ox + 1'b1;
+                    {x0q, x0m} <= x_next;
+                end else begin
+                    ox <= {DIM_W{1'b0}};
+                    {x0q, x0m} <= x_reset;
+                    oy <= oy + 1'b1;
+                    {y0q, y0m} <= y_next;
+                end
+                if (last_row && last_col) s0_valid <= 1'b0;
+            end
+        end
+    end
+
+    // ---------------------------------------------------------------- S0 -> S1: addresses
+    reg                  s1_valid, s1_first, s1_last, s1_tile_last;
+    reg [OUT_ITEM_W-1:0] s1_pixel;
+    reg [NB-1:0]         s1_mask;          // bank element inside the slab and the layer's channels
+    reg [KW-1:0]         s1_y0m, s1_x0m;
+    reg signed [SQ_W-1:0] yq, xq;
+    reg                  row_ok, col_ok;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [IN_ITEM_W+DIM_W-1:0] item;   // < IN_HALF for an element inside the slab
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [IN_ITEM_W-1:0] in_base = in_half_q ? IN_HALF[IN_ITEM_W-1:0] : {IN_ITEM_W{1'b0}};
+    wire [W_WORD_W-1:0]  w_base = w_half_q ? W_HALF[W_WORD_W-1:0] : {W_WORD_W{1'b0}};
+    reg [KMAX*KMAX*IN_ITEM_W-1:0] items;
+    reg [NB-1:0]         mask;
+    integer ym, xm, cm;
+    always @(*) begin
+        for (ym = 0; ym < KMAX; ym = ym + 1) begin
+            for (xm = 0; xm < KMAX; xm = xm + 1) begin
+                yq = y0q + ((ym[KW-1:0] < y0m) ? 1 : 0);
+                xq = x0q + ((xm[KW-1:0] < x0m) ? 1 : 0);
+                row_ok = !yq[SQ_W-1] && (yq[DIM_W-1:0] < r_cls[ym*DIM_W +: DIM_W]);
+                col_ok = !xq[SQ_W-1] && (xq[DIM_W-1:0] < w_cls[xm*DIM_W +: DIM_W]);
+                item = ({{DIM_W{1'b0}}, g[IN_ITEM_W-1:0]} * {{IN_ITEM_W{1'b0}}, r_cls[ym*DIM_W +: DIM_W]}
+                        + {{IN_ITEM_W{1'b0}}, yq[DIM_W-1:0]}) * {{IN_ITEM_W{1'b0}}, w_cls[xm*DIM_W +: DIM_W]}
+                       + {{IN_ITEM_W{1'b0}}, xq[DIM_W-1:0]};
+                items[(ym*KMAX + xm)*IN_ITEM_W +: IN_ITEM_W] = (row_ok && col_ok) ? in_base + item[IN_ITEM_W-1:0] : in_base;
+                for (cm = 0; cm < TM; cm = cm + 1)
+                    mask[(cm*KMAX + ym)*KMAX + xm] = row_ok && col_ok && (cm < rem);
+            end
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s1_valid <= 1'b0;
+            in_rd_en <= 1'b0;
+            w_rd_en <= 1'b0;
+        end else begin
+            s1_valid <= s0_valid;
+            in_rd_en <= s0_valid;
+            w_rd_en <= s0_valid;
+        end
+        s1_first <= (g == {CH_W{1'b0}});
+        s1_last <= last_group;
+        s1_tile_last <= tile_last;
+        s1_pixel <= pixel;
+        s1_mask <= mask;
+        s1_y0m <= y0m;
+        s1_x0m <= x0m;
+        in_rd_item <= items;
+        w_rd_word <= w_base + g[W_WORD_W-1:0];
+    end
+
+    // ---------------------------------------------------------------- S2: operands
+    reg                  s2_valid, s2_first, s2_last, s2_tile_last;
+    reg [OUT_ITEM_W-1:0] s2_pixel;
+    reg [NB-1:0]         s2_mask;
+    reg [KW-1:0]         s2_y0m, s2_x0m;
+    always @(posedge clk) begin
+        s2_valid <= rst ? 1'b0 : s1_valid;
+        s2_first <= s1_first;
+        s2_last <= s1_last;
+        s2_tile_last <= s1_tile_last;
+        s2_pixel <= s1_pixel;
+        s2_mask <= s1_mask;
+        s2_y0m <= s1_y0m;
+        s2_x0m <= s1_x0m;
+    end
+
+    // window element (dy, dx) of column cm comes from bank (cm, (y0m + dy) mod K, (x0m + dx) mod K)
+    reg [TM*KMAX*KMAX*A-1:0] windows;
+    integer c, dy, dx, bank;
+    reg [KW:0] sy, sx;
+    always @(*) begin
+        for (c = 0; c < TM; c = c + 1) begin
+            for (dy = 0; dy < KMAX; dy = dy + 1) begin
+                for (dx = 0; dx < KMAX; dx = dx + 1) begin
+                    sy = {1'b0, s2_y0m} + dy[KW:0];
+                    if (sy >= KMAX_I[KW:0]) sy = sy - KMAX_I[KW:0];
+                    sx = {1'b0, s2_x0m} + dx[KW:0];
+                    if (sx >= KMAX_I[KW:0]) sx = sx - KMAX_I[KW:0];
+                    bank = (c * KMAX + {{(32-KW-1){1'b0}}, sy}) * KMAX + {{(32-KW-1){1'b0}}, sx};
+                    windows[((c*KMAX + dy)*KMAX + dx)*A +: A] = s2_mask[bank] ? in_rd_data[bank*A +: A] : {A{1'b0}};
+                end
+            end
+        end
+    end
+
+    reg [TM*KMAX*KMAX*A-1:0] op_windows;
+    reg [TN*TM*ITEM_W-1:0]   op_items;
+    reg                      op_valid, op_first, op_last;
+    reg [TAG_W-1:0]          op_tag;
+    always @(posedge clk) begin
+        op_windows <= windows;
+        op_items <= w_rd_items;
+        op_valid <= rst ? 1'b0 : s2_valid;
+        op_first <= s2_first;
+        op_last <= s2_last;
+        op_tag <= {s2_tile_last, s2_pixel};
+    end
+
+    // ---------------------------------------------------------------- array, requant, writes
+    wire                  acc_valid;
+    wire [TAG_W-1:0]      acc_tag;
+    wire [TN*ACC_W-1:0]   acc_sums;
+    pe_array #(
+        .KIND(KIND), .TN(TN), .TM(TM), .KMAX(KMAX), .A(A), .W(W), .SHIFT_W(SHIFT_W),
+        .PROD_W(PROD_W), .ACC_W(ACC_W), .TAG_W(TAG_W)
+    ) u_array (
+        .clk(clk), .rst(rst), .windows(op_windows), .items(op_items),
+        .n_pos(n_pos), .base_pos(base_pos), .base_neg(base_neg),
+        .in_valid(op_valid), .in_first(op_first), .in_last(op_last), .in_tag(op_tag),
+        .out_valid(acc_valid), .out_tag(acc_tag), .out_sums(acc_sums)
+    );
+
+    wire [TN-1:0]      rq_valid;
+    reg  [2*TAG_W-1:0] rq_tag;     // the tag through the requantization latency (2)
+    always @(posedge clk) rq_tag <= {rq_tag[TAG_W-1:0], acc_tag};
+    genvar i;
+    generate
+        for (i = 0; i < TN; i = i + 1) begin : g_lane
+            requant #(.ACC_W(ACC_W), .A(A)) u_rq (
+                .clk(clk), .rst(rst), .in_valid(acc_valid),
+                .acc(acc_sums[i*ACC_W +: ACC_W]),
+                .multiplier(params[i*64 +: 16]), .bias(params[i*64 + 16 +: 48]),
+                .shift(rq_shift), .lo(rq_lo), .hi(rq_hi),
+                .out_valid(rq_valid[i]), .y(out_wr_data[i*A +: A])
+            );
+        end
+    endgenerate
+    assign out_wr_valid = &rq_valid;   // the lanes run in lockstep
+    assign out_wr_item  = rq_tag[TAG_W +: OUT_ITEM_W];
+    always @(posedge clk) data_done <= !rst && out_wr_valid && rq_tag[2*TAG_W-1];
+endmodule
