@@ -1,13 +1,13 @@
-// Verilator harness: toggles the clock of tb_harness until the testbench calls $finish.
+// Verilator harness: toggles the clock of the model (prefix Vmodel, one input clk) until it calls $finish.
 #include <memory>
 
-#include "Vtb_harness.h"
+#include "Vmodel.h"
 #include "verilated.h"
 
 int main(int argc, char** argv) {
     const std::unique_ptr<VerilatedContext> context{new VerilatedContext};
     context->commandArgs(argc, argv);
-    const std::unique_ptr<Vtb_harness> top{new Vtb_harness{context.get()}};
+    const std::unique_ptr<Vmodel> top{new Vmodel{context.get()}};
     top->clk = 0;
     while (!context->gotFinish()) {
         top->clk = !top->clk;
