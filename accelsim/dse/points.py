@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..hw.config import HwConfig
 from .samplers import Values, sample
 from .spec import SweepSpec
 from .workload import NetworkKey, Workload
@@ -70,9 +69,3 @@ def design_points(spec: SweepSpec) -> list[DesignPoint]:
     configs = [(values, apply_values(base, values)) for values in sample(spec)]
     return [DesignPoint(point_id(workload, config), workload, values, config)
             for workload in spec.workloads for values, config in configs]
-
-
-def base_point(workload: Workload, config: HwConfig) -> DesignPoint:
-    """A point running ``workload`` on ``config`` unchanged."""
-    data = config.to_dict()
-    return DesignPoint(point_id(workload, data), workload, (), data)

@@ -33,7 +33,8 @@ MAX_CHUNK = 16
 
 @dataclass(frozen=True)
 class SweepProgress:
-    """Progress of a running sweep (passed to the ``progress`` callback after each task).
+    """Progress of a running sweep (passed to the ``progress`` callback once before the first task
+    and after each task).
 
     Attributes:
         done: points finished in this run (including failed ones).
@@ -140,6 +141,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
             parts += 1
         buffer, last_flush = [], time.perf_counter()
 
+    if progress is not None:
+        progress(SweepProgress(done, failed, len(todo), len(finished), 0.0))
     try:
         if runnable:
             runner.install(networks)

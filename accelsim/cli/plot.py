@@ -1,0 +1,175 @@
+"""``accelsim plot KIND``: the architect's plots, written as PNG, SVG or PDF (by the --out suffix).
+
+Kinds: ``bandwidth`` (latency versus DDR bandwidth per workload and PE kind, knees marked),
+``roofline`` (per layer), ``layers`` (stacked cycles per layer), ``timeline`` (utilization from
+the event trace), ``pareto`` (a sweep's results). Thin: parses, calls :mod:`accelsim.plots`,
+prints the plotted numbers' summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..dse import read_results
+from ..dse.workload import NetworkKey, Workload, network_for
+from ..errors import ConfigError
+from ..hw import HwConfig, PeKind
+from ..integer.graph import IntegerNetwork
+from ..plots import (
+    bandwidth_curves,
+    layer_cycles,
+    pareto_groups,
+    plot_bandwidth,
+    plot_layer_cycles,
+    plot_pareto,
+    plot_roofline,
+    plot_timeline,
+    roofline,
+    save_figure,
+    utilization_timeline,
+)
+from ..plots.bandwidth import DEFAULT_BYTES_PER_CYCLE
+from ..plots.figure import output_format
+from ..plots.timeline import DEFAULT_BINS
+from ..sim import simulate
+from .run import DEFAULT_WORKLOAD, configure
+
+KINDS = ("bandwidth", "roofline", "layers", "timeline", "pareto")
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``plot`` sub-command."""
+    parser = subparsers.add_parser(
+        "plot",
+        help="plot bandwidth curves, rooflines, per-layer cycles, timelines or a sweep's Pareto front",
+        description=(
+            "bandwidth: latency vs DDR bandwidth per workload and PE kind, knees marked. roofline: per layer. "
+            "layers: stacked compute / memory stall / drain cycles per layer. timeline: engine activity and "
+            "utilization from the event trace. pareto: a sweep's designs and Pareto front (--results). "
+            "The format follows the --out suffix: .png, .svg or .pdf."
+        ),
+    )
+    parser.add_argument("kind", choices=KINDS, metavar="KIND", help=f"one of {', '.join(KINDS)}")
+    parser.add_argument("--out", metavar="FILE", required=True, help="the plot file (.png, .svg or .pdf)")
+    parser.add_argument("--workload", metavar="NAME", action="append", default=[],
+                        help=f"built-in workload (default {DEFAULT_WORKLOAD}); bandwidth: repeatable; pareto: keep "
+                             "only this workload's points")
+    parser.add_argument("--network", metavar="FILE", help="simulate this compressed network file (.krp) instead")
+    parser.add_argument("--config", metavar="NAME|PATH", default="default", help="hardware configuration")
+    parser.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
+                        help="change a configuration field, e.g. --set pe.tn=16 (repeatable)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the workload's weights (default 0)")
+    parser.add_argument("--bits", type=int, default=4, help="GSNQ weight bits of the workload (default 4)")
+    parser.add_argument("--kinds", metavar="K1,K2", default=",".join(kind.value for kind in PeKind),
+                        help="bandwidth: PE kinds to compare (default: all four)")
+    parser.add_argument("--bandwidths", metavar="B1,B2", default=",".join(map(str, DEFAULT_BYTES_PER_CYCLE)),
+                        help="bandwidth: DDR widths in bytes per cycle (default: powers of two 1..128)")
+    parser.add_argument("--bins", type=int, default=DEFAULT_BINS, help=f"timeline: time bins (default {DEFAULT_BINS})")
+    parser.add_argument("--results", metavar="DIR", help="pareto: the sweep's results folder")
+    parser.add_argument("--x", default="latency_ms", metavar="METRIC", help="pareto: x metric (default latency_ms)")
+    parser.add_argument("--y", default="lut", metavar="METRIC", help="pareto: y metric (default lut)")
+    parser.add_argument("--color", metavar="METRIC", help="pareto: a third metric, shown as colour and in the front")
+    parser.add_argument("--by", default="workload", metavar="COLUMN",
+                        help="pareto: one front per value of this column (default workload)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _split(text: str, what: str) -> list[str]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise ConfigError(f"--{what} must be a comma-separated list, not {text!r}")
+    return items
+
+
+def _kinds(text: str) -> list[PeKind]:
+    allowed = {kind.value: kind for kind in PeKind}
+    chosen = _split(text, "kinds")
+    for item in chosen:
+        if item not in allowed:
+            raise ConfigError(f"--kinds must name PE kinds among {', '.join(allowed)}, not {item!r}")
+    return [allowed[item] for item in chosen]
+
+
+def _bandwidths(text: str) -> list[int]:
+    items = _split(text, "bandwidths")
+    if not all(item.isdigit() for item in items):
+        raise ConfigError(f"--bandwidths must be positive integers (bytes per cycle), not {text!r}")
+    return [int(item) for item in items]
+
+
+def _networks(args: argparse.Namespace, config: HwConfig) -> list[IntegerNetwork]:
+    if args.network:
+        sources = [Workload(args.workload[0] if args.workload else "network", args.network, args.seed, args.bits)]
+    else:
+        sources = [Workload(name, None, args.seed, args.bits) for name in args.workload or [DEFAULT_WORKLOAD]]
+    return [network_for(NetworkKey(source, config.act_bits)) for source in sources]
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
+
+
+def _pareto(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.results:
+        raise ConfigError("--results must name a sweep's results folder for a pareto plot, not None")
+    rows = read_results(args.results).to_pylist()
+    if args.workload:
+        rows = [row for row in rows if row["workload"] in args.workload]
+    metrics = [args.x, args.y] + ([args.color] if args.color else [])
+    groups = pareto_groups(rows, metrics, args.by)
+    save_figure(plot_pareto(groups, args.x, args.y, args.color), args.out)
+    for group in groups:
+        print(f"{group.name}: {len(group.front)} of {len(group.rows)} designs on the front over {', '.join(metrics)}")
+        for index in sorted(group.front, key=lambda i: group.rows[i][args.x]):
+            row = group.rows[index]
+            print("  " + ", ".join(f"{name}={_number(row[name])}" for name in metrics) + f"  ({row['point_id']})")
+    return {"kind": "pareto", "metrics": metrics, "groups": [group.to_dict(metrics) for group in groups]}
+
+
+def _bandwidth(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
+    kinds, widths = _kinds(args.kinds), _bandwidths(args.bandwidths)
+    curves = bandwidth_curves(_networks(args, config), config, kinds, widths)
+    save_figure(plot_bandwidth(curves), args.out)
+    for curve in curves:
+        knee = f"knee {curve.knee_gbps:g} GB/s" if curve.knee_gbps is not None else "no knee in the sweep"
+        points = ", ".join(f"{g:g}: {ms:.3f}" for g, ms in zip(curve.gbps, curve.latency_ms))
+        print(f"{curve.workload:<10} {curve.kind.value:<11} {knee:<20} latency ms at GB/s {points}")
+    return {"kind": "bandwidth", "curves": [curve.to_dict() for curve in curves]}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Compute the plot's data, draw it to --out, print a summary; return the data."""
+    output_format(args.out)  # a bad suffix fails before any simulation
+    if args.kind == "pareto":
+        report = _pareto(args)
+    else:
+        config = configure(args.config, args.set)
+        if args.kind == "bandwidth":
+            report = _bandwidth(args, config)
+        else:
+            if len(args.workload) > 1:
+                raise ConfigError(f"--workload must be given once for a {args.kind} plot, not {len(args.workload)} times")
+            result = simulate(_networks(args, config)[0], config, keep_trace=args.kind == "timeline")
+            if args.kind == "roofline":
+                data = roofline(result)
+                figure = plot_roofline(data)
+                print(f"roofs: {data.peak_gops:g} GOPS peak, {data.bandwidth_gbps:g} GB/s, ridge {data.ridge:.3g} ops/B")
+                for point in data.points:
+                    print(f"  {point.layer:<16} {point.intensity:>9.2f} ops/B {point.gops:>9.2f} GOPS "
+                          f"({100 * point.gops / data.attainable(point.intensity):.0f}% of the roof)")
+            elif args.kind == "layers":
+                data = layer_cycles(result)
+                figure = plot_layer_cycles(data)
+                print(f"{result.network}: {sum(data.compute):,} compute + {sum(data.stall):,} stall + "
+                      f"{sum(data.drain):,} drain = {result.total_cycles:,} cycles")
+            else:
+                data = utilization_timeline(result, args.bins)
+                figure = plot_timeline(result, data)
+                print(f"{result.network}: {len(result.trace)} events over {result.total_cycles:,} cycles in "
+                      f"{len(data.edges) - 1} bins")
+            save_figure(figure, args.out)
+            report = {"kind": args.kind, **data.to_dict()}
+    print(f"plot -> {args.out}")
+    return {**report, "out": args.out}

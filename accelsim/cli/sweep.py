@@ -1,0 +1,112 @@
+"""``accelsim sweep``: run a design-space sweep from a YAML spec into a Parquet results folder.
+
+Thin: loads the spec (every error before any point runs), connects the executor (local processes,
+or Dask with ``--scheduler``), shows a progress bar on stderr, and prints what the sweep did and
+the fastest design of each workload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import Any
+
+from tqdm import tqdm
+
+from ..dse import (
+    SweepProgress,
+    SweepSpec,
+    load_spec,
+    make_executor,
+    read_results,
+    run_sweep,
+)
+from ..dse.rows import OK
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``sweep`` sub-command."""
+    parser = subparsers.add_parser(
+        "sweep",
+        help="run a design-space sweep (grid, random or Latin hypercube) into a Parquet results folder",
+        description=(
+            "Simulate every design point of a sweep spec (configuration fields x workloads; see "
+            "configs/sweeps/*.yaml and docs/dse.md) on local worker processes or a Dask cluster. Results are "
+            "appended to the folder --out as points finish; rerunning resumes and skips finished points."
+        ),
+    )
+    parser.add_argument("spec", metavar="SPEC.yaml", help="the sweep spec")
+    parser.add_argument("--out", metavar="RESULTS", required=True,
+                        help="results folder (created; an existing one of the same sweep is resumed)")
+    parser.add_argument("--scheduler", metavar="ADDRESS|local",
+                        help="run on the Dask scheduler at ADDRESS (e.g. tcp://host:8786), or 'local' for a new "
+                             "local Dask cluster; default: local worker processes")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="worker processes (local pool or local Dask cluster; default: one per CPU)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+class ProgressBar:
+    """A tqdm bar on stderr fed by :class:`SweepProgress` updates: points done, rate, ETA, failures."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+
+    def __call__(self, state: SweepProgress) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=state.todo + state.skipped, initial=state.skipped, unit="pt", file=sys.stderr,
+                            dynamic_ncols=True, desc="points", smoothing=0.1)
+        self.bar.update(state.skipped + state.done - self.bar.n)
+        self.bar.set_postfix(failed=state.failed, refresh=False)
+
+    def close(self) -> None:
+        """Finish the bar's line."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _describe(spec: SweepSpec) -> None:
+    print(f"sweep {spec.name!r}: {spec.sampler.value} sampler over {', '.join(spec.parameter_names)}; "
+          f"workloads {', '.join(w.label for w in spec.workloads)}; base configuration {spec.base.name!r}")
+
+
+def _best(rows: list[dict[str, Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Per workload, the finished row of lowest latency."""
+    best: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["status"] == OK and (row["workload"] not in best or row["total_cycles"] < best[row["workload"]]["total_cycles"]):
+            best[row["workload"]] = row
+    return [{"workload": w, "point_id": r["point_id"], **{n: r[n] for n in names}, "total_cycles": r["total_cycles"],
+             "latency_ms": r["latency_ms"], "lut": r["lut"], "dsp": r["dsp"], "bram36": r["bram36"]}
+            for w, r in best.items()]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Load the spec, connect the executor, run the sweep with a progress bar; print the summary."""
+    spec = load_spec(args.spec)
+    _describe(spec)
+    bar = ProgressBar()
+    with make_executor(args.scheduler, args.workers) as executor:
+        where = "local processes" if args.scheduler is None else f"Dask ({args.scheduler})"
+        print(f"executor: {executor.workers} workers on {where}; building networks...", flush=True)
+        try:
+            summary = run_sweep(spec, args.out, executor, progress=bar)
+        finally:
+            bar.close()
+    rows = read_results(args.out).to_pylist()
+    errors = Counter(row["error"] for row in rows if row["status"] != OK)
+    print(f"points    {summary.points} in the spec: {summary.skipped} already done, {summary.ran} run now "
+          f"({summary.failed} failed)")
+    print(f"time      {summary.seconds:.1f} s ({summary.points_per_minute:,.0f} points/min on {summary.workers} "
+          f"workers) after {summary.build_seconds:.1f} s building networks")
+    print(f"results   {len(rows)} rows in {args.out} ({summary.parts} part files written now)")
+    for message, count in errors.most_common(5):
+        print(f"failed    {count} x {message}")
+    best = _best(rows, spec.parameter_names)
+    for row in best:
+        values = ", ".join(f"{name}={row[name]}" for name in spec.parameter_names)
+        print(f"fastest   {row['workload']}: {row['latency_ms']:.3f} ms ({row['total_cycles']:,} cycles), "
+              f"{row['lut']:,} LUT, {row['dsp']} DSP, {row['bram36']} BRAM36 at {values}")
+    return {**summary.to_dict(), "rows": len(rows), "errors": dict(errors), "fastest": best}
