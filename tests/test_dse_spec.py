@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import yaml
@@ -115,3 +116,12 @@ def test_lhs_uses_every_stratum_once():
 
 def test_grid_over_int_range_defaults_to_step_one():
     assert grid((parameter_from_yaml("pe.tm", {"low": 3, "high": 6}),)) == [(("pe.tm", v),) for v in (3, 4, 5, 6)]
+
+
+@pytest.mark.parametrize("name", ["bandwidth", "array", "smoke"])
+def test_bundled_sweep_specs_load(name):
+    folder = Path(__file__).resolve().parent.parent / "accelsim" / "configs" / "sweeps"
+    loaded = load_spec(folder / f"{name}.yaml")
+    points = design_points(loaded)
+    assert loaded.name == name and points
+    assert len({point.point_id for point in points}) == len(points)

@@ -1,6 +1,6 @@
 """Design-space exploration: evaluate designs, sweep configurations at scale, find Pareto fronts.
 
->>> from accelsim.dse import evaluate, vary, load_spec, run_sweep, read_results, pareto_front
+>>> from accelsim.dse import load_workload, evaluate, vary, load_spec, run_sweep, read_results, pareto_front
 """
 
 from .design import DesignResult, Engine, evaluate, vary
@@ -11,7 +11,7 @@ from .points import DesignPoint, design_points
 from .spec import Sampler, SweepSpec, load_spec, spec_from_dict
 from .store import read_results
 from .sweep import SweepProgress, SweepSummary, run_sweep
-from .workload import NetworkKey, Workload, network_for
+from .workload import NetworkKey, Workload, load_workload, network_for
 
 __all__ = [
     "METRICS",
@@ -32,6 +32,7 @@ __all__ = [
     "design_points",
     "evaluate",
     "load_spec",
+    "load_workload",
     "make_executor",
     "metric",
     "network_for",

@@ -120,3 +120,13 @@ def network_for(key: NetworkKey) -> IntegerNetwork:
     """The network of ``key``: installed, or built once in this process."""
     installed = _INSTALLED.get(key)
     return installed if installed is not None else _built(key)
+
+
+def load_workload(name: str, *, seed: int = 0, bits: int = 4, act_bits: int = 8) -> IntegerNetwork:
+    """Built-in workload ``name`` compressed one-shot (KRP + ``bits``-bit GSNQ) and lowered; cached per process.
+
+    Raises:
+        WorkloadError: an unknown workload.
+    """
+    workloads.info(name)
+    return network_for(NetworkKey(Workload(name, None, seed, bits), act_bits))

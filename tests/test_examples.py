@@ -1,0 +1,53 @@
+"""The runnable examples in examples/: each runs, and what it prints comes from the library."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accelsim.dse import evaluate, load_workload, pareto_front, read_results
+from accelsim.hw import load_config
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name: str, *argv: str) -> str:
+    """Run an example with this checkout's accelsim first on the path; its stdout."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES.parent), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(EXAMPLES / name), *argv], capture_output=True, text=True,
+                          timeout=300, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_evaluate_design():
+    out = run_example("evaluate_design.py", "--workload", "digits", "--set", "pe.tn=16")
+    result = evaluate(load_workload("digits"), load_config().replace(**{"pe.tn": 16}))
+    assert f"latency      {result.total_cycles:,} cycles = {result.latency_ms:.3f} ms" in out
+    assert f"{result.resources.total.lut:,} LUT" in out
+    slowest = max(result.layers, key=lambda layer: layer.cycles)
+    assert re.search(rf"^  {slowest.name}\s+{slowest.cycles:,} cycles", out, re.MULTILINE)
+
+
+def test_bandwidth_study(tmp_path):
+    out = run_example("bandwidth_study.py", "--workload", "digits", "--out", str(tmp_path))
+    network = load_workload("digits")
+    for width in (1, 8, 32):
+        result = evaluate(network, load_config().replace(**{"ddr.bytes_per_cycle": width}))
+        assert re.search(rf"^\s+{width}\s+{width * 0.2:.1f}\s+{result.latency_ms:.3f}\s", out, re.MULTILINE)
+    assert (tmp_path / "bandwidth.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_sweep_and_pareto(tmp_path):
+    out = run_example("sweep_and_pareto.py", "--out", str(tmp_path), "--workers", "1")
+    assert "16 points run, 0 skipped, 0 failed" in out
+    rows = [row for row in read_results(tmp_path / "sweep").to_pylist() if row["status"] == "ok"]
+    assert f"Pareto front over latency and LUTs: {len(pareto_front(rows, ['latency_ms', 'lut']))} of 16" in out
+    assert (tmp_path / "pareto.png").stat().st_size > 1000
+    assert "0 points run, 16 skipped" in run_example("sweep_and_pareto.py", "--out", str(tmp_path), "--workers", "1")
