@@ -261,3 +261,40 @@ def test_errors_are_accelsim_errors() -> None:
         make_power_of_two(nn.Sequential(nn.Conv2d(1, 1, 1), nn.Flatten())), calibration((1, 2, 2))
     )
     assert isinstance(network.layers[-1], FlattenLayer)
+
+
+class MlpHead(nn.Module):
+    """Conv, then Linear -> BatchNorm1d -> ReLU -> functional dropout -> Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, stride=2)
+        self.fc1 = nn.Linear(27, 6)
+        self.bn = nn.BatchNorm1d(6)
+        self.fc2 = nn.Linear(6, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn(self.fc1(torch.flatten(self.conv(x), 1))).relu()
+        return self.fc2(F.dropout(y, 0.3, self.training))
+
+
+def test_linear_batchnorm1d_folds_and_matches_reference() -> None:
+    model = make_power_of_two(MlpHead())
+    data = calibration((2, 7, 7), n=16, seed=5)
+    network = lower(model, data)
+    assert [type(layer).__name__ for layer in network.layers] == [
+        "ConvLayer",
+        "FlattenLayer",
+        "LinearLayer",
+        "LinearLayer",
+    ]
+    fc1 = network.layer("fc1")
+    assert isinstance(fc1, LinearLayer) and fc1.requant.lo == 0  # BN1d and ReLU folded
+    x = quantize_input(network, data)
+    result = run(network, x, activations=True)
+    expected = reference_run(network, x)
+    for name, value in result.activations.items():
+        np.testing.assert_array_equal(value.astype(np.int64), expected[name].numpy(), err_msg=name)
+    spec = network.tensor(network.output)
+    fake = fake_quant_forward(model, network, data).numpy()
+    assert np.abs(dequantize(spec, result.outputs) - fake).max() <= 4 * 2.0**-spec.frac_bits
