@@ -15,6 +15,7 @@ from accelsim.errors import ConfigError
 from accelsim.integer import ConvLayer, lower, quantize_input, run
 from accelsim.integer.execute import WIDE_MIN, accumulator_dtype, conv_taps
 from accelsim.integer.graph import IntegerNetwork, Requant, TensorSpec
+from accelsim.integer.quant import dot_range, signed_width
 
 
 def assert_bit_exact(network: IntegerNetwork, x: np.ndarray) -> None:
@@ -171,28 +172,15 @@ def test_wide_layout_bit_exact(k: int, padding: int, shape: tuple[int, int]) -> 
     assert_bit_exact(network, quantize_input(network, calibration))
 
 
-def _single_conv(weights: np.ndarray, in_bits: int, acc_bits: int) -> ConvLayer:
+def _single_conv(weights: np.ndarray, acc_bits: int) -> ConvLayer:
     """A conv layer with an identity requantization, so the accumulator is its output."""
     oc, ic, k, _ = weights.shape
     identity = Requant(
         np.ones(oc, np.int64), np.zeros(oc, np.int64), 0, -(1 << 62), (1 << 62) - 1, 2
     )
+    output = TensorSpec((oc, 1, 1), 64, 0)
     return ConvLayer(
-        "conv",
-        "input",
-        TensorSpec((oc, 1, 1), 64, 0),
-        ic,
-        oc,
-        k,
-        k,
-        k,
-        1,
-        0,
-        weights,
-        None,
-        4,
-        acc_bits,
-        identity,
+        "conv", "input", output, ic, oc, k, k, k, 1, 0, weights, None, 4, acc_bits, identity
     )
 
 
@@ -200,44 +188,50 @@ def _single_conv(weights: np.ndarray, in_bits: int, acc_bits: int) -> ConvLayer:
 def test_worst_case_accumulator(max_shift: int) -> None:
     """Inputs at lo/hi matching the weight signs reach the computed worst case without wrapping."""
     rng = np.random.default_rng(max_shift)
-    net = lower(
-        make_power_of_two(nn.Sequential(nn.Conv2d(37, 6, 3), nn.Flatten())),
-        np.ones((1, 37, 3, 3), np.float32),
-    )
-    conv = net.layer("0")
-    assert isinstance(conv, ConvLayer)
     signs = rng.choice([-1, 1], size=(6, 37, 3, 3))
-    weights = signs * (1 << rng.integers(0, max_shift + 1, size=signs.shape))
+    weights = (signs * (1 << rng.integers(0, max_shift + 1, size=signs.shape))).astype(np.int64)
     weights[:, :, 0, :] = 0  # a zero row, as KRP leaves
-    from accelsim.integer.quant import dot_range, signed_width
-
     spec = TensorSpec((37, 3, 3), 8, 0)
     low, high = dot_range(weights, spec.lo, spec.hi)
     acc_bits = signed_width(low, high)
-    assert (max_shift > 9) == (acc_bits > 32)
-    layer = _single_conv(weights.astype(np.int64), 8, acc_bits)
+    assert (max_shift > 9) == (acc_bits > 32)  # both datapath accumulator widths are exercised
+    layer = _single_conv(weights, acc_bits)
     assert accumulator_dtype(layer.acc_bits) == (np.int64 if acc_bits > 32 else np.int32)
     network = IntegerNetwork(spec, (layer,), "conv")
+    extremes = []
     for o in range(6):
         for sign in (1, -1):
             x = np.where(weights[o] * sign > 0, spec.hi, spec.lo)[None].astype(np.int8)
             acc = run(network, x).outputs.astype(np.int64)
             reference = conv_acc(torch.from_numpy(x.astype(np.int64)), weights, 1, 0).numpy()
             np.testing.assert_array_equal(acc, reference)
-            assert acc[0, o, 0, 0] == (high if sign > 0 else low) or abs(acc[0, o, 0, 0]) < max(
-                high, -low
-            )
-    # The bound is reached by some channel and the width is tight.
-    extremes = [
-        conv_acc(
-            torch.from_numpy(np.where(weights[o] * s > 0, spec.hi, spec.lo)[None]), weights, 1, 0
-        )[0, o, 0, 0].item()
-        for o in range(6)
-        for s in (1, -1)
-    ]
+            assert acc[0, o, 0, 0] == int((weights[o] * x[0].astype(np.int64)).sum())
+            extremes.append(int(acc[0, o, 0, 0]))
+    # The computed range is reached (exact), and acc_bits is the tightest width holding it.
     assert max(extremes) == high and min(extremes) == low
     assert -(1 << (acc_bits - 1)) <= low and high <= (1 << (acc_bits - 1)) - 1
     assert low < -(1 << (acc_bits - 2)) or high > (1 << (acc_bits - 2)) - 1
+
+
+def test_worst_case_inputs_through_a_lowered_layer() -> None:
+    """A lowered conv + BN layer fed its own worst cases matches the reference after requant."""
+    torch.manual_seed(3)
+    model = make_power_of_two(nn.Sequential(nn.Conv2d(9, 5, 3), nn.BatchNorm2d(5), nn.Flatten()))
+    data = np.random.default_rng(3).normal(0.0, 1.0, (8, 9, 3, 3)).astype(np.float32)
+    network = lower(model, data)
+    conv = network.layer("0")
+    assert isinstance(conv, ConvLayer)
+    spec = network.input
+    low, high = dot_range(conv.weights, spec.lo, spec.hi)
+    assert conv.acc_bits == signed_width(low, high)
+    x = np.concatenate(
+        [
+            np.where(conv.weights[o] * s > 0, spec.hi, spec.lo)[None]
+            for o in range(5)
+            for s in (1, -1)
+        ]
+    )
+    assert_bit_exact(network, x.astype(np.int8))
 
 
 def test_conv_taps_cover_only_kept_rows() -> None:
