@@ -23,6 +23,7 @@ from accelsim.sim.sources import workload_network
 
 SPEC = {
     "name": "test",
+    "check_every": 0,
     "workloads": ["digits"],
     "parameters": {"ddr.bytes_per_cycle": [1, 3, 8], "pe.kind": ["krp_gsnq", "gsnq_shift"], "pe.tn": [4, 8]},
 }
@@ -55,13 +56,30 @@ def test_rows_equal_direct_simulation_and_failures_are_recorded(tmp_path, execut
             assert row["error"] == ("ConfigError: ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle (3), "
                                     "not 2048")
             continue
-        direct = evaluate(network, base.replace(**values))
-        assert row["status"] == "ok" and row["engine"] == "simpy" and row["error"] is None
+        direct = evaluate(network, base.replace(**values))  # the SimPy reference
+        assert row["status"] == "ok" and row["engine"] == "fast" and row["error"] is None
         assert {name: row[name] for name in direct.metrics()} == pytest.approx(direct.metrics())
         assert row["total_cycles"] == direct.simulation.total_cycles
         assert row["lut"] == direct.resources.total.lut
     assert summary.failed == 4
+    assert not any(row["checked"] for row in rows.values())  # check_every 0
+    simpy = run_sweep(spec_from_dict({**SPEC, "engine": "simpy"}), tmp_path / "simpy", executor)
+    assert simpy.ran == 12
+    reference = by_id(tmp_path / "simpy")
+    assert {row["engine"] for row in reference.values() if row["status"] == "ok"} == {"simpy"}
+    for key, row in rows.items():
+        assert {k: v for k, v in row.items() if k not in ("engine", "seconds")} == {
+            k: v for k, v in reference[key].items() if k not in ("engine", "seconds")}
 
+
+def test_checked_points_are_re_simulated_by_the_reference(tmp_path, executor):
+    spec = spec_from_dict({**SPEC, "check_every": 2})
+    run_sweep(spec, tmp_path / "out", executor)
+    rows = by_id(tmp_path / "out")
+    checked = {key for key, row in rows.items() if row["checked"]}
+    assert checked == {p.point_id for p in design_points(spec) if int(p.point_id, 16) % 2 == 0
+                       and dict(p.values)["ddr.bytes_per_cycle"] != 3}
+    assert checked and all(rows[key]["status"] == "ok" for key in checked)
 
 def test_interrupted_sweep_resumes_and_skips_finished_points(tmp_path, executor):
     spec = spec_from_dict(SPEC)

@@ -17,18 +17,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConfigError
 from ..hw.config import HwConfig
 from ..hw.resources import FitReport, ResourceEstimate, estimate_resources, fits
 from ..integer.graph import IntegerNetwork
 from ..sim import LayerResult, SimulationResult, simulate
+from .fastsim import fast_simulate
 from .metrics import METRICS
 from .parameters import config_field
 
 
 class Engine(str, enum.Enum):
-    """What produced a result: the SimPy model of the timing contract."""
+    """What produced a result: the SimPy model of the timing contract (the reference), or the fast
+    engine of :mod:`accelsim.dse.fastsim` (same figures, no trace, about five times faster)."""
 
     SIMPY = "simpy"
+    FAST = "fast"
 
 
 @dataclass(frozen=True)
@@ -100,15 +104,22 @@ class DesignResult:
                               for item in dataclasses.fields(self.resources)}}
 
 
-def evaluate(network: IntegerNetwork, config: HwConfig, *, keep_trace: bool = False) -> DesignResult:
+def evaluate(network: IntegerNetwork, config: HwConfig, *, keep_trace: bool = False,
+             engine: Engine = Engine.SIMPY) -> DesignResult:
     """Simulate one inference of ``network`` on ``config`` and estimate its resources.
 
     Raises:
-        ConfigError: the design does not fit its device, or a buffer or width is too small.
+        ConfigError: the design does not fit its device, a buffer or width is too small, or a
+            trace asked of the fast engine.
         UnsupportedLayerError: a layer the accelerator cannot run.
     """
-    simulation = simulate(network, config, keep_trace=keep_trace)
-    return DesignResult(simulation, estimate_resources(config), fits(config))
+    if engine is Engine.FAST:
+        if keep_trace:
+            raise ConfigError("engine must be 'simpy' to keep the trace, not 'fast'")
+        simulation = fast_simulate(network, config)
+    else:
+        simulation = simulate(network, config, keep_trace=keep_trace)
+    return DesignResult(simulation, estimate_resources(config), fits(config), engine)
 
 
 def vary(config: HwConfig, field: str, values: Iterable[object]) -> tuple[HwConfig, ...]:

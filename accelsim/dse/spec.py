@@ -9,6 +9,8 @@ Read from YAML (``configs/sweeps/*.yaml``) with :func:`load_spec`, or built from
     sampler: grid                 # grid | random | lhs
     samples: 64                   # random / lhs: points per workload (duplicates collapse)
     seed: 0                       # random / lhs
+    engine: fast                  # fast (default) | simpy: what simulates each point
+    check_every: 20               # fast engine: re-simulate ~1 point in 20 with SimPy and compare
     parameters:
       ddr.bytes_per_cycle: [1, 2, 4, 8, 16, 32]
       pe.kind: [krp_gsnq, gsnq_shift]
@@ -28,6 +30,7 @@ import yaml
 
 from ..errors import ConfigError
 from ..hw.config import HwConfig, config_from_dict, load_config
+from .design import Engine
 from .parameters import Parameter, parameter_from_yaml
 from .workload import Workload, workload_from_yaml
 
@@ -40,7 +43,9 @@ class Sampler(str, enum.Enum):
     LHS = "lhs"
 
 
-_KEYS = ("name", "base", "workloads", "sampler", "samples", "seed", "parameters")
+_KEYS = ("name", "base", "workloads", "sampler", "samples", "seed", "engine", "check_every", "parameters")
+#: Default share of fast-engine points re-simulated by the SimPy reference: one in this many.
+CHECK_EVERY = 20
 #: Largest ``samples`` accepted (a guard against a typo that would run for days).
 MAX_SAMPLES = 10_000_000
 
@@ -57,6 +62,9 @@ class SweepSpec:
         samples: configurations drawn by the random and lhs samplers.
         seed: seed of the random and lhs samplers.
         parameters: the varied fields, in spec order.
+        engine: what simulates the points.
+        check_every: with the fast engine, the points whose id (a hex number) is a multiple of
+            this are also simulated by the SimPy reference and must agree (0: none).
     """
 
     name: str
@@ -66,6 +74,8 @@ class SweepSpec:
     samples: int
     seed: int
     parameters: tuple[Parameter, ...]
+    engine: Engine = Engine.FAST
+    check_every: int = CHECK_EVERY
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -76,7 +86,7 @@ class SweepSpec:
         """Plain data describing the sweep (stored beside its results)."""
         return {
             "name": self.name, "base": self.base.to_dict(), "sampler": self.sampler.value,
-            "samples": self.samples, "seed": self.seed,
+            "samples": self.samples, "seed": self.seed, "engine": self.engine.value, "check_every": self.check_every,
             "workloads": [workload.to_dict() for workload in self.workloads],
             "parameters": {p.name: list(p.values) if p.values is not None else
                            {"low": p.low, "high": p.high, "step": p.step, "log": p.log} for p in self.parameters},
@@ -124,6 +134,10 @@ def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
         raise ConfigError(f"samples must be given for the {sampler.value} sampler, not missing")
     samples = _int(data, "samples", 1, 1, MAX_SAMPLES)
     seed = _int(data, "seed", 0, 0, 2**63 - 1)
+    engine_value = data.get("engine", Engine.FAST.value)
+    if engine_value not in {engine.value for engine in Engine}:
+        raise ConfigError(f"engine must be one of 'fast', 'simpy', not {engine_value!r}")
+    check_every = _int(data, "check_every", CHECK_EVERY, 0, 2**31)
     listed = data.get("workloads")
     if isinstance(listed, str):
         listed = [listed]
@@ -140,7 +154,7 @@ def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
         for parameter in parameters:
             parameter.grid_values()  # ConfigError for a range a grid cannot enumerate
     return SweepSpec(name.strip(), _base(data.get("base", "default"), folder), chosen, sampler, samples, seed,
-                     parameters)
+                     parameters, Engine(engine_value), check_every)
 
 
 def load_spec(path: str | Path) -> SweepSpec:

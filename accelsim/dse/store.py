@@ -37,14 +37,15 @@ SPEC_FILE = "_sweep.json"
 PART = re.compile(r"^part-(\d{6})\.parquet$")
 
 _FIELD_TYPES = {FieldKind.INT: pa.int64(), FieldKind.NUMBER: pa.float64(), FieldKind.TEXT: pa.string()}
-_TYPE_NAMES = {"int64": pa.int64(), "double": pa.float64(), "string": pa.string()}
+_TYPE_NAMES = {"int64": pa.int64(), "double": pa.float64(), "string": pa.string(), "bool": pa.bool_()}
 
 
 def results_schema(parameter_names: Sequence[str]) -> pa.Schema:
     """Columns of a sweep over ``parameter_names``: keys, parameters, status, metrics, tail."""
     columns = [(name, pa.string()) for name in KEY_COLUMNS]
     columns += [(name, _FIELD_TYPES[CONFIG_FIELDS[name].kind]) for name in parameter_names]
-    columns += [(name, pa.string()) for name in STATUS_COLUMNS]
+    columns += [("status", pa.string()), ("error", pa.string()), ("engine", pa.string()), ("checked", pa.bool_())]
+    assert [name for name, _ in columns[-len(STATUS_COLUMNS):]] == list(STATUS_COLUMNS)
     columns += [(name, pa.int64() if m.integer else pa.float64()) for name, m in METRICS.items()]
     columns += [("seconds", pa.float64()), ("config", pa.string())]
     assert [name for name, _ in columns[-len(TAIL_COLUMNS):]] == list(TAIL_COLUMNS)

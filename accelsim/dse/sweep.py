@@ -10,6 +10,7 @@ error rows for its points without running them.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -146,7 +147,8 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
     try:
         if runnable:
             runner.install(networks)
-            for rows in runner.map_unordered(chunk_rows, _chunks(runnable, chunk_size(len(runnable), runner.workers))):
+            task = functools.partial(chunk_rows, engine=spec.engine, check_every=spec.check_every)
+            for rows in runner.map_unordered(task, _chunks(runnable, chunk_size(len(runnable), runner.workers))):
                 buffer.extend(rows)
                 done += len(rows)
                 failed += sum(row["status"] != OK for row in rows)

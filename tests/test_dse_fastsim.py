@@ -1,0 +1,115 @@
+"""The fast engine equals the SimPy reference field by field; a sweep catches any disagreement."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accelsim.dse import Engine, design_points, evaluate, spec_from_dict
+from accelsim.dse import rows as rows_module
+from accelsim.dse import workload as workload_module
+from accelsim.dse.fastsim import fast_simulate
+from accelsim.errors import AccelsimError, ConfigError
+from accelsim.hw import load_config
+from accelsim.sim import simulate
+from accelsim.sim.synthetic import NetworkBuilder, resnet_shapes, vgg16_shapes
+
+
+def assert_same(network, config):
+    try:
+        reference = simulate(network, config, keep_trace=False)
+    except AccelsimError as error:  # the binding is shared: the same error, word for word
+        with pytest.raises(type(error), match=f"^{re.escape(str(error))}$"):
+            fast_simulate(network, config)
+        return
+    assert fast_simulate(network, config) == dataclasses.replace(reference, sim_events=0)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"ddr.bytes_per_cycle": 1}, {"ddr.bytes_per_cycle": 64, "ddr.latency_cycles": 0},
+    {"pe.kind": "gsnq_shift", "pe.tn": 16, "pe.tm": 2}, {"ddr.burst_bytes": 64, "ddr.bytes_per_cycle": 4},
+    {"pe.kind": "mult_dsp", "buffers.output_depth": 64, "pe.pipeline_depth": 1},
+])
+def test_whole_networks(changes):
+    config = load_config().replace(**changes)
+    for network in (vgg16_shapes(), resnet_shapes(3), resnet_shapes(1, rows_kept=None)):
+        assert_same(network, config)
+
+
+@st.composite
+def networks(draw):
+    channels = draw(st.integers(1, 12))
+    size = draw(st.integers(3, 12))
+    builder = NetworkBuilder((channels, size, size), seed=draw(st.integers(0, 99)))
+    current = "input"
+    for _ in range(draw(st.integers(1, 4))):
+        step = draw(st.sampled_from(["conv", "conv", "pool", "add"]))
+        _, height, _ = builder._shapes[current]
+        if step == "pool" and height >= 2:
+            current = builder.pool(2, source=current)
+        elif step == "add":
+            other = builder.conv(builder._shapes[current][0], kernel=1, source=current)
+            current = builder.add(current, other)
+        else:
+            kernel = draw(st.sampled_from([1, 3, 5]))
+            if kernel > height + 2 * (kernel // 2):
+                kernel = 1
+            current = builder.conv(draw(st.integers(1, 24)), kernel=kernel, stride=draw(st.integers(1, 2)),
+                                   rows_kept=draw(st.sampled_from([None, 1, 2])) if kernel > 1 else None,
+                                   source=current)
+    if draw(st.booleans()):
+        builder.flatten(source=current)
+        builder.linear(draw(st.integers(1, 16)))
+    return builder.build()
+
+
+@st.composite
+def configs(draw):
+    width = draw(st.sampled_from([1, 2, 4, 8, 16]))
+    return load_config().replace(**{
+        "pe.kind": draw(st.sampled_from(["krp_gsnq", "gsnq_shift", "mult_lut", "mult_dsp"])),
+        "pe.tn": draw(st.integers(1, 8)), "pe.tm": draw(st.integers(1, 8)),
+        "pe.pipeline_depth": draw(st.integers(1, 20)),
+        "vector.lanes": draw(st.integers(1, 16)), "vector.pipeline_depth": draw(st.integers(1, 8)),
+        "buffers.input_depth": draw(st.integers(8, 512)), "buffers.weight_depth": draw(st.integers(4, 512)),
+        "buffers.output_depth": draw(st.integers(4, 256)),
+        "ddr.bytes_per_cycle": width, "ddr.latency_cycles": draw(st.integers(0, 40)),
+        "ddr.burst_bytes": width * draw(st.integers(1, 64)),
+    })
+
+
+@settings(max_examples=150, deadline=None)
+@given(networks(), configs())
+def test_random_layers_and_configurations(network, config):
+    assert_same(network, config)
+
+
+def test_evaluate_with_the_fast_engine():
+    network, config = resnet_shapes(1), load_config()
+    fast = evaluate(network, config, engine=Engine.FAST)
+    assert fast.engine is Engine.FAST and fast.metrics() == evaluate(network, config).metrics()
+    with pytest.raises(ConfigError, match=r"^engine must be 'simpy' to keep the trace, not 'fast'$"):
+        evaluate(network, config, keep_trace=True, engine=Engine.FAST)
+
+
+def test_a_checked_point_that_disagrees_is_an_error_row(monkeypatch):
+    spec = spec_from_dict({"workloads": ["digits"], "parameters": {"pe.tn": [4]}, "check_every": 1})
+    (point,) = design_points(spec)
+    # any network will do (both engines run the same one); monkeypatch restores the cache after the test
+    monkeypatch.setitem(workload_module._INSTALLED, point.network_key, resnet_shapes(1))
+    assert rows_module.point_row(point, Engine.FAST, 1)["checked"] is True
+
+    def off_by_one(network, config):
+        result = fast_simulate(network, config)
+        layer = dataclasses.replace(result.layers[0], end_cycle=result.layers[0].end_cycle + 1)
+        return dataclasses.replace(result, layers=(layer, *result.layers[1:]))
+
+    monkeypatch.setattr("accelsim.dse.design.fast_simulate", off_by_one)
+    row = rows_module.point_row(point, Engine.FAST, 1)
+    assert row["status"] == "error" and row["engine"] == "fast" and row["checked"] is True
+    assert row["error"].startswith("the fast engine disagrees with the simpy reference: layer 'conv0' end_cycle = ")
+    assert rows_module.point_row(point, Engine.FAST, 0)["status"] == "ok"  # unchecked: not caught
