@@ -53,7 +53,7 @@ def test_sweep_command_runs_resumes_and_reports(spec_file, tmp_path, capsys):
 def test_sweep_command_errors_before_any_point_runs(spec_file, tmp_path):
     out = tmp_path / "results"
     with pytest.raises(ExecutorError, match=r"^--scheduler must be the address of a reachable Dask scheduler"):
-        invoke(sweep_command, str(spec_file), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9")
+        invoke(sweep_command, str(spec_file), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1")
     assert not out.exists()
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"workloads": ["digits"], "parameters": {"ddr.width": [1]}}))
@@ -61,6 +61,8 @@ def test_sweep_command_errors_before_any_point_runs(spec_file, tmp_path):
         invoke(sweep_command, str(bad), "--out", str(out))
     with pytest.raises(ConfigError, match=r"^--workers must be a positive integer, not 0$"):
         invoke(sweep_command, str(spec_file), "--out", str(out), "--workers", "0")
+    with pytest.raises(ConfigError, match=r"^--timeout must be a positive number of seconds, not 0.0$"):
+        invoke(sweep_command, str(spec_file), "--out", str(out), "--scheduler", "local", "--timeout", "0")
     assert not out.exists()
 
 

@@ -22,6 +22,7 @@ from ..dse import (
     read_results,
     run_sweep,
 )
+from ..dse.executors import CONNECT_TIMEOUT_S
 from ..dse.rows import OK
 
 
@@ -44,6 +45,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                              "local Dask cluster; default: local worker processes")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="worker processes (local pool or local Dask cluster; default: one per CPU)")
+    parser.add_argument("--timeout", type=float, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
+                        help=f"wait this long for the Dask scheduler and a worker (default {CONNECT_TIMEOUT_S:g})")
     parser.set_defaults(handler=run)
     return parser
 
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = load_spec(args.spec)
     _describe(spec)
     bar = ProgressBar()
-    with make_executor(args.scheduler, args.workers) as executor:
+    with make_executor(args.scheduler, args.workers, args.timeout) as executor:
         where = "local processes" if args.scheduler is None else f"Dask ({args.scheduler})"
         print(f"executor: {executor.workers} workers on {where}; building networks...", flush=True)
         try:

@@ -219,12 +219,15 @@ class DaskExecutor(Executor):
             self._cluster.close()
 
 
-def make_executor(scheduler: str | None = None, workers: int | None = None) -> Executor:
+def make_executor(scheduler: str | None = None, workers: int | None = None,
+                  timeout: float = CONNECT_TIMEOUT_S) -> Executor:
     """The executor of the CLI options: local processes without ``scheduler``, else Dask.
 
     Raises:
-        ConfigError: a bad worker count. ExecutorError: an unreachable scheduler.
+        ConfigError: a bad worker count or timeout. ExecutorError: an unreachable scheduler.
     """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ConfigError(f"--timeout must be a positive number of seconds, not {timeout!r}")
     if scheduler is None:
         return LocalExecutor(workers)
-    return DaskExecutor(scheduler, workers)
+    return DaskExecutor(scheduler, workers, timeout=timeout)

@@ -106,10 +106,11 @@ class ResultStore:
             stored = _schema_from_json(_read_meta(path)["columns"], str(path / SPEC_FILE))
             if not stored.equals(schema):
                 names = [n for n in stored.names if n in CONFIG_FIELDS]
+                what = (f"of {', '.join(names) or 'no parameters'}" if tuple(names) != spec.parameter_names
+                        else "with other columns (written by another accelsim version)")
                 raise ConfigError(
                     f"--out {str(path)!r} must hold results of this sweep's parameters "
-                    f"({', '.join(spec.parameter_names)}), not of {', '.join(names) or 'other columns'}; "
-                    "choose another folder"
+                    f"({', '.join(spec.parameter_names)}), not results {what}; choose another folder"
                 )
             return cls(path, schema)
         if path.is_dir() and any(path.iterdir()):
