@@ -48,6 +48,10 @@ def test_sweep_command_runs_resumes_and_reports(spec_file, tmp_path, capsys):
                                   "lut": fastest["lut"], "dsp": fastest["dsp"], "bram36": fastest["bram36"]}]
     again = invoke(sweep_command, str(spec_file), "--out", str(out), "--workers", "1")
     assert again["skipped"] == 6 and again["ran"] == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    with pytest.raises(ExecutorError, match="reachable Dask scheduler"):
+        invoke(sweep_command, str(spec_file), "--out", str(out), "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1")
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before  # nothing written is lost
 
 
 def test_sweep_command_errors_before_any_point_runs(spec_file, tmp_path):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from ..dse import read_results
 from ..dse.workload import NetworkKey, Workload, network_for
 from ..errors import ConfigError
@@ -32,7 +34,7 @@ from ..plots import (
 from ..plots.bandwidth import DEFAULT_BYTES_PER_CYCLE
 from ..plots.figure import output_format
 from ..plots.timeline import DEFAULT_BINS
-from ..sim import simulate
+from ..sim import SimulationResult, simulate
 from .run import DEFAULT_WORKLOAD, configure
 
 KINDS = ("bandwidth", "roofline", "layers", "timeline", "pareto")
@@ -139,37 +141,52 @@ def _bandwidth(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
     return {"kind": "bandwidth", "curves": [curve.to_dict() for curve in curves]}
 
 
+def _roofline(result: SimulationResult) -> tuple[Figure, dict[str, Any]]:
+    data = roofline(result)
+    print(f"roofs: {data.peak_gops:g} GOPS peak, {data.bandwidth_gbps:g} GB/s, ridge {data.ridge:.3g} ops/B")
+    for point in data.points:
+        print(f"  {point.layer:<16} {point.intensity:>9.2f} ops/B {point.gops:>9.2f} GOPS "
+              f"({100 * point.gops / data.attainable(point.intensity):.0f}% of the roof)")
+    return plot_roofline(data), data.to_dict()
+
+
+def _layers(result: SimulationResult) -> tuple[Figure, dict[str, Any]]:
+    data = layer_cycles(result)
+    print(f"{result.network}: {sum(data.compute):,} compute + {sum(data.stall):,} stall + "
+          f"{sum(data.drain):,} drain = {result.total_cycles:,} cycles")
+    return plot_layer_cycles(data), data.to_dict()
+
+
+def _timeline(result: SimulationResult, bins: int) -> tuple[Figure, dict[str, Any]]:
+    data = utilization_timeline(result, bins)
+    print(f"{result.network}: {len(result.trace)} events over {result.total_cycles:,} cycles in "
+          f"{len(data.edges) - 1} bins")
+    return plot_timeline(result, data), data.to_dict()
+
+
+def _one_network(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
+    """A plot of one simulated network: roofline, layers or timeline."""
+    if len(args.workload) > 1:
+        raise ConfigError(f"--workload must be given once for a {args.kind} plot, not {len(args.workload)} times")
+    result = simulate(_networks(args, config)[0], config, keep_trace=args.kind == "timeline")
+    if args.kind == "roofline":
+        figure, data = _roofline(result)
+    elif args.kind == "layers":
+        figure, data = _layers(result)
+    else:
+        figure, data = _timeline(result, args.bins)
+    save_figure(figure, args.out)
+    return {"kind": args.kind, **data}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Compute the plot's data, draw it to --out, print a summary; return the data."""
     output_format(args.out)  # a bad suffix fails before any simulation
     if args.kind == "pareto":
         report = _pareto(args)
+    elif args.kind == "bandwidth":
+        report = _bandwidth(args, configure(args.config, args.set))
     else:
-        config = configure(args.config, args.set)
-        if args.kind == "bandwidth":
-            report = _bandwidth(args, config)
-        else:
-            if len(args.workload) > 1:
-                raise ConfigError(f"--workload must be given once for a {args.kind} plot, not {len(args.workload)} times")
-            result = simulate(_networks(args, config)[0], config, keep_trace=args.kind == "timeline")
-            if args.kind == "roofline":
-                data = roofline(result)
-                figure = plot_roofline(data)
-                print(f"roofs: {data.peak_gops:g} GOPS peak, {data.bandwidth_gbps:g} GB/s, ridge {data.ridge:.3g} ops/B")
-                for point in data.points:
-                    print(f"  {point.layer:<16} {point.intensity:>9.2f} ops/B {point.gops:>9.2f} GOPS "
-                          f"({100 * point.gops / data.attainable(point.intensity):.0f}% of the roof)")
-            elif args.kind == "layers":
-                data = layer_cycles(result)
-                figure = plot_layer_cycles(data)
-                print(f"{result.network}: {sum(data.compute):,} compute + {sum(data.stall):,} stall + "
-                      f"{sum(data.drain):,} drain = {result.total_cycles:,} cycles")
-            else:
-                data = utilization_timeline(result, args.bins)
-                figure = plot_timeline(result, data)
-                print(f"{result.network}: {len(result.trace)} events over {result.total_cycles:,} cycles in "
-                      f"{len(data.edges) - 1} bins")
-            save_figure(figure, args.out)
-            report = {"kind": args.kind, **data.to_dict()}
+        report = _one_network(args, configure(args.config, args.set))
     print(f"plot -> {args.out}")
     return {**report, "out": args.out}

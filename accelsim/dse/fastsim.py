@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from ..hw.config import DdrConfig, HwConfig
 from ..integer.graph import IntegerNetwork
@@ -124,9 +125,9 @@ def _advance(run: _Run, inputs: _Engine, weights: _Engine, stores: _Engine) -> N
                 waits.append(weights.done[tile.weight_job])
             if index >= 2:
                 waits.append(stores.done[index - 2])
-            if None in waits:
+            if any(wait is None for wait in waits):
                 break
-            start = max(waits)  # type: ignore[type-var]
+            start = max(cast(list[int], waits))
             run.starts.append(start)
             run.ends.append(start + tile.cycles)
             changed = True
@@ -176,7 +177,8 @@ def simulate_layer(plan: LayerPlan, config: HwConfig, origin: int) -> LayerResul
         if not waiting:
             break
         chosen = min(waiting, key=lambda engine: (engine.ready, engine.priority))
-        start = max(free, chosen.ready)  # type: ignore[type-var]
+        assert chosen.ready is not None
+        start = max(free, chosen.ready)
         free = chosen.grant(start)
         busy += free - start
     assert len(run.starts) == len(plan.tiles) and stores.job == len(plan.tiles), f"layer {plan.name} deadlocked"

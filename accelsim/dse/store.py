@@ -78,6 +78,12 @@ def _parts(folder: Path) -> list[Path]:
     return sorted(path for path in folder.iterdir() if PART.match(path.name))
 
 
+def _part_number(path: Path) -> int:
+    match = PART.match(path.name)
+    assert match is not None
+    return int(match.group(1))
+
+
 class ResultStore:
     """An open results folder: which points are done, and appending new rows.
 
@@ -87,8 +93,7 @@ class ResultStore:
     def __init__(self, folder: Path, schema: pa.Schema) -> None:
         self.folder = folder
         self.schema = schema
-        parts = _parts(folder)
-        self._next = int(PART.match(parts[-1].name).group(1)) + 1 if parts else 0  # type: ignore[attr-defined]
+        self._next = 1 + max((_part_number(path) for path in _parts(folder)), default=-1)
 
     @classmethod
     def open(cls, folder: str | Path, spec: SweepSpec) -> ResultStore:
