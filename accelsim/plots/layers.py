@@ -15,6 +15,8 @@ from matplotlib.figure import Figure
 from ..sim import SimulationResult
 from .figure import THOUSANDS, new_figure
 
+#: Widest figure, inches, and most layer names on the x axis.
+MAX_WIDTH, MAX_LABELS = 16.0, 48
 #: Stack order and colors of the three parts.
 PARTS = (("compute", "#1b9e77"), ("memory stall", "#d95f02"), ("drain (last store)", "#7570b3"))
 
@@ -51,18 +53,19 @@ def layer_cycles(result: SimulationResult) -> LayerCycles:
 
 def plot_layer_cycles(data: LayerCycles, title: str | None = None) -> Figure:
     """Stacked bars, one per layer: compute, stall, drain (the axes' containers, in that order)."""
-    figure = new_figure(max(6.0, 0.32 * len(data.names) + 2.0), 5.0)
+    figure = new_figure(min(MAX_WIDTH, max(6.0, 0.32 * len(data.names) + 2.0)), 5.0)
     axes = figure.subplots()
     positions = range(len(data.names))
     bottom = [0] * len(data.names)
     for (label, color), values in zip(PARTS, (data.compute, data.stall, data.drain)):
         axes.bar(positions, values, bottom=bottom, color=color, label=label, width=0.8)
         bottom = [b + v for b, v in zip(bottom, values)]
-    axes.set_xticks(list(positions), data.names, rotation=60, ha="right", fontsize=8)
+    every = -(-len(data.names) // MAX_LABELS)  # label every k-th layer when there are many
+    axes.set_xticks(list(positions)[::every], data.names[::every], rotation=60, ha="right", fontsize=8)
     axes.set_xlim(-0.6, len(data.names) - 0.4)
     axes.yaxis.set_major_formatter(THOUSANDS)
     axes.set_ylabel("cycles")
-    axes.set_xlabel("layer (execution order)")
+    axes.set_xlabel("layer (execution order)" + (f", one in {every} named" if every > 1 else ""))
     axes.grid(True, axis="y", alpha=0.3)
     axes.legend(fontsize=8)
     axes.set_title(title or f"Cycles per layer: {data.network} ({sum(bottom):,} cycles in all)")
