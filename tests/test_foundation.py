@@ -61,6 +61,17 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path: Path) -> None:
     assert json.loads(target.read_text()) == {"value": 1}
 
 
+def test_atomic_write_gives_the_usual_new_file_mode(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        written = atomic_write_bytes(tmp_path / "x.bin", b"1")
+    finally:
+        os.umask(mask)
+    assert written.stat().st_mode & 0o777 == 0o644
+
+
 def test_atomic_write_names_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="output folder must exist"):
         atomic_write_bytes(tmp_path / "missing" / "x.bin", b"1")

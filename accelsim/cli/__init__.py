@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from ..errors import AccelsimError
 from ..outputs import write_json
-from . import compress, infer, run
+from . import compress, infer, plot, run, sweep
 
-COMMANDS = (run, compress, infer)
+COMMANDS = (run, compress, infer, sweep, plot)
 
 
 def build_parser() -> argparse.ArgumentParser:

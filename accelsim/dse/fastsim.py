@@ -31,7 +31,7 @@ from typing import cast
 from ..hw.config import DdrConfig, HwConfig
 from ..integer.graph import IntegerNetwork
 from ..sim import LayerResult, SimulationResult, plan_network
-from ..sim.engine import _layer_result
+from ..sim.engine import layer_result
 from ..sim.plan import (
     DDR_PRIORITY,
     EventKind,
@@ -154,13 +154,6 @@ def _peak(intervals: Sequence[tuple[int, int, int]]) -> int:
     return peak
 
 
-class _Spans:
-    """The compute spans of a layer, as :func:`accelsim.sim.engine._layer_result` reads them."""
-
-    def __init__(self, starts: list[int], ends: list[int]) -> None:
-        self.compute_spans = list(zip(starts, ends))
-
-
 def simulate_layer(plan: LayerPlan, config: HwConfig, origin: int) -> LayerResult:
     """The figures of layer ``plan`` started at cycle ``origin`` (the DDR channel free then)."""
     ddr = config.ddr
@@ -191,7 +184,7 @@ def simulate_layer(plan: LayerPlan, config: HwConfig, origin: int) -> LayerResul
         EventKind.STORE_OUTPUT: _peak([(run.starts[t], stores.done[t], tile.store_bits)  # type: ignore[misc]
                                        for t, tile in enumerate(plan.tiles)]),
     }
-    return _layer_result(plan, _Spans(run.starts, run.ends), config, origin, end, busy, peaks)  # type: ignore[arg-type]
+    return layer_result(plan, list(zip(run.starts, run.ends)), config, origin, end, busy, peaks)
 
 
 def fast_simulate_plan(plan: NetworkPlan) -> SimulationResult:

@@ -19,7 +19,7 @@ Time is in clock cycles (integers). The model prints and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import simpy
@@ -123,11 +123,16 @@ class LayerRun:
             output.release(tile.index % 2)
 
 
-def _layer_result(plan: LayerPlan, run: LayerRun, config: HwConfig, start: int, end: int,
-                  ddr_busy: int, peaks: dict[EventKind, int]) -> LayerResult:
-    """Figures of one simulated layer."""
-    busy = sum(stop - begin for begin, stop in run.compute_spans)
-    last = run.compute_spans[-1][1] if run.compute_spans else start
+def layer_result(plan: LayerPlan, compute_spans: Sequence[tuple[int, int]], config: HwConfig,
+                 start: int, end: int, ddr_busy: int, peaks: dict[EventKind, int]) -> LayerResult:
+    """Figures of one simulated layer.
+
+    ``compute_spans`` are the ``[start, end)`` cycles of its tiles' computes in tile order,
+    ``start``/``end`` the layer's first and past-the-end cycles, ``ddr_busy`` the cycles the DDR
+    channel was held during the layer and ``peaks`` the peak occupancy of each buffer in bits.
+    """
+    busy = sum(stop - begin for begin, stop in compute_spans)
+    last = compute_spans[-1][1] if compute_spans else start
     pe = config.pe
     cycles = end - start
     utilization = plan.macs / (pe.units * pe.taps * cycles) if plan.unit is Unit.PE and cycles else 0.0
@@ -167,7 +172,7 @@ def simulate_plan(plan: NetworkPlan, *, keep_trace: bool = True) -> SimulationRe
             run = LayerRun(hw, layer, trace)
             yield env.process(run.run())
             peaks = {kind: buffer.peak_bits for kind, buffer in hw.buffers.items()}
-            results.append(_layer_result(layer, run, plan.config, int(start), int(env.now),
+            results.append(layer_result(layer, run.compute_spans, plan.config, int(start), int(env.now),
                                          hw.ddr.busy_cycles - ddr_before, peaks))
 
     env.process(network())
