@@ -65,7 +65,7 @@ network = lower(model, x)
 lowered = time.perf_counter()
 run(network, quantize_input(network, x))
 done = time.perf_counter()
-dispatchers = [kernels.im2col, kernels.conv2d_acc32, kernels.linear, kernels.max_pool2d,
+dispatchers = [kernels.im2col, kernels.conv2d, kernels.linear, kernels.max_pool2d,
                kernels.avg_pool2d, kernels.add]
 hits = sum(sum(d.stats.cache_hits.values()) for d in dispatchers)
 misses = sum(sum(d.stats.cache_misses.values()) for d in dispatchers)

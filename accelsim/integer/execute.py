@@ -52,7 +52,7 @@ class InferenceResult:
 
 @dataclass(frozen=True, eq=False)
 class ConvTaps:
-    """Tap tables of a convolution for :func:`kernels.conv2d_acc32` (see its docstring).
+    """Tap tables of a convolution for :func:`kernels.conv2d` (see its docstring).
 
     Attributes:
         wide: True for the wide layout (stride 1, large maps: taps read the padded input
@@ -294,13 +294,8 @@ def _run_conv(layer: ConvLayer, x: np.ndarray, taps: ConvTaps) -> np.ndarray:
         row_step, col_step = channels * k * k + 1, 0
     out = _output_array(batch, layer.output)
     chunks = min(oc, max(1, -(-2 * numba.get_num_threads() // tiles)))
-    conv = (
-        kernels.conv2d_acc32
-        if accumulator_dtype(layer.acc_bits) == np.int32
-        else kernels.conv2d_acc64
-    )
     q = layer.requant
-    conv(
+    kernels.conv2d(
         source,
         row_step,
         col_step,

@@ -2,7 +2,7 @@
 
 Every kernel computes exact integers: activations are read from int8/int16 arrays, accumulators
 are int32 or int64 (as wide as the layer's ``acc_bits`` needs: the convolution comes as
-:func:`conv2d_acc32` and :func:`conv2d_acc64`) and the requantization is done in int64. The arithmetic is
+:func:`conv2d` specialized per type) and the requantization is done in int64. The arithmetic is
 specified in ``docs/integer-arithmetic.md``; :mod:`accelsim.integer.execute` prepares the tables.
 
 A weight ``w = sign * 2**s`` is applied to an activation ``x`` as a shift ``x << s`` and a
@@ -99,8 +99,8 @@ def _tap_rows(
     )
 
 
-@njit(cache=True, inline="always")
-def _conv_taps(
+@njit(cache=True, parallel=True)
+def conv2d(
     source: np.ndarray,
     row_step: int,
     col_step: int,
@@ -118,9 +118,40 @@ def _conv_taps(
     hi: int,
     out: np.ndarray,
     chunks: int,
-    acc_dtype: type,
 ) -> None:
-    """Body of :func:`conv2d_acc32` / :func:`conv2d_acc64` (the accumulator type is a constant)."""
+    """Convolution over listed taps, fused with the requantization.
+
+    The accumulators have ``tap_shift``'s type (int32 or int64, as the layer's ``acc_bits`` needs);
+    numba compiles one specialization per type.
+
+    The accumulator of output channel ``o`` at tap-space pixel ``p`` (tile ``i = p // tile``,
+    ``t = p % tile``) sums, over the taps ``j`` of ``o``, ``+-(x << tap_shift[j])`` with
+    ``x = source[i*row_step + tap_row[j], i*tile*col_step + tap_col[j] + t]``. Two layouts:
+
+    * patches (``row_step = C*K*K + 1``, ``col_step = 0``): ``source`` is the
+      ``(tiles * (C*K*K + 1), tile)`` view of :func:`im2col`'s output, ``tap_row`` the patch row
+      ``(c*K + ky)*K + kx``, ``tap_col`` 0;
+    * wide (stride 1; ``row_step = 0``, ``col_step = 1``): ``source`` is the zero-padded input
+      ``(C + 1, L)`` itself, tap-space pixels are the padded positions ``(n*Hp + y)*Wp + x``,
+      ``tap_row`` the channel and ``tap_col = ky*Wp + kx`` (no copying; the positions outside the
+      output are computed and dropped).
+
+    Args:
+        source: the 2-D int8/int16 source described above (its last row of every tile, or its
+            last channel, is all zeros: the source of null taps).
+        row_step, col_step, tile: the layout (tile = tap-space pixels per work item).
+        tap_ptr: (OC + 1,) int64; the taps of output channel ``o`` are ``tap_ptr[o] ..
+            tap_ptr[o+1] - 1``: first its positive weights, then, from ``tap_mid[o]``, its negative
+            ones, each run a multiple of :data:`TAP_GROUP` (padded with null taps).
+        tap_mid: (OC,) int64, see ``tap_ptr``.
+        tap_row, tap_col: int64 source row and column offset of each tap.
+        tap_shift: shift ``s`` of each tap (the weight is ``+-2**s``), in the accumulator's type.
+        target: (P,) int64 flat index into ``out`` of each tap-space pixel's output in channel 0,
+            or -1 for a dropped position.
+        multiplier, bias: (OC,) int64 requantization parameters; shift, lo, hi: the rest.
+        out: (N, OC, OH*OW) contiguous output, written in full.
+        chunks: output-channel chunks per tile (work items = tiles * chunks).
+    """
     out_channels = tap_mid.shape[0]
     plane = out.shape[2]
     flat = out.reshape(out.size)
@@ -135,7 +166,8 @@ def _conv_taps(
         if o1 <= o0:
             continue
         row0, col0 = i * row_step, p0 * col_step
-        acc = np.zeros((o1 - o0, tile), acc_dtype)  # full tiles: the vector loop has no remainder
+        # full tiles: the vector loop has no remainder
+        acc = np.zeros((o1 - o0, tile), tap_shift.dtype)
         mask = shift_mask(acc)  # a literal: shifts are below the accumulator width
         rows = source[row0 : row0 + row_step]  # patch layout: this tile's patch rows
         for o in range(o0, o1):
@@ -170,126 +202,6 @@ def _conv_taps(
                 index = target[p0 + t]
                 if index >= 0:
                     flat[index + o * plane] = values[t]
-
-
-_CONV_DOC = """Convolution over listed taps ({acc} accumulators), fused with the requantization.
-
-    The accumulator of output channel ``o`` at tap-space pixel ``p`` (tile ``i = p // tile``,
-    ``t = p % tile``) sums, over the taps ``j`` of ``o``, ``+-(x << tap_shift[j])`` with
-    ``x = source[i*row_step + tap_row[j], i*tile*col_step + tap_col[j] + t]``. Two layouts:
-
-    * patches (``row_step = C*K*K + 1``, ``col_step = 0``): ``source`` is the
-      ``(tiles * (C*K*K + 1), tile)`` view of :func:`im2col`'s output, ``tap_row`` the patch row
-      ``(c*K + ky)*K + kx``, ``tap_col`` 0;
-    * wide (stride 1; ``row_step = 0``, ``col_step = 1``): ``source`` is the zero-padded input
-      ``(C + 1, L)`` itself, tap-space pixels are the padded positions ``(n*Hp + y)*Wp + x``,
-      ``tap_row`` the channel and ``tap_col = ky*Wp + kx`` (no copying; the positions outside the
-      output are computed and dropped).
-
-    Args:
-        source: the 2-D int8/int16 source described above (its last row of every tile, or its
-            last channel, is all zeros: the source of null taps).
-        row_step, col_step, tile: the layout (tile = tap-space pixels per work item).
-        tap_ptr: (OC + 1,) int64; the taps of output channel ``o`` are ``tap_ptr[o] ..
-            tap_ptr[o+1] - 1``: first its positive weights, then, from ``tap_mid[o]``, its negative
-            ones, each run a multiple of :data:`TAP_GROUP` (padded with null taps).
-        tap_mid: (OC,) int64, see ``tap_ptr``.
-        tap_row, tap_col: int64 source row and column offset of each tap.
-        tap_shift: shift ``s`` of each tap (the weight is ``+-2**s``), {acc} like the accumulator.
-        target: (P,) int64 flat index into ``out`` of each tap-space pixel's output in channel 0,
-            or -1 for a dropped position.
-        multiplier, bias: (OC,) int64 requantization parameters; shift, lo, hi: the rest.
-        out: (N, OC, OH*OW) contiguous output, written in full.
-        chunks: output-channel chunks per tile (work items = tiles * chunks).
-    """
-
-
-@njit(cache=True, parallel=True)
-def conv2d_acc32(
-    source: np.ndarray,
-    row_step: int,
-    col_step: int,
-    tile: int,
-    tap_ptr: np.ndarray,
-    tap_mid: np.ndarray,
-    tap_row: np.ndarray,
-    tap_col: np.ndarray,
-    tap_shift: np.ndarray,
-    target: np.ndarray,
-    multiplier: np.ndarray,
-    bias: np.ndarray,
-    shift: int,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-    chunks: int,
-) -> None:
-    _conv_taps(
-        source,
-        row_step,
-        col_step,
-        tile,
-        tap_ptr,
-        tap_mid,
-        tap_row,
-        tap_col,
-        tap_shift,
-        target,
-        multiplier,
-        bias,
-        shift,
-        lo,
-        hi,
-        out,
-        chunks,
-        np.int32,
-    )
-
-
-@njit(cache=True, parallel=True)
-def conv2d_acc64(
-    source: np.ndarray,
-    row_step: int,
-    col_step: int,
-    tile: int,
-    tap_ptr: np.ndarray,
-    tap_mid: np.ndarray,
-    tap_row: np.ndarray,
-    tap_col: np.ndarray,
-    tap_shift: np.ndarray,
-    target: np.ndarray,
-    multiplier: np.ndarray,
-    bias: np.ndarray,
-    shift: int,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-    chunks: int,
-) -> None:
-    _conv_taps(
-        source,
-        row_step,
-        col_step,
-        tile,
-        tap_ptr,
-        tap_mid,
-        tap_row,
-        tap_col,
-        tap_shift,
-        target,
-        multiplier,
-        bias,
-        shift,
-        lo,
-        hi,
-        out,
-        chunks,
-        np.int64,
-    )
-
-
-conv2d_acc32.__doc__ = _CONV_DOC.format(acc="int32")
-conv2d_acc64.__doc__ = _CONV_DOC.format(acc="int64")
 
 
 @njit(cache=True, parallel=True)
