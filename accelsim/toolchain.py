@@ -57,8 +57,12 @@ class ToolSpec:
     def require(self, environ: Mapping[str, str] | None = None) -> Tool:
         """:func:`require_tool` with this specification."""
         return require_tool(
-            self.name, env_var=self.env_var, min_version=self.min_version,
-            install_hint=self.install_hint, version_args=self.version_args, environ=environ,
+            self.name,
+            env_var=self.env_var,
+            min_version=self.min_version,
+            install_hint=self.install_hint,
+            version_args=self.version_args,
+            environ=environ,
         )
 
 

@@ -15,18 +15,33 @@ from accelsim.toolchain import VERILATOR, run_tool
 CONFIGS = {
     "default": {},
     "mult_dsp": {"pe.kind": "mult_dsp"},
-    "mult_lut_odd": {"pe.kind": "mult_lut", "pe.tn": 3, "pe.tm": 5, "ddr.bytes_per_cycle": 3,
-                     "ddr.burst_bytes": 2046},
+    "mult_lut_odd": {
+        "pe.kind": "mult_lut",
+        "pe.tn": 3,
+        "pe.tm": 5,
+        "ddr.bytes_per_cycle": 3,
+        "ddr.burst_bytes": 2046,
+    },
     "gsnq_shift_k2": {"pe.kind": "gsnq_shift", "pe.kernel_max": 2, "weight_bits": 3},
-    "krp_single_unit": {"pe.tn": 1, "pe.tm": 1, "pe.kernel_max": 1, "ddr.bytes_per_cycle": 1,
-                        "ddr.burst_bytes": 3, "buffers.input_depth": 5, "buffers.weight_depth": 3,
-                        "buffers.output_depth": 7},
+    "krp_single_unit": {
+        "pe.tn": 1,
+        "pe.tm": 1,
+        "pe.kernel_max": 1,
+        "ddr.bytes_per_cycle": 1,
+        "ddr.burst_bytes": 3,
+        "buffers.input_depth": 5,
+        "buffers.weight_depth": 3,
+        "buffers.output_depth": 7,
+    },
 }
 
 
 def test_top_level_sets_every_parameter():
-    params = rtl_parameters(load_config("default").replace(
-        **{"pe.tn": 3, "ddr.bytes_per_cycle": 5, "ddr.burst_bytes": 2045}))
+    params = rtl_parameters(
+        load_config("default").replace(
+            **{"pe.tn": 3, "ddr.bytes_per_cycle": 5, "ddr.burst_bytes": 2045}
+        )
+    )
     text = top_level(params)
     assert text.startswith("// Written by accelsim.rtl.emit")
     for name, value in params.verilog().items():
@@ -43,5 +58,7 @@ def test_library_is_lint_clean(name, tmp_path):
     top.write_text(design_files(params)[f"{TOP_MODULE}.v"])
     tool = VERILATOR.require()
     sources = [str(path) for path in library_sources(simulation=False)] + [str(top)]
-    completed = run_tool([tool.path, "--lint-only", "-Wall", "--top-module", TOP_MODULE, *sources], tmp_path)
+    completed = run_tool(
+        [tool.path, "--lint-only", "-Wall", "--top-module", TOP_MODULE, *sources], tmp_path
+    )
     assert completed.stderr == ""

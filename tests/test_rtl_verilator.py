@@ -52,7 +52,9 @@ def test_a_failing_build_raises_with_verilators_stderr(tmp_path):
         runner.build([source, harness_source()], {}, "broken")
     assert "broken.v:2" in caught.value.stderr
     assert str(caught.value).startswith("verilator must succeed")
-    assert not (tmp_path / "cache" / runner.key([source, harness_source()], {}, "broken") / "build.ok").exists()
+    assert not (
+        tmp_path / "cache" / runner.key([source, harness_source()], {}, "broken") / "build.ok"
+    ).exists()
 
 
 def test_jobs_must_be_positive(tmp_path):

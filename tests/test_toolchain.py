@@ -34,7 +34,9 @@ def test_env_var_naming_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ToolNotFound) as caught:
         VERILATOR.require({"ACCELSIM_VERILATOR": str(bogus), "PATH": ""})
     message = str(caught.value)
-    assert message.startswith(f"ACCELSIM_VERILATOR must name an executable verilator, not {str(bogus)!r}")
+    assert message.startswith(
+        f"ACCELSIM_VERILATOR must name an executable verilator, not {str(bogus)!r}"
+    )
     assert "apt-get install verilator" in message
     assert isinstance(caught.value, AccelsimError)
 
@@ -60,14 +62,22 @@ def test_too_old_a_version_is_rejected(tmp_path):
 
 def test_a_tool_that_prints_no_version_is_rejected(tmp_path):
     broken = fake_tool(tmp_path, "yosys", "segmentation fault", status=139)
-    with pytest.raises(ToolNotFound, match=r"must print its version .* not 'segmentation fault' \(exit status 139\)"):
+    with pytest.raises(
+        ToolNotFound,
+        match=r"must print its version .* not 'segmentation fault' \(exit status 139\)",
+    ):
         YOSYS.require({"ACCELSIM_YOSYS": str(broken)})
 
 
 def test_new_enough_tool_found_through_path(tmp_path):
     fake_tool(tmp_path, "verilator", "Verilator 5.020 2024-01-01")
-    tool = require_tool("verilator", env_var="ACCELSIM_VERILATOR", min_version=(5, 6),
-                        install_hint="apt-get install verilator", environ={"PATH": str(tmp_path)})
+    tool = require_tool(
+        "verilator",
+        env_var="ACCELSIM_VERILATOR",
+        min_version=(5, 6),
+        install_hint="apt-get install verilator",
+        environ={"PATH": str(tmp_path)},
+    )
     assert tool.version == (5, 20)
     assert tool.path == (tmp_path / "verilator").resolve()
     assert tool.version_text == "5.20"
@@ -85,13 +95,17 @@ def test_run_tool_logs_command_and_cwd(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="accelsim.toolchain"):
         completed = run_tool([script, "--flag"], tmp_path)
     assert completed.stdout == "hello world\n"
-    assert any(f"{script} --flag" in record.getMessage() and f"cwd {tmp_path}" in record.getMessage()
-               for record in caplog.records)
+    assert any(
+        f"{script} --flag" in record.getMessage() and f"cwd {tmp_path}" in record.getMessage()
+        for record in caplog.records
+    )
 
 
 def test_run_tool_failure_carries_stderr(tmp_path):
     script = tmp_path / "fails"
-    script.write_text(f"#!{sys.executable}\nimport sys\nsys.stderr.write('%Error: bad.v:3: syntax error\\n')\nsys.exit(1)\n")
+    script.write_text(
+        f"#!{sys.executable}\nimport sys\nsys.stderr.write('%Error: bad.v:3: syntax error\\n')\nsys.exit(1)\n"
+    )
     script.chmod(0o755)
     with pytest.raises(ToolError) as caught:
         run_tool([script], tmp_path, what="verilator")

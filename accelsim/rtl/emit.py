@@ -79,7 +79,9 @@ def top_level(params: RtlParameters) -> str:
         if match and match.group(2) in values:
             line = f"{match.group(1)}{match.group(2)}{match.group(3)}{values[match.group(2)]}{match.group(5)}"
         lines.append(line)
-    ports = re.findall(r"(?:input|output)\s+(?:wire|reg)\s+(?:signed\s+)?(?:\[[^\]]*\]\s*)?(\w+)\s*,?", port_text)
+    ports = re.findall(
+        r"(?:input|output)\s+(?:wire|reg)\s+(?:signed\s+)?(?:\[[^\]]*\]\s*)?(\w+)\s*,?", port_text
+    )
     port_decls = port_text.replace("output reg ", "output wire")
     names = [name for name in values]
     overrides = ", ".join(f".{name}({name})" for name in names)
@@ -211,13 +213,18 @@ def layer_run(
         w_base = memory.place(weight_image(view, params, codes))
         out_bytes = view.c_out * view.h_out * view.w_out
         out_base = memory.place(b"", out_bytes)
-        words += descriptor(view, params, codes, plans[layer.name].tile_rows, (in_base, w_base, out_base))
+        words += descriptor(
+            view, params, codes, plans[layer.name].tile_rows, (in_base, w_base, out_base)
+        )
         regions.append(LayerRegion(layer.name, index, out_base, out_bytes, layer.output.shape))
     if len(memory.data) > DDR_BYTES:
-        raise ConfigError(f"the run must fit the testbench's {DDR_BYTES} DDR bytes, not {len(memory.data)}; "
-                          "run fewer layers at once")
-    return RunImage(bytes(memory.data), tuple(words), tuple(regions)), {name: plans[name] for name in
-                                                                        (layer.name for layer in layers)}
+        raise ConfigError(
+            f"the run must fit the testbench's {DDR_BYTES} DDR bytes, not {len(memory.data)}; "
+            "run fewer layers at once"
+        )
+    return RunImage(bytes(memory.data), tuple(words), tuple(regions)), {
+        name: plans[name] for name in (layer.name for layer in layers)
+    }
 
 
 def _check_transfers(plan: LayerPlan) -> None:

@@ -27,9 +27,26 @@ from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
 
 #: Descriptor words per layer (tb_harness.v: NF) and their order.
 DESCRIPTOR_FIELDS = (
-    "c_in", "c_out", "h_in", "w_in", "h_out", "w_out", "ksize", "stride", "pad", "tile_rows",
-    "pair_bits", "n_pos", "base_pos", "base_neg", "rq_shift", "rq_lo", "rq_hi", "in_base",
-    "w_base", "out_base",
+    "c_in",
+    "c_out",
+    "h_in",
+    "w_in",
+    "h_out",
+    "w_out",
+    "ksize",
+    "stride",
+    "pad",
+    "tile_rows",
+    "pair_bits",
+    "n_pos",
+    "base_pos",
+    "base_neg",
+    "rq_shift",
+    "rq_lo",
+    "rq_hi",
+    "in_base",
+    "w_base",
+    "out_base",
 )
 DESCRIPTOR_WORDS = 24
 
@@ -90,7 +107,9 @@ def pack_fields(fields: list[tuple[np.ndarray, int]], count: int) -> np.ndarray:
     columns = []
     for values, bits in fields:
         column = np.asarray(values, dtype=np.uint64).reshape(count, 1)
-        columns.append(((column >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8))
+        columns.append(
+            ((column >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+        )
     return np.concatenate(columns, axis=1) if columns else np.zeros((count, 0), np.uint8)
 
 
@@ -113,7 +132,7 @@ class PeLayerView:
     padding: int
     h_out: int
     w_out: int
-    weights: np.ndarray          # (c_out, c_in, K, K) integers
+    weights: np.ndarray  # (c_out, c_in, K, K) integers
     kept_rows: np.ndarray | None  # (c_out, c_in, r) or None
     requant: Requant
 
@@ -121,12 +140,36 @@ class PeLayerView:
 def pe_view(layer: ConvLayer | LinearLayer) -> PeLayerView:
     """The RTL's view of a convolution or linear layer."""
     if isinstance(layer, LinearLayer):
-        return PeLayerView(layer.name, layer.in_features, layer.out_features, 1, 1, 1, 1, 0, 1, 1,
-                           layer.weights.reshape(layer.out_features, layer.in_features, 1, 1), None,
-                           layer.requant)
-    return PeLayerView(layer.name, layer.in_channels, layer.out_channels, layer.in_h, layer.in_w,
-                       layer.kernel, layer.stride, layer.padding, layer.out_h, layer.out_w,
-                       layer.weights, layer.kept_rows, layer.requant)
+        return PeLayerView(
+            layer.name,
+            layer.in_features,
+            layer.out_features,
+            1,
+            1,
+            1,
+            1,
+            0,
+            1,
+            1,
+            layer.weights.reshape(layer.out_features, layer.in_features, 1, 1),
+            None,
+            layer.requant,
+        )
+    return PeLayerView(
+        layer.name,
+        layer.in_channels,
+        layer.out_channels,
+        layer.in_h,
+        layer.in_w,
+        layer.kernel,
+        layer.stride,
+        layer.padding,
+        layer.out_h,
+        layer.out_w,
+        layer.weights,
+        layer.kept_rows,
+        layer.requant,
+    )
 
 
 def row_pairs(view: PeLayerView, params: RtlParameters) -> bool:
@@ -166,13 +209,17 @@ def check_pe_layer(view: PeLayerView, params: RtlParameters) -> None:
             f"layer {name!r} padding must be smaller than its kernel and pe.kernel_max for the RTL, "
             f"not {view.padding}"
         )
-    for field, value, top in (("stride", view.stride, MAX_SMALL_FIELD),
-                              ("input height", view.h_in, (1 << DIM_BITS) - 1),
-                              ("input width", view.w_in, (1 << DIM_BITS) - 1),
-                              ("input channels", view.c_in, (1 << CHANNEL_BITS) - 1),
-                              ("output channels", view.c_out, (1 << CHANNEL_BITS) - 1)):
+    for field, value, top in (
+        ("stride", view.stride, MAX_SMALL_FIELD),
+        ("input height", view.h_in, (1 << DIM_BITS) - 1),
+        ("input width", view.w_in, (1 << DIM_BITS) - 1),
+        ("input channels", view.c_in, (1 << CHANNEL_BITS) - 1),
+        ("output channels", view.c_out, (1 << CHANNEL_BITS) - 1),
+    ):
         if value > top:
-            raise UnsupportedLayerError(f"layer {name!r} {field} must be at most {top} for the RTL, not {value}")
+            raise UnsupportedLayerError(
+                f"layer {name!r} {field} must be at most {top} for the RTL, not {value}"
+            )
     if view.c_in * min(params.tn, view.c_out) >= 1 << CHANNEL_BITS:
         raise UnsupportedLayerError(
             f"layer {name!r} must have fewer than {1 << CHANNEL_BITS} weight pairs per channel group "
@@ -207,8 +254,10 @@ def requant_bytes(requant: Requant, channels: slice) -> bytes:
     """The 8-byte parameter words of ``channels``: multiplier in bits 0-15, bias in bits 16-63."""
     multiplier = np.asarray(requant.multiplier, dtype=np.int64)[channels]
     bias = np.asarray(requant.bias, dtype=np.int64)[channels]
-    words = [(int(m) & 0xFFFF) | ((int(b) & ((1 << REQUANT_BIAS_BITS) - 1)) << REQUANT_MULTIPLIER_BITS)
-             for m, b in zip(multiplier, bias)]
+    words = [
+        (int(m) & 0xFFFF) | ((int(b) & ((1 << REQUANT_BIAS_BITS) - 1)) << REQUANT_MULTIPLIER_BITS)
+        for m, b in zip(multiplier, bias)
+    ]
     return b"".join(word.to_bytes(8, "little") for word in words)
 
 
@@ -218,8 +267,12 @@ def weight_image(view: PeLayerView, params: RtlParameters, codes: GsnqCodes) -> 
     if row_pairs(view, params):
         assert view.kept_rows is not None
         rows = view.kept_rows[:, :, 0]
-        kept = np.take_along_axis(codes.codes, rows[:, :, None, None], axis=2)[:, :, 0, :]  # (o, c, K)
-        fields = [(kept[..., v].reshape(-1), w) for v in range(k)] + [(rows.reshape(-1), bits_for(k))]
+        kept = np.take_along_axis(codes.codes, rows[:, :, None, None], axis=2)[
+            :, :, 0, :
+        ]  # (o, c, K)
+        fields = [(kept[..., v].reshape(-1), w) for v in range(k)] + [
+            (rows.reshape(-1), bits_for(k))
+        ]
     else:
         flat = codes.codes.reshape(view.c_out, view.c_in, k * k)
         fields = [(flat[..., t].reshape(-1), w) for t in range(k * k)]
@@ -236,18 +289,37 @@ def group_bytes(view: PeLayerView, params: RtlParameters, channels: int) -> int:
     return ceil_div(channels * view.c_in * pair_bits(view, params), 8) + 8 * channels
 
 
-def descriptor(view: PeLayerView, params: RtlParameters, codes: GsnqCodes, tile_rows: int,
-               bases: tuple[int, int, int]) -> list[int]:
+def descriptor(
+    view: PeLayerView,
+    params: RtlParameters,
+    codes: GsnqCodes,
+    tile_rows: int,
+    bases: tuple[int, int, int],
+) -> list[int]:
     """The layer's descriptor words (:data:`DESCRIPTOR_FIELDS`, padded to :data:`DESCRIPTOR_WORDS`)."""
     q = view.requant
     mask = (1 << params.act_bits) - 1
     values = {
-        "c_in": view.c_in, "c_out": view.c_out, "h_in": view.h_in, "w_in": view.w_in,
-        "h_out": view.h_out, "w_out": view.w_out, "ksize": view.kernel, "stride": view.stride,
-        "pad": view.padding, "tile_rows": tile_rows, "pair_bits": pair_bits(view, params),
-        "n_pos": codes.n_pos, "base_pos": codes.base_pos, "base_neg": codes.base_neg,
-        "rq_shift": q.shift, "rq_lo": q.lo & mask, "rq_hi": q.hi & mask,
-        "in_base": bases[0], "w_base": bases[1], "out_base": bases[2],
+        "c_in": view.c_in,
+        "c_out": view.c_out,
+        "h_in": view.h_in,
+        "w_in": view.w_in,
+        "h_out": view.h_out,
+        "w_out": view.w_out,
+        "ksize": view.kernel,
+        "stride": view.stride,
+        "pad": view.padding,
+        "tile_rows": tile_rows,
+        "pair_bits": pair_bits(view, params),
+        "n_pos": codes.n_pos,
+        "base_pos": codes.base_pos,
+        "base_neg": codes.base_neg,
+        "rq_shift": q.shift,
+        "rq_lo": q.lo & mask,
+        "rq_hi": q.hi & mask,
+        "in_base": bases[0],
+        "w_base": bases[1],
+        "out_base": bases[2],
     }
     words = [values[name] for name in DESCRIPTOR_FIELDS]
     return words + [0] * (DESCRIPTOR_WORDS - len(words))

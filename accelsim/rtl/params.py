@@ -32,11 +32,27 @@ DIM_BITS, CHANNEL_BITS, INDEX_BITS = 12, 16, 24
 MAX_SMALL_FIELD = 15
 #: Verilog parameter names, in the order of the dataclass fields.
 VERILOG_NAMES = {
-    "kind": "KIND", "tn": "TN", "tm": "TM", "kernel_max": "KMAX", "act_bits": "A",
-    "weight_bits": "W", "acc_bits": "ACC_W", "pipeline_depth": "PIPE_D", "beat": "BEAT",
-    "burst": "BURST", "in_half": "IN_HALF", "in_slots": "IN_SLOTS", "w_half": "W_HALF",
-    "w_interleave": "W_IL", "w_lanes": "W_NP", "out_half": "OUT_HALF", "out_slots": "OUT_SLOTS",
-    "dim_bits": "DIM_W", "channel_bits": "CH_W", "index_bits": "IDX_W", "bytes_bits": "BYTES_W",
+    "kind": "KIND",
+    "tn": "TN",
+    "tm": "TM",
+    "kernel_max": "KMAX",
+    "act_bits": "A",
+    "weight_bits": "W",
+    "acc_bits": "ACC_W",
+    "pipeline_depth": "PIPE_D",
+    "beat": "BEAT",
+    "burst": "BURST",
+    "in_half": "IN_HALF",
+    "in_slots": "IN_SLOTS",
+    "w_half": "W_HALF",
+    "w_interleave": "W_IL",
+    "w_lanes": "W_NP",
+    "out_half": "OUT_HALF",
+    "out_slots": "OUT_SLOTS",
+    "dim_bits": "DIM_W",
+    "channel_bits": "CH_W",
+    "index_bits": "IDX_W",
+    "bytes_bits": "BYTES_W",
 }
 
 
@@ -115,29 +131,50 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
     """
     pe = config.pe
     if config.act_bits != RTL_ACT_BITS:
-        raise ConfigError(f"act_bits must be {RTL_ACT_BITS} for the RTL (one activation per DDR byte), "
-                          f"not {config.act_bits}")
+        raise ConfigError(
+            f"act_bits must be {RTL_ACT_BITS} for the RTL (one activation per DDR byte), "
+            f"not {config.act_bits}"
+        )
     if pe.pipeline_depth < RTL_MIN_PIPELINE_DEPTH:
-        raise ConfigError(f"pe.pipeline_depth must be at least {RTL_MIN_PIPELINE_DEPTH} for the RTL "
-                          f"(its PE pipeline), not {pe.pipeline_depth}")
+        raise ConfigError(
+            f"pe.pipeline_depth must be at least {RTL_MIN_PIPELINE_DEPTH} for the RTL "
+            f"(its PE pipeline), not {pe.pipeline_depth}"
+        )
     if config.weight_bits > RTL_MAX_WEIGHT_BITS:
-        raise ConfigError(f"weight_bits must be at most {RTL_MAX_WEIGHT_BITS} for the RTL (shifts up to "
-                          f"2^w - 2), not {config.weight_bits}")
+        raise ConfigError(
+            f"weight_bits must be at most {RTL_MAX_WEIGHT_BITS} for the RTL (shifts up to "
+            f"2^w - 2), not {config.weight_bits}"
+        )
     if pe.kernel_max > MAX_SMALL_FIELD:
-        raise ConfigError(f"pe.kernel_max must be at most {MAX_SMALL_FIELD} for the RTL, not {pe.kernel_max}")
+        raise ConfigError(
+            f"pe.kernel_max must be at most {MAX_SMALL_FIELD} for the RTL, not {pe.kernel_max}"
+        )
     if config.ddr.burst_bytes >= 1 << 30:
-        raise ConfigError(f"ddr.burst_bytes must be below {1 << 30} for the RTL, not {config.ddr.burst_bytes}")
+        raise ConfigError(
+            f"ddr.burst_bytes must be below {1 << 30} for the RTL, not {config.ddr.burst_bytes}"
+        )
     beat = config.ddr.bytes_per_cycle
     slots = power_of_two_at_least(beat)
     # 1x1 pairs are the narrowest: weight_bits bits each, so one beat completes at most this many
     lanes = ceil_div(8 * beat, config.weight_bits)
     interleave = power_of_two_at_least(ceil_div(lanes - 1, pe.tm) + 1)
     return RtlParameters(
-        kind=list(PeKind).index(pe.kind), tn=pe.tn, tm=pe.tm, kernel_max=pe.kernel_max,
-        act_bits=config.act_bits, weight_bits=config.weight_bits, acc_bits=config.acc_bits,
-        pipeline_depth=pe.pipeline_depth, beat=beat, burst=config.ddr.burst_bytes,
-        in_half=round_up(config.buffers.input_depth, 2 * slots), in_slots=slots,
-        w_half=round_up(config.buffers.weight_depth, interleave), w_interleave=interleave, w_lanes=lanes,
-        out_half=round_up(config.buffers.output_depth, 2 * slots), out_slots=slots,
+        kind=list(PeKind).index(pe.kind),
+        tn=pe.tn,
+        tm=pe.tm,
+        kernel_max=pe.kernel_max,
+        act_bits=config.act_bits,
+        weight_bits=config.weight_bits,
+        acc_bits=config.acc_bits,
+        pipeline_depth=pe.pipeline_depth,
+        beat=beat,
+        burst=config.ddr.burst_bytes,
+        in_half=round_up(config.buffers.input_depth, 2 * slots),
+        in_slots=slots,
+        w_half=round_up(config.buffers.weight_depth, interleave),
+        w_interleave=interleave,
+        w_lanes=lanes,
+        out_half=round_up(config.buffers.output_depth, 2 * slots),
+        out_slots=slots,
         bytes_bits=max(bits_for(config.ddr.burst_bytes + 1), bits_for(beat + 1)) + 1,
     )

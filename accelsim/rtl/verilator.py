@@ -67,8 +67,14 @@ class VerilatorRunner:
         cflags: C++ optimization flags of the model.
     """
 
-    def __init__(self, cache_dir: str | os.PathLike[str], *, tool: Tool | None = None, jobs: int = 1,
-                 cflags: Sequence[str] = ("-O1",)) -> None:
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike[str],
+        *,
+        tool: Tool | None = None,
+        jobs: int = 1,
+        cflags: Sequence[str] = ("-O1",),
+    ) -> None:
         if jobs < 1:
             raise ConfigError(f"jobs must be an integer >= 1, not {jobs!r}")
         self.cache_dir = Path(cache_dir)
@@ -78,9 +84,23 @@ class VerilatorRunner:
 
     def _flags(self, top: str) -> list[str]:
         return [
-            "--cc", "--exe", "--build", "-O3", "--top-module", top, "--prefix", BINARY, "-Wno-fatal",
-            "-CFLAGS", " ".join(self.cflags), "-MAKEFLAGS", "-s", "--build-jobs", str(self.jobs),
-            "-o", BINARY,
+            "--cc",
+            "--exe",
+            "--build",
+            "-O3",
+            "--top-module",
+            top,
+            "--prefix",
+            BINARY,
+            "-Wno-fatal",
+            "-CFLAGS",
+            " ".join(self.cflags),
+            "-MAKEFLAGS",
+            "-s",
+            "--build-jobs",
+            str(self.jobs),
+            "-o",
+            BINARY,
         ]
 
     def key(self, sources: Sequence[Path], generated: Mapping[str, str], top: str) -> str:
@@ -108,7 +128,7 @@ class VerilatorRunner:
             LOG.info("reusing Verilator build %s", directory)
             return Build(key, directory, binary, True, time.perf_counter() - began)
         if directory.exists():
-            shutil.rmtree(directory)   # an interrupted build
+            shutil.rmtree(directory)  # an interrupted build
         source_dir = directory / "src"
         source_dir.mkdir(parents=True)
         for name, text in generated.items():
@@ -116,13 +136,26 @@ class VerilatorRunner:
         verilog = [str(path) for path in sources if path.suffix in (".v", ".sv")]
         verilog += [str(source_dir / name) for name in sorted(generated) if name.endswith(".v")]
         cpp = [str(path) for path in sources if path.suffix == ".cpp"]
-        argv = [str(self.tool.path), *self._flags(top), "-Mdir", "obj", f"-I{source_dir}", *verilog, *cpp]
+        argv = [
+            str(self.tool.path),
+            *self._flags(top),
+            "-Mdir",
+            "obj",
+            f"-I{source_dir}",
+            *verilog,
+            *cpp,
+        ]
         run_tool(argv, directory, what="verilator")
         atomic_write_bytes(directory / STAMP, f"{key}\n".encode())
         return Build(key, directory, binary, False, time.perf_counter() - began)
 
-    def run(self, build: Build, plusargs: Mapping[str, str | int], cwd: Path,
-            timeout: float | None = None) -> RunResult:
+    def run(
+        self,
+        build: Build,
+        plusargs: Mapping[str, str | int],
+        cwd: Path,
+        timeout: float | None = None,
+    ) -> RunResult:
         """Run a built model with ``+name=value`` arguments in ``cwd``.
 
         Raises:

@@ -53,7 +53,7 @@ module controller #(
     output wire [ADDR_W-1:0]  in_stride,
     output wire [ADDR_W-1:0]  in_bytes,
     output wire [IDX_W-1:0]   in_tile,
-    input  wire               in_done,
+    input  wire               in_done_raw,
     // weight DMA
     output wire               w_start,
     output wire               w_half,
@@ -62,7 +62,7 @@ module controller #(
     output wire [ADDR_W-1:0]  w_addr,
     output wire [ADDR_W-1:0]  w_bytes,
     output wire [IDX_W-1:0]   w_tile,
-    input  wire               w_done,
+    input  wire               w_done_raw,
     // store DMA
     output wire               st_start,
     output wire [ADDR_W-1:0]  st_addr,
@@ -70,7 +70,7 @@ module controller #(
     output wire [ADDR_W-1:0]  st_stride,
     output wire [ADDR_W-1:0]  st_bytes,
     output wire [IDX_W-1:0]   st_tile,
-    input  wire               st_done,
+    input  wire               st_done_raw,
     input  wire               st_ending,
     output wire               pf_ready,
     output wire               pf_half,
@@ -109,6 +109,11 @@ module controller #(
     reg  running;
     wire run   = running || layer_start;
     wire clear = rst || layer_ending;
+    // a job's done pulse comes in the cycle its last request ends; the previous layer's last store
+    // ends in the cycle this layer starts (running is still low), so that pulse is not ours
+    wire in_done = in_done_raw && running;
+    wire w_done  = w_done_raw && running;
+    wire st_done = st_done_raw && running;
 
     // slab rows read by output rows [y0, y0 + rows): {first, count}
     /* verilator lint_off UNUSEDSIGNAL */
@@ -189,7 +194,8 @@ module controller #(
     // rule 4: stores
     assign st_start = run && !stores_all && (!st_busy || st_done) && (tiles_done > st_index);
     assign st_next  = st_start;
-    assign layer_ending = st_ending && stores_all && st_busy && (stores_done + 1'b1 == st_index);
+    // the last store ends (with zero DDR latency a one-beat store ends in its start cycle)
+    assign layer_ending = st_ending && ((st_busy && stores_all) || (st_start && st_lastn && st_lastr));
 
     // prefetch of the store data: a tile whose outputs are all written
     assign pf_ready = run && !pf_all && (data_done > pf_index);

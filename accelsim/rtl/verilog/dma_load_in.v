@@ -143,8 +143,13 @@ module dma_load_in #(
             end
         end
         count_next = count;
-        for (l = 0; l < BEAT; l = l + 1) begin
-            lane_valid[l] = b_valid && (l < b_bytes);
+        lane_valid = {BEAT{1'b0}};
+        lane_bank = {BEAT*BANK_W{1'b0}};
+        lane_item = {BEAT*ITEM_W{1'b0}};
+        bank = {BANK_W{1'b0}};
+        rank = {ITEM_W{1'b0}};
+        if (b_valid) for (l = 0; l < BEAT; l = l + 1) begin   // (skipped without a beat)
+            lane_valid[l] = (l < b_bytes);
             bank = ({{(BANK_W-CW){1'b0}}, ch_cm[l*CW +: CW]} * K_B + {{(BANK_W-KW){1'b0}}, ch_ym[l*KW +: KW]}) * K_B
                  + {{(BANK_W-KW){1'b0}}, ch_xm[l*KW +: KW]};
             lane_bank[l*BANK_W +: BANK_W] = bank;

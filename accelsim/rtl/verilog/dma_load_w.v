@@ -77,7 +77,7 @@ module dma_load_w #(
     output wire [STAMP_W-1:0]        trace_start
 );
     localparam GB_W = PAIR_W + 8 * BEAT;           // gearbox: leftover bits + one beat
-    localparam GB_N = $clog2(GB_W + 1);
+    localparam GB_N = $clog2(GB_W + PAIR_W + 1);  // holds used + pair_bits, up to GB_W + PAIR_W
     localparam integer TM_I = TM;
     localparam [SLOT_W-1:0] J_LAST = TM_I[SLOT_W-1:0] - 1'b1;
 
@@ -165,61 +165,69 @@ module dma_load_w #(
             pair_data[e*8 +: 8] = (e < pair_n) ? b_data[e*8 +: 8] : 8'd0;
         gear = {{(GB_W-PAIR_W){1'b0}}, left} | ({{PAIR_W{1'b0}}, pair_data} << left_n);
         gear_n = b_valid ? left_n + {pair_n[GB_N-4:0], 3'b000} : left_n;
-        // cursor chain over the pairs of this beat
-        ch_i[0 +: ROW_W] = cur_i;
-        ch_c[0 +: CH_W] = cur_c;
-        ch_g[0 +: WORD_W] = cur_g;
-        ch_j[0 +: SLOT_W] = cur_j;
+        // cursor chain over the pairs of this beat (all of it skipped in cycles without a beat)
+        {ch_i, ch_c, ch_g, ch_j} = {(NP+1)*(ROW_W+CH_W+WORD_W+SLOT_W){1'b0}};
+        {lane_valid, lane_row, lane_word, lane_slot, lane_data} = {NP*(1+ROW_W+WORD_W+SLOT_W+ITEM_W){1'b0}};
+        {pbyte_valid, pbyte_index} = {BEAT*(1+PBYTE_W){1'b0}};
+        shifted = {GB_W{1'b0}};
+        pair = {PAIR_W{1'b0}};
+        pz = {ADDR_W{1'b0}};
         used = {GB_N{1'b0}};
         taken = {CH_W{1'b0}};
-        for (u = 0; u < NP; u = u + 1) begin
-            lane_valid[u] = b_valid && (used + pb_n <= gear_n) && (taken < pairs_left);
-            if (lane_valid[u]) begin
-                used = used + pb_n;
-                taken = taken + 1'b1;
-            end
-            if (ch_c[u*CH_W +: CH_W] + 1'b1 == channels_q) begin
-                ch_i[(u+1)*ROW_W +: ROW_W] = ch_i[u*ROW_W +: ROW_W] + 1'b1;
-                ch_c[(u+1)*CH_W +: CH_W] = {CH_W{1'b0}};
-                ch_g[(u+1)*WORD_W +: WORD_W] = {WORD_W{1'b0}};
-                ch_j[(u+1)*SLOT_W +: SLOT_W] = {SLOT_W{1'b0}};
-            end else begin
-                ch_i[(u+1)*ROW_W +: ROW_W] = ch_i[u*ROW_W +: ROW_W];
-                ch_c[(u+1)*CH_W +: CH_W] = ch_c[u*CH_W +: CH_W] + 1'b1;
-                if (ch_j[u*SLOT_W +: SLOT_W] == J_LAST) begin
-                    ch_j[(u+1)*SLOT_W +: SLOT_W] = {SLOT_W{1'b0}};
-                    ch_g[(u+1)*WORD_W +: WORD_W] = ch_g[u*WORD_W +: WORD_W] + 1'b1;
-                end else begin
-                    ch_j[(u+1)*SLOT_W +: SLOT_W] = ch_j[u*SLOT_W +: SLOT_W] + 1'b1;
-                    ch_g[(u+1)*WORD_W +: WORD_W] = ch_g[u*WORD_W +: WORD_W];
+        if (b_valid) begin
+            ch_i[0 +: ROW_W] = cur_i;
+            ch_c[0 +: CH_W] = cur_c;
+            ch_g[0 +: WORD_W] = cur_g;
+            ch_j[0 +: SLOT_W] = cur_j;
+            for (u = 0; u < NP; u = u + 1) begin
+                lane_valid[u] = (used + pb_n <= gear_n) && (taken < pairs_left);
+                if (lane_valid[u]) begin
+                    used = used + pb_n;
+                    taken = taken + 1'b1;
                 end
-            end
-            lane_row[u*ROW_W +: ROW_W] = ch_i[u*ROW_W +: ROW_W];
-            lane_word[u*WORD_W +: WORD_W] = half_base + ch_g[u*WORD_W +: WORD_W];
-            lane_slot[u*SLOT_W +: SLOT_W] = ch_j[u*SLOT_W +: SLOT_W];
-            shifted = gear >> (u * pb_q);
-            pair = shifted[PAIR_W-1:0];
-            lane_data[u*ITEM_W +: ITEM_W] = {ITEM_W{1'b0}};
-            for (kk = 1; kk <= KMAX; kk = kk + 1) begin
-                if (k_q == kk[3:0]) begin
-                    if (KIND == 3) begin
-                        for (v = 0; v < kk; v = v + 1)
-                            lane_data[u*ITEM_W + v*W +: W] = pair[v*W +: W];
-                        for (q = 0; q < IDX_W; q = q + 1)
-                            if (q < $clog2(kk)) lane_data[u*ITEM_W + TAPS*W + q] = pair[kk*W + q];
+                if (ch_c[u*CH_W +: CH_W] + 1'b1 == channels_q) begin
+                    ch_i[(u+1)*ROW_W +: ROW_W] = ch_i[u*ROW_W +: ROW_W] + 1'b1;
+                    ch_c[(u+1)*CH_W +: CH_W] = {CH_W{1'b0}};
+                    ch_g[(u+1)*WORD_W +: WORD_W] = {WORD_W{1'b0}};
+                    ch_j[(u+1)*SLOT_W +: SLOT_W] = {SLOT_W{1'b0}};
+                end else begin
+                    ch_i[(u+1)*ROW_W +: ROW_W] = ch_i[u*ROW_W +: ROW_W];
+                    ch_c[(u+1)*CH_W +: CH_W] = ch_c[u*CH_W +: CH_W] + 1'b1;
+                    if (ch_j[u*SLOT_W +: SLOT_W] == J_LAST) begin
+                        ch_j[(u+1)*SLOT_W +: SLOT_W] = {SLOT_W{1'b0}};
+                        ch_g[(u+1)*WORD_W +: WORD_W] = ch_g[u*WORD_W +: WORD_W] + 1'b1;
                     end else begin
-                        for (v = 0; v < kk * kk; v = v + 1)
-                            lane_data[u*ITEM_W + ((v / kk) * KMAX + v % kk)*W +: W] = pair[v*W +: W];
+                        ch_j[(u+1)*SLOT_W +: SLOT_W] = ch_j[u*SLOT_W +: SLOT_W] + 1'b1;
+                        ch_g[(u+1)*WORD_W +: WORD_W] = ch_g[u*WORD_W +: WORD_W];
+                    end
+                end
+                lane_row[u*ROW_W +: ROW_W] = ch_i[u*ROW_W +: ROW_W];
+                lane_word[u*WORD_W +: WORD_W] = half_base + ch_g[u*WORD_W +: WORD_W];
+                lane_slot[u*SLOT_W +: SLOT_W] = ch_j[u*SLOT_W +: SLOT_W];
+                shifted = gear >> (u * pb_q);
+                pair = shifted[PAIR_W-1:0];
+                lane_data[u*ITEM_W +: ITEM_W] = {ITEM_W{1'b0}};
+                for (kk = 1; kk <= KMAX; kk = kk + 1) begin
+                    if (k_q == kk[3:0]) begin
+                        if (KIND == 3) begin
+                            for (v = 0; v < kk; v = v + 1)
+                                lane_data[u*ITEM_W + v*W +: W] = pair[v*W +: W];
+                            for (q = 0; q < IDX_W; q = q + 1)
+                                if (q < $clog2(kk)) lane_data[u*ITEM_W + TAPS*W + q] = pair[kk*W + q];
+                        end else begin
+                            for (v = 0; v < kk * kk; v = v + 1)
+                                lane_data[u*ITEM_W + ((v / kk) * KMAX + v % kk)*W +: W] = pair[v*W +: W];
+                        end
                     end
                 end
             end
-        end
-        // parameter bytes: byte z of the transfer, z >= pair_bytes, is byte (z - pair_bytes) % 8
-        // of channel (z - pair_bytes) / 8
-        for (e = 0; e < BEAT; e = e + 1) begin
-            pbyte_valid[e] = b_valid && (e < b_bytes) && (b_offset + e >= pair_bytes_q);
-            pz = b_offset + e - pair_bytes_q;
-            pbyte_index[e*PBYTE_W +: PBYTE_W] = {half_q, pz[ROW_W+2:0]};
+            // parameter bytes: byte z of the transfer, z >= pair_bytes, is byte (z - pair_bytes) % 8
+            // of channel (z - pair_bytes) / 8
+            for (e = 0; e < BEAT; e = e + 1) begin
+                pbyte_valid[e] = (e < b_bytes) && (b_offset + e >= pair_bytes_q);
+                pz = b_offset + e - pair_bytes_q;
+                pbyte_index[e*PBYTE_W +: PBYTE_W] = {half_q, pz[ROW_W+2:0]};
+            end
         end
         rest = gear >> used;
     end

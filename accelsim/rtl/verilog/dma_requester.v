@@ -106,6 +106,7 @@ module dma_requester #(
             beat_q <= {BYTES_W{1'b0}};
         end else begin
             if (state == IDLE && start) begin
+                stamp_q <= now;          // the first request is made in the start cycle
                 two_q <= two_parts;
                 part_q <= 1'b0;
                 base_q <= job_base;

@@ -120,27 +120,36 @@ module dma_store #(
     wire [ITEM_W-1:0] half_base = pf_half ? HALF_ITEMS[ITEM_W-1:0] : {ITEM_W{1'b0}};
     integer l, c;
     always @(*) begin
-        ch_i[0 +: ROW_W] = cur_i;
-        ch_p[0 +: PIX_W] = cur_p;
+        ch_i = {(BEAT+1)*ROW_W{1'b0}};
+        ch_p = {(BEAT+1)*PIX_W{1'b0}};
+        l_valid = {BEAT{1'b0}};
+        l_chan = {BEAT*ROW_W{1'b0}};
+        l_ram = {BEAT{1'b0}};
+        l_slot = {BEAT*SLOT_W{1'b0}};
+        item = {ITEM_W{1'b0}};
         rd_addr = {TN*2*RADDR_W{1'b0}};
-        for (l = 0; l < BEAT; l = l + 1) begin
-            if (ch_p[l*PIX_W +: PIX_W] + 1'b1 == pf_pixels) begin
-                ch_p[(l+1)*PIX_W +: PIX_W] = {PIX_W{1'b0}};
-                ch_i[(l+1)*ROW_W +: ROW_W] = ch_i[l*ROW_W +: ROW_W] + 1'b1;
-            end else begin
-                ch_p[(l+1)*PIX_W +: PIX_W] = ch_p[l*PIX_W +: PIX_W] + 1'b1;
-                ch_i[(l+1)*ROW_W +: ROW_W] = ch_i[l*ROW_W +: ROW_W];
+        if (issue) begin
+            ch_i[0 +: ROW_W] = cur_i;
+            ch_p[0 +: PIX_W] = cur_p;
+            for (l = 0; l < BEAT; l = l + 1) begin
+                if (ch_p[l*PIX_W +: PIX_W] + 1'b1 == pf_pixels) begin
+                    ch_p[(l+1)*PIX_W +: PIX_W] = {PIX_W{1'b0}};
+                    ch_i[(l+1)*ROW_W +: ROW_W] = ch_i[l*ROW_W +: ROW_W] + 1'b1;
+                end else begin
+                    ch_p[(l+1)*PIX_W +: PIX_W] = ch_p[l*PIX_W +: PIX_W] + 1'b1;
+                    ch_i[(l+1)*ROW_W +: ROW_W] = ch_i[l*ROW_W +: ROW_W];
+                end
+                l_valid[l] = (l < nb);
+                l_chan[l*ROW_W +: ROW_W] = ch_i[l*ROW_W +: ROW_W];
+                item = half_base + ch_p[l*PIX_W +: ITEM_W];
+                l_ram[l] = item[SLOT_BITS];
+                l_slot[l*SLOT_W +: SLOT_W] = (SLOTS > 1) ? item[SLOT_W-1:0] : {SLOT_W{1'b0}};
+                // every lane of a channel reads the same word of the RAM it names
+                for (c = 0; c < TN; c = c + 1)
+                    if (l_valid[l] && ch_i[l*ROW_W +: ROW_W] == c[ROW_W-1:0])
+                        rd_addr[(c*2 + (item[SLOT_BITS] ? 1 : 0))*RADDR_W +: RADDR_W] =
+                            rd_addr[(c*2 + (item[SLOT_BITS] ? 1 : 0))*RADDR_W +: RADDR_W] | item[ITEM_W-1 -: RADDR_W];
             end
-            l_valid[l] = (l < nb);
-            l_chan[l*ROW_W +: ROW_W] = ch_i[l*ROW_W +: ROW_W];
-            item = half_base + ch_p[l*PIX_W +: ITEM_W];
-            l_ram[l] = item[SLOT_BITS];
-            l_slot[l*SLOT_W +: SLOT_W] = (SLOTS > 1) ? item[SLOT_W-1:0] : {SLOT_W{1'b0}};
-            // every lane of a channel reads the same word of the RAM it names
-            for (c = 0; c < TN; c = c + 1)
-                if (l_valid[l] && ch_i[l*ROW_W +: ROW_W] == c[ROW_W-1:0])
-                    rd_addr[(c*2 + (item[SLOT_BITS] ? 1 : 0))*RADDR_W +: RADDR_W] =
-                        rd_addr[(c*2 + (item[SLOT_BITS] ? 1 : 0))*RADDR_W +: RADDR_W] | item[ITEM_W-1 -: RADDR_W];
         end
     end
 

@@ -206,18 +206,27 @@ module pe_datapath #(
     reg [NB-1:0]         mask;
     integer ym, xm, cm;
     always @(*) begin
-        for (ym = 0; ym < KMAX; ym = ym + 1) begin
-            for (xm = 0; xm < KMAX; xm = xm + 1) begin
-                yq = y0q + ((ym[KW-1:0] < y0m) ? 1 : 0);
-                xq = x0q + ((xm[KW-1:0] < x0m) ? 1 : 0);
-                row_ok = !yq[SQ_W-1] && (yq[DIM_W-1:0] < r_cls[ym*DIM_W +: DIM_W]);
-                col_ok = !xq[SQ_W-1] && (xq[DIM_W-1:0] < w_cls[xm*DIM_W +: DIM_W]);
-                item = ({{DIM_W{1'b0}}, g[IN_ITEM_W-1:0]} * {{IN_ITEM_W{1'b0}}, r_cls[ym*DIM_W +: DIM_W]}
-                        + {{IN_ITEM_W{1'b0}}, yq[DIM_W-1:0]}) * {{IN_ITEM_W{1'b0}}, w_cls[xm*DIM_W +: DIM_W]}
-                       + {{IN_ITEM_W{1'b0}}, xq[DIM_W-1:0]};
-                items[(ym*KMAX + xm)*IN_ITEM_W +: IN_ITEM_W] = (row_ok && col_ok) ? in_base + item[IN_ITEM_W-1:0] : in_base;
-                for (cm = 0; cm < TM; cm = cm + 1)
-                    mask[(cm*KMAX + ym)*KMAX + xm] = row_ok && col_ok && (cm < rem);
+        items = {KMAX*KMAX*IN_ITEM_W{1'b0}};
+        mask = {NB{1'b0}};
+        yq = {SQ_W{1'b0}};
+        xq = {SQ_W{1'b0}};
+        row_ok = 1'b0;
+        col_ok = 1'b0;
+        item = {(IN_ITEM_W+DIM_W){1'b0}};
+        if (s0_valid) begin
+            for (ym = 0; ym < KMAX; ym = ym + 1) begin
+                for (xm = 0; xm < KMAX; xm = xm + 1) begin
+                    yq = y0q + ((ym[KW-1:0] < y0m) ? 1 : 0);
+                    xq = x0q + ((xm[KW-1:0] < x0m) ? 1 : 0);
+                    row_ok = !yq[SQ_W-1] && (yq[DIM_W-1:0] < r_cls[ym*DIM_W +: DIM_W]);
+                    col_ok = !xq[SQ_W-1] && (xq[DIM_W-1:0] < w_cls[xm*DIM_W +: DIM_W]);
+                    item = ({{DIM_W{1'b0}}, g[IN_ITEM_W-1:0]} * {{IN_ITEM_W{1'b0}}, r_cls[ym*DIM_W +: DIM_W]}
+                            + {{IN_ITEM_W{1'b0}}, yq[DIM_W-1:0]}) * {{IN_ITEM_W{1'b0}}, w_cls[xm*DIM_W +: DIM_W]}
+                           + {{IN_ITEM_W{1'b0}}, xq[DIM_W-1:0]};
+                    items[(ym*KMAX + xm)*IN_ITEM_W +: IN_ITEM_W] = (row_ok && col_ok) ? in_base + item[IN_ITEM_W-1:0] : in_base;
+                    for (cm = 0; cm < TM; cm = cm + 1)
+                        mask[(cm*KMAX + ym)*KMAX + xm] = row_ok && col_ok && (cm < rem);
+                end
             end
         end
     end
@@ -264,15 +273,21 @@ module pe_datapath #(
     integer c, dy, dx, bank;
     reg [KW:0] sy, sx;
     always @(*) begin
-        for (c = 0; c < TM; c = c + 1) begin
-            for (dy = 0; dy < KMAX; dy = dy + 1) begin
-                for (dx = 0; dx < KMAX; dx = dx + 1) begin
-                    sy = {1'b0, s2_y0m} + dy[KW:0];
-                    if (sy >= KMAX_I[KW:0]) sy = sy - KMAX_I[KW:0];
-                    sx = {1'b0, s2_x0m} + dx[KW:0];
-                    if (sx >= KMAX_I[KW:0]) sx = sx - KMAX_I[KW:0];
-                    bank = (c * KMAX + {{(32-KW-1){1'b0}}, sy}) * KMAX + {{(32-KW-1){1'b0}}, sx};
-                    windows[((c*KMAX + dy)*KMAX + dx)*A +: A] = s2_mask[bank] ? in_rd_data[bank*A +: A] : {A{1'b0}};
+        windows = {TM*KMAX*KMAX*A{1'b0}};
+        sy = {(KW+1){1'b0}};
+        sx = {(KW+1){1'b0}};
+        bank = 0;
+        if (s2_valid) begin
+            for (c = 0; c < TM; c = c + 1) begin
+                for (dy = 0; dy < KMAX; dy = dy + 1) begin
+                    for (dx = 0; dx < KMAX; dx = dx + 1) begin
+                        sy = {1'b0, s2_y0m} + dy[KW:0];
+                        if (sy >= KMAX_I[KW:0]) sy = sy - KMAX_I[KW:0];
+                        sx = {1'b0, s2_x0m} + dx[KW:0];
+                        if (sx >= KMAX_I[KW:0]) sx = sx - KMAX_I[KW:0];
+                        bank = (c * KMAX + {{(32-KW-1){1'b0}}, sy}) * KMAX + {{(32-KW-1){1'b0}}, sx};
+                        windows[((c*KMAX + dy)*KMAX + dx)*A +: A] = s2_mask[bank] ? in_rd_data[bank*A +: A] : {A{1'b0}};
+                    end
                 end
             end
         end

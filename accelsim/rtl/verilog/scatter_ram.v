@@ -54,7 +54,7 @@ module scatter_ram #(
                 we = {SLOTS{1'b0}};
                 waddr = {ADDR_W{1'b0}};
                 wdata = {SLOTS*ITEM_W{1'b0}};
-                for (i = 0; i < LANES; i = i + 1) begin
+                if (|lane_valid) for (i = 0; i < LANES; i = i + 1) begin
                     if (lane_valid[i] && lane_bank[i*BANK_W +: BANK_W] == q[BANK_W-1:0]) begin
                         waddr = waddr | lane_local[i*ADDR_W +: ADDR_W];
                         for (s = 0; s < SLOTS; s = s + 1) begin

@@ -10,14 +10,15 @@
 //
 // Files (plusargs): +ddr=FILE (memory image, $readmemh bytes), +desc=FILE (word 0: the number of
 // layers, then NF words per layer, see accelsim/rtl/emit.py), +trace=FILE (one line per event:
-// `layer event tile part start end`), +dump=FILE (the first +dump_bytes=N bytes of DDR at the end).
+// `layer event tile part start end`), +dump=FILE (the first +dump_bytes=N bytes of DDR at the end),
+// +latency=L (DDR_LATENCY by default), +max_cycles=N (the run stops with a `timeout` line),
+// +requests=1 (also log every granted request: `layer request write bytes cycle address`).
 // The layers run back to back: layer l+1 starts in the cycle layer l's last store ends.
 /* verilator lint_off WIDTH */
 module tb_harness #(
     parameter DDR_LATENCY = 30,
     parameter DDR_BYTES   = 1 << 22,
-    parameter MAX_LAYERS  = 64,
-    parameter MAX_CYCLES  = 200000000
+    parameter MAX_LAYERS  = 64
 ) (
     input wire clk
 );
@@ -31,7 +32,7 @@ module tb_harness #(
 
     reg [7:0]  ddr  [0:DDR_BYTES-1];
     reg [31:0] desc [0:1 + MAX_LAYERS*NF - 1];
-    integer trace_fd, dump_bytes, latency;
+    integer trace_fd, dump_bytes, latency, max_cycles, log_requests;
     reg [8*512-1:0] path;
     initial begin
         if (!$value$plusargs("ddr=%s", path)) begin $display("tb: +ddr=FILE missing"); $finish; end
@@ -42,6 +43,8 @@ module tb_harness #(
         trace_fd = $fopen(path, "w");
         if (!$value$plusargs("dump_bytes=%d", dump_bytes)) dump_bytes = 0;
         if (!$value$plusargs("latency=%d", latency)) latency = DDR_LATENCY;
+        if (!$value$plusargs("max_cycles=%d", max_cycles)) max_cycles = 100000000;
+        if (!$value$plusargs("requests=%d", log_requests)) log_requests = 0;
     end
 
     // ---------------------------------------------------------------- layer sequencer
@@ -162,6 +165,9 @@ module tb_harness #(
             if (tr_xfer_valid[2])
                 $fwrite(trace_fd, "%0d store_output %0d %0d %0d %0d\n", owner, tr_xfer_tile[2*IDX_W +: IDX_W],
                         tr_xfer_part[2], tr_xfer_start[2*STAMP_W +: STAMP_W], now);
+            if (accept && log_requests != 0)
+                $fwrite(trace_fd, "%0d request %0d %0d %0d %0d\n", layer, m_req_write, m_req_bytes, now,
+                        m_req_base + m_req_offset);
             if (tr_pe_valid)
                 $fwrite(trace_fd, "%0d compute %0d 0 %0d %0d\n", owner, tr_pe_tile, tr_pe_start, now);
             if (layer_start) begin
@@ -179,7 +185,7 @@ module tb_harness #(
                 finish_run();
             end
             if (started && layer >= desc[0] && !busy) finish_run();
-            if (now >= MAX_CYCLES) begin
+            if (now >= max_cycles) begin
                 $fwrite(trace_fd, "%0d timeout 0 0 %0d %0d\n", layer, now, now);
                 finish_run();
             end

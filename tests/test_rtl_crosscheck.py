@@ -1,0 +1,195 @@
+"""The RTL under Verilator against the simulator (cycles, traces) and the integer datapath (outputs).
+
+Every check runs real builds of the Verilog core (cached per design point for the session) on
+small layers with realistic requantization parameters, so wrong arithmetic shows in the outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from accelsim.cli import rtl as rtl_cli
+from accelsim.hw import load_config
+from accelsim.integer.graph import IntegerNetwork, Requant
+from accelsim.rtl import check as check_module
+from accelsim.rtl.check import cross_check
+from accelsim.rtl.verilator import VerilatorRunner
+from accelsim.sim import NetworkBuilder
+
+pytestmark = pytest.mark.verilator
+
+SMALL = {
+    "pe.tn": 2,
+    "pe.tm": 2,
+    "ddr.latency_cycles": 2,
+    "ddr.bytes_per_cycle": 4,
+    "ddr.burst_bytes": 16,
+    "buffers.output_depth": 64,
+}
+
+
+@pytest.fixture(scope="session")
+def runner(tmp_path_factory) -> VerilatorRunner:
+    return VerilatorRunner(tmp_path_factory.mktemp("verilator-cache"), jobs=2)
+
+
+def requantized(network: IntegerNetwork, seed: int = 0) -> IntegerNetwork:
+    """The network with spread-out requantization (NetworkBuilder's is an identity clamp)."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for layer in network.layers:
+        if hasattr(layer, "weights"):
+            channels = layer.requant.multiplier.size
+            requant = Requant(
+                rng.integers(-3000, 3000, channels),
+                rng.integers(-(1 << 20), 1 << 20, channels),
+                13,
+                -128,
+                127,
+                16,
+            )
+            layer = dataclasses.replace(layer, requant=requant)
+        layers.append(layer)
+    return dataclasses.replace(network, layers=tuple(layers))
+
+
+def mixed_network() -> IntegerNetwork:
+    """KRP 3x3, KRP 3x3 stride 2, dense 1x1 (as in ResNet shortcuts), a linear layer."""
+    builder = NetworkBuilder((3, 14, 9), seed=1)
+    builder.conv(5, kernel=3, rows_kept=1, name="krp3x3")
+    builder.conv(3, kernel=3, stride=2, rows_kept=1, name="krp3x3_s2")
+    builder.conv(4, kernel=1, padding=0, rows_kept=None, name="dense1x1")
+    builder.flatten(name="flatten")
+    builder.linear(7, name="fc")
+    return requantized(builder.build())
+
+
+def assert_all_equal(result) -> None:
+    for layer in result.layers:
+        assert layer.sim_cycles == layer.rtl_cycles, layer.to_dict()
+        assert layer.outputs_match, layer.to_dict()
+        assert layer.traces_match, layer.to_dict()
+    assert result.passed
+
+
+def test_krp_layers_stride_two_1x1_and_linear_match_exactly(runner):
+    result = cross_check(mixed_network(), load_config("default").replace(**SMALL), runner=runner)
+    assert [layer.name for layer in result.layers] == ["krp3x3", "krp3x3_s2", "dense1x1", "fc"]
+    assert_all_equal(result)
+    # 2 row groups x 3 channel groups: 2 input loads, 6 weight loads, 6 tiles, 6 stores
+    assert result.layers[0].events == 20
+
+
+def test_tight_ddr_bandwidth_with_stalls_and_one_byte_beats(runner):
+    config = load_config("default").replace(
+        **{
+            **SMALL,
+            "ddr.bytes_per_cycle": 1,
+            "ddr.latency_cycles": 0,
+            "ddr.burst_bytes": 3,
+            "pe.tn": 3,
+        }
+    )
+    result = cross_check(mixed_network(), config, runner=runner, seed=4)
+    assert_all_equal(result)
+
+
+@pytest.mark.parametrize("kind", ["gsnq_shift", "mult_dsp", "mult_lut"])
+def test_dense_kinds_run_krp_networks_dense(kind, runner):
+    builder = NetworkBuilder((5, 5, 4), seed=2)
+    builder.conv(3, kernel=3, rows_kept=1, name="krp_as_dense")
+    builder.conv(4, kernel=3, rows_kept=None, density=0.6, name="dense3x3")
+    builder.conv(2, kernel=2, stride=2, padding=0, rows_kept=None, name="dense2x2_s2")
+    config = load_config("default").replace(
+        **{
+            **SMALL,
+            "pe.kind": kind,
+            "pe.tn": 3,
+            "pe.tm": 2,
+            "weight_bits": 5,
+            "pe.pipeline_depth": 12,
+        }
+    )
+    result = cross_check(requantized(builder.build(), seed=3), config, runner=runner)
+    assert_all_equal(result)
+
+
+def test_a_wrong_output_is_reported_with_its_first_mismatch(runner, monkeypatch):
+    network = mixed_network()
+    real_run = check_module.run
+
+    def corrupted(net, image, activations):
+        result = real_run(net, image, activations=activations)
+        result.activations["dense1x1"][0, 2, 1, 0] += 1
+        return result
+
+    monkeypatch.setattr(check_module, "run", corrupted)
+    result = cross_check(
+        network, load_config("default").replace(**SMALL), runner=runner, layers=["dense1x1"]
+    )
+    (layer,) = result.layers
+    assert not layer.outputs_match and not result.passed
+    assert layer.first_mismatch["index"] == [2, 1, 0]
+    assert layer.first_mismatch["expected"] == layer.first_mismatch["rtl"] + 1
+    assert layer.traces_match and layer.sim_cycles == layer.rtl_cycles
+
+
+def cli(argv: list[str]) -> dict:
+    parser = argparse.ArgumentParser(prog="accelsim")
+    commands = parser.add_subparsers(dest="command", required=True)
+    rtl_cli.register(commands).add_argument("--json")
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+def test_cli_checks_the_digits_workload(runner, tmp_path, capsys):
+    settings = [f"--set={field}={value}" for field, value in SMALL.items()]
+    report = cli(
+        [
+            "rtl",
+            "check",
+            "--workload",
+            "digits",
+            *settings,
+            "--cache",
+            str(runner.cache_dir),
+            "--jobs",
+            "2",
+            "--keep",
+            str(tmp_path / "run"),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert report["exit_status"] == 0 and report["passed"]
+    names = [layer["name"] for layer in report["layers"]]
+    assert names == ["features.0", "features.3", "features.7", "classifier.0", "classifier.2"]
+    for layer in report["layers"]:
+        assert {"name", "sim_cycles", "rtl_cycles", "outputs_match", "traces_match"} <= set(layer)
+        assert layer["sim_cycles"] == layer["rtl_cycles"] > 0
+    assert "5 of 5 layers equal" in printed
+    assert (tmp_path / "run" / "trace.txt").is_file()
+    json.dumps(report)
+
+
+def test_cli_rejects_a_pooling_layer_before_building(runner, tmp_path):
+    with pytest.raises(
+        Exception, match="'features.6' must be a convolution or linear layer to run on the RTL"
+    ):
+        cli(
+            [
+                "rtl",
+                "check",
+                "--workload",
+                "digits",
+                "--layers",
+                "features.6",
+                "--cache",
+                str(tmp_path / "empty"),
+            ]
+        )
+    assert not (tmp_path / "empty").exists()
