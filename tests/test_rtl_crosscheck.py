@@ -119,6 +119,53 @@ def test_dense_kinds_run_krp_networks_dense(kind, runner):
     assert_all_equal(result)
 
 
+def random_case(seed: int) -> tuple[IntegerNetwork, object]:
+    """A random configuration (kind, array, kernel_max, pipeline, DDR, buffers) and 1-3 layers."""
+    rng = np.random.default_rng(seed)
+    kind = str(rng.choice(["mult_dsp", "mult_lut", "gsnq_shift", "krp_gsnq"]))
+    beat = int(rng.choice([1, 2, 3, 4, 8]))
+    kernel_max = int(rng.choice([1, 2, 3]))
+    config = load_config("default").replace(
+        **{
+            "pe.kind": kind,
+            "pe.tn": int(rng.integers(1, 5)),
+            "pe.tm": int(rng.integers(1, 5)),
+            "pe.kernel_max": kernel_max,
+            "pe.pipeline_depth": int(rng.integers(12, 20)),
+            "ddr.bytes_per_cycle": beat,
+            "ddr.latency_cycles": int(rng.integers(0, 10)),
+            "ddr.burst_bytes": beat * int(rng.choice([1, 2, 3, 16])),
+            "weight_bits": int(rng.choice([4, 5])),
+            "buffers.input_depth": int(rng.integers(64, 200)),
+            "buffers.weight_depth": 64,
+            "buffers.output_depth": int(rng.integers(16, 64)),
+        }
+    )
+    builder = NetworkBuilder(
+        (int(rng.integers(1, 7)), int(rng.integers(3, 9)), int(rng.integers(3, 9))), seed=seed
+    )
+    for _ in range(int(rng.integers(1, 4))):
+        kernel = int(rng.integers(1, kernel_max + 1))
+        krp_unit = kind == "krp_gsnq"
+        rows = 1 if (krp_unit and kernel > 1) else (None if rng.random() < 0.5 else 1)
+        builder.conv(
+            int(rng.integers(1, 8)),
+            kernel=kernel,
+            stride=int(rng.integers(1, 3)),
+            padding=kernel // 2 if kernel > 1 else 0,
+            rows_kept=rows,
+            density=float(rng.choice([1.0, 0.5])),
+        )
+    return requantized(builder.build(), seed), config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [9, 24, 32])
+def test_random_shapes_and_configurations(seed, runner):
+    network, config = random_case(seed)
+    assert_all_equal(cross_check(network, config, runner=runner, seed=seed))
+
+
 def test_a_wrong_output_is_reported_with_its_first_mismatch(runner, monkeypatch):
     network = mixed_network()
     real_run = check_module.run
