@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ToolError
 from ..hw.config import HwConfig
 from ..integer import IntegerNetwork, run
 from ..integer.graph import AddLayer
@@ -290,8 +290,9 @@ def cross_check(
         events, spans, errors = parse_trace(folder / "trace.txt")
         dump = read_dump(folder / "dump.hex", run_image.dump_bytes)
     if errors:
-        raise ConfigError(
-            f"the RTL run must finish cleanly, not report {errors[0]!r} (layer, event, cycle)"
+        raise ToolError(
+            "the RTL run must finish cleanly, not stop with an error (see the trace line)",
+            stderr=errors[0],
         )
     checks = _compare(run_image, sim, activations, events, spans, dump)
     return CheckResult(

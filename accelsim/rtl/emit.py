@@ -24,8 +24,6 @@ from ..integer.graph import ConvLayer, IntegerNetwork, LinearLayer
 from ..outputs import atomic_write_bytes
 from ..sim.plan import LayerPlan, plan_network
 from .images import (
-    DESCRIPTOR_WORDS,
-    PeLayerView,
     check_pe_layer,
     descriptor,
     gsnq_codes,
@@ -102,6 +100,7 @@ def testbench_header(params: RtlParameters) -> str:
         f"localparam BYTES_W = {params.bytes_bits};\n"
         f"localparam IDX_W = {params.index_bits};\n"
         "localparam STAMP_W = 32;\n"
+        f"localparam DDR_BYTES = {DDR_BYTES};\n"
     )
 
 
@@ -200,9 +199,9 @@ def layer_run(
     plans = {plan.name: plan for plan in plan_network(network, config).layers}
     layers = _pe_layers(network, layer_names)
     views = [pe_view(layer) for layer in layers]
-    for view, plan in zip(views, layers):
+    for view in views:
         check_pe_layer(view, params)
-        _check_transfers(plans[plan.name])
+        _check_transfers(plans[view.name])
     memory = _Allocator()
     words: list[int] = [len(layers)]
     regions = []
@@ -254,13 +253,3 @@ def read_dump(path: Path, size: int) -> np.ndarray:
     if len(values) < size:
         raise ConfigError(f"the RTL dump must hold {size} bytes, not {len(values)} ({path})")
     return np.asarray(values[:size], dtype=np.uint8)
-
-
-def descriptor_words() -> int:
-    """Descriptor words per layer (``tb_harness`` NF)."""
-    return DESCRIPTOR_WORDS
-
-
-def view_of(layer: ConvLayer | LinearLayer) -> PeLayerView:
-    """The RTL's view of a layer (re-exported for the cross-check)."""
-    return pe_view(layer)

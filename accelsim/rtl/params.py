@@ -102,16 +102,6 @@ class RtlParameters:
         """``{Verilog parameter name: value}`` for ``accel_core``."""
         return {VERILOG_NAMES[name]: value for name, value in asdict(self).items()}
 
-    @property
-    def shift_max(self) -> int:
-        """Largest weight shift the taps apply: ``2^weight_bits - 2``."""
-        return (1 << self.weight_bits) - 2
-
-    @property
-    def max_bytes(self) -> int:
-        """Largest transfer size and DDR address the 32-bit descriptor fields express."""
-        return (1 << 32) - 1
-
 
 def power_of_two_at_least(value: int) -> int:
     """The smallest power of two >= ``value`` (>= 1)."""

@@ -17,12 +17,11 @@
 /* verilator lint_off WIDTH */
 module tb_harness #(
     parameter DDR_LATENCY = 30,
-    parameter DDR_BYTES   = 1 << 22,
     parameter MAX_LAYERS  = 64
 ) (
     input wire clk
 );
-    `include "accelsim_params.vh"
+    `include "accelsim_params.vh"     // BEAT, BYTES_W, IDX_W, STAMP_W, DDR_BYTES
     localparam NF = 24;
 
     // ---------------------------------------------------------------- reset and files
