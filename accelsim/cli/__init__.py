@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from ..errors import AccelsimError
 from ..outputs import write_json
-from . import compress, infer, plot, run, sweep
+from . import compress, infer, plot, rtl, run, sweep
 
-COMMANDS = (run, compress, infer, sweep, plot)
+COMMANDS = (run, compress, infer, rtl, sweep, plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
