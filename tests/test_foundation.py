@@ -19,13 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def readme_commands() -> list[str]:
     """The commands in the README's fenced blocks, in order."""
     text = (ROOT / "README.md").read_text()
-    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S)]
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", text, flags=re.DOTALL)]
 
 
 def test_readme_starts_with_exactly_two_setup_commands() -> None:
     text = (ROOT / "README.md").read_text()
     first_section = text.split("\n## ")[0]
-    blocks = re.findall(r"```bash\n(.*?)```", first_section, flags=re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", first_section, flags=re.DOTALL)
     assert len(blocks) == 2
     assert all(len(block.strip().splitlines()) == 1 for block in blocks)
     assert "pip install torch==2.13.0" in blocks[0] and "accelsim" in blocks[0].split("&&")[-1]
