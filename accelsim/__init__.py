@@ -77,6 +77,7 @@ from .integer import (
     quantize_input,
     run,
 )
+from .rtl import CheckResult, LayerCheck, VerilatorRunner, cross_check
 from .sim import (
     EventKind,
     LayerResult,
@@ -94,6 +95,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccelsimError",
     "AddLayer",
+    "CheckResult",
     "CheckpointError",
     "CompressedModel",
     "CompressionConfig",
@@ -115,6 +117,7 @@ __all__ = [
     "HwConfig",
     "InferenceResult",
     "IntegerNetwork",
+    "LayerCheck",
     "LayerResult",
     "LinearLayer",
     "LocalExecutor",
@@ -133,10 +136,12 @@ __all__ = [
     "ToolNotFound",
     "TraceEvent",
     "UnsupportedLayerError",
+    "VerilatorRunner",
     "WorkloadError",
     "__version__",
     "compress",
     "config_names",
+    "cross_check",
     "dequantize",
     "device_names",
     "estimate_resources",
