@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from accelsim.cli import rtl as rtl_cli
+from accelsim.errors import UnsupportedLayerError
 from accelsim.hw import load_config
 from accelsim.integer.graph import IntegerNetwork, Requant
 from accelsim.rtl import check as check_module
@@ -225,7 +226,8 @@ def test_cli_checks_the_digits_workload(runner, tmp_path, capsys):
 
 def test_cli_rejects_a_pooling_layer_before_building(runner, tmp_path):
     with pytest.raises(
-        Exception, match="'features.6' must be a convolution or linear layer to run on the RTL"
+        UnsupportedLayerError,
+        match="'features.6' must be a convolution or linear layer to run on the RTL",
     ):
         cli(
             [

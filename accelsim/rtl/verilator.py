@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -127,10 +128,30 @@ class VerilatorRunner:
         if (directory / STAMP).is_file() and binary.is_file():
             LOG.info("reusing Verilator build %s", directory)
             return Build(key, directory, binary, True, time.perf_counter() - began)
-        if directory.exists():
-            shutil.rmtree(directory)  # an interrupted build
-        source_dir = directory / "src"
-        source_dir.mkdir(parents=True)
+        # build in a private folder, then rename it into place: concurrent builds of one design
+        # point never see each other's half-built files, and an interrupted build leaves no stamp
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=self.cache_dir))
+        try:
+            self._compile(staging, sources, generated, top)
+            if directory.exists():
+                shutil.rmtree(directory)  # left by an interrupted build of an older version
+            os.replace(staging, directory)
+        except OSError:
+            if not (directory / STAMP).is_file():
+                raise
+            LOG.info("another process finished Verilator build %s first", directory)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+        return Build(key, directory, binary, False, time.perf_counter() - began)
+
+    def _compile(
+        self, folder: Path, sources: Sequence[Path], generated: Mapping[str, str], top: str
+    ) -> None:
+        """Run Verilator in ``folder``: the generated files in ``src``, the model in ``obj``."""
+        source_dir = folder / "src"
+        source_dir.mkdir()
         for name, text in generated.items():
             (source_dir / name).write_text(text)
         verilog = [str(path) for path in sources if path.suffix in (".v", ".sv")]
@@ -145,9 +166,8 @@ class VerilatorRunner:
             *verilog,
             *cpp,
         ]
-        run_tool(argv, directory, what="verilator")
-        atomic_write_bytes(directory / STAMP, f"{key}\n".encode())
-        return Build(key, directory, binary, False, time.perf_counter() - began)
+        run_tool(argv, folder, what="verilator")
+        atomic_write_bytes(folder / STAMP, f"{folder.name}\n".encode())
 
     def run(
         self,
