@@ -37,9 +37,10 @@ TOP_MODULE = "accelsim_top"
 TESTBENCH_MODULE = "tb_harness"
 #: Files of the Verilog library that are simulation only.
 SIMULATION_ONLY = ("tb_harness.v",)
-#: DDR bytes of the testbench memory (tb_harness DDR_BYTES) and region alignment.
+#: DDR bytes of the testbench memory (tb_harness DDR_BYTES), region alignment, layers per run.
 DDR_BYTES = 1 << 24
 REGION_ALIGN = 64
+MAX_LAYERS = 256
 
 
 def library_dir() -> Path:
@@ -101,6 +102,7 @@ def testbench_header(params: RtlParameters) -> str:
         f"localparam IDX_W = {params.index_bits};\n"
         "localparam STAMP_W = 32;\n"
         f"localparam DDR_BYTES = {DDR_BYTES};\n"
+        f"localparam MAX_LAYERS = {MAX_LAYERS};\n"
     )
 
 
@@ -198,6 +200,10 @@ def layer_run(
     params = rtl_parameters(config)
     plans = {plan.name: plan for plan in plan_network(network, config).layers}
     layers = _pe_layers(network, layer_names)
+    if not 1 <= len(layers) <= MAX_LAYERS:
+        raise ConfigError(
+            f"a run must have 1 to {MAX_LAYERS} convolution or linear layers, not {len(layers)}"
+        )
     views = [pe_view(layer) for layer in layers]
     for view in views:
         check_pe_layer(view, params)

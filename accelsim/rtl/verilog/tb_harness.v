@@ -16,12 +16,11 @@
 // The layers run back to back: layer l+1 starts in the cycle layer l's last store ends.
 /* verilator lint_off WIDTH */
 module tb_harness #(
-    parameter DDR_LATENCY = 30,
-    parameter MAX_LAYERS  = 64
+    parameter DDR_LATENCY = 30
 ) (
     input wire clk
 );
-    `include "accelsim_params.vh"     // BEAT, BYTES_W, IDX_W, STAMP_W, DDR_BYTES
+    `include "accelsim_params.vh"     // BEAT, BYTES_W, IDX_W, STAMP_W, DDR_BYTES, MAX_LAYERS
     localparam NF = 24;
 
     // ---------------------------------------------------------------- reset and files
