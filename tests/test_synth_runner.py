@@ -54,6 +54,36 @@ def test_stat_output_that_is_not_json_or_lacks_the_top_is_a_tool_error():
         parse_stat_json(stat_json({"LUT1": 1}, "other"), "top")
 
 
+# What Yosys 0.23 writes for a hierarchical design (pe_unit, not flattened), shortened: its text
+# hierarchy listing leaks into the JSON before the "design" entry (the sum over the hierarchy).
+HIERARCHICAL_STAT = r"""{
+   "creator": "Yosys 0.23 (git sha1 7ce5011c24b)",
+   "invocation": "stat -json ",
+   "modules": {
+      "$paramod$636fa0f8\\pe_tap": {
+         "num_cells_by_type": { "CARRY4": 8, "LUT6": 32 }
+      },
+      "\\pe_unit": {
+         "num_cells_by_type": {
+            "$paramod$636fa0f8\\pe_tap": 3,
+            "CARRY4": 7,
+            "FDRE": 94
+         }
+      }
+   },
+       $paramod$c38f2448\gsnq_decode      1
+      "design": {
+         "num_cells_by_type": { "CARRY4": 31, "FDRE": 94, "LUT6": 96 }
+      }
+}
+"""
+
+
+def test_hierarchical_stat_of_yosys_0_23_is_parsed_from_its_design_entry():
+    counts = parse_stat_json(HIERARCHICAL_STAT, "pe_unit")
+    assert (counts.lut, counts.ff, counts.carry) == (96, 94, 31)
+
+
 def test_closure_reads_dependencies_first_and_ignores_comments(tmp_path):
     (tmp_path / "leaf.v").write_text("module leaf(input a, output b); assign b = a; endmodule\n")
     (tmp_path / "mid.v").write_text("// uses nothing but leaf; 'unused' is only in a comment\n"

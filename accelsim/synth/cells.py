@@ -124,17 +124,24 @@ class CellCounts:
                 "carry": self.carry, "muxf": self.muxf, "lut_memory": self.lut_memory}
 
 
+def _without_hierarchy_listing(text: str) -> str:
+    """``text`` without the lines that are not JSON: Yosys 0.23 prints the text hierarchy listing
+    (``<module>  <instances>`` lines, no quotes or brackets) inside a hierarchical design's
+    ``stat -json`` output, before its ``design`` entry."""
+    return "\n".join(line for line in text.splitlines() if not line.strip() or any(c in line for c in '"{}[]'))
+
+
 def parse_stat_json(text: str, top: str) -> CellCounts:
     """The cell counts of ``top`` from the output of Yosys's ``stat -json``.
 
-    The design is flattened before ``stat``, so its one module is ``top``; the ``design`` entry
-    (the hierarchy total, present when there are several modules) is preferred when present.
+    A flattened design has one module, ``top``; a hierarchical one also has the ``design`` entry
+    (every module's cells times its instances below ``top``), which is preferred when present.
 
     Raises:
         ToolError: the text is not ``stat -json`` output or lists no module ``top``.
     """
     try:
-        data = json.loads(text)
+        data = json.loads(_without_hierarchy_listing(text))
         modules = data["modules"]
     except (ValueError, KeyError, TypeError) as error:
         raise ToolError(f"yosys stat output must be JSON with a 'modules' entry, not {text[:80]!r}") from error

@@ -12,12 +12,12 @@ The script (``synth.ys``)::
 
     read_verilog <the closure of the top module>
     chparam -set <NAME> <value> ... <top>
-    synth_xilinx -family <xc7|xcup> -noiopad -noclkbuf -flatten [-nodsp] -top <top>
+    synth_xilinx -family <xc7|xcup> -noiopad -noclkbuf [-flatten] [-nodsp] -top <top>
     tee -q -o stat.json stat -json
 
 ``-noiopad``/``-noclkbuf``: a module is measured, not a chip, so no I/O or clock buffers.
-``-flatten``: one netlist optimized across module boundaries, as Vivado's default
-(``-flatten_hierarchy rebuilt``) does; ``stat`` then counts one module.
+``-flatten`` (the default): one netlist optimized across module boundaries, as Vivado's default
+(``-flatten_hierarchy rebuilt``) does; without it (the whole core), ``stat`` sums the hierarchy.
 """
 
 from __future__ import annotations
@@ -66,12 +66,16 @@ class SynthTarget:
         sources: the Verilog files to read (default: the top's closure in the RTL library).
         use_dsp: whether Yosys may map multipliers to DSP48 slices (``False``: ``-nodsp``; Yosys
             0.23 ignores Vivado's ``(* use_dsp = "no" *)``, so LUT multipliers need this).
+        flatten: optimize across module boundaries (``-flatten``); ``False`` keeps the hierarchy,
+            so each distinct module is synthesized once however often it is instantiated (much
+            faster for the whole core, whose banks, rows and units repeat).
     """
 
     top: str
     parameters: tuple[tuple[str, int], ...] = ()
     sources: tuple[Path, ...] = ()
     use_dsp: bool = True
+    flatten: bool = True
 
     def __post_init__(self) -> None:
         for name, value in self.parameters:
@@ -137,7 +141,7 @@ class SynthesisResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: the sums, the cells, the target, the tool and the run time."""
         return {"top": self.target.top, "parameters": dict(self.target.parameters), "family": self.family,
-                "use_dsp": self.target.use_dsp,
+                "use_dsp": self.target.use_dsp, "flatten": self.target.flatten,
                 **self.counts.summary(), "cells": dict(self.counts.cells), "tool": self.tool,
                 "seconds": self.seconds, "cached": self.cached, "warnings": list(self.warnings)}
 
@@ -175,8 +179,8 @@ def synth_script(target: SynthTarget, family: str, files: Sequence[Path]) -> str
     """The Yosys script for ``target`` reading ``files`` by name from the working folder."""
     lines = [f"read_verilog {' '.join(path.name for path in files)}"]
     lines += [f"chparam -set {name} {value} {target.top}" for name, value in target.parameters]
-    nodsp = "" if target.use_dsp else " -nodsp"
-    lines += [f"synth_xilinx -family {family} -noiopad -noclkbuf -flatten{nodsp} -top {target.top}",
+    options = (" -flatten" if target.flatten else "") + ("" if target.use_dsp else " -nodsp")
+    lines += [f"synth_xilinx -family {family} -noiopad -noclkbuf{options} -top {target.top}",
               "tee -q -o stat.json stat -json"]
     return "\n".join(lines) + "\n"
 
