@@ -89,6 +89,7 @@ from .sim import (
 from .sim.gain import GainRow, parallelism_gain
 from .sim.sources import file_network, workload_network
 from .sim.trace import export_trace
+from .synth import Design, SynthesisResult, SynthTarget, Yosys, synth_target
 
 __version__ = "0.1.0"
 
@@ -103,6 +104,7 @@ __all__ = [
     "ConvLayer",
     "DaskExecutor",
     "DataError",
+    "Design",
     "DesignResult",
     "Device",
     "EncodingReport",
@@ -131,6 +133,8 @@ __all__ = [
     "ResourceEstimate",
     "RetrainConfig",
     "SimulationResult",
+    "SynthTarget",
+    "SynthesisResult",
     "TensorSpec",
     "ToolError",
     "ToolNotFound",
@@ -138,6 +142,7 @@ __all__ = [
     "UnsupportedLayerError",
     "VerilatorRunner",
     "WorkloadError",
+    "Yosys",
     "__version__",
     "compress",
     "config_names",
@@ -170,6 +175,7 @@ __all__ = [
     "run_sweep",
     "save_network",
     "simulate",
+    "synth_target",
     "train",
     "vary",
     "workload_network",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import yaml
 
@@ -17,7 +19,7 @@ from accelsim.hw import (
     load_device,
 )
 from accelsim.hw.geometry import bram36_blocks
-from accelsim.hw.resources import max_shift
+from accelsim.hw.resources import max_shift_of, product_bits_of, shift_bits_of
 
 
 def write_yaml(tmp_path, data) -> str:
@@ -102,13 +104,14 @@ def test_malformed_yaml_is_a_config_error(tmp_path):
 
 def test_pe_array_larger_than_the_device_is_rejected_at_load():
     with pytest.raises(ConfigError) as error:
-        load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 64, "pe.tm": 4})
-    # 256 units x 9 DSPs = 2304 DSPs > 900: the message names the resource and the fix.
+        load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 40, "pe.tm": 4})
+    # 160 units x 9 DSPs = 1440 DSPs > 900: the message names the resource and the fix.
     assert "must fit device 'xc7z035'" in str(error.value)
     assert "DSP" in str(error.value) and "reduce pe.tn or pe.tm" in str(error.value)
     assert isinstance(error.value, AccelsimError)
-    # The same array fits the larger part.
-    assert load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 64, "pe.tm": 4, "device": "xczu9eg"})
+    # The same array fits the larger part (2520 DSPs; its 40 x 8 weight RAMs of 2 BRAM36 each, the
+    # input and output buffers: 792 of 912 BRAM36).
+    assert load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 40, "pe.tm": 4, "device": "xczu9eg"})
 
 
 def test_bram36_blocks_use_the_best_aspect_ratio():
@@ -121,7 +124,10 @@ def test_bram36_blocks_use_the_best_aspect_ratio():
 
 def test_resource_model_structure():
     config = load_config()
-    by_kind = {kind: estimate_resources(config.replace(**{"pe.kind": kind.value})) for kind in PeKind}
+    # dataclasses.replace skips the load-time fit check: the RTL's 8 x 4 mult_lut array (288
+    # multipliers of an 8-bit activation by a 16-bit decoded weight in LUTs) exceeds the XC7Z035.
+    by_kind = {kind: estimate_resources(dataclasses.replace(config, pe=dataclasses.replace(config.pe, kind=kind)))
+               for kind in PeKind}
     # Only the DSP kind uses DSPs in the PE array: 9 taps x 32 units.
     assert by_kind[PeKind.MULT_DSP].pe_array.dsp == 9 * 32
     assert all(by_kind[kind].pe_array.dsp == 0 for kind in PeKind if kind is not PeKind.MULT_DSP)
@@ -134,15 +140,19 @@ def test_resource_model_structure():
 
 
 def test_gsnq_shift_range():
-    # 1 sign bit, 3 magnitude bits, one zero code: shifts 0..6.
-    assert max_shift(4) == 6
-    assert max_shift(3) == 2
+    # The taps shift relative to the layer's smallest level; with sign-based GSNQ the positive and
+    # negative ranges (2^w - 1 non-zero codes together) may not overlap: shifts 0 .. 2^w - 2.
+    assert max_shift_of(4) == 14 and shift_bits_of(4) == 4
+    assert max_shift_of(3) == 6 and shift_bits_of(3) == 3
+    # product: the activation shifted by up to 14 (4-bit codes), plus a sign bit (pe_tap.v PROD_W)
+    assert product_bits_of(8, 4) == 23 and product_bits_of(8, 3) == 15
 
 
 def test_fits_reports_the_limiting_resource():
     config = load_config().replace(**{"pe.kind": "mult_dsp"})
-    report = fits(config, budget=0.3)
-    assert report.limiting == "dsp"  # 288 PE DSPs + 48 requant/vector DSPs = 336 of 900
-    assert report.usage["dsp"] == pytest.approx(336 / 900)
+    # the PE array alone: 32 units x 9 DSP48s = 288 of 900; 30% of the device is 270
+    report = fits(config, budget=0.3, scope="pe_array")
+    assert report.limiting == "dsp" and report.need["dsp"] == 288
+    assert report.usage["dsp"] == pytest.approx(288 / 900)
     assert not report.fits
-    assert fits(config, budget=0.5).fits
+    assert fits(config, budget=0.33, scope="pe_array").fits

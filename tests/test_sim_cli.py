@@ -74,7 +74,7 @@ def test_gain_table_compares_the_four_kinds(capsys):
     assert set(rows) == {kind.value for kind in PeKind}
     assert rows["krp_gsnq"]["units"] > rows["gsnq_shift"]["units"] > rows["mult_dsp"]["units"]
     assert rows["mult_dsp"]["limiting"] == "dsp"
-    assert "parallelism gain within 50%" in capsys.readouterr().out
+    assert "parallelism gain: the PE array within 50%" in capsys.readouterr().out
 
 
 def test_bad_trace_suffix_is_rejected_before_writing(tmp_path):

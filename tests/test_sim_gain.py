@@ -12,19 +12,27 @@ from accelsim.sim import NetworkBuilder, simulate
 from accelsim.sim.gain import TM_CHOICES, logic_budget, max_units, parallelism_gain
 
 
-def test_max_units_is_the_budget_boundary():
-    config = load_config()
-    budget = logic_budget(0.3)
+@pytest.mark.parametrize("scope", ["pe_array", "total"])
+def test_max_units_is_the_budget_boundary(scope):
+    config = load_config().replace(**{"pe.tm": 2})
+    budget = logic_budget(0.3 if scope == "pe_array" else 0.9)
     for kind in PeKind:
-        tn, limiting = max_units(config, kind, budget, config.device_profile)
+        tn, limiting = max_units(config, kind, budget, config.device_profile, scope)
         at = dataclasses.replace(config, pe=dataclasses.replace(config.pe, kind=kind, tn=tn))
         above = dataclasses.replace(at, pe=dataclasses.replace(at.pe, tn=tn + 1))
-        assert tn >= 1
-        assert fits(at, budget=budget).fits and not fits(above, budget=budget).fits
-        assert limiting == fits(above, budget=budget).limiting
-    # DSP48 bound for kind 1: 30% of 900 DSPs = 270; per row 4 units x 9 taps + 2 requant DSPs,
-    # plus 32 DSPs of the vector unit's requant lanes: tn = floor((270 - 32) / 38) = 6.
-    assert max_units(config, PeKind.MULT_DSP, budget, config.device_profile) == (6, "dsp")
+        assert tn >= 1, kind
+        assert fits(at, budget=budget, scope=scope).fits and not fits(above, budget=budget, scope=scope).fits
+        assert limiting == fits(above, budget=budget, scope=scope).limiting
+    # DSP48 bound of kind 1's array: 30% of 900 DSPs = 270, 2 units x 9 taps per row: tn = 15.
+    assert max_units(config, PeKind.MULT_DSP, logic_budget(0.3), config.device_profile) == (15, "dsp")
+
+
+def test_the_whole_accelerator_leaves_less_room_than_the_array_alone():
+    config = load_config()
+    for kind in PeKind:
+        array, _ = max_units(config, kind, logic_budget(0.5), config.device_profile, "pe_array")
+        total, _ = max_units(config, kind, logic_budget(0.5), config.device_profile, "total")
+        assert total < array, kind
 
 
 def test_krp_units_fit_most_and_run_fastest():
@@ -40,7 +48,7 @@ def test_krp_units_fit_most_and_run_fastest():
         assert row.speedup == pytest.approx(slowest / row.cycles)
         pe = dataclasses.replace(load_config().pe, kind=row.kind, tn=row.tn, tm=row.tm)
         sized = dataclasses.replace(load_config(), pe=pe)
-        assert fits(sized, budget=logic_budget(0.5)).fits
+        assert fits(sized, budget=logic_budget(0.5), scope="pe_array").fits
         assert simulate(network, sized, keep_trace=False).total_cycles == row.cycles
         # no other tm choice with its largest tn is faster
         for tm in TM_CHOICES:
@@ -51,6 +59,8 @@ def test_krp_units_fit_most_and_run_fastest():
                 assert simulate(network, other, keep_trace=False).total_cycles >= row.cycles
 
 
-def test_budget_must_be_a_fraction():
+def test_budget_must_be_a_fraction_and_the_scope_a_part():
     with pytest.raises(ConfigError, match=r"^budget must be a fraction in \(0, 1\], not 1.5$"):
         logic_budget(1.5)
+    with pytest.raises(ConfigError, match=r"^scope must be one of total, core, pe_array, not 'array'$"):
+        fits(load_config(), scope="array")

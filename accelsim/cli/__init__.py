@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from ..errors import AccelsimError
 from ..outputs import write_json
-from . import compress, infer, plot, rtl, run, sweep
+from . import compress, infer, plot, resources, rtl, run, sweep
 
-COMMANDS = (run, compress, infer, rtl, sweep, plot)
+COMMANDS = (run, compress, infer, rtl, resources, sweep, plot)
 
 
 def build_parser() -> argparse.ArgumentParser:

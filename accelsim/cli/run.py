@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
-from ..hw import HwConfig, load_config
+from ..hw import HwConfig, fits, load_config
+from ..hw.resources import RESOURCE_NAMES, FitReport
 from ..outputs import atomic_write_bytes
 from ..sim import SimulationResult, simulate
 from ..sim.gain import GainRow, parallelism_gain
@@ -46,6 +47,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--trace", metavar="PATH", help="write the event trace: .json (Chrome/Perfetto) or .csv")
     parser.add_argument("--gain", metavar="FRACTION", type=float,
                         help="also compare the PE kinds within this fraction of the device's logic (e.g. 0.5)")
+    parser.add_argument("--gain-scope", choices=["pe_array", "total"], default="pe_array",
+                        help="what --gain budgets: the PE array, as the paper compares (default), or the "
+                             "whole accelerator")
     parser.set_defaults(handler=run)
     return parser
 
@@ -95,10 +99,18 @@ def print_totals(result: SimulationResult) -> None:
     print(f"DDR traffic        {_kib(read)} KiB read, {_kib(written)} KiB written")
 
 
-def print_gain(rows: tuple[GainRow, ...], fraction: float, device: str) -> None:
-    """The parallelism-gain table."""
-    print(f"\nparallelism gain within {100 * fraction:g}% of {device}'s LUT/FF/DSP "
-          "(per kind the fastest tn x tm that fits):")
+def print_fit(report: FitReport) -> None:
+    """The resource model's need against the device, and whether the design fits."""
+    used = ", ".join(f"{report.need[key]:,g} {key.upper()} ({100 * report.usage[key]:.1f}%)" for key in RESOURCE_NAMES)
+    verdict = "fits" if report.fits else f"does NOT fit (limited by {report.limiting.upper()})"
+    print(f"resources (model)  {used} of {report.device.name}: {verdict}")
+
+
+def print_gain(rows: tuple[GainRow, ...], fraction: float, device: str, scope: str) -> None:
+    """The parallelism-gain table (LUT ... BRAM36: the whole accelerator's estimate)."""
+    held = "the PE array" if scope == "pe_array" else "the whole accelerator"
+    print(f"\nparallelism gain: {held} within {100 * fraction:g}% of {device}'s LUT/FF/DSP "
+          "(per kind the fastest tn x tm that fits; resources of the whole accelerator):")
     print(f"{'kind':<12}{'tn x tm':>9}{'units':>7}{'LUT':>9}{'FF':>9}{'DSP':>6}{'BRAM36':>8}  {'limit':<7}"
           f"{'cycles':>12}{'ms':>9}{'speedup':>9}")
     for row in rows:
@@ -120,13 +132,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
           f"({config.pe.tn} x {config.pe.tm}), {config.device}, DDR {config.ddr.bytes_per_cycle} B/cycle")
     print_layers(result)
     print_totals(result)
-    report = {"workload": network.name, **result.to_dict()}
+    fit = fits(config)
+    print_fit(fit)
+    report = {"workload": network.name, **result.to_dict(), "resources": fit.to_dict()}
     if args.trace:
         atomic_write_bytes(args.trace, export_trace(result, args.trace))
         print(f"trace              {len(result.trace)} events -> {args.trace}")
         report["trace"] = args.trace
     if args.gain is not None:
-        rows = parallelism_gain(network, config, args.gain)
-        print_gain(rows, args.gain, config.device)
-        report["parallelism_gain"] = {"budget": args.gain, "rows": [row.to_dict() for row in rows]}
+        rows = parallelism_gain(network, config, args.gain, scope=args.gain_scope)
+        print_gain(rows, args.gain, config.device, args.gain_scope)
+        report["parallelism_gain"] = {"budget": args.gain, "scope": args.gain_scope,
+                                      "rows": [row.to_dict() for row in rows]}
     return report

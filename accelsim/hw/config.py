@@ -234,7 +234,7 @@ def config_from_dict(data: object, source: str = "configuration") -> HwConfig:
 
     Raises:
         ConfigError: an unknown key, a value out of range, an unknown device, or a design that
-            does not fit its device.
+            needs more DSP48s or BRAM36 than its device has (``resources.require_fits``).
     """
     config = build(HwConfig, data, "")
     config.device_profile  # noqa: B018 - resolves the device name (ConfigError if unknown)

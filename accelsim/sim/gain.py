@@ -3,7 +3,8 @@
 A KRP unit has about a third of a dense unit's taps, so more of them fit in the same logic
 budget. For each PE kind and each ``tm`` of :data:`TM_CHOICES`, :func:`max_units` grows ``tn``
 until the budget (a fraction of the device's LUTs, FFs and DSPs; BRAM may use the whole device)
-no longer holds, using the resource model; :func:`parallelism_gain` simulates the network on each
+no longer holds for the budgeted part (the PE array, as the paper compares, or the whole
+accelerator), using the resource model; :func:`parallelism_gain` simulates the network on each
 such array and keeps, per kind, the shape with the lowest latency (ties: the smaller ``tm``).
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..hw.config import HwConfig, PeKind
 from ..hw.devices import Device
-from ..hw.resources import Resources, estimate_resources, fits
+from ..hw.resources import STRUCTURAL_BUDGET, Resources, estimate_resources, fits
 from ..integer.graph import IntegerNetwork
 from .engine import simulate
 
@@ -69,29 +70,40 @@ def _with_array(config: HwConfig, kind: PeKind, tn: int, tm: int | None = None) 
     return dataclasses.replace(config, pe=pe)
 
 
-def max_units(config: HwConfig, kind: PeKind, budget: dict[str, float], device: Device) -> tuple[int, str]:
-    """Largest ``tn`` (``tm`` as in ``config``) of ``kind`` within ``budget``, and the limiting resource.
+def _verdict(config: HwConfig, device: Device, budget: dict[str, float], scope: str) -> tuple[bool, str]:
+    """Whether ``config``'s ``scope`` part is within ``budget`` and the whole design can be built on
+    ``device`` (``STRUCTURAL_BUDGET``), and the resource that decides."""
+    buildable = fits(config, device, STRUCTURAL_BUDGET)
+    if not buildable.fits:
+        return False, buildable.limiting
+    report = fits(config, device, budget, scope)
+    return report.fits, report.limiting
+
+
+def max_units(config: HwConfig, kind: PeKind, budget: dict[str, float], device: Device,
+              scope: str = "pe_array") -> tuple[int, str]:
+    """Largest ``tn`` (``tm`` as in ``config``) of ``kind`` whose ``scope`` part is within ``budget``
+    (and whose whole design can be built), and the limiting resource.
 
     The estimate grows with ``tn``, so a bisection finds the boundary.
     """
     low, high = 0, MAX_TN + 1  # fits(low) (0: nothing), not fits(high)
     while high - low > 1:
         middle = (low + high) // 2
-        if fits(_with_array(config, kind, middle), device, budget).fits:
+        if _verdict(_with_array(config, kind, middle), device, budget, scope)[0]:
             low = middle
         else:
             high = middle
-    limiting = fits(_with_array(config, kind, min(high, MAX_TN)), device, budget).limiting
-    return low, limiting
+    return low, _verdict(_with_array(config, kind, min(high, MAX_TN)), device, budget, scope)[1]
 
 
 def _fastest(network: IntegerNetwork, config: HwConfig, kind: PeKind, budget: dict[str, float],
-             device: Device) -> GainRow:
+             device: Device, scope: str) -> GainRow:
     """The lowest-latency array of ``kind`` over :data:`TM_CHOICES` (each with its largest ``tn``)."""
     best: GainRow | None = None
     limiting = "lut"
     for tm in TM_CHOICES:
-        tn, limiting = max_units(_with_array(config, kind, 1, tm), kind, budget, device)
+        tn, limiting = max_units(_with_array(config, kind, 1, tm), kind, budget, device, scope)
         if tn == 0:
             continue
         sized = dataclasses.replace(_with_array(config, kind, tn, tm), device=device.name)
@@ -103,14 +115,19 @@ def _fastest(network: IntegerNetwork, config: HwConfig, kind: PeKind, budget: di
 
 
 def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 0.5,
-                     device: Device | None = None) -> tuple[GainRow, ...]:
+                     device: Device | None = None, scope: str = "pe_array") -> tuple[GainRow, ...]:
     """For each PE kind, the fastest array within ``budget`` of ``device`` and its network latency.
 
+    ``scope`` is what the budget holds (``accelsim.hw.resources.FIT_SCOPES``): ``"pe_array"``, the
+    paper's comparison (the PE array, the part the kinds differ in), or ``"total"``, the whole
+    accelerator (buffers, DMA and control included: in our RTL their DMA write crossbars, which
+    grow with ``tn`` and ``tm``, dominate; ``docs/resources.md``).
+
     Raises:
-        ConfigError: a budget outside (0, 1], or a buffer too small for the network.
+        ConfigError: a budget outside (0, 1], an unknown scope, or a buffer too small for the network.
     """
     target = device or config.device_profile
     shares = logic_budget(budget)
-    rows = [_fastest(network, config, kind, shares, target) for kind in PeKind]
+    rows = [_fastest(network, config, kind, shares, target, scope) for kind in PeKind]
     slowest = max((row.cycles for row in rows if row.cycles), default=0)
     return tuple(dataclasses.replace(row, speedup=slowest / row.cycles if row.cycles else 0.0) for row in rows)

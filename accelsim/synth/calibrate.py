@@ -1,0 +1,209 @@
+"""Measure the parts the resource model composes, and write them to ``accelsim/hw/calibration.py``.
+
+The analytical model (``accelsim/hw/resources.py``) builds a PE unit from its taps, its adder
+tree and (KRP) its row select, and the array from units, column adder trees and accumulators. The
+LUT and CARRY4 counts of those parts come from synthesizing each part alone with Yosys over a grid
+of its own widths; never from the units, arrays or cores the model is validated on. The model
+takes flip-flops from the structure (the RTL's registers), except inside the parts that own their
+registers (accumulator, requantization lane), and DSP48s and BRAM from Yosys's rules (multiplier
+split, memory mapping), so the table's FF counts of the other parts are zero or unused.
+
+Parts: ``pe_tap`` of the RTL library for each tap kind (shift, LUT multiplier, DSP multiplier),
+the sums ``calib_sum`` (the adder loops of ``pe_unit.v`` / ``pe_array.v``), the KRP row select
+``calib_select``, one accumulator ``calib_accumulate`` (``accelsim/synth/verilog``) and one
+requantization lane ``requant``. ``python validation/calibrate_resources.py`` (about 10 minutes
+on 2 cores; cached) regenerates the table after the RTL changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..hw.config import HwConfig, PeKind
+from ..hw.resources import buffer_memories, control_keys, product_bits_of, shift_bits_of
+from .sources import closure
+from .yosys import SynthesisResult, SynthTarget, Yosys
+
+#: Folder of the calibration-only Verilog parts.
+CALIBRATION_VERILOG = Path(__file__).parent / "verilog"
+#: Activation and weight widths the tap parts are measured at.
+TAP_ACT_BITS = (4, 8, 12, 16)
+TAP_WEIGHT_BITS = (2, 3, 4, 5)
+#: Operand counts and widths of the sums (the unit's taps, the column's ``tm``).
+SUM_OPERANDS = (2, 3, 4, 5, 8, 9, 16, 32)
+SUM_BITS = (12, 16, 23, 31)
+#: Rows of the KRP select (``kernel_max``) and activation widths.
+SELECT_ROWS = (2, 3, 4, 5, 7)
+SELECT_ACT_BITS = (4, 8, 16)
+#: Accumulator widths; requantization lanes (accumulator x activation widths).
+ACC_BITS = (16, 24, 32, 48)
+ACCUMULATE_ADDEND_BITS = 27
+REQUANT_ACT_BITS = (4, 8, 16)
+#: Tap kinds: (part name, pe_tap MULT, USE_DSP, Yosys may use DSP48s).
+TAP_KINDS = (("tap_shift", 0, 0, True), ("tap_mult_lut", 1, 0, False), ("tap_mult_dsp", 1, 1, True))
+#: The core's other modules are measured at these PE arrays (kind, tn, tm) of the default
+#: configuration: two sizes, and a dense kind for the parts that scale with the weight word.
+CONTROL_ARRAYS = ((PeKind.KRP_GSNQ, 4, 2), (PeKind.KRP_GSNQ, 8, 4), (PeKind.GSNQ_SHIFT, 4, 2))
+#: Control parts measured at every array of CONTROL_ARRAYS (the others at the first two).
+WEIGHT_WORD_PARTS = ("dma_load_w", "weight_buffer")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One calibration measurement: the part, its grid key, and the module to synthesize.
+
+    ``minus`` are synthesized too and their counts subtracted (the PE array and requantization
+    lanes inside ``pe_datapath``, with their multiplicity); ``minus_memories`` are the LUT and FF
+    of a buffer's RAMs (their own part of the model), subtracted from the buffer module.
+    """
+
+    part: str
+    key: tuple[int, ...]
+    target: SynthTarget
+    minus: tuple[tuple[SynthTarget, int], ...] = ()
+    minus_memories: tuple[int, int] = (0, 0)
+
+
+def _calibration_target(top: str, **parameters: int) -> SynthTarget:
+    return SynthTarget(top, tuple(parameters.items()), closure(top, CALIBRATION_VERILOG))
+
+
+def core_module_parameters(config: HwConfig) -> dict[str, dict[str, int]]:
+    """The parameters ``accel_core`` gives its modules for ``config`` (its instantiations)."""
+    from ..rtl.params import rtl_parameters
+
+    p = rtl_parameters(config)
+    common = {"STAMP_W": 32, "ADDR_W": 32, "BYTES_W": p.bytes_bits}
+    return {
+        "controller": {"TN": p.tn, "TM": p.tm, "PIPE_D": p.pipeline_depth, "DIM_W": p.dim_bits,
+                       "CH_W": p.channel_bits, "ADDR_W": 32, "STAMP_W": 32, "IDX_W": p.index_bits, "PB_W": 11},
+        "ddr_arbiter": {"NPORTS": 3, **common, "DATA_W": 8 * p.beat},
+        "dma_load_in": {"TM": p.tm, "KMAX": p.kernel_max, "A": p.act_bits, "BEAT": p.beat, "BURST": p.burst,
+                        "HALF_ITEMS": p.in_half, **common, "DIM_W": p.dim_bits},
+        "input_buffer": {"TM": p.tm, "KMAX": p.kernel_max, "A": p.act_bits, "SLOTS": p.in_slots,
+                         "HALF_ITEMS": p.in_half, "LANES": p.beat},
+        "dma_load_w": {"KIND": p.kind, "TN": p.tn, "TM": p.tm, "KMAX": p.kernel_max, "W": p.weight_bits,
+                       "BEAT": p.beat, "BURST": p.burst, "HALF_WORDS": p.w_half, "NP": p.w_lanes, **common,
+                       "CH_W": p.channel_bits, "PB_W": 11},
+        "weight_buffer": {"TN": p.tn, "TM": p.tm, "ITEM_W": config.pe.taps * p.weight_bits + (
+            (p.kernel_max - 1).bit_length() if config.pe.kind.is_row_unit else 0), "IL": p.w_interleave,
+            "HALF_WORDS": p.w_half, "LANES": p.w_lanes, "BEAT": p.beat},
+        "pe_datapath": {"KIND": p.kind, "TN": p.tn, "TM": p.tm, "KMAX": p.kernel_max, "A": p.act_bits,
+                        "W": p.weight_bits, "ACC_W": p.acc_bits, "IN_HALF": p.in_half, "W_HALF": p.w_half,
+                        "OUT_HALF": p.out_half, "DIM_W": p.dim_bits, "CH_W": p.channel_bits},
+        "output_buffer": {"TN": p.tn, "A": p.act_bits, "SLOTS": p.out_slots, "HALF_ITEMS": p.out_half},
+        "dma_store": {"TN": p.tn, "A": p.act_bits, "BEAT": p.beat, "BURST": p.burst, "SLOTS": p.out_slots,
+                      "HALF_ITEMS": p.out_half, **common, "PIX_W": 2 * p.dim_bits},
+    }
+
+
+def control_config(kind: PeKind, tn: int, tm: int) -> HwConfig:
+    """The default configuration with a ``tn x tm`` array of ``kind`` (no fit check)."""
+    base = HwConfig()
+    return dataclasses.replace(base, pe=dataclasses.replace(base.pe, kind=kind, tn=tn, tm=tm))
+
+
+def _module_target(module: str, parameters: dict[str, int]) -> SynthTarget:
+    return SynthTarget(module, tuple(parameters.items()))
+
+
+def control_parts() -> Iterator[Part]:
+    """The core's modules other than the PE array, requantization lanes and buffer RAMs."""
+    for index, (kind, tn, tm) in enumerate(CONTROL_ARRAYS):
+        config = control_config(kind, tn, tm)
+        modules = core_module_parameters(config)
+        keys = control_keys(config)
+        memories = {group.name: group for group in buffer_memories(config)}
+        for module, parameters in modules.items():
+            if index >= 2 and module not in WEIGHT_WORD_PARTS:
+                continue
+            part_name = module.removesuffix("_buffer") + "_buffer_logic" if module.endswith("_buffer") else module
+            minus: tuple[tuple[SynthTarget, int], ...] = ()
+            minus_memories = (0, 0)
+            if module == "pe_datapath":
+                part_name = "datapath_logic"
+                array = {name: parameters[name] for name in ("KIND", "TN", "TM", "KMAX", "A", "W", "ACC_W")}
+                array |= {"SHIFT_W": shift_bits_of(config.weight_bits),
+                          "PROD_W": product_bits_of(config.act_bits, config.weight_bits)}
+                minus = ((_module_target("pe_array", array), 1),
+                         (_module_target("requant", {"ACC_W": config.acc_bits, "A": config.act_bits}), tn))
+            if module.endswith("_buffer"):
+                group = memories[module.removesuffix("_buffer")]
+                minus_memories = (group.resources.lut, group.resources.ff)
+            yield Part(part_name, keys[part_name], _module_target(module, parameters), minus, minus_memories)
+
+
+def parts() -> Iterator[Part]:
+    """Every measurement of the calibration grid."""
+    for name, mult, use_dsp, dsp_allowed in TAP_KINDS:
+        for w in TAP_WEIGHT_BITS:
+            for a in TAP_ACT_BITS:
+                params = {"MULT": mult, "USE_DSP": use_dsp, "A": a, "W": w, "SHIFT_W": shift_bits_of(w),
+                          "PROD_W": product_bits_of(a, w)}
+                yield Part(name, (a, w), SynthTarget("pe_tap", tuple(params.items()), use_dsp=dsp_allowed))
+    for n in SUM_OPERANDS:
+        for p in SUM_BITS:
+            yield Part("sum", (n, p), _calibration_target("calib_sum", N=n, P=p))
+    for a in SELECT_ACT_BITS:
+        for k in SELECT_ROWS:
+            yield Part("select", (k, a), _calibration_target("calib_select", K=k, A=a))
+    for acc in ACC_BITS:
+        yield Part("accumulate", (acc,), _calibration_target("calib_accumulate", S=ACCUMULATE_ADDEND_BITS,
+                                                              ACC_W=acc))
+    for acc in ACC_BITS:
+        for a in REQUANT_ACT_BITS:
+            yield Part("requant", (acc, a), SynthTarget("requant", (("ACC_W", acc), ("A", a))))
+    yield from control_parts()
+
+
+def measure(runner: Yosys, progress: Callable[[str], None] = lambda line: None
+            ) -> tuple[dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]], str]:
+    """``{part: {key: (lut, ff, carry, dsp)}}`` over the grid, and the Yosys banner."""
+    table: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]] = {}
+    for item in parts():
+        result = runner.synthesize(item.target)
+        counts = _minus(result, item, runner)
+        table.setdefault(item.part, {})[item.key] = counts
+        progress(f"{item.part} {item.key}: {counts[0]} LUT, {counts[1]} FF, {counts[2]} CARRY4, {counts[3]} DSP"
+                 f"{' (cached)' if result.cached else f' ({result.seconds:.1f} s)'}")
+    return table, runner.tool.banner
+
+
+def _minus(result: SynthesisResult, item: Part, runner: Yosys) -> tuple[int, int, int, int]:
+    """(LUT, FF, CARRY4, DSP) of ``result`` less the part's subtracted designs and memories."""
+    lut, ff, carry, dsp = result.lut - item.minus_memories[0], result.ff - item.minus_memories[1], result.carry, result.dsp
+    for target, count in item.minus:
+        other = runner.synthesize(target)
+        lut, ff, carry, dsp = (lut - count * other.lut, ff - count * other.ff, carry - count * other.carry,
+                               dsp - count * other.dsp)
+    return lut, ff, carry, dsp
+
+
+def render(table: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]], banner: str) -> str:
+    """The Python source of ``accelsim/hw/calibration.py``."""
+    lines = [
+        '"""Measured LUT, FF, CARRY4 and DSP48 counts of the parts of the resource model (generated; do not edit).',
+        "",
+        f"Made by ``python validation/calibrate_resources.py`` with {banner}",
+        "(``synth_xilinx -family xc7 -flatten``); what each part is: ``accelsim/synth/calibrate.py``.",
+        "Keys: tap_* (act_bits, weight_bits); sum (operands, operand bits); select (kernel_max,",
+        "act_bits); accumulate (acc_bits,); requant (acc_bits, act_bits); the core's other modules:",
+        "the structural size of ``accelsim.hw.resources.control_keys`` (e.g. a buffer's crossbar bits).",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        f"YOSYS = {banner!r}",
+        "",
+        "#: part -> grid key -> (LUT, FF, CARRY4, DSP48)",
+        "PARTS: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]] = {",
+    ]
+    for part, entries in table.items():
+        lines.append(f"    {part!r}: {{")
+        lines += [f"        {key!r}: {value!r}," for key, value in sorted(entries.items())]
+        lines.append("    },")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,20 @@
+// Calibration part: the sum of N signed P-bit operands into S bits, registered; written like the
+// adder loops of pe_unit.v and pe_array.v (sign-extend, then add one after the other).
+module calib_sum #(
+    parameter N = 3,
+    parameter P = 23,
+    parameter S = P + ((N > 1) ? $clog2(N) : 0)
+) (
+    input  wire                clk,
+    input  wire [N*P-1:0]      operands,
+    output reg  signed [S-1:0] sum
+);
+    reg signed [S-1:0] total;
+    integer i;
+    always @(*) begin
+        total = {S{1'b0}};
+        for (i = 0; i < N; i = i + 1)
+            total = total + {{(S-P){operands[i*P+P-1]}}, operands[i*P +: P]};
+    end
+    always @(posedge clk) sum <= total;
+endmodule
