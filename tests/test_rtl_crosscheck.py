@@ -16,11 +16,12 @@ import pytest
 from accelsim.cli import rtl as rtl_cli
 from accelsim.errors import UnsupportedLayerError
 from accelsim.hw import load_config
-from accelsim.integer.graph import IntegerNetwork, Requant
+from accelsim.integer.graph import ConvLayer, IntegerNetwork, Requant
 from accelsim.rtl import check as check_module
 from accelsim.rtl.check import cross_check
 from accelsim.rtl.verilator import VerilatorRunner
 from accelsim.sim import NetworkBuilder
+from accelsim.sim.sources import workload_network
 
 pytestmark = pytest.mark.verilator
 
@@ -242,3 +243,17 @@ def test_cli_rejects_a_pooling_layer_before_building(runner, tmp_path):
             ]
         )
     assert not (tmp_path / "empty").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workload", ["vgg16", "resnet56"])
+def test_every_layer_of_the_cifar_workloads_matches_at_the_default_configuration(workload, runner):
+    # The CI bar: every convolution (and linear) layer of VGG-16 and ResNet-56 at CIFAR
+    # size on the default design point, run back to back on one build: zero cycle difference,
+    # outputs bit for bit, traces event for event.
+    network = workload_network(workload)
+    result = cross_check(network, load_config("default"), runner=runner)
+    convolutions = [layer.name for layer in network.layers if isinstance(layer, ConvLayer)]
+    checked = [layer.name for layer in result.layers]
+    assert set(convolutions) <= set(checked) and len(convolutions) >= 13
+    assert_all_equal(result)

@@ -100,6 +100,8 @@ module dma_load_in #(
         end
     end
     assign lane_data = b_data[BEAT*A-1:0];
+    localparam NB_W = $clog2(BEAT + 1);
+    wire [NB_W-1:0] b_lanes = b_bytes[NB_W-1:0];   // a beat's bytes (<= BEAT), narrow for the selects
 
     // ---- cursor chain: (c mod TM, y mod K, x mod K, y, x) of every lane; lane BEAT is the next cursor
     localparam integer TM_I = TM, KMAX_I = KMAX;
@@ -115,9 +117,10 @@ module dma_load_in #(
     reg [NB*ITEM_W-1:0]      count;        // next free item of every bank, in the job's half
     reg [NB*ITEM_W-1:0]      count_next;
     reg [ITEM_W-1:0]         rank;
+    reg [ITEM_W-1:0]         taken;
     reg [BANK_W-1:0]         bank;
     wire [ITEM_W-1:0]        half_base = half_q ? HALF_ITEMS[ITEM_W-1:0] : {ITEM_W{1'b0}};
-    integer l, m;
+    integer l, m, b;
     always @(*) begin
         ch_x[0 +: DIM_W] = cur_x;
         ch_y[0 +: DIM_W] = cur_y;
@@ -157,8 +160,12 @@ module dma_load_in #(
             for (m = 0; m < l; m = m + 1)
                 if (lane_bank[m*BANK_W +: BANK_W] == bank) rank = rank + 1'b1;
             lane_item[l*ITEM_W +: ITEM_W] = half_base + count[bank*ITEM_W +: ITEM_W] + rank;
-            if (lane_valid[l])
-                count_next[bank*ITEM_W +: ITEM_W] = count_next[bank*ITEM_W +: ITEM_W] + 1'b1;
+        end
+        for (b = 0; b < NB; b = b + 1) begin   // every bank advances by the lanes it took
+            taken = {ITEM_W{1'b0}};
+            for (l = 0; l < BEAT; l = l + 1)
+                if (lane_valid[l] && lane_bank[l*BANK_W +: BANK_W] == b[BANK_W-1:0]) taken = taken + 1'b1;
+            count_next[b*ITEM_W +: ITEM_W] = count[b*ITEM_W +: ITEM_W] + taken;
         end
     end
 
@@ -171,11 +178,11 @@ module dma_load_in #(
             cur_cm <= {CW{1'b0}};
             count <= {NB*ITEM_W{1'b0}};
         end else if (b_valid) begin
-            cur_x <= ch_x[b_bytes*DIM_W +: DIM_W];
-            cur_y <= ch_y[b_bytes*DIM_W +: DIM_W];
-            cur_xm <= ch_xm[b_bytes*KW +: KW];
-            cur_ym <= ch_ym[b_bytes*KW +: KW];
-            cur_cm <= ch_cm[b_bytes*CW +: CW];
+            cur_x <= ch_x[b_lanes*DIM_W +: DIM_W];
+            cur_y <= ch_y[b_lanes*DIM_W +: DIM_W];
+            cur_xm <= ch_xm[b_lanes*KW +: KW];
+            cur_ym <= ch_ym[b_lanes*KW +: KW];
+            cur_cm <= ch_cm[b_lanes*CW +: CW];
             count <= count_next;
         end
     end

@@ -105,6 +105,8 @@ module dma_store #(
     wire [ADDR_W-1:0] limit = (req_end < pf_bytes) ? req_end : pf_bytes;
     wire [ADDR_W-1:0] span = limit - pos;
     wire [ADDR_W-1:0] nb = (span < BEAT_A) ? span : BEAT_A;
+    localparam NB_W = $clog2(BEAT + 1);
+    wire [NB_W-1:0] nb_lanes = nb[NB_W-1:0];   // nb <= BEAT: the lane count, narrow for the selects
     assign rd_en = issue;
     assign pf_done = issue && (pos + nb == pf_bytes);
 
@@ -145,10 +147,9 @@ module dma_store #(
                 l_ram[l] = item[SLOT_BITS];
                 l_slot[l*SLOT_W +: SLOT_W] = (SLOTS > 1) ? item[SLOT_W-1:0] : {SLOT_W{1'b0}};
                 // every lane of a channel reads the same word of the RAM it names
-                for (c = 0; c < TN; c = c + 1)
-                    if (l_valid[l] && ch_i[l*ROW_W +: ROW_W] == c[ROW_W-1:0])
-                        rd_addr[(c*2 + (item[SLOT_BITS] ? 1 : 0))*RADDR_W +: RADDR_W] =
-                            rd_addr[(c*2 + (item[SLOT_BITS] ? 1 : 0))*RADDR_W +: RADDR_W] | item[ITEM_W-1 -: RADDR_W];
+                for (c = 0; c < 2 * TN; c = c + 1)   // RAM c%2 of channel c/2: constant indices
+                    if (l_valid[l] && ch_i[l*ROW_W +: ROW_W] == c[ROW_W:1] && item[SLOT_BITS] == c[0])
+                        rd_addr[c*RADDR_W +: RADDR_W] = rd_addr[c*RADDR_W +: RADDR_W] | item[ITEM_W-1 -: RADDR_W];
             end
         end
     end
@@ -157,16 +158,29 @@ module dma_store #(
     reg [BEAT-1:0]        s_lane_valid;
     reg [BEAT*ROW_W-1:0]  s_chan;
     reg [BEAT-1:0]        s_ram;
-    reg [BEAT*SLOT_W-1:0] s_slot;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [BEAT*SLOT_W-1:0] s_slot;   // unused with one slot per word
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [8*BEAT-1:0]      s_beat;
-    integer e, word;
+    // lane e's item in rd_words: {channel, RAM, slot}, as narrow as the read words need
+    localparam PICK_W = ROW_W + 1 + SLOT_BITS;
+    wire [BEAT*PICK_W-1:0] pick;
+    genvar g;
+    generate
+        for (g = 0; g < BEAT; g = g + 1) begin : g_pick
+            if (SLOTS > 1) begin : g_slots
+                assign pick[g*PICK_W +: PICK_W] = {s_chan[g*ROW_W +: ROW_W], s_ram[g], s_slot[g*SLOT_W +: SLOT_W]};
+            end else begin : g_word
+                assign pick[g*PICK_W +: PICK_W] = {s_chan[g*ROW_W +: ROW_W], s_ram[g]};
+            end
+        end
+    endgenerate
+    integer e;
     always @(*) begin
         s_beat = {8*BEAT{1'b0}};
-        for (e = 0; e < BEAT; e = e + 1) begin
-            word = {{(32-ROW_W){1'b0}}, s_chan[e*ROW_W +: ROW_W]} * 2 + (s_ram[e] ? 1 : 0);
+        for (e = 0; e < BEAT; e = e + 1)
             if (s_lane_valid[e])
-                s_beat[e*8 +: A] = rd_words[(word*SLOTS + {{(32-SLOT_W){1'b0}}, s_slot[e*SLOT_W +: SLOT_W]})*A +: A];
-        end
+                s_beat[e*8 +: A] = rd_words[pick[e*PICK_W +: PICK_W]*A +: A];
     end
 
     always @(posedge clk) begin
@@ -195,8 +209,8 @@ module dma_store #(
                 end else begin
                     pos <= pos + nb;
                     if (pos + nb == req_end) req_end <= req_end + BURST_A;
-                    cur_i <= ch_i[nb*ROW_W +: ROW_W];
-                    cur_p <= ch_p[nb*PIX_W +: PIX_W];
+                    cur_i <= ch_i[nb_lanes*ROW_W +: ROW_W];
+                    cur_p <= ch_p[nb_lanes*PIX_W +: PIX_W];
                 end
             end
             if (push) begin
