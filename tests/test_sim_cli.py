@@ -13,7 +13,7 @@ import workloads
 from accelsim.cli import run as run_command
 from accelsim.compression import CompressionConfig, compress, save_network
 from accelsim.errors import ConfigError
-from accelsim.hw import PeKind, load_config
+from accelsim.hw import PeKind, fits, load_config
 from accelsim.sim import simulate
 from accelsim.sim.sources import workload_network
 
@@ -40,6 +40,11 @@ def test_run_digits_reports_every_layer(capsys, tmp_path):
     assert report["total_cycles"] == direct.total_cycles
     assert [layer["cycles"] for layer in report["layers"]] == [layer.cycles for layer in direct.layers]
     assert report["latency_ms"] == pytest.approx(direct.total_cycles / 200e3)
+    # the resource line is the model's fit of the same configuration
+    fit = fits(load_config())
+    assert report["resources"] == fit.to_dict()
+    assert f"{fit.need['lut']:,g} LUT ({100 * fit.usage['lut']:.1f}%)" in out
+    assert ("xc7z035: fits" in out) is fit.fits
     rows = list(csv.DictReader(trace.read_text().splitlines()))
     assert len(rows) == len(direct.trace)
     assert int(rows[-1]["end"]) == report["total_cycles"]
