@@ -74,7 +74,6 @@ def configs(draw):
         "pe.kind": draw(st.sampled_from(["krp_gsnq", "gsnq_shift", "mult_lut", "mult_dsp"])),
         "pe.tn": draw(st.integers(1, 8)), "pe.tm": draw(st.integers(1, 8)),
         "pe.pipeline_depth": draw(st.integers(1, 20)),
-        "vector.lanes": draw(st.integers(1, 16)), "vector.pipeline_depth": draw(st.integers(1, 8)),
         "buffers.input_depth": draw(st.integers(8, 512)), "buffers.weight_depth": draw(st.integers(4, 512)),
         "buffers.output_depth": draw(st.integers(4, 256)),
         "ddr.bytes_per_cycle": width, "ddr.latency_cycles": draw(st.integers(0, 40)),

@@ -14,7 +14,6 @@ from accelsim.hw import (
     HwConfig,
     PeConfig,
     PeKind,
-    VectorConfig,
 )
 from accelsim.sim import NetworkBuilder, simulate
 
@@ -44,7 +43,6 @@ def configs(draw):
         pe=PeConfig(kind=draw(st.sampled_from(list(PeKind))), tn=draw(st.integers(1, 5)),
                     tm=draw(st.integers(1, 5)), kernel_max=draw(st.sampled_from([2, 3])),
                     pipeline_depth=draw(st.integers(1, 12))),
-        vector=VectorConfig(lanes=draw(st.integers(1, 8))),
         ddr=DdrConfig(bytes_per_cycle=(beat := draw(st.integers(1, 16))), latency_cycles=draw(st.integers(0, 30)),
                       burst_bytes=beat * draw(st.sampled_from([1, 2, 5, 16, 256]))),
         buffers=BufferConfig(input_depth=draw(st.integers(8, 128)), weight_depth=1024,

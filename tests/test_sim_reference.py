@@ -21,7 +21,6 @@ from accelsim.hw import (
     HwConfig,
     PeConfig,
     PeKind,
-    VectorConfig,
 )
 from accelsim.sim import NetworkBuilder, plan_network, simulate
 from accelsim.sim.plan import LayerPlan
@@ -192,7 +191,6 @@ def cases(draw):
         pe=PeConfig(kind=draw(st.sampled_from(list(PeKind))), tn=draw(st.integers(1, 4)),
                     tm=draw(st.integers(1, 4)), kernel_max=draw(st.sampled_from([1, 2, 3])),
                     pipeline_depth=draw(st.integers(1, 6))),
-        vector=VectorConfig(lanes=draw(st.integers(1, 8)), pipeline_depth=draw(st.integers(1, 4))),
         ddr=DdrConfig(bytes_per_cycle=(beat := draw(st.integers(1, 8))), latency_cycles=draw(st.integers(0, 9)),
                       burst_bytes=beat * draw(st.sampled_from([1, 3, 8, 16, 512]))),
         buffers=BufferConfig(input_depth=draw(st.integers(4, 64)), weight_depth=512,

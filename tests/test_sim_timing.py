@@ -7,16 +7,17 @@ of section 8; arbitration = earliest request, ties store < input < weight.
 
 from __future__ import annotations
 
-from accelsim.hw import BufferConfig, DdrConfig, HwConfig, PeConfig, VectorConfig
+from accelsim.hw import BufferConfig, DdrConfig, HwConfig, PeConfig
+from accelsim.integer.graph import PoolKind
 from accelsim.sim import NetworkBuilder, simulate
 
 
-def config(bytes_per_cycle: int = 4, latency: int = 2, burst: int = 64, output_depth: int = 1024) -> HwConfig:
-    """tn = tm = 2, k = 3, D = 4, KRP units, 4-bit weights, 8-bit activations."""
+def config(bytes_per_cycle: int = 4, latency: int = 2, burst: int = 64, output_depth: int = 1024,
+           tm: int = 2) -> HwConfig:
+    """tn = 2, tm = 2, k = 3, D = 4, KRP units, 4-bit weights, 8-bit activations."""
     return HwConfig(
         name="timing",
-        pe=PeConfig(tn=2, tm=2, pipeline_depth=4),
-        vector=VectorConfig(lanes=4, pipeline_depth=2),
+        pe=PeConfig(tn=2, tm=tm, pipeline_depth=4),
         ddr=DdrConfig(bytes_per_cycle=bytes_per_cycle, latency_cycles=latency, burst_bytes=burst),
         buffers=BufferConfig(output_depth=output_depth),
     )
@@ -156,14 +157,15 @@ def test_two_row_groups_interleave_bursts():
     assert (layer.tile_rows, layer.row_groups, layer.channel_groups) == (2, 2, 2)
 
 
-def test_layer_barrier_and_residual_add_on_the_vector_unit():
+def test_layer_barrier_and_residual_add_in_vector_mode():
     # conv: 1x1 KRP conv 2 -> 2 channels on 2x2 (one tile, P = G = 1): C_tile = 4 px + D 4 = 8.
     #   input 8 B -> 2 + 2 = 4; weights packed(4 pairs, 4 bits) = 2 B + 16 B params -> 2 + 5 = 7;
     #   store 8 B -> 4.  input [0,4), weight [4,11), compute [11,19), store [19,23).
     # add (starts at 23, the end of the conv's last store): one tile (Tr = 2) of 2 channels.
     #   operand A 8 B [23,27); its requant params packed(2, 64) = 16 B -> 6 cycles were requested
     #   at 23 by the weight engine, operand B at 27 -> params first [27,33), operand B [33,37).
-    #   vector: ceil(8 outputs * 2 reads / 4 lanes) + Dv 2 = 6 -> [37,43); store 8 B [43,47).
+    #   vector: channels 0-1 lie in one input group (G_0 = 1), 2 operands, 1 window block:
+    #   2 steps per pixel -> 4 px * 2 + D 4 = 12 -> [37,49); store 8 B [49,53).
     builder = NetworkBuilder((2, 2, 2))
     conv = builder.conv(2, kernel=1, rows_kept=1, name="conv")
     builder.add(conv, "input", name="add")
@@ -176,11 +178,51 @@ def test_layer_barrier_and_residual_add_on_the_vector_unit():
         ("add", "load_input", 0, 0, 23, 27),
         ("add", "load_weight", 0, 0, 27, 33),
         ("add", "load_input", 0, 1, 33, 37),
-        ("add", "vector", 0, 0, 37, 43),
-        ("add", "store_output", 0, 0, 43, 47),
+        ("add", "vector", 0, 0, 37, 49),
+        ("add", "store_output", 0, 0, 49, 53),
     ]
-    assert [layer.cycles for layer in result.layers] == [23, 24]
-    assert result.total_cycles == 47
+    assert [layer.cycles for layer in result.layers] == [23, 30]
+    assert result.total_cycles == 53
+
+
+def test_max_pool_loads_no_weights_and_steps_through_window_blocks():
+    # 4x4 max pool of 3 channels on 4x4 (k = 3): ceil(4/3)^2 = 4 window blocks; tn = 2 -> tiles of
+    # channels 0-1 (group 0) and channel 2 (group 1): G_n = 1, 1 pixel -> C_tile = 4 + D 4 = 8.
+    #   input: 3 ch * 4 rows * 4 cols = 48 B, one request -> 2 + 12 = 14: [0,14). No weight stream.
+    #   compute 0 [14,22); store 0: 2 B -> 2 + 1 [22,25); compute 1 [22,30); store 1 1 B [30,33).
+    builder = NetworkBuilder((3, 4, 4))
+    builder.pool(4, name="pool")
+    result = simulate(builder.build(), config())
+    assert events(result) == [
+        ("load_input", 0, 0, 14),
+        ("vector", 0, 14, 22),
+        ("vector", 1, 22, 30),
+        ("store_output", 0, 22, 25),
+        ("store_output", 1, 30, 33),
+    ]
+    layer = result.layers[0]
+    assert (layer.passes, layer.input_groups, layer.macs, layer.cycles) == (4, 2, 0, 33)
+
+
+def test_average_pool_tiles_read_the_input_groups_of_their_channels():
+    # 2x2 average pool of 4 channels on 2x2 with tm = 3: tile 0 (channels 0-1) reads group 0 only
+    # (G_0 = 1), tile 1 (channels 2-3) groups 0 and 1 (G_1 = 2). One pixel, one block:
+    #   C_tile = 1 + 4 = 5 and 2 + 4 = 6.  input 16 B -> 2 + 4 [0,6); parameters per tile,
+    #   packed(2, 64) = 16 B -> 6 cycles: weight 0 [6,12); tile 0 [12,17) requests weight 1 at 12:
+    #   [12,18); tile 0's store (2 B, 3 cycles) waits for the channel: [18,21); tile 1 [18,24);
+    #   store 1 [24,27).
+    builder = NetworkBuilder((4, 2, 2))
+    builder.pool(2, kind=PoolKind.AVG, name="pool")
+    result = simulate(builder.build(), config(tm=3))
+    assert events(result) == [
+        ("load_input", 0, 0, 6),
+        ("load_weight", 0, 6, 12),
+        ("load_weight", 1, 12, 18),
+        ("vector", 0, 12, 17),
+        ("vector", 1, 18, 24),
+        ("store_output", 0, 18, 21),
+        ("store_output", 1, 24, 27),
+    ]
 
 
 def test_flatten_is_free():

@@ -108,22 +108,6 @@ class PeConfig:
 
 
 @dataclass(frozen=True)
-class VectorConfig:
-    """The streaming vector unit that runs pooling and residual additions.
-
-    Attributes:
-        lanes: operand elements read (and combined) per cycle.
-        pipeline_depth: fill and drain cycles of one vector tile.
-    """
-
-    lanes: int = int_field(16, 1, 4096)
-    pipeline_depth: int = int_field(4, 1, 1024)
-
-    def __post_init__(self) -> None:
-        check_fields(self, "vector")
-
-
-@dataclass(frozen=True)
 class BufferConfig:
     """Depths of the three double-buffered on-chip buffers, in words per half.
 
@@ -181,7 +165,7 @@ class HwConfig:
         weight_bits: stored width of one weight in bits (the GSNQ code width).
         act_bits: width of one activation in bits (on chip and in DDR).
         acc_bits: accumulator width in bits.
-        pe, vector, buffers, ddr: the sections above.
+        pe, buffers, ddr: the sections above.
     """
 
     name: str = name_field("default")
@@ -191,7 +175,6 @@ class HwConfig:
     act_bits: int = int_field(8, 1, 32)
     acc_bits: int = int_field(32, 2, 64)
     pe: PeConfig = section_field(PeConfig)  # noqa: RUF009 - a dataclasses.field
-    vector: VectorConfig = section_field(VectorConfig)  # noqa: RUF009 - a dataclasses.field
     buffers: BufferConfig = section_field(BufferConfig)  # noqa: RUF009 - a dataclasses.field
     ddr: DdrConfig = section_field(DdrConfig)  # noqa: RUF009 - a dataclasses.field
 

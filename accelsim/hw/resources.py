@@ -412,11 +412,11 @@ class ResourceEstimate:
 
 
 def vector_unit(config: HwConfig) -> Resources:
-    """The vector unit (``vector.lanes`` lanes of compare/add and requantization). The RTL has no
-    vector unit yet, so this is the first model's structural estimate, not calibrated."""
+    """The datapath's vector lanes (``tn`` lanes of compare/add feeding the requantization lanes):
+    a first-order structural estimate, not calibrated."""
     a = config.act_bits
     lane = Resources(lut=(a + 8) + a, ff=2 * (a + 8))
-    return (lane + requant_lane(config)) * config.vector.lanes
+    return lane * config.pe.tn
 
 
 #: The core's modules besides the PE array, the requantization lanes and the buffer RAMs, measured

@@ -3,8 +3,8 @@
 Per layer four processes run (``docs/microarchitecture.md``, "Schedule"): the input and weight
 load engines, the compute process and the store engine. They share the DDR channel
 (:class:`~accelsim.sim.ddr.DdrChannel`), the three ping-pong buffers
-(:class:`~accelsim.sim.buffers.PingPongBuffer`) and the compute units
-(:class:`~accelsim.sim.units.ComputeUnit`). The rules:
+(:class:`~accelsim.sim.buffers.PingPongBuffer`) and the PE datapath
+(:class:`~accelsim.sim.units.ComputeUnit`), which also runs pooling and adds in vector mode. The rules:
 
 - load ``j`` of a stream is requested at the layer start (``j = 0``) or when the first tile
   reading load ``j-1`` starts computing; it fills half ``j % 2`` of its buffer;
@@ -48,7 +48,7 @@ class Accelerator:
                                    (EventKind.LOAD_WEIGHT, weight_buffer(config)),
                                    (EventKind.STORE_OUTPUT, output_buffer(config)))
         }
-        self.units = {Unit.PE: ComputeUnit(env, "pe"), Unit.VECTOR: ComputeUnit(env, "vector")}
+        self.datapath = ComputeUnit(env, "datapath")
 
 
 class LayerRun:
@@ -91,8 +91,8 @@ class LayerRun:
             self.loaded[kind][index].succeed()
 
     def _computes(self) -> Generator[Event, Any, None]:
-        """The compute process: tiles in order on the layer's unit."""
-        unit = self.hw.units[self.plan.unit]
+        """The compute process: tiles in order on the datapath."""
+        unit = self.hw.datapath
         output = self.hw.buffers[EventKind.STORE_OUTPUT]
         event = EventKind.COMPUTE if self.plan.unit is Unit.PE else EventKind.VECTOR
         for tile in self.plan.tiles:

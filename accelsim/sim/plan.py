@@ -12,14 +12,14 @@ datapath, so bad input fails here, before any simulation.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
 from ..hw.config import DdrConfig, HwConfig, PeKind
-from ..hw.geometry import input_buffer, output_buffer, weight_buffer
+from ..hw.geometry import input_buffer, weight_buffer
 from ..hw.intmath import bits_for, ceil_div
 from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS, require_fits
 from ..integer.graph import (
@@ -117,9 +117,11 @@ class LayerPlan:
         name, kind, unit: the layer, what it is, which unit runs it.
         tile_rows: output rows per tile (``Tr``); the last row group may be shorter.
         row_groups: ``R = ceil(H_out / Tr)``.
-        channel_groups: output-channel groups ``N = ceil(C_out / tn)`` (1 for vector layers).
-        input_groups: input-channel groups ``G = ceil(C_in / tm)`` (PE layers; 0 otherwise).
-        passes: passes ``P`` per input-channel group (PE layers; 0 otherwise).
+        channel_groups: output-channel groups ``N = ceil(C_out / tn)``.
+        input_groups: input-channel groups of the input slab, ``G = ceil(C_in / tm)`` (twice
+            that for an add's two operands; 0 for a flatten).
+        passes: passes ``P`` per input-channel group (convolutions), window blocks
+            ``ceil(K/kmax)**2`` (vector layers), 0 for a flatten.
         input_jobs, weight_jobs, tiles: the schedule's building blocks.
         macs: multiply-accumulates with a non-zero weight (the useful work).
         dense_macs: multiply-accumulates of the dense layer.
@@ -241,8 +243,24 @@ def row_bound(tile_rows: int, stride: int, kernel: int, height: int) -> int:
 
 
 @dataclass(frozen=True)
-class _PeLayer:
-    """A convolution or linear layer as the PE array sees it (a linear layer is a 1x1 conv)."""
+class DatapathLayer:
+    """A layer as the PE datapath runs it (``docs/microarchitecture.md``, sections 5 and 6).
+
+    A linear layer is a 1x1 convolution over a 1x1 map. A pooling layer has ``C_in = C_out``
+    and the pool's window; a residual add is a 1x1 window over two operands. Pooling and adds run
+    in vector mode: each output lane reduces its own channel's window (no weights).
+
+    Attributes:
+        name, kind: the layer and what it is.
+        c_in, c_out: input and output channels (equal for vector layers).
+        h_in, w_in, h_out, w_out: feature-map sizes, pixels.
+        kernel, stride, padding: the (square) window.
+        rows_kept: kept rows per kernel of a KRP convolution, ``None`` for a dense one (and for
+            vector layers).
+        nonzeros: non-zero weights (0 for vector layers).
+        operands: input tensors read per output (2 for an add, else 1).
+        params: whether requantization parameters are loaded (all but max pooling).
+    """
 
     name: str
     kind: LayerKind
@@ -250,37 +268,65 @@ class _PeLayer:
     c_out: int
     h_in: int
     w_in: int
+    h_out: int
+    w_out: int
     kernel: int
     stride: int
     padding: int
-    h_out: int
-    w_out: int
     rows_kept: int | None
     nonzeros: int
+    operands: int
+    params: bool
+
+    @property
+    def vector(self) -> bool:
+        """Whether the layer runs in vector mode (pooling, residual add)."""
+        return self.kind in (LayerKind.POOL, LayerKind.ADD)
 
 
-def _pe_layer(layer: ConvLayer | LinearLayer) -> _PeLayer:
-    """The PE-array view of a convolution or a linear layer."""
-    nonzeros = int(np.count_nonzero(layer.weights))
+def datapath_layer(
+    layer: ConvLayer | LinearLayer | PoolLayer | AddLayer, input_shape: tuple[int, ...]
+) -> DatapathLayer:
+    """The datapath's view of a convolution, linear, pooling or residual-add layer.
+
+    Raises:
+        UnsupportedLayerError: a pooling or add whose tensors are not (C, H, W) feature maps.
+    """
     if isinstance(layer, LinearLayer):
-        return _PeLayer(layer.name, LayerKind.LINEAR, layer.in_features, layer.out_features,
-                        1, 1, 1, 1, 0, 1, 1, None, nonzeros)
-    rows = layer.rows_kept if layer.is_krp else None
-    return _PeLayer(layer.name, LayerKind.CONV, layer.in_channels, layer.out_channels, layer.in_h,
-                    layer.in_w, layer.kernel, layer.stride, layer.padding, layer.out_h, layer.out_w,
-                    rows, nonzeros)
+        nonzeros = int(np.count_nonzero(layer.weights))
+        return DatapathLayer(layer.name, LayerKind.LINEAR, layer.in_features, layer.out_features,
+                             1, 1, 1, 1, 1, 1, 0, None, nonzeros, 1, True)
+    if isinstance(layer, ConvLayer):
+        nonzeros = int(np.count_nonzero(layer.weights))
+        return DatapathLayer(layer.name, LayerKind.CONV, layer.in_channels, layer.out_channels,
+                             layer.in_h, layer.in_w, layer.out_h, layer.out_w, layer.kernel,
+                             layer.stride, layer.padding, layer.rows_kept if layer.is_krp else None,
+                             nonzeros, 1, True)
+    if len(layer.output.shape) != 3 or len(input_shape) != 3:
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r} must work on (C, H, W) feature maps, not {input_shape} -> "
+            f"{layer.output.shape}"
+        )
+    channels, h_out, w_out = layer.output.shape
+    _, h_in, w_in = input_shape
+    if isinstance(layer, PoolLayer):
+        return DatapathLayer(layer.name, LayerKind.POOL, channels, channels, h_in, w_in, h_out, w_out,
+                             layer.kernel, layer.stride, layer.padding, None, 0, 1,
+                             layer.requant is not None)
+    return DatapathLayer(layer.name, LayerKind.ADD, channels, channels, h_in, w_in, h_out, w_out,
+                         1, 1, 0, None, 0, 2, True)
 
 
-def _input_words(config: HwConfig, channels: int, rows: int, width: int) -> int:
-    """Words per input bank for a slab: ``ceil(C/tm) * ceil(rows/kmax) * ceil(W/kmax)``."""
+def _input_words(config: HwConfig, groups: int, rows: int, width: int) -> int:
+    """Words per input bank for a slab of ``groups`` input-channel groups: ``groups * ceil(rows/k) * ceil(W/k)``."""
     k = config.pe.kernel_max
-    return ceil_div(channels, config.pe.tm) * ceil_div(rows, k) * ceil_div(width, k)
+    return groups * ceil_div(rows, k) * ceil_div(width, k)
 
 
-def _largest_tile_rows(height: int, fits_rows: object) -> int:
+def _largest_tile_rows(height: int, fits_rows: Callable[[int], bool]) -> int:
     """The largest ``Tr`` in ``[1, height]`` with ``fits_rows(Tr)`` true (0 if none)."""
     for rows in range(height, 0, -1):
-        if fits_rows(rows):  # type: ignore[operator]
+        if fits_rows(rows):
             return rows
     return 0
 
@@ -290,20 +336,41 @@ def _row_groups(height: int, tile_rows: int) -> list[tuple[int, int]]:
     return [(first, min(height, first + tile_rows)) for first in range(0, height, tile_rows)]
 
 
-def plan_pe_layer(layer: ConvLayer | LinearLayer, config: HwConfig) -> LayerPlan:
-    """Tile a convolution or linear layer for the PE array (``docs/microarchitecture.md``).
+def vector_blocks(kernel: int, kernel_max: int) -> int:
+    """Window blocks of a vector layer: ``ceil(K/kmax)**2`` (each ``kmax x kmax``, row-major)."""
+    return ceil_div(kernel, kernel_max) ** 2
+
+
+def channel_groups_read(first: int, channels: int, tm: int) -> int:
+    """Input-channel groups (of ``tm``) holding channels ``[first, first + channels)``: ``G_n``."""
+    return (first + channels - 1) // tm - first // tm + 1
+
+
+def _steps(view: DatapathLayer, config: HwConfig, first: int, channels: int) -> int:
+    """Datapath steps per output pixel of the tile of output channels ``[first, first + channels)``.
+
+    Convolution: ``P * ceil(C_in/tm)``. Vector layer: ``ceil(K/kmax)**2 * operands * G_n``.
+    """
+    pe = config.pe
+    if view.vector:
+        return (vector_blocks(view.kernel, pe.kernel_max) * view.operands
+                * channel_groups_read(first, channels, pe.tm))
+    return passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept) * ceil_div(view.c_in, pe.tm)
+
+
+def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
+    """Tile a layer for the PE datapath (``docs/microarchitecture.md``, sections 5 and 6).
 
     Raises:
         ConfigError: a buffer is too small for one tile of this layer.
     """
-    view = _pe_layer(layer)
     pe, buf, a = config.pe, config.buffers, config.act_bits
-    n_pass = passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept)
     groups = ceil_div(view.c_in, pe.tm)
-    steps = n_pass * groups
-    if steps > buf.weight_depth:
+    slab_groups = view.operands * groups
+    n_pass = 0 if view.vector else passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept)
+    if not view.vector and n_pass * groups > buf.weight_depth:
         raise ConfigError(
-            f"buffers.weight_depth must be at least {steps} words for layer {view.name!r} "
+            f"buffers.weight_depth must be at least {n_pass * groups} words for layer {view.name!r} "
             f"({groups} input-channel groups x {n_pass} passes), not {buf.weight_depth}"
         )
     if view.w_out > buf.output_depth:
@@ -315,20 +382,23 @@ def plan_pe_layer(layer: ConvLayer | LinearLayer, config: HwConfig) -> LayerPlan
     def fits(rows: int) -> bool:
         slab = row_bound(rows, view.stride, view.kernel, view.h_in)
         return rows * view.w_out <= buf.output_depth and (
-            _input_words(config, view.c_in, slab, view.w_in) <= buf.input_depth
+            _input_words(config, slab_groups, slab, view.w_in) <= buf.input_depth
         )
 
     tile_rows = _largest_tile_rows(view.h_out, fits)
     if tile_rows == 0:
         slab = row_bound(1, view.stride, view.kernel, view.h_in)
-        need = _input_words(config, view.c_in, slab, view.w_in)
+        need = _input_words(config, slab_groups, slab, view.w_in)
+        operands = " of each of its 2 operands" if view.operands > 1 else ""
         raise ConfigError(
             f"buffers.input_depth must be at least {need} words for layer {view.name!r} (one output "
-            f"row reads up to {slab} input rows of {view.c_in} channels x {view.w_in} columns in "
-            f"{input_buffer(config).banks} banks), not {buf.input_depth}"
+            f"row reads up to {slab} input rows of {view.c_in} channels x {view.w_in} columns{operands} "
+            f"in {input_buffer(config).banks} banks), not {buf.input_depth}"
         )
     groups_out = ceil_div(view.c_out, pe.tn)
-    pair_bits = weight_pair_bits(pe.kind, config.weight_bits, view.kernel, view.rows_kept)
+    pair_bits = 0 if view.vector else weight_pair_bits(
+        pe.kind, config.weight_bits, view.kernel, view.rows_kept
+    )
     weight_word = weight_buffer(config).word_bits
     row_ranges = _row_groups(view.h_out, tile_rows)
 
@@ -337,124 +407,46 @@ def plan_pe_layer(layer: ConvLayer | LinearLayer, config: HwConfig) -> LayerPlan
     tiles: list[TilePlan] = []
     for first, end in row_ranges:
         rows_in = input_rows(first, end, view.stride, view.padding, view.kernel, view.h_in)
-        words = _input_words(config, view.c_in, rows_in, view.w_in)
+        words = _input_words(config, slab_groups, rows_in, view.w_in)
         slab_bytes = packed_bytes(view.c_in * rows_in * view.w_in, a)
         start = len(tiles)
-        input_jobs.append(LoadJob(_nonzero((slab_bytes,)), words * input_buffer(config).banks * a,
-                                  start, start + groups_out - 1))
+        input_jobs.append(LoadJob(_nonzero((slab_bytes,) * view.operands),
+                                  words * input_buffer(config).banks * a, start,
+                                  start + groups_out - 1))
         for group in range(groups_out):
             channels = min(pe.tn, view.c_out - group * pe.tn)
+            steps = _steps(view, config, group * pe.tn, channels)
             index = len(tiles)
-            if groups_out > 1 or not weight_jobs:
-                weight_bytes = packed_bytes(channels * view.c_in, pair_bits) + packed_bytes(
-                    channels, REQUANT_PARAM_BITS
-                )
-                weight_jobs.append(LoadJob((weight_bytes,), steps * weight_word, index, index))
+            if view.params and (groups_out > 1 or not weight_jobs):
+                weight_bytes = packed_bytes(channels * view.c_in, pair_bits) if pair_bits else 0
+                weight_bytes += packed_bytes(channels, REQUANT_PARAM_BITS)
+                weight_bits = steps * weight_word if not view.vector else channels * REQUANT_PARAM_BITS
+                weight_jobs.append(LoadJob((weight_bytes,), weight_bits, index, index))
             pixels = (end - first) * view.w_out
             tiles.append(TilePlan(
                 index=index,
                 input_job=len(input_jobs) - 1,
-                weight_job=len(weight_jobs) - 1,
+                weight_job=len(weight_jobs) - 1 if view.params else None,
                 cycles=pixels * steps + pe.pipeline_depth,
                 store_bytes=packed_bytes(channels * pixels, a),
                 store_bits=pixels * pe.tn * a,
             ))
-    if groups_out == 1:  # one weight block serves every tile
+    if groups_out == 1 and weight_jobs:  # one weight block serves every tile
         weight_jobs[0] = LoadJob(weight_jobs[0].transfers, weight_jobs[0].bits, 0, len(tiles) - 1)
     pixels_out = view.h_out * view.w_out
     return LayerPlan(
-        name=view.name, kind=view.kind, unit=Unit.PE, tile_rows=tile_rows,
-        row_groups=len(row_ranges), channel_groups=groups_out, input_groups=groups, passes=n_pass,
+        name=view.name, kind=view.kind, unit=Unit.VECTOR if view.vector else Unit.PE,
+        tile_rows=tile_rows, row_groups=len(row_ranges), channel_groups=groups_out,
+        input_groups=slab_groups, passes=vector_blocks(view.kernel, pe.kernel_max) if view.vector else n_pass,
         input_jobs=tuple(input_jobs), weight_jobs=tuple(weight_jobs), tiles=tuple(tiles),
         macs=view.nonzeros * pixels_out,
-        dense_macs=view.c_out * view.c_in * view.kernel * view.kernel * pixels_out,
+        dense_macs=0 if view.vector else view.c_out * view.c_in * view.kernel * view.kernel * pixels_out,
     )
 
 
 def _nonzero(transfers: tuple[int, ...]) -> tuple[int, ...]:
     """Drop empty transfers (a row group whose window lies wholly in the padding reads nothing)."""
     return tuple(size for size in transfers if size > 0)
-
-
-def plan_vector_layer(
-    layer: PoolLayer | AddLayer, input_shape: tuple[int, ...], config: HwConfig
-) -> LayerPlan:
-    """Tile a pooling or residual-add layer for the vector unit (``docs/microarchitecture.md``).
-
-    Raises:
-        UnsupportedLayerError: the layer's tensors are not (C, H, W) feature maps.
-        ConfigError: a buffer is too small for one tile, or for the layer's parameters.
-    """
-    if len(layer.output.shape) != 3 or len(input_shape) != 3:
-        raise UnsupportedLayerError(
-            f"layer {layer.name!r} must work on (C, H, W) feature maps, not {input_shape} -> "
-            f"{layer.output.shape}"
-        )
-    channels, h_out, w_out = layer.output.shape
-    _, h_in, w_in = input_shape
-    buf, a = config.buffers, config.act_bits
-    if isinstance(layer, PoolLayer):
-        kind, kernel, stride, padding, operands = LayerKind.POOL, layer.kernel, layer.stride, layer.padding, 1
-        reads_per_output = kernel * kernel
-        params = layer.requant.multiplier.size if layer.requant is not None else 0
-    else:
-        kind, kernel, stride, padding, operands = LayerKind.ADD, 1, 1, 0, 2
-        reads_per_output = 2
-        params = layer.requant.multiplier.size
-    input_capacity = input_buffer(config).half_bits // a  # elements per half
-    output_capacity = output_buffer(config).half_bits // a  # elements per half
-    weight_capacity = weight_buffer(config).half_bits
-
-    def fits(rows: int) -> bool:
-        slab = row_bound(rows, stride, kernel, h_in)
-        return channels * rows * w_out <= output_capacity and (
-            operands * channels * slab * w_in <= input_capacity
-        )
-
-    tile_rows = _largest_tile_rows(h_out, fits)
-    if tile_rows == 0:
-        slab = row_bound(1, stride, kernel, h_in)
-        if channels * w_out > output_capacity:
-            need, field, what = ceil_div(channels * w_out, config.pe.tn), "output_depth", "one output row"
-        else:
-            need = ceil_div(operands * channels * slab * w_in, input_buffer(config).banks)
-            field, what = "input_depth", f"{operands * slab} input rows"
-        raise ConfigError(
-            f"buffers.{field} must be at least {need} words for layer {layer.name!r} ({what} of "
-            f"{channels} channels), not {getattr(buf, field)}"
-        )
-    if params * REQUANT_PARAM_BITS > weight_capacity:
-        need = ceil_div(params * REQUANT_PARAM_BITS, weight_buffer(config).word_bits)
-        raise ConfigError(
-            f"buffers.weight_depth must be at least {need} words for the {params} requantization "
-            f"parameters of layer {layer.name!r}, not {buf.weight_depth}"
-        )
-    row_ranges = _row_groups(h_out, tile_rows)
-    input_jobs: list[LoadJob] = []
-    tiles: list[TilePlan] = []
-    for index, (first, end) in enumerate(row_ranges):
-        rows_in = input_rows(first, end, stride, padding, kernel, h_in)
-        elements = channels * rows_in * w_in
-        transfers = _nonzero((packed_bytes(elements, a),) * operands)
-        input_jobs.append(LoadJob(transfers, operands * elements * a, index, index))
-        outputs = channels * (end - first) * w_out
-        tiles.append(TilePlan(
-            index=index,
-            input_job=index,
-            weight_job=0 if params else None,
-            cycles=ceil_div(outputs * reads_per_output, config.vector.lanes) + config.vector.pipeline_depth,
-            store_bytes=packed_bytes(outputs, a),
-            store_bits=outputs * a,
-        ))
-    weight_jobs = (
-        (LoadJob((packed_bytes(params, REQUANT_PARAM_BITS),), params * REQUANT_PARAM_BITS, 0, len(tiles) - 1),)
-        if params else ()
-    )
-    return LayerPlan(
-        name=layer.name, kind=kind, unit=Unit.VECTOR, tile_rows=tile_rows, row_groups=len(row_ranges),
-        channel_groups=1, input_groups=0, passes=0, input_jobs=tuple(input_jobs),
-        weight_jobs=weight_jobs, tiles=tuple(tiles), macs=0, dense_macs=0,
-    )
 
 
 def _flatten_plan(layer: FlattenLayer) -> LayerPlan:
@@ -489,12 +481,9 @@ def plan_layer(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfi
         ConfigError: widths or buffers too small. UnsupportedLayerError: unknown layer type.
     """
     _check_widths(layer, config)
-    if isinstance(layer, (ConvLayer, LinearLayer)):
-        return plan_pe_layer(layer, config)
-    if isinstance(layer, PoolLayer):
-        return plan_vector_layer(layer, shapes[layer.input], config)
-    if isinstance(layer, AddLayer):
-        return plan_vector_layer(layer, shapes[layer.inputs[0]], config)
+    if isinstance(layer, (ConvLayer, LinearLayer, PoolLayer, AddLayer)):
+        source = layer.inputs[0] if isinstance(layer, AddLayer) else layer.input
+        return plan_datapath_layer(datapath_layer(layer, shapes[source]), config)
     if isinstance(layer, FlattenLayer):
         return _flatten_plan(layer)
     raise UnsupportedLayerError(f"layer {getattr(layer, 'name', layer)!r} has a type the accelerator does not run: "

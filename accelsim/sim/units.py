@@ -1,4 +1,4 @@
-"""The compute units (PE array, vector unit) as a small SimPy resource."""
+"""The PE datapath (convolutions, and pooling / residual adds in vector mode) as a small SimPy resource."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from simpy.events import Event
 
 
 class ComputeUnit:
-    """The PE array or the vector unit: runs one tile at a time for a given number of cycles.
+    """The PE datapath: runs one tile at a time for a given number of cycles.
 
     Attributes:
-        name: ``"pe"`` or ``"vector"``.
+        name: the unit's name (for reports).
         busy_cycles: cycles spent computing so far.
     """
 
