@@ -164,13 +164,13 @@ def seeded_image(network: IntegerNetwork, seed: int) -> np.ndarray:
 
 def _layer_inputs(
     network: IntegerNetwork, image: np.ndarray, activations: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Each layer's (first) input, one image."""
+) -> dict[str, tuple[np.ndarray, ...]]:
+    """Each layer's inputs (two for an add), one image."""
     values = {"input": image, **activations}
     inputs = {}
     for layer in network.layers:
-        source = layer.inputs[0] if isinstance(layer, AddLayer) else layer.input
-        inputs[layer.name] = values[source][0]
+        sources = layer.inputs if isinstance(layer, AddLayer) else (layer.input,)
+        inputs[layer.name] = tuple(values[source][0] for source in sources)
     return inputs
 
 
@@ -240,7 +240,7 @@ def cross_check(
     Args:
         network: the integer network.
         config: the hardware configuration.
-        layers: names of convolution or linear layers (default: all of them).
+        layers: names of convolution, linear, pooling or add layers (default: all of them).
         seed: seed of the input image.
         runner: the Verilator runner (default: builds cached in :func:`default_cache_dir`).
         work_dir: folder for the run's files (default: a temporary folder, removed afterwards).

@@ -3,7 +3,7 @@
 A design point is a hardware configuration: :func:`design_files` writes the top level
 ``accelsim_top`` (``accel_core`` with the configuration's parameters, what Yosys and Vivado
 synthesize) and the testbench's parameter header. A run is a list of layers with their inputs:
-:func:`layer_run` lays out DDR (each layer's input feature map, its weight groups and
+:func:`layer_run` lays out DDR (each layer's input feature maps, its weight groups and
 requantization parameters, a region for its output) and the layer descriptors; :func:`write_run`
 writes them as ``$readmemh`` files for ``tb_harness``. Every check of what the RTL can run happens
 before anything is written.
@@ -20,14 +20,18 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
 from ..hw.config import HwConfig
-from ..integer.graph import ConvLayer, IntegerNetwork, LinearLayer
+from ..integer.graph import AddLayer, ConvLayer, IntegerNetwork, LinearLayer, PoolLayer
 from ..outputs import atomic_write_bytes
 from ..sim.plan import LayerPlan, plan_network
 from .images import (
     check_pe_layer,
-    descriptor,
+    check_vector_layer,
     gsnq_codes,
+    pe_descriptor,
     pe_view,
+    vector_descriptor,
+    vector_param_image,
+    vector_view,
     weight_image,
 )
 from .params import RtlParameters, rtl_parameters
@@ -157,39 +161,49 @@ class _Allocator:
         return base
 
 
-def _pe_layers(network: IntegerNetwork, names: list[str] | None) -> list[ConvLayer | LinearLayer]:
-    """The convolution and linear layers selected by ``names`` (all of them if None)."""
+#: The layers the datapath runs (a flatten is free: no hardware, no events).
+DatapathLayer = ConvLayer | LinearLayer | PoolLayer | AddLayer
+
+
+def _datapath_layers(network: IntegerNetwork, names: list[str] | None) -> list[DatapathLayer]:
+    """The layers selected by ``names`` (every convolution, linear, pooling and add if None)."""
+    kinds = (ConvLayer, LinearLayer, PoolLayer, AddLayer)
     known = {layer.name: layer for layer in network.layers}
     if names is None:
-        return [layer for layer in network.layers if isinstance(layer, (ConvLayer, LinearLayer))]
+        return [layer for layer in network.layers if isinstance(layer, kinds)]
     chosen = []
     for name in names:
         if name not in known:
             raise ConfigError(f"layer must be one of the network's layers, not {name!r}")
         layer = known[name]
-        if not isinstance(layer, (ConvLayer, LinearLayer)):
+        if not isinstance(layer, kinds):
             raise UnsupportedLayerError(
-                f"layer {name!r} must be a convolution or linear layer to run on the RTL, not "
-                f"{type(layer).__name__} (the vector unit is not implemented in the RTL)"
+                f"layer {name!r} must be a convolution, linear, pooling or add layer to run on the "
+                f"RTL, not {type(layer).__name__} (a flatten has no hardware: it moves no data)"
             )
         chosen.append(layer)
     return chosen
 
 
+def _operands(layer: DatapathLayer) -> tuple[str, ...]:
+    """The tensors a layer reads."""
+    return layer.inputs if isinstance(layer, AddLayer) else (layer.input,)
+
+
 def layer_run(
     network: IntegerNetwork,
     config: HwConfig,
-    inputs: dict[str, np.ndarray],
+    inputs: dict[str, tuple[np.ndarray, ...]],
     layer_names: list[str] | None = None,
 ) -> tuple[RunImage, dict[str, LayerPlan]]:
-    """DDR image and descriptors that run the chosen layers back to back, each on its own input.
+    """DDR image and descriptors that run the chosen layers back to back, each on its own inputs.
 
     Args:
         network: the integer network.
         config: the hardware configuration.
-        inputs: layer name -> that layer's input activations, one image (the integer datapath's
-            values: the network input or the producing layer's output).
-        layer_names: the layers to run (default: every convolution and linear layer).
+        inputs: layer name -> that layer's input activations (two for an add), one image each
+            (the integer datapath's values: the network input or the producing layers' outputs).
+        layer_names: the layers to run (default: every convolution, linear, pooling and add).
 
     Returns:
         The run image and each layer's plan (tile rows from the timing contract).
@@ -199,28 +213,42 @@ def layer_run(
     """
     params = rtl_parameters(config)
     plans = {plan.name: plan for plan in plan_network(network, config).layers}
-    layers = _pe_layers(network, layer_names)
+    layers = _datapath_layers(network, layer_names)
     if not 1 <= len(layers) <= MAX_LAYERS:
         raise ConfigError(
-            f"a run must have 1 to {MAX_LAYERS} convolution or linear layers, not {len(layers)}"
+            f"a run must have 1 to {MAX_LAYERS} convolution, linear, pooling or add layers, "
+            f"not {len(layers)}"
         )
-    views = [pe_view(layer) for layer in layers]
-    for view in views:
-        check_pe_layer(view, params)
-        _check_transfers(plans[view.name])
+    shapes = {"input": network.input.shape, **{layer.name: layer.output.shape for layer in network.layers}}
+    views = {}
+    for layer in layers:
+        if isinstance(layer, (ConvLayer, LinearLayer)):
+            view = pe_view(layer)
+            check_pe_layer(view, params)
+            views[layer.name] = view
+        else:
+            vector = vector_view(layer, shapes[_operands(layer)[0]])
+            check_vector_layer(vector, params)
+            views[layer.name] = vector
+        _check_transfers(plans[layer.name])
     memory = _Allocator()
     words: list[int] = [len(layers)]
     regions = []
-    for index, (layer, view) in enumerate(zip(layers, views)):
-        activations = np.asarray(inputs[layer.name]).reshape(-1)
-        codes = gsnq_codes(view.name, view.weights, params.weight_bits)
-        in_base = memory.place(activations.astype(np.int8).tobytes())
-        w_base = memory.place(weight_image(view, params, codes))
-        out_bytes = view.c_out * view.h_out * view.w_out
-        out_base = memory.place(b"", out_bytes)
-        words += descriptor(
-            view, params, codes, plans[layer.name].tile_rows, (in_base, w_base, out_base)
-        )
+    for index, layer in enumerate(layers):
+        bases = [memory.place(np.asarray(tensor).reshape(-1).astype(np.int8).tobytes())
+                 for tensor in inputs[layer.name]]
+        tile_rows = plans[layer.name].tile_rows
+        out_bytes = int(np.prod(layer.output.shape))
+        view = views[layer.name]
+        if isinstance(layer, (ConvLayer, LinearLayer)):
+            codes = gsnq_codes(layer.name, view.weights, params.weight_bits)
+            w_base = memory.place(weight_image(view, params, codes))
+            out_base = memory.place(b"", out_bytes)
+            words += pe_descriptor(view, params, codes, tile_rows, (bases[0], w_base, out_base))
+        else:
+            w_base = memory.place(vector_param_image(view, params))
+            out_base = memory.place(b"", out_bytes)
+            words += vector_descriptor(view, params, tile_rows, (bases[0], w_base, out_base, bases[-1]))
         regions.append(LayerRegion(layer.name, index, out_base, out_bytes, layer.output.shape))
     if len(memory.data) > DDR_BYTES:
         raise ConfigError(

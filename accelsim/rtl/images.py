@@ -10,11 +10,14 @@ packed LSB first without gaps, padded to a byte, then 8 little-endian bytes per 
 the 16-bit multiplier in bits 0-15 and the 48-bit bias in bits 16-63. A pair is the dense
 ``K x K`` codes row-major, or, for ``krp_gsnq`` units on a KRP layer, the ``K`` codes of the kept
 row followed by its ``ceil(log2 K)``-bit row index: exactly the byte counts of
-docs/microarchitecture.md, section 2.
+docs/microarchitecture.md, section 2. Pooling and residual adds (vector mode) have no weights: an
+add and an average pooling load only the 8-byte parameter words of each channel group (average
+pooling's one multiplier and bias repeated per channel), max pooling nothing.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +25,7 @@ import numpy as np
 from ..errors import UnsupportedLayerError
 from ..hw.intmath import bits_for, ceil_div
 from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS
-from ..integer.graph import ConvLayer, LinearLayer, Requant
+from ..integer.graph import AddLayer, ConvLayer, LinearLayer, PoolKind, PoolLayer, Requant
 from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
 
 #: Descriptor words per layer (tb_harness.v: NF) and their order.
@@ -47,8 +50,23 @@ DESCRIPTOR_FIELDS = (
     "in_base",
     "w_base",
     "out_base",
+    "mode",
+    "shift_a",
+    "shift_b",
+    "in2_base",
 )
 DESCRIPTOR_WORDS = 24
+#: Largest left shift of an add's operands (the descriptor's 4-bit fields).
+MAX_ADD_SHIFT = 15
+
+
+class Mode(enum.IntEnum):
+    """What the datapath runs (the descriptor's ``mode``, accel_core.v)."""
+
+    CONV = 0
+    MAX_POOL = 1
+    AVG_POOL = 2
+    ADD = 3
 
 
 @dataclass(frozen=True)
@@ -204,22 +222,13 @@ def check_pe_layer(view: PeLayerView, params: RtlParameters) -> None:
                 f"layer {name!r} must have one kept row per kernel (or a 1x1 kernel) to run on the "
                 f"krp_gsnq RTL, not {what} (several passes per group are not implemented in the RTL)"
             )
-    if view.padding >= k or view.padding >= params.kernel_max:
-        raise UnsupportedLayerError(
-            f"layer {name!r} padding must be smaller than its kernel and pe.kernel_max for the RTL, "
-            f"not {view.padding}"
-        )
-    for field, value, top in (
+    _check_geometry(name, k, view.padding, (
         ("stride", view.stride, MAX_SMALL_FIELD),
         ("input height", view.h_in, (1 << DIM_BITS) - 1),
         ("input width", view.w_in, (1 << DIM_BITS) - 1),
         ("input channels", view.c_in, (1 << CHANNEL_BITS) - 1),
         ("output channels", view.c_out, (1 << CHANNEL_BITS) - 1),
-    ):
-        if value > top:
-            raise UnsupportedLayerError(
-                f"layer {name!r} {field} must be at most {top} for the RTL, not {value}"
-            )
+    ), params)
     if view.c_in * min(params.tn, view.c_out) >= 1 << CHANNEL_BITS:
         raise UnsupportedLayerError(
             f"layer {name!r} must have fewer than {1 << CHANNEL_BITS} weight pairs per channel group "
@@ -248,6 +257,101 @@ def check_requant(name: str, requant: Requant, params: RtlParameters) -> None:
             f"layer {name!r} requantization must have a shift in 0..63 and bounds in [{a_lo}, {a_hi}], "
             f"not shift {requant.shift}, bounds [{requant.lo}, {requant.hi}]"
         )
+
+
+@dataclass(frozen=True)
+class VectorLayerView:
+    """A pooling or residual-add layer as the RTL runs it (vector mode, C_in = C_out).
+
+    Attributes:
+        shift_a, shift_b: an add's operand shifts (0 for pooling).
+        requant: the per-channel requantization (an add; average pooling's single multiplier
+            repeated per channel), ``None`` for max pooling.
+    """
+
+    name: str
+    mode: Mode
+    channels: int
+    h_in: int
+    w_in: int
+    h_out: int
+    w_out: int
+    kernel: int
+    stride: int
+    padding: int
+    shift_a: int
+    shift_b: int
+    requant: Requant | None
+
+
+def vector_view(layer: PoolLayer | AddLayer, input_shape: tuple[int, ...]) -> VectorLayerView:
+    """The RTL's view of a pooling or residual-add layer on an input of ``input_shape`` (C, H, W).
+
+    Raises:
+        UnsupportedLayerError: the tensors are not (C, H, W) feature maps.
+    """
+    if len(input_shape) != 3 or len(layer.output.shape) != 3:
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r} must work on (C, H, W) feature maps for the RTL, not "
+            f"{input_shape} -> {layer.output.shape}"
+        )
+    channels, h_out, w_out = layer.output.shape
+    _, h_in, w_in = input_shape
+    if isinstance(layer, AddLayer):
+        return VectorLayerView(layer.name, Mode.ADD, channels, h_in, w_in, h_out, w_out, 1, 1, 0,
+                               layer.shift_a, layer.shift_b, layer.requant)
+    requant = layer.requant
+    if layer.kind is PoolKind.AVG and requant is not None:
+        requant = Requant(np.full(channels, int(np.asarray(requant.multiplier).reshape(-1)[0])),
+                          np.full(channels, int(np.asarray(requant.bias).reshape(-1)[0])),
+                          requant.shift, requant.lo, requant.hi, requant.multiplier_bits)
+    mode = Mode.MAX_POOL if layer.kind is PoolKind.MAX else Mode.AVG_POOL
+    return VectorLayerView(layer.name, mode, channels, h_in, w_in, h_out, w_out, layer.kernel,
+                           layer.stride, layer.padding, 0, 0, requant)
+
+
+def _check_geometry(name: str, kernel: int, padding: int, fields: tuple[tuple[str, int, int], ...],
+                    params: RtlParameters) -> None:
+    """Window, padding and field widths every layer shares (``fields``: name, value, largest)."""
+    if padding >= kernel or padding >= params.kernel_max:
+        raise UnsupportedLayerError(
+            f"layer {name!r} padding must be smaller than its kernel and pe.kernel_max for the RTL, "
+            f"not {padding}"
+        )
+    for field, value, top in fields:
+        if value > top:
+            raise UnsupportedLayerError(
+                f"layer {name!r} {field} must be at most {top} for the RTL, not {value}"
+            )
+
+
+def check_vector_layer(view: VectorLayerView, params: RtlParameters) -> None:
+    """Raise if the RTL cannot run the pooling or add ``view`` (before anything is built)."""
+    _check_geometry(view.name, view.kernel, view.padding, (
+        ("kernel", view.kernel, MAX_SMALL_FIELD),
+        ("stride", view.stride, MAX_SMALL_FIELD),
+        ("input height", view.h_in, (1 << DIM_BITS) - 1),
+        ("input width", view.w_in, (1 << DIM_BITS) - 1),
+        ("channels", view.channels, (1 << CHANNEL_BITS) - 1),
+        ("operand shift", max(view.shift_a, view.shift_b), MAX_ADD_SHIFT),
+    ), params)
+    if min(view.shift_a, view.shift_b) < 0:
+        raise UnsupportedLayerError(
+            f"layer {view.name!r} operand shifts must be 0 to {MAX_ADD_SHIFT} for the RTL, not "
+            f"{view.shift_a} and {view.shift_b}"
+        )
+    if view.requant is not None:
+        check_requant(view.name, view.requant, params)
+
+
+def vector_param_image(view: VectorLayerView, params: RtlParameters) -> bytes:
+    """The parameter words of every channel group, one group after the other (none for max pooling)."""
+    if view.requant is None:
+        return b""
+    return b"".join(
+        requant_bytes(view.requant, slice(first, min(view.channels, first + params.tn)))
+        for first in range(0, view.channels, params.tn)
+    )
 
 
 def requant_bytes(requant: Requant, channels: slice) -> bytes:
@@ -289,17 +393,31 @@ def group_bytes(view: PeLayerView, params: RtlParameters, channels: int) -> int:
     return ceil_div(channels * view.c_in * pair_bits(view, params), 8) + 8 * channels
 
 
-def descriptor(
+def descriptor(values: dict[str, int]) -> list[int]:
+    """Descriptor words in :data:`DESCRIPTOR_FIELDS` order (absent fields 0), padded to
+    :data:`DESCRIPTOR_WORDS`."""
+    words = [values.get(name, 0) for name in DESCRIPTOR_FIELDS]
+    return words + [0] * (DESCRIPTOR_WORDS - len(words))
+
+
+def _requant_fields(requant: Requant | None, params: RtlParameters) -> dict[str, int]:
+    """``rq_shift``, ``rq_lo``, ``rq_hi``; without a requantization (max pooling) the identity."""
+    mask = (1 << params.act_bits) - 1
+    if requant is None:
+        half = 1 << (params.act_bits - 1)
+        return {"rq_shift": 0, "rq_lo": -half & mask, "rq_hi": half - 1}
+    return {"rq_shift": requant.shift, "rq_lo": requant.lo & mask, "rq_hi": requant.hi & mask}
+
+
+def pe_descriptor(
     view: PeLayerView,
     params: RtlParameters,
     codes: GsnqCodes,
     tile_rows: int,
     bases: tuple[int, int, int],
 ) -> list[int]:
-    """The layer's descriptor words (:data:`DESCRIPTOR_FIELDS`, padded to :data:`DESCRIPTOR_WORDS`)."""
-    q = view.requant
-    mask = (1 << params.act_bits) - 1
-    values = {
+    """The descriptor of a convolution or linear layer (``bases``: input, weights, output)."""
+    return descriptor({
         "c_in": view.c_in,
         "c_out": view.c_out,
         "h_in": view.h_in,
@@ -314,12 +432,35 @@ def descriptor(
         "n_pos": codes.n_pos,
         "base_pos": codes.base_pos,
         "base_neg": codes.base_neg,
-        "rq_shift": q.shift,
-        "rq_lo": q.lo & mask,
-        "rq_hi": q.hi & mask,
+        **_requant_fields(view.requant, params),
         "in_base": bases[0],
         "w_base": bases[1],
         "out_base": bases[2],
-    }
-    words = [values[name] for name in DESCRIPTOR_FIELDS]
-    return words + [0] * (DESCRIPTOR_WORDS - len(words))
+        "mode": Mode.CONV,
+    })
+
+
+def vector_descriptor(
+    view: VectorLayerView, params: RtlParameters, tile_rows: int, bases: tuple[int, int, int, int]
+) -> list[int]:
+    """The descriptor of a pooling or add (``bases``: input, parameters, output, operand B)."""
+    return descriptor({
+        "c_in": view.channels,
+        "c_out": view.channels,
+        "h_in": view.h_in,
+        "w_in": view.w_in,
+        "h_out": view.h_out,
+        "w_out": view.w_out,
+        "ksize": view.kernel,
+        "stride": view.stride,
+        "pad": view.padding,
+        "tile_rows": tile_rows,
+        **_requant_fields(view.requant, params),
+        "in_base": bases[0],
+        "w_base": bases[1],
+        "out_base": bases[2],
+        "mode": view.mode,
+        "shift_a": view.shift_a,
+        "shift_b": view.shift_b,
+        "in2_base": bases[3],
+    })

@@ -61,7 +61,11 @@ module accel_core #(
     input  wire [5:0]            desc_rq_shift,
     input  wire signed [A-1:0]   desc_rq_lo,
     input  wire signed [A-1:0]   desc_rq_hi,
+    input  wire [1:0]            desc_mode,       // 0 convolution / linear, 1 max pool, 2 average pool, 3 add
+    input  wire [3:0]            desc_shift_a,    // add: left shift of operand A
+    input  wire [3:0]            desc_shift_b,    // add: left shift of operand B
     input  wire [ADDR_W-1:0]     desc_in_base,
+    input  wire [ADDR_W-1:0]     desc_in2_base,   // add: operand B
     input  wire [ADDR_W-1:0]     desc_w_base,
     input  wire [ADDR_W-1:0]     desc_out_base,
     // DDR master port
@@ -103,6 +107,7 @@ module accel_core #(
     localparam ROW_W = (TN > 1) ? $clog2(TN) : 1;
     localparam SLOT_W = (TM > 1) ? $clog2(TM) : 1;
     localparam PBYTE_W = ROW_W + 4;
+    localparam COL_W = (TM > 1) ? $clog2(TM) : 1;
 
     always @(posedge clk) now <= rst ? {STAMP_W{1'b0}} : now + 1'b1;
 
@@ -110,7 +115,11 @@ module accel_core #(
     wire in_start, in_half, in_done, w_start, w_half, w_done, st_start, st_done, st_ending;
     wire pf_ready, pf_half, pf_done, pe_start, pe_in_half, pe_w_half, pe_out_half, pe_data_done;
     wire [DIM_W-1:0] in_rows, pe_rows, pe_slab_rows;
-    wire [ADDR_W-1:0] in_addr, in_seg, in_stride, in_bytes, w_pair_bytes, w_addr, w_bytes;
+    wire [ADDR_W-1:0] in_addr, in_addr2, in_seg, in_stride, in_bytes, w_pair_bytes, w_addr, w_bytes;
+    wire in_two;
+    wire [CH_W-1:0] pe_g_first, pe_g_count, pe_rem_first, pe_chans;
+    wire [3:0] pe_blocks;
+    wire [COL_W-1:0] pe_col_first;
     wire [ADDR_W-1:0] st_addr, st_seg, st_stride, st_bytes, pf_bytes;
     wire [IDX_W-1:0] in_tile, w_tile, st_tile;
     wire [CH_W-1:0] w_pairs, pe_groups;
@@ -118,21 +127,24 @@ module accel_core #(
     wire [2*DIM_W-1:0] pf_pixels;
     controller #(
         .TN(TN), .TM(TM), .PIPE_D(PIPE_D), .DIM_W(DIM_W), .CH_W(CH_W), .ADDR_W(ADDR_W),
-        .STAMP_W(STAMP_W), .IDX_W(IDX_W), .PB_W(PB_W)
+        .STAMP_W(STAMP_W), .IDX_W(IDX_W), .PB_W(PB_W), .KMAX(KMAX), .COL_W(COL_W)
     ) u_ctrl (
         .clk(clk), .rst(rst), .now(now), .layer_start(layer_start), .layer_ending(layer_ending),
         .c_in(desc_c_in), .c_out(desc_c_out), .h_in(desc_h_in), .w_in(desc_w_in),
         .h_out(desc_h_out), .w_out(desc_w_out), .ksize(desc_ksize), .stride(desc_stride),
-        .pad(desc_pad), .tile_rows(desc_tile_rows), .pair_bits(desc_pair_bits),
-        .in_base(desc_in_base), .w_base(desc_w_base), .out_base(desc_out_base),
-        .in_start(in_start), .in_half(in_half), .in_rows(in_rows), .in_addr(in_addr), .in_seg(in_seg),
+        .pad(desc_pad), .tile_rows(desc_tile_rows), .pair_bits(desc_pair_bits), .mode(desc_mode),
+        .in_base(desc_in_base), .in2_base(desc_in2_base), .w_base(desc_w_base), .out_base(desc_out_base),
+        .in_start(in_start), .in_half(in_half), .in_rows(in_rows), .in_addr(in_addr),
+        .in_addr2(in_addr2), .in_two(in_two), .in_seg(in_seg),
         .in_stride(in_stride), .in_bytes(in_bytes), .in_tile(in_tile), .in_done_raw(in_done),
         .w_start(w_start), .w_half(w_half), .w_pairs(w_pairs), .w_pair_bytes(w_pair_bytes),
         .w_addr(w_addr), .w_bytes(w_bytes), .w_tile(w_tile), .w_done_raw(w_done),
         .st_start(st_start), .st_addr(st_addr), .st_seg(st_seg), .st_stride(st_stride),
         .st_bytes(st_bytes), .st_tile(st_tile), .st_done_raw(st_done), .st_ending(st_ending),
         .pf_ready(pf_ready), .pf_half(pf_half), .pf_pixels(pf_pixels), .pf_bytes(pf_bytes), .pf_done(pf_done),
-        .pe_start(pe_start), .pe_rows(pe_rows), .pe_groups(pe_groups), .pe_y_first(pe_y_first),
+        .pe_start(pe_start), .pe_rows(pe_rows), .pe_groups(pe_groups), .pe_g_first(pe_g_first),
+        .pe_g_count(pe_g_count), .pe_rem_first(pe_rem_first), .pe_blocks(pe_blocks),
+        .pe_col_first(pe_col_first), .pe_chans(pe_chans), .pe_y_first(pe_y_first),
         .pe_slab_rows(pe_slab_rows), .pe_in_half(pe_in_half), .pe_w_half(pe_w_half),
         .pe_out_half(pe_out_half), .pe_data_done(pe_data_done),
         .pe_trace_valid(tr_pe_valid), .pe_trace_tile(tr_pe_tile), .pe_trace_start(tr_pe_start)
@@ -171,7 +183,8 @@ module accel_core #(
         .STAMP_W(STAMP_W), .ADDR_W(ADDR_W), .BYTES_W(BYTES_W), .DIM_W(DIM_W)
     ) u_dma_in (
         .clk(clk), .rst(rst), .now(now), .start(in_start), .half(in_half), .width(desc_w_in),
-        .rows(in_rows), .part_base(in_addr), .part_seg(in_seg), .part_stride(in_stride),
+        .rows(in_rows), .part_base(in_addr), .part2_base(in_addr2), .two_parts(in_two),
+        .part_seg(in_seg), .part_stride(in_stride),
         .part_bytes(in_bytes), .job_done(in_done),
         .req_valid(req_valid[1]), .req_stamp(req_stamp[STAMP_W +: STAMP_W]),
         .req_base(req_base[ADDR_W +: ADDR_W]), .req_seg(req_seg[ADDR_W +: ADDR_W]),
@@ -240,9 +253,12 @@ module accel_core #(
         .IN_HALF(IN_HALF), .W_HALF(W_HALF), .OUT_HALF(OUT_HALF), .DIM_W(DIM_W), .CH_W(CH_W)
     ) u_pe (
         .clk(clk), .rst(rst), .start(pe_start), .out_rows(pe_rows), .out_width(desc_w_out),
-        .channels(desc_c_in), .groups(pe_groups), .stride(desc_stride), .pad(desc_pad),
+        .groups(pe_groups), .g_first(pe_g_first), .g_count(pe_g_count),
+        .rem_first(pe_rem_first), .blocks(pe_blocks), .col_first(pe_col_first), .chans(pe_chans),
+        .stride(desc_stride), .pad(desc_pad),
         .y_first(pe_y_first), .slab_rows(pe_slab_rows), .slab_width(desc_w_in),
         .in_half(pe_in_half), .w_half(pe_w_half), .out_half(pe_out_half),
+        .mode(desc_mode), .ksize(desc_ksize), .shift_a(desc_shift_a), .shift_b(desc_shift_b),
         .n_pos(desc_n_pos), .base_pos(desc_base_pos), .base_neg(desc_base_neg),
         .rq_shift(desc_rq_shift), .rq_lo(desc_rq_lo), .rq_hi(desc_rq_hi),
         .in_rd_en(in_rd_en), .in_rd_item(in_rd_item), .in_rd_data(in_rd_data),

@@ -1,10 +1,12 @@
-// The layer controller: walks a convolution (or linear) layer's tiles and drives the engines by
-// the rules of docs/microarchitecture.md, section 8. All decisions are combinational functions
-// of registered state (done flags are registered and visible in the cycle their activity ends):
+// The layer controller: walks a layer's tiles (a convolution or linear layer, or in vector mode a
+// pooling or residual add, docs/microarchitecture.md sections 5 and 6) and drives the engines by
+// the rules of section 8. All decisions are combinational functions of registered state (done
+// flags are registered and visible in the cycle their activity ends):
 //
 //   1. Load j = 0 of each stream is started at the layer start; load j+1 when the first tile
-//      reading load j starts computing. Input load j is row group j (read by its N tiles);
-//      weight load j is tile j's channel group (N > 1), or the only one (N = 1).
+//      reading load j starts computing. Input load j is row group j (read by its N tiles; an add
+//      loads its two operands as two transfers); weight load j is tile j's channel group (N > 1),
+//      or the only one (N = 1). Max pooling has no weight stream.
 //   2. Tile t starts when tile t-1 has ended, its loads have ended and output half t mod 2 is
 //      free (the store of tile t-2 has ended); it holds the PE array for steps + D cycles.
 //   4. The store of tile t starts when tile t has ended and the store of tile t-1 has ended.
@@ -22,7 +24,9 @@ module controller #(
     parameter ADDR_W  = 32,
     parameter STAMP_W = 32,
     parameter IDX_W   = 24,
-    parameter PB_W    = 6
+    parameter PB_W    = 6,
+    parameter KMAX    = 3,
+    parameter COL_W   = (TM > 1) ? $clog2(TM) : 1
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -41,7 +45,9 @@ module controller #(
     input  wire [3:0]         pad,
     input  wire [DIM_W-1:0]   tile_rows,
     input  wire [PB_W-1:0]    pair_bits,
+    input  wire [1:0]         mode,       // 0 convolution or linear, 1 max pool, 2 average pool, 3 add
     input  wire [ADDR_W-1:0]  in_base,
+    input  wire [ADDR_W-1:0]  in2_base,   // an add's operand B
     input  wire [ADDR_W-1:0]  w_base,
     input  wire [ADDR_W-1:0]  out_base,
     // input DMA
@@ -49,6 +55,8 @@ module controller #(
     output wire               in_half,
     output wire [DIM_W-1:0]   in_rows,
     output wire [ADDR_W-1:0]  in_addr,
+    output wire [ADDR_W-1:0]  in_addr2,   // operand B's rows (an add)
+    output wire               in_two,     // the load has two transfers (an add)
     output wire [ADDR_W-1:0]  in_seg,
     output wire [ADDR_W-1:0]  in_stride,
     output wire [ADDR_W-1:0]  in_bytes,
@@ -81,6 +89,12 @@ module controller #(
     output wire               pe_start,
     output wire [DIM_W-1:0]   pe_rows,
     output wire [CH_W-1:0]    pe_groups,
+    output wire [CH_W-1:0]    pe_g_first,
+    output wire [CH_W-1:0]    pe_g_count,
+    output wire [CH_W-1:0]    pe_rem_first,
+    output wire [3:0]         pe_blocks,
+    output wire [COL_W-1:0]   pe_col_first,
+    output wire [CH_W-1:0]    pe_chans,
     output wire [3:0]         pe_y_first,
     output wire [DIM_W-1:0]   pe_slab_rows,
     output wire               pe_in_half,
@@ -98,6 +112,12 @@ module controller #(
     localparam CYC_W = 32;
     localparam [CYC_W-1:0] D_C = D_I[CYC_W-1:0];
     localparam PIX_W = DIM_W + DIM_W;
+    localparam integer KMAX_I = KMAX;
+
+    // ------------------------------------------------------------ layer kind
+    wire vector = (mode != 2'd0);
+    wire has_w  = (mode != 2'd1);     // max pooling loads no parameters
+    assign in_two = (mode == 2'd3);
 
     // ------------------------------------------------------------ layer constants
     wire [IDX_W-1:0] groups_n = {{(IDX_W-CH_W){1'b0}}, (c_out + TN_C - 1'b1) / TN_C};
@@ -180,12 +200,12 @@ module controller #(
     // rule 2: the next tile
     wire [IDX_W-1:0] t_wjob = multi_n ? t_index : {IDX_W{1'b0}};
     wire out_free = (t_index < {{(IDX_W-2){1'b0}}, 2'd2}) || (stored + 1'b1 >= t_index);
-    assign pe_start = run && !pe_busy && !tiles_all && (in_loaded > t_group) && (w_loaded > t_wjob) && out_free;
+    assign pe_start = run && !pe_busy && !tiles_all && (in_loaded > t_group) && (!has_w || w_loaded > t_wjob) && out_free;
     wire last_tile = t_lastn && t_lastr;
 
     // rule 1: load triggers
     wire in_trigger = layer_start || (pe_start && t_chan == {CH_W{1'b0}} && !t_lastr);
-    wire w_trigger  = layer_start || (pe_start && multi_n && !last_tile);
+    wire w_trigger  = has_w && (layer_start || (pe_start && multi_n && !last_tile));
     assign in_start = run && !in_all && (!in_busy || in_done) && (in_pending || in_trigger);
     assign w_start  = run && !w_all && (!w_busy || w_done) && (w_pending || w_trigger);
     assign in_next  = in_start;
@@ -266,7 +286,9 @@ module controller #(
     assign in_half   = in_group[0];
     assign in_seg    = {{(ADDR_W-DIM_W){1'b0}}, in_rows} * {{(ADDR_W-DIM_W){1'b0}}, w_in};
     assign in_bytes  = in_seg * {{(ADDR_W-CH_W){1'b0}}, c_in};
-    assign in_addr   = in_base + {{(ADDR_W-DIM_W){1'b0}}, in_row0} * {{(ADDR_W-DIM_W){1'b0}}, w_in};
+    wire [ADDR_W-1:0]  in_row_off = {{(ADDR_W-DIM_W){1'b0}}, in_row0} * {{(ADDR_W-DIM_W){1'b0}}, w_in};
+    assign in_addr   = in_base + in_row_off;
+    assign in_addr2  = in2_base + in_row_off;
     assign in_stride = plane_in;
     assign in_tile   = in_index;
 
@@ -297,9 +319,23 @@ module controller #(
     // tile t_index
     wire [DIM_W+4:0]   t_top  = {5'd0, t_first} * {{(DIM_W+1){1'b0}}, stride};
     wire [PIX_W-1:0]   t_pixels = {{DIM_W{1'b0}}, t_rows} * {{DIM_W{1'b0}}, w_out};
-    wire [CYC_W-1:0]   tile_cycles = {{(CYC_W-PIX_W){1'b0}}, t_pixels} * {{(CYC_W-CH_W){1'b0}}, groups_g} + D_C;
+    // the input groups a tile reads: all of them (convolution), or those of its channels (vector)
+    wire [CH_W-1:0]    v_first = t_chan / TM_C;
+    wire [CH_W-1:0]    v_last  = (t_chan + t_chans - 1'b1) / TM_C;
+    wire [CH_W-1:0]    g_first = vector ? v_first : {CH_W{1'b0}};
+    wire [CH_W-1:0]    g_count = vector ? v_last - v_first + 1'b1 : groups_g;
+    wire [CH_W-1:0]    g_base  = g_first * TM_C;      // its first channel
+    wire [3:0]         blocks  = vector ? (ksize + KMAX_I[3:0] - 1'b1) / KMAX_I[3:0] : 4'd1;
+    wire [CH_W-1:0]    steps   = {{(CH_W-8){1'b0}}, {4'd0, blocks} * {4'd0, blocks}} * (in_two ? g_count << 1 : g_count);
+    wire [CYC_W-1:0]   tile_cycles = {{(CYC_W-PIX_W){1'b0}}, t_pixels} * {{(CYC_W-CH_W){1'b0}}, steps} + D_C;
     assign pe_rows      = t_rows;
     assign pe_groups    = groups_g;
+    assign pe_g_first   = g_first;
+    assign pe_g_count   = g_count;
+    assign pe_rem_first = c_in - g_base;
+    assign pe_blocks    = blocks;
+    assign pe_col_first = t_chan[COL_W-1:0] - g_base[COL_W-1:0];
+    assign pe_chans     = t_chans;
     assign pe_y_first   = (t_top < {{(DIM_W+1){1'b0}}, pad}) ? pad - t_top[3:0] : 4'd0;
     assign pe_slab_rows = t_slab[DIM_W-1:0];
     assign pe_in_half   = t_group[0];

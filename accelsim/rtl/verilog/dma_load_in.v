@@ -8,6 +8,10 @@
 //   ((c / TM) * R[y mod KMAX] + y / KMAX) * Wc[x mod KMAX] + x / KMAX
 // where R[ym] and Wc[xm] count the slab rows and columns of each class (input_window.v).
 //
+// A residual add's second operand (part 1) is stored from input group ceil(C / TM) on: when its
+// first beat arrives the cursor restarts and every bank's counter takes the count of the bank of
+// column 0 with the same (y mod KMAX, x mod KMAX), which held a channel of every group of part 0.
+//
 // Each beat is registered, then split into lanes: a cursor chain gives every lane its (c, y, x)
 // class, a prefix count its rank among the lanes of its bank, and the per-bank counters its
 // item. The cursor and the counters restart with every job.
@@ -35,6 +39,8 @@ module dma_load_in #(
     input  wire [DIM_W-1:0]          width,      // columns of the slab (W_in)
     input  wire [DIM_W-1:0]          rows,       // rows of the slab
     input  wire [ADDR_W-1:0]         part_base,
+    input  wire [ADDR_W-1:0]         part2_base,  // the second transfer (two_parts)
+    input  wire                      two_parts,
     input  wire [ADDR_W-1:0]         part_seg,
     input  wire [ADDR_W-1:0]         part_stride,
     input  wire [ADDR_W-1:0]         part_bytes,
@@ -67,13 +73,14 @@ module dma_load_in #(
     wire               data_beat;
     wire [BYTES_W-1:0] beat_bytes;
     wire               busy;
+    wire               part;
     /* verilator lint_off PINCONNECTEMPTY */
     dma_requester #(
         .STAMP_W(STAMP_W), .ADDR_W(ADDR_W), .BYTES_W(BYTES_W), .BEAT(BEAT), .BURST(BURST)
     ) u_req (
-        .clk(clk), .rst(rst), .now(now), .start(start), .two_parts(1'b0),
-        .job_base({{ADDR_W{1'b0}}, part_base}), .job_seg({{ADDR_W{1'b0}}, part_seg}),
-        .job_stride({{ADDR_W{1'b0}}, part_stride}), .job_bytes({{ADDR_W{1'b0}}, part_bytes}), .part(),
+        .clk(clk), .rst(rst), .now(now), .start(start), .two_parts(two_parts),
+        .job_base({part2_base, part_base}), .job_seg({part_seg, part_seg}),
+        .job_stride({part_stride, part_stride}), .job_bytes({part_bytes, part_bytes}), .part(part),
         .req_valid(req_valid), .req_stamp(req_stamp), .req_base(req_base), .req_seg(req_seg),
         .req_stride(req_stride), .req_offset(req_offset), .req_bytes(req_bytes),
         .grant(grant), .beat(beat), .beat_last(beat_last),
@@ -84,13 +91,14 @@ module dma_load_in #(
     /* verilator lint_on PINCONNECTEMPTY */
 
     // ---- registered beat
-    reg               b_valid;
+    reg               b_valid, b_part;
     reg [8*BEAT-1:0]  b_data;
     reg [BYTES_W-1:0] b_bytes;
     reg               half_q;
     reg [DIM_W-1:0]   width_q, rows_q;
     always @(posedge clk) begin
         b_valid <= rst ? 1'b0 : data_beat;
+        b_part  <= part;
         b_data  <= rd_data;
         b_bytes <= beat_bytes;
         if (start && !busy) begin
@@ -115,18 +123,25 @@ module dma_load_in #(
     reg [(BEAT+1)*KW-1:0]    ch_xm, ch_ym;
     reg [(BEAT+1)*CW-1:0]    ch_cm;
     reg [NB*ITEM_W-1:0]      count;        // next free item of every bank, in the job's half
+    reg [NB*ITEM_W-1:0]      count_now;    // the counters for this beat (moved on at part 1)
     reg [NB*ITEM_W-1:0]      count_next;
+    reg                      cur_part;     // the part of the last beat
+    wire                     part_switch = b_part && !cur_part;
     reg [ITEM_W-1:0]         rank;
     reg [ITEM_W-1:0]         taken;
     reg [BANK_W-1:0]         bank;
     wire [ITEM_W-1:0]        half_base = half_q ? HALF_ITEMS[ITEM_W-1:0] : {ITEM_W{1'b0}};
     integer l, m, b;
     always @(*) begin
-        ch_x[0 +: DIM_W] = cur_x;
-        ch_y[0 +: DIM_W] = cur_y;
-        ch_xm[0 +: KW] = cur_xm;
-        ch_ym[0 +: KW] = cur_ym;
-        ch_cm[0 +: CW] = cur_cm;
+        ch_x[0 +: DIM_W] = part_switch ? {DIM_W{1'b0}} : cur_x;
+        ch_y[0 +: DIM_W] = part_switch ? {DIM_W{1'b0}} : cur_y;
+        ch_xm[0 +: KW] = part_switch ? {KW{1'b0}} : cur_xm;
+        ch_ym[0 +: KW] = part_switch ? {KW{1'b0}} : cur_ym;
+        ch_cm[0 +: CW] = part_switch ? {CW{1'b0}} : cur_cm;
+        count_now = count;
+        if (part_switch)
+            for (b = 0; b < NB; b = b + 1)
+                count_now[b*ITEM_W +: ITEM_W] = count[(b % (KMAX_I * KMAX_I))*ITEM_W +: ITEM_W];
         for (l = 0; l < BEAT; l = l + 1) begin
             ch_x[(l+1)*DIM_W +: DIM_W] = ch_x[l*DIM_W +: DIM_W] + 1'b1;
             ch_xm[(l+1)*KW +: KW] = (ch_xm[l*KW +: KW] == KM_LAST) ? {KW{1'b0}} : ch_xm[l*KW +: KW] + 1'b1;
@@ -145,7 +160,7 @@ module dma_load_in #(
                 end
             end
         end
-        count_next = count;
+        count_next = count_now;
         lane_valid = {BEAT{1'b0}};
         lane_bank = {BEAT*BANK_W{1'b0}};
         lane_item = {BEAT*ITEM_W{1'b0}};
@@ -159,13 +174,13 @@ module dma_load_in #(
             rank = {ITEM_W{1'b0}};
             for (m = 0; m < l; m = m + 1)
                 if (lane_bank[m*BANK_W +: BANK_W] == bank) rank = rank + 1'b1;
-            lane_item[l*ITEM_W +: ITEM_W] = half_base + count[bank*ITEM_W +: ITEM_W] + rank;
+            lane_item[l*ITEM_W +: ITEM_W] = half_base + count_now[bank*ITEM_W +: ITEM_W] + rank;
         end
         for (b = 0; b < NB; b = b + 1) begin   // every bank advances by the lanes it took
             taken = {ITEM_W{1'b0}};
             for (l = 0; l < BEAT; l = l + 1)
                 if (lane_valid[l] && lane_bank[l*BANK_W +: BANK_W] == b[BANK_W-1:0]) taken = taken + 1'b1;
-            count_next[b*ITEM_W +: ITEM_W] = count[b*ITEM_W +: ITEM_W] + taken;
+            count_next[b*ITEM_W +: ITEM_W] = count_now[b*ITEM_W +: ITEM_W] + taken;
         end
     end
 
@@ -177,7 +192,9 @@ module dma_load_in #(
             cur_ym <= {KW{1'b0}};
             cur_cm <= {CW{1'b0}};
             count <= {NB*ITEM_W{1'b0}};
+            cur_part <= 1'b0;
         end else if (b_valid) begin
+            cur_part <= b_part;
             cur_x <= ch_x[b_lanes*DIM_W +: DIM_W];
             cur_y <= ch_y[b_lanes*DIM_W +: DIM_W];
             cur_xm <= ch_xm[b_lanes*KW +: KW];

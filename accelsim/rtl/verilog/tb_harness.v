@@ -78,6 +78,8 @@ module tb_harness #(
         .desc_n_pos(field(11)), .desc_base_pos(field(12)), .desc_base_neg(field(13)),
         .desc_rq_shift(field(14)), .desc_rq_lo(field(15)), .desc_rq_hi(field(16)),
         .desc_in_base(field(17)), .desc_w_base(field(18)), .desc_out_base(field(19)),
+        .desc_mode(field(20)), .desc_shift_a(field(21)), .desc_shift_b(field(22)),
+        .desc_in2_base(field(23)),
         .m_req_valid(m_req_valid), .m_req_ready(m_req_ready), .m_req_write(m_req_write),
         .m_req_base(m_req_base), .m_req_seg(m_req_seg), .m_req_stride(m_req_stride),
         .m_req_offset(m_req_offset), .m_req_bytes(m_req_bytes),
@@ -166,8 +168,9 @@ module tb_harness #(
             if (accept && log_requests != 0)
                 $fwrite(trace_fd, "%0d request %0d %0d %0d %0d\n", layer, m_req_write, m_req_bytes, now,
                         m_req_base + m_req_offset);
-            if (tr_pe_valid)
-                $fwrite(trace_fd, "%0d compute %0d 0 %0d %0d\n", owner, tr_pe_tile, tr_pe_start, now);
+            if (tr_pe_valid)   // a tile of the running layer (a layer's last tile ends before its last store)
+                $fwrite(trace_fd, "%0d %0s %0d 0 %0d %0d\n", owner, (field(20) == 0) ? "compute" : "vector",
+                        tr_pe_tile, tr_pe_start, now);
             if (layer_start) begin
                 started <= 1'b1;
                 pending_start <= 1'b0;

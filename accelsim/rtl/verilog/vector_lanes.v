@@ -1,0 +1,120 @@
+// The datapath's vector mode (docs/microarchitecture.md, section 6): TN lanes that run pooling and
+// residual adds in place of the PE array. Lane i works on output channel chan_first + i of the
+// tile: in each step it takes the window of its channel's column (when the step reads the
+// channel's input group), reduces it (maximum of the valid elements, or their sum), shifts it
+// left by the operand's shift (adds) and combines it into its accumulator (maximum or sum),
+// which restarts on the first step of a pixel.
+//
+// Same interface timing as pe_array: operands and control enter registered, results leave 4
+// cycles later (registers: column select, window reduce, shift; the accumulators update in the
+// fourth cycle, together with the output register).
+module vector_lanes #(
+    parameter TN    = 8,
+    parameter TM    = 4,
+    parameter KMAX  = 3,
+    parameter A     = 8,
+    parameter ACC_W = 32,
+    parameter TAG_W = 12,
+    parameter COL_W = (TM > 1) ? $clog2(TM) : 1,    // bits of a column index
+    parameter REL_W = 8                              // bits of a step's group relative to the tile's first
+) (
+    input  wire                      clk,
+    input  wire                      rst,
+    // tile constants
+    input  wire                      is_max,       // 1: max pooling, 0: sum (average pooling, add)
+    input  wire [TN*COL_W-1:0]       lane_col,     // lane i's input column (its channel mod TM)
+    input  wire [TN*REL_W-1:0]       lane_group,   // lane i's input group, relative to the tile's first
+    input  wire [TN-1:0]             lane_on,      // lane i has a channel (i < channels of the tile)
+    input  wire [3:0]                shift_a,      // left shift of operand 0 (adds; 0 otherwise)
+    input  wire [3:0]                shift_b,      // left shift of operand 1
+    // steps
+    input  wire [TM*KMAX*KMAX*A-1:0] windows,      // column j's window at (j*KMAX*KMAX*A), 0 where invalid
+    input  wire [TM*KMAX*KMAX-1:0]   elem_valid,   // element inside the pooling window and the slab
+    input  wire [REL_W-1:0]          in_group,     // the step's input group, relative
+    input  wire                      in_operand,   // the step's operand (0: A, 1: B)
+    input  wire                      in_valid,
+    input  wire                      in_first,     // first step of a pixel
+    input  wire                      in_last,      // last step of a pixel
+    input  wire [TAG_W-1:0]          in_tag,
+    output reg                       out_valid,
+    output reg  [TAG_W-1:0]          out_tag,
+    output reg  [TN*ACC_W-1:0]       out_sums      // channel i at (i*ACC_W)
+);
+    localparam NE    = KMAX * KMAX;
+    localparam RED_W = A + 1 + ((NE > 1) ? $clog2(NE) : 0);   // a window sum, or a maximum with -inf
+    localparam [RED_W-1:0] NEG_INF = {{(RED_W-A){1'b1}}, {A{1'b0}}};   // -2^A: below every A-bit value
+
+    // control through the three registered stages
+    reg [2:0] valid_d, first_d, last_d;
+    reg [3*TAG_W-1:0] tag_d;
+    always @(posedge clk) begin
+        valid_d <= rst ? 3'b0 : {valid_d[1:0], in_valid};
+        first_d <= {first_d[1:0], in_first};
+        last_d  <= {last_d[1:0], in_last};
+        tag_d   <= {tag_d[2*TAG_W-1:0], in_tag};
+    end
+
+    genvar i;
+    generate
+        for (i = 0; i < TN; i = i + 1) begin : g_lane
+            // stage 1: the lane's column, whether the step reads its channel, its shift
+            wire [COL_W-1:0] col = lane_col[i*COL_W +: COL_W];
+            reg  [NE*A-1:0]  win1;
+            reg  [NE-1:0]    ok1;
+            reg              hit1;
+            reg  [3:0]       sh1;
+            always @(posedge clk) begin
+                win1 <= windows[col*NE*A +: NE*A];
+                ok1  <= elem_valid[col*NE +: NE];
+                hit1 <= lane_on[i] && (lane_group[i*REL_W +: REL_W] == in_group);
+                sh1  <= in_operand ? shift_b : shift_a;
+            end
+
+            // stage 2: reduce the window
+            reg signed [RED_W-1:0] red, red2;
+            reg        [3:0]       sh2;
+            reg                    hit2;
+            integer e;
+            always @(*) begin
+                red = is_max ? $signed(NEG_INF) : {RED_W{1'b0}};
+                for (e = 0; e < NE; e = e + 1) begin
+                    if (is_max) begin
+                        if (ok1[e] && $signed({{(RED_W-A){win1[e*A + A-1]}}, win1[e*A +: A]}) > red)
+                            red = {{(RED_W-A){win1[e*A + A-1]}}, win1[e*A +: A]};
+                    end else if (ok1[e]) begin
+                        red = red + {{(RED_W-A){win1[e*A + A-1]}}, win1[e*A +: A]};
+                    end
+                end
+            end
+            always @(posedge clk) begin
+                red2 <= red;
+                sh2 <= sh1;
+                hit2 <= hit1;
+            end
+
+            // stage 3: the operand's shift
+            reg signed [ACC_W-1:0] value3;
+            reg                    hit3;
+            always @(posedge clk) begin
+                value3 <= {{(ACC_W-RED_W){red2[RED_W-1]}}, red2} <<< sh2;
+                hit3 <= hit2;
+            end
+
+            // stage 4: accumulate
+            reg  signed [ACC_W-1:0] acc;
+            wire signed [ACC_W-1:0] base = first_d[2] ? (is_max ? {{(ACC_W-RED_W){1'b1}}, NEG_INF} : {ACC_W{1'b0}}) : acc;
+            wire signed [ACC_W-1:0] total = !hit3 ? base
+                                          : is_max ? ((value3 > base) ? value3 : base)
+                                          : base + value3;
+            always @(posedge clk) begin
+                if (valid_d[2]) acc <= total;
+                if (valid_d[2] && last_d[2]) out_sums[i*ACC_W +: ACC_W] <= total;
+            end
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        out_valid <= rst ? 1'b0 : valid_d[2] && last_d[2];
+        out_tag <= tag_d[3*TAG_W-1 -: TAG_W];
+    end
+endmodule
