@@ -4,11 +4,9 @@ Run: ``python benchmarks/rtl_vs_sim.py`` (``--set FIELD=VALUE`` for another desi
 network is the seeded VGG-16 workload, compressed one-shot with KRP + 4-bit GSNQ and lowered
 (timed separately, shared by both sides). The simulator's time is the best of ``--repeat``
 simulations of the whole network. The RTL's time is one fresh Verilator build of the design point
-(an empty cache, so nothing is reused) and one run of every convolution and linear layer back to
-back (each on the datapath's input of that layer), then a second run alone; the cross-check of
-that run (cycles, outputs, traces) must pass, or the script stops. The RTL has no vector unit: the
-5 pooling layers (and the free flatten) are in the simulator's time only, so the ratios below
-understate the simulator's advantage slightly.
+(an empty cache, so nothing is reused) and one run of every layer back to back (convolutions,
+pooling, linear layers; each on the datapath's input of that layer), then a second run alone; the
+cross-check of that run (cycles, outputs, traces) must pass, or the script stops.
 """
 
 from __future__ import annotations
@@ -74,12 +72,12 @@ def main() -> None:
     )
     print(f"{'side':<36}{'seconds':>10}{'cycles':>14}{'cycles/s':>14}")
     print(
-        f"{'accelsim simulate (21 layers)':<36}{sim_seconds:>10.3f}{result.total_cycles:>14,}"
+        f"{f'accelsim simulate ({len(result.layers)} layers)':<36}{sim_seconds:>10.3f}{result.total_cycles:>14,}"
         f"{result.total_cycles / sim_seconds:>14,.0f}"
     )
     print(f"{'verilator build':<36}{build:>10.1f}")
     print(
-        f"{'verilator run (15 conv/linear layers)':<36}{run:>10.2f}{rtl_cycles:>14,}{rtl_cycles / run:>14,.0f}"
+        f"{f'verilator run ({len(first.layers)} layers)':<36}{run:>10.2f}{rtl_cycles:>14,}{rtl_cycles / run:>14,.0f}"
     )
     print(f"{'verilator build + run':<36}{build + run:>10.1f}")
     print(f"ratio (build + run) / simulate   {(build + run) / sim_seconds:,.0f}x")

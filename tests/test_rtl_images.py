@@ -10,10 +10,20 @@ import pytest
 
 from accelsim.errors import ConfigError, UnsupportedLayerError
 from accelsim.hw import load_config
-from accelsim.integer.graph import Requant
+from accelsim.integer.graph import PoolKind, Requant
 from accelsim.rtl.check import first_divergence, first_mismatch, parse_trace
 from accelsim.rtl.emit import layer_run
-from accelsim.rtl.images import group_bytes, gsnq_codes, pe_view, weight_image
+from accelsim.rtl.images import (
+    DESCRIPTOR_FIELDS,
+    Mode,
+    group_bytes,
+    gsnq_codes,
+    pe_view,
+    vector_descriptor,
+    vector_param_image,
+    vector_view,
+    weight_image,
+)
 from accelsim.rtl.params import RTL_MIN_PIPELINE_DEPTH, rtl_parameters
 from accelsim.sim import NetworkBuilder
 from accelsim.sim.plan import plan_network
@@ -124,9 +134,10 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
     builder.conv(2, kernel=3, rows_kept=2, name="two_rows")
     builder.conv(2, kernel=3, rows_kept=None, name="dense3x3")
     builder.pool(2, name="pool")
+    builder.flatten(name="flatten")
     network = builder.build()
     config = small_config()
-    inputs = {layer.name: np.zeros(8, np.int8) for layer in network.layers}
+    inputs = {layer.name: (np.zeros(8, np.int8),) for layer in network.layers}
     with pytest.raises(UnsupportedLayerError, match="'two_rows' must have one kept row per kernel"):
         layer_run(network, config, inputs, ["two_rows"])
     with pytest.raises(
@@ -135,9 +146,10 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
         layer_run(network, config, inputs, ["dense3x3"])
     with pytest.raises(
         UnsupportedLayerError,
-        match="'pool' must be a convolution or linear layer to run on the RTL",
+        match="'flatten' must be a convolution, linear, pooling or add layer to run on the RTL, "
+        "not FlattenLayer",
     ):
-        layer_run(network, config, inputs, ["pool"])
+        layer_run(network, config, inputs, ["flatten"])
     with pytest.raises(ConfigError, match="layer must be one of the network's layers, not 'nope'"):
         layer_run(network, config, inputs, ["nope"])
     wide = NetworkBuilder((1, 6, 6))
@@ -145,7 +157,46 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
     with pytest.raises(
         UnsupportedLayerError, match=r"'k5' kernel must be at most pe.kernel_max = 3 for the RTL"
     ):
-        layer_run(wide.build(), config, {"k5": np.zeros(36, np.int8)})
+        layer_run(wide.build(), config, {"k5": (np.zeros(36, np.int8),)})
+
+
+def test_vector_layers_the_rtl_cannot_run_are_rejected():
+    builder = NetworkBuilder((2, 6, 6), seed=1)
+    first = builder.conv(2, kernel=3, rows_kept=1, name="conv")
+    builder.add(first, "input", name="add")
+    network = builder.build()
+    add = network.layers[-1]
+    shifted = dataclasses.replace(network, layers=(network.layers[0], dataclasses.replace(add, shift_b=16)))
+    inputs = {"add": (np.zeros(72, np.int8), np.zeros(72, np.int8))}
+    with pytest.raises(UnsupportedLayerError, match="'add' operand shift must be at most 15 for the RTL, not 16"):
+        layer_run(shifted, small_config(), inputs, ["add"])
+    padded = NetworkBuilder((1, 6, 6))
+    padded.pool(3, name="pool")
+    pool = padded.build()
+    pool = dataclasses.replace(pool, layers=(dataclasses.replace(pool.layers[0], padding=1),))
+    with pytest.raises(
+        UnsupportedLayerError, match="'pool' padding must be smaller than its kernel and pe.kernel_max"
+    ):
+        layer_run(pool, small_config(**{"pe.kernel_max": 1}), {"pool": (np.zeros(36, np.int8),)})
+
+
+def test_vector_layers_get_parameter_only_weight_groups():
+    params = rtl_parameters(small_config())  # tn = 2
+    builder = NetworkBuilder((3, 4, 4))
+    builder.pool(2, kind=PoolKind.AVG, name="avg")
+    builder.pool(2, name="max")
+    avg, maximum = (vector_view(layer, shape) for layer, shape in
+                    zip(builder.build().layers, [(3, 4, 4), (3, 2, 2)]))
+    # average pooling: its one multiplier and bias repeated, 8 bytes per channel, groups of tn
+    image = vector_param_image(avg, params)
+    assert len(image) == 3 * 8 and image[:8] == image[8:16] == image[16:]
+    assert (avg.mode, maximum.mode) == (Mode.AVG_POOL, Mode.MAX_POOL)
+    assert vector_param_image(maximum, params) == b""
+    words = vector_descriptor(maximum, params, 2, (64, 128, 192, 64))
+    fields = dict(zip(DESCRIPTOR_FIELDS, words))
+    assert (fields["mode"], fields["pair_bits"], fields["rq_shift"], fields["rq_lo"], fields["rq_hi"]) == (
+        1, 0, 0, 0x80, 0x7F
+    )
 
 
 def test_requantization_beyond_the_hardware_widths_is_rejected():
@@ -157,7 +208,7 @@ def test_requantization_beyond_the_hardware_widths_is_rejected():
         network, layers=(dataclasses.replace(network.layers[0], requant=wide),)
     )
     with pytest.raises(UnsupportedLayerError, match="multipliers must fit 16 signed bits"):
-        layer_run(network, small_config(), {"conv": np.zeros(4, np.int8)})
+        layer_run(network, small_config(), {"conv": (np.zeros(4, np.int8),)})
 
 
 def test_first_divergence_and_first_mismatch():

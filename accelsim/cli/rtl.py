@@ -1,9 +1,9 @@
 """``accelsim rtl check``: the Verilog core under Verilator against the simulator and the datapath.
 
-Per convolution and linear layer: simulated cycles against RTL cycles (must be equal), the RTL's
-output feature map against the bit-exact integer datapath (first mismatch), the RTL's event trace
-against the simulator's (first divergent event), and the wall time of each side. The exit status
-is 1 when any layer differs.
+Per layer (convolutions, linear layers, pooling and residual adds): simulated cycles against RTL
+cycles (must be equal), the RTL's output feature map against the bit-exact integer datapath (first
+mismatch), the RTL's event trace against the simulator's (first divergent event), and the wall time
+of each side. The exit status is 1 when any layer differs.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "check",
         help="run layers on the RTL (Verilator) and compare cycles, outputs and traces",
         description=(
-            "Run the chosen convolution and linear layers of a network on the Verilog core under "
-            "Verilator, each on the integer datapath's input of that layer, and compare with the "
+            "Run the chosen layers (convolution, linear, pooling, add) of a network on the Verilog "
+            "core under Verilator, each on the integer datapath's input of that layer, and compare with the "
             "simulator (cycles and event trace, zero difference required) and the datapath (outputs, "
             "bit for bit). Exit status 1 on any difference."
         ),
@@ -63,7 +63,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--layers",
         metavar="NAME",
         nargs="+",
-        help="layers to check (default: every convolution and linear layer)",
+        help="layers to check (default: every layer but flattens, which move no data)",
     )
     check.add_argument(
         "--seed", type=int, default=0, help="seed of the workload's weights and the input image"

@@ -277,11 +277,11 @@ def cross_check(
         folder.mkdir(parents=True, exist_ok=True)
         write_run(run_image, folder)
         expected_cycles = sum(layer.cycles for layer in sim.layers if layer.name in run_names)
-        plusargs = {
-            "ddr": folder / "ddr.hex",
-            "desc": folder / "desc.hex",
-            "trace": folder / "trace.txt",
-            "dump": folder / "dump.hex",
+        plusargs: dict[str, str | int] = {
+            "ddr": str(folder / "ddr.hex"),
+            "desc": str(folder / "desc.hex"),
+            "trace": str(folder / "trace.txt"),
+            "dump": str(folder / "dump.hex"),
             "dump_bytes": run_image.dump_bytes,
             "latency": config.ddr.latency_cycles,
             "max_cycles": 2 * expected_cycles + CYCLE_MARGIN,

@@ -24,6 +24,8 @@ from ..integer.graph import AddLayer, ConvLayer, IntegerNetwork, LinearLayer, Po
 from ..outputs import atomic_write_bytes
 from ..sim.plan import LayerPlan, plan_network
 from .images import (
+    PeLayerView,
+    VectorLayerView,
     check_pe_layer,
     check_vector_layer,
     gsnq_codes,
@@ -220,12 +222,12 @@ def layer_run(
             f"not {len(layers)}"
         )
     shapes = {"input": network.input.shape, **{layer.name: layer.output.shape for layer in network.layers}}
-    views = {}
+    views: dict[str, PeLayerView | VectorLayerView] = {}
     for layer in layers:
         if isinstance(layer, (ConvLayer, LinearLayer)):
-            view = pe_view(layer)
-            check_pe_layer(view, params)
-            views[layer.name] = view
+            pe = pe_view(layer)
+            check_pe_layer(pe, params)
+            views[layer.name] = pe
         else:
             vector = vector_view(layer, shapes[_operands(layer)[0]])
             check_vector_layer(vector, params)
@@ -240,7 +242,7 @@ def layer_run(
         tile_rows = plans[layer.name].tile_rows
         out_bytes = int(np.prod(layer.output.shape))
         view = views[layer.name]
-        if isinstance(layer, (ConvLayer, LinearLayer)):
+        if isinstance(view, PeLayerView):
             codes = gsnq_codes(layer.name, view.weights, params.weight_bits)
             w_base = memory.place(weight_image(view, params, codes))
             out_base = memory.place(b"", out_bytes)
