@@ -26,6 +26,7 @@ from ..errors import UnsupportedLayerError
 from ..hw.intmath import bits_for, ceil_div
 from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS
 from ..integer.graph import AddLayer, ConvLayer, LinearLayer, PoolKind, PoolLayer, Requant
+from ..sim.plan import DatapathLayer, datapath_layer
 from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
 
 #: Descriptor words per layer (tb_harness.v: NF) and their order.
@@ -264,24 +265,23 @@ class VectorLayerView:
     """A pooling or residual-add layer as the RTL runs it (vector mode, C_in = C_out).
 
     Attributes:
+        layer: the layer's shape as the datapath sees it (the timing contract's view).
+        mode: what the datapath does.
         shift_a, shift_b: an add's operand shifts (0 for pooling).
         requant: the per-channel requantization (an add; average pooling's single multiplier
             repeated per channel), ``None`` for max pooling.
     """
 
-    name: str
+    layer: DatapathLayer
     mode: Mode
-    channels: int
-    h_in: int
-    w_in: int
-    h_out: int
-    w_out: int
-    kernel: int
-    stride: int
-    padding: int
     shift_a: int
     shift_b: int
     requant: Requant | None
+
+    @property
+    def name(self) -> str:
+        """The layer's name."""
+        return self.layer.name
 
 
 def vector_view(layer: PoolLayer | AddLayer, input_shape: tuple[int, ...]) -> VectorLayerView:
@@ -290,24 +290,17 @@ def vector_view(layer: PoolLayer | AddLayer, input_shape: tuple[int, ...]) -> Ve
     Raises:
         UnsupportedLayerError: the tensors are not (C, H, W) feature maps.
     """
-    if len(input_shape) != 3 or len(layer.output.shape) != 3:
-        raise UnsupportedLayerError(
-            f"layer {layer.name!r} must work on (C, H, W) feature maps for the RTL, not "
-            f"{input_shape} -> {layer.output.shape}"
-        )
-    channels, h_out, w_out = layer.output.shape
-    _, h_in, w_in = input_shape
+    shape = datapath_layer(layer, input_shape)
     if isinstance(layer, AddLayer):
-        return VectorLayerView(layer.name, Mode.ADD, channels, h_in, w_in, h_out, w_out, 1, 1, 0,
-                               layer.shift_a, layer.shift_b, layer.requant)
+        return VectorLayerView(shape, Mode.ADD, layer.shift_a, layer.shift_b, layer.requant)
     requant = layer.requant
     if layer.kind is PoolKind.AVG and requant is not None:
-        requant = Requant(np.full(channels, int(np.asarray(requant.multiplier).reshape(-1)[0])),
-                          np.full(channels, int(np.asarray(requant.bias).reshape(-1)[0])),
+        repeat = (shape.c_out,)
+        requant = Requant(np.full(repeat, int(np.asarray(requant.multiplier).reshape(-1)[0])),
+                          np.full(repeat, int(np.asarray(requant.bias).reshape(-1)[0])),
                           requant.shift, requant.lo, requant.hi, requant.multiplier_bits)
     mode = Mode.MAX_POOL if layer.kind is PoolKind.MAX else Mode.AVG_POOL
-    return VectorLayerView(layer.name, mode, channels, h_in, w_in, h_out, w_out, layer.kernel,
-                           layer.stride, layer.padding, 0, 0, requant)
+    return VectorLayerView(shape, mode, 0, 0, requant)
 
 
 def _check_geometry(name: str, kernel: int, padding: int, fields: tuple[tuple[str, int, int], ...],
@@ -327,12 +320,13 @@ def _check_geometry(name: str, kernel: int, padding: int, fields: tuple[tuple[st
 
 def check_vector_layer(view: VectorLayerView, params: RtlParameters) -> None:
     """Raise if the RTL cannot run the pooling or add ``view`` (before anything is built)."""
-    _check_geometry(view.name, view.kernel, view.padding, (
-        ("kernel", view.kernel, MAX_SMALL_FIELD),
-        ("stride", view.stride, MAX_SMALL_FIELD),
-        ("input height", view.h_in, (1 << DIM_BITS) - 1),
-        ("input width", view.w_in, (1 << DIM_BITS) - 1),
-        ("channels", view.channels, (1 << CHANNEL_BITS) - 1),
+    shape = view.layer
+    _check_geometry(view.name, shape.kernel, shape.padding, (
+        ("kernel", shape.kernel, MAX_SMALL_FIELD),
+        ("stride", shape.stride, MAX_SMALL_FIELD),
+        ("input height", shape.h_in, (1 << DIM_BITS) - 1),
+        ("input width", shape.w_in, (1 << DIM_BITS) - 1),
+        ("channels", shape.c_in, (1 << CHANNEL_BITS) - 1),
         ("operand shift", max(view.shift_a, view.shift_b), MAX_ADD_SHIFT),
     ), params)
     if min(view.shift_a, view.shift_b) < 0:
@@ -348,9 +342,10 @@ def vector_param_image(view: VectorLayerView, params: RtlParameters) -> bytes:
     """The parameter words of every channel group, one group after the other (none for max pooling)."""
     if view.requant is None:
         return b""
+    channels = view.layer.c_out
     return b"".join(
-        requant_bytes(view.requant, slice(first, min(view.channels, first + params.tn)))
-        for first in range(0, view.channels, params.tn)
+        requant_bytes(view.requant, slice(first, min(channels, first + params.tn)))
+        for first in range(0, channels, params.tn)
     )
 
 
@@ -409,15 +404,9 @@ def _requant_fields(requant: Requant | None, params: RtlParameters) -> dict[str,
     return {"rq_shift": requant.shift, "rq_lo": requant.lo & mask, "rq_hi": requant.hi & mask}
 
 
-def pe_descriptor(
-    view: PeLayerView,
-    params: RtlParameters,
-    codes: GsnqCodes,
-    tile_rows: int,
-    bases: tuple[int, int, int],
-) -> list[int]:
-    """The descriptor of a convolution or linear layer (``bases``: input, weights, output)."""
-    return descriptor({
+def _geometry_fields(view: PeLayerView | DatapathLayer, tile_rows: int) -> dict[str, int]:
+    """The descriptor's shape fields: channels, map sizes, window and tile rows."""
+    return {
         "c_in": view.c_in,
         "c_out": view.c_out,
         "h_in": view.h_in,
@@ -428,6 +417,19 @@ def pe_descriptor(
         "stride": view.stride,
         "pad": view.padding,
         "tile_rows": tile_rows,
+    }
+
+
+def pe_descriptor(
+    view: PeLayerView,
+    params: RtlParameters,
+    codes: GsnqCodes,
+    tile_rows: int,
+    bases: tuple[int, int, int],
+) -> list[int]:
+    """The descriptor of a convolution or linear layer (``bases``: input, weights, output)."""
+    return descriptor({
+        **_geometry_fields(view, tile_rows),
         "pair_bits": pair_bits(view, params),
         "n_pos": codes.n_pos,
         "base_pos": codes.base_pos,
@@ -445,16 +447,7 @@ def vector_descriptor(
 ) -> list[int]:
     """The descriptor of a pooling or add (``bases``: input, parameters, output, operand B)."""
     return descriptor({
-        "c_in": view.channels,
-        "c_out": view.channels,
-        "h_in": view.h_in,
-        "w_in": view.w_in,
-        "h_out": view.h_out,
-        "w_out": view.w_out,
-        "ksize": view.kernel,
-        "stride": view.stride,
-        "pad": view.padding,
-        "tile_rows": tile_rows,
+        **_geometry_fields(view.layer, tile_rows),
         **_requant_fields(view.requant, params),
         "in_base": bases[0],
         "w_base": bases[1],
