@@ -43,7 +43,7 @@ def test_chrome_trace_has_one_span_per_event_in_microseconds(result):
     assert [e["name"] for e in layers] == ["conv", "pool"]
     assert layers[-1]["args"]["end_cycle"] == result.total_cycles
     names = {e["args"]["name"] for e in payload["traceEvents"] if e["name"] == "thread_name"}
-    assert {"PE array", "vector unit", "input DMA", "store DMA"} <= names
+    assert {"PE array", "PE datapath, vector mode", "input DMA", "store DMA"} <= names
 
 
 def test_export_picks_the_format_by_suffix(result):

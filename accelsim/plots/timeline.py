@@ -1,8 +1,8 @@
 """The utilization timeline of one inference, from the event trace.
 
 Upper panel: every load, compute and store as a bar on its engine's track (input DMA, weight
-DMA, PE array, vector unit, store DMA). Lower panel: the fraction of each time bin during which
-the PE array and the vector unit were computing. Each engine does one thing at a time, so its
+DMA, PE array, the datapath's vector mode, store DMA). Lower panel: the fraction of each time bin
+during which the datapath was computing (convolutions, and pooling / adds in vector mode). Each engine does one thing at a time, so its
 busy cycles in a bin are exact: the sum over its events of their overlap with the bin.
 """
 
@@ -23,7 +23,7 @@ TRACKS = (
     (EventKind.LOAD_INPUT, "input DMA", "#1f78b4"),
     (EventKind.LOAD_WEIGHT, "weight DMA", "#a6cee3"),
     (EventKind.COMPUTE, "PE array", "#1b9e77"),
-    (EventKind.VECTOR, "vector unit", "#66a61e"),
+    (EventKind.VECTOR, "vector mode", "#66a61e"),
     (EventKind.STORE_OUTPUT, "store DMA", "#d95f02"),
 )
 #: Engines whose busy fraction the lower panel shows.

@@ -143,7 +143,7 @@ class LayerPlan:
 
     @property
     def compute_cycles(self) -> int:
-        """Cycles the PE array (or vector unit) alone needs: the sum of the tiles' cycles."""
+        """Cycles the PE datapath alone needs: the sum of the tiles' cycles."""
         return sum(tile.cycles for tile in self.tiles)
 
     @property

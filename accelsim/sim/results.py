@@ -37,7 +37,7 @@ class LayerResult:
     Attributes:
         name, kind, unit: the layer, what it is and the unit that ran it.
         start_cycle, end_cycle: the layer spans ``[start_cycle, end_cycle)``.
-        compute_cycles: cycles the PE array (vector unit) was busy: what it alone would take.
+        compute_cycles: cycles the PE datapath was busy: what it alone would take.
         memory_cycles: cycles the DDR channel was busy: what the DDR alone would take.
         stall_cycles: cycles, before its last compute ended, that the unit waited (for loaded
             data or a free output half).

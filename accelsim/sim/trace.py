@@ -21,7 +21,7 @@ TRACKS: dict[EventKind, tuple[int, str]] = {
     EventKind.LOAD_INPUT: (1, "input DMA"),
     EventKind.LOAD_WEIGHT: (2, "weight DMA"),
     EventKind.COMPUTE: (3, "PE array"),
-    EventKind.VECTOR: (4, "vector unit"),
+    EventKind.VECTOR: (4, "PE datapath, vector mode"),
     EventKind.STORE_OUTPUT: (5, "store DMA"),
 }
 LAYER_TRACK = (0, "layers")
