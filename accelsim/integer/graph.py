@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -136,6 +137,11 @@ class ConvLayer:
         """Kernel rows computed per (output, input) channel pair."""
         return self.kernel if self.kept_rows is None else int(self.kept_rows.shape[2])
 
+    @cached_property
+    def nonzeros(self) -> int:
+        """Number of non-zero weights (counted once: the weights never change)."""
+        return int(np.count_nonzero(self.weights))
+
 
 @dataclass(frozen=True, eq=False)
 class LinearLayer:
@@ -155,9 +161,9 @@ class LinearLayer:
     acc_bits: int
     requant: Requant
 
-    @property
+    @cached_property
     def nonzeros(self) -> int:
-        """Number of non-zero weights."""
+        """Number of non-zero weights (counted once: the weights never change)."""
         return int(np.count_nonzero(self.weights))
 
 

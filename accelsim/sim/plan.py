@@ -15,8 +15,6 @@ import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..errors import ConfigError, UnsupportedLayerError
 from ..hw.config import DdrConfig, HwConfig, PeKind
 from ..hw.geometry import input_buffer, weight_buffer
@@ -293,15 +291,13 @@ def datapath_layer(
         UnsupportedLayerError: a pooling or add whose tensors are not (C, H, W) feature maps.
     """
     if isinstance(layer, LinearLayer):
-        nonzeros = int(np.count_nonzero(layer.weights))
         return DatapathLayer(layer.name, LayerKind.LINEAR, layer.in_features, layer.out_features,
-                             1, 1, 1, 1, 1, 1, 0, None, nonzeros, 1, True)
+                             1, 1, 1, 1, 1, 1, 0, None, layer.nonzeros, 1, True)
     if isinstance(layer, ConvLayer):
-        nonzeros = int(np.count_nonzero(layer.weights))
         return DatapathLayer(layer.name, LayerKind.CONV, layer.in_channels, layer.out_channels,
                              layer.in_h, layer.in_w, layer.out_h, layer.out_w, layer.kernel,
                              layer.stride, layer.padding, layer.rows_kept if layer.is_krp else None,
-                             nonzeros, 1, True)
+                             layer.nonzeros, 1, True)
     if len(layer.output.shape) != 3 or len(input_shape) != 3:
         raise UnsupportedLayerError(
             f"layer {layer.name!r} must work on (C, H, W) feature maps, not {input_shape} -> "
@@ -402,6 +398,8 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
     weight_word = weight_buffer(config).word_bits
     row_ranges = _row_groups(view.h_out, tile_rows)
 
+    channels_of = [min(pe.tn, view.c_out - group * pe.tn) for group in range(groups_out)]
+    steps_of = [_steps(view, config, group * pe.tn, channels) for group, channels in enumerate(channels_of)]
     input_jobs: list[LoadJob] = []
     weight_jobs: list[LoadJob] = []
     tiles: list[TilePlan] = []
@@ -414,8 +412,7 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
                                   words * input_buffer(config).banks * a, start,
                                   start + groups_out - 1))
         for group in range(groups_out):
-            channels = min(pe.tn, view.c_out - group * pe.tn)
-            steps = _steps(view, config, group * pe.tn, channels)
+            channels, steps = channels_of[group], steps_of[group]
             index = len(tiles)
             if view.params and (groups_out > 1 or not weight_jobs):
                 weight_bytes = packed_bytes(channels * view.c_in, pair_bits) if pair_bits else 0

@@ -142,13 +142,15 @@ module pe_datapath #(
     // lane i's channel, col_first + i places after the start of the tile's first group:
     // {its group relative to g_first, its column}
     function [REL_W+COL_W-1:0] lane_place(input [COL_W-1:0] first, input integer lane);
-        integer t, q;
+        integer t, q, n;
         begin
-            t = {{(32-COL_W){1'b0}}, first} + lane;
+            t = {{(32-COL_W){1'b0}}, first} + lane;    // < TM + TN
             q = 0;
-            while (t >= TM_I) begin
-                t = t - TM_I;
-                q = q + 1;
+            for (n = 0; n <= TN / TM_I; n = n + 1) begin
+                if (t >= TM_I) begin
+                    t = t - TM_I;
+                    q = q + 1;
+                end
             end
             lane_place = {q[REL_W-1:0], t[COL_W-1:0]};
         end
