@@ -12,9 +12,11 @@ from accelsim.integer.graph import IntegerNetwork
 from accelsim.sim import NetworkBuilder, plan_network, simulate, vgg16_shapes
 from accelsim.sim.plan import (
     bursts,
+    channel_groups_read,
     passes,
     request_cycles,
     transfer_cycles,
+    vector_blocks,
     weight_pair_bits,
 )
 
@@ -38,6 +40,30 @@ from accelsim.sim.plan import (
 )
 def test_passes_table(kind, kernel, rows, expected):
     assert passes(kind, 3, kernel, rows) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "channels", "tm", "expected"),
+    [
+        (0, 8, 4, 2),   # channels 0-7: groups 0 and 1
+        (8, 8, 4, 2),
+        (3, 3, 2, 2),   # channels 3-5 with tm = 2: groups 1 and 2
+        (2, 2, 3, 2),   # channels 2-3 with tm = 3: groups 0 and 1 (straddles)
+        (0, 2, 3, 1),
+        (5, 1, 4, 1),
+        (0, 1, 1, 1),
+        (6, 6, 1, 6),
+    ],
+)
+def test_vector_tiles_read_the_input_groups_holding_their_channels(first, channels, tm, expected):
+    assert channel_groups_read(first, channels, tm) == expected
+    touched = {channel // tm for channel in range(first, first + channels)}
+    assert expected == len(touched)
+
+
+def test_vector_window_blocks():
+    assert [vector_blocks(kernel, 3) for kernel in (1, 2, 3, 4, 6, 7, 8)] == [1, 1, 1, 4, 4, 9, 9]
+    assert vector_blocks(2, 1) == 4
 
 
 def test_weight_bits_per_kernel():
