@@ -6,8 +6,8 @@
 // which restarts on the first step of a pixel.
 //
 // Same interface timing as pe_array: operands and control enter registered, results leave 4
-// cycles later (registers: column select, window reduce, shift; the accumulators update in the
-// fourth cycle, together with the output register).
+// cycles later (registers: the selected and reduced window, a delay, the shifted value; the
+// accumulators update in the fourth cycle, together with the output register).
 module vector_lanes #(
     parameter TN    = 8,
     parameter TM    = 4,
@@ -57,55 +57,59 @@ module vector_lanes #(
     genvar i;
     generate
         for (i = 0; i < TN; i = i + 1) begin : g_lane
-            // stage 1: the lane's column, whether the step reads its channel, its shift
+            // stage 1: the lane's column (a TM:1 select), reduced: the maximum of its valid
+            // elements (-2^A if none) or their sum; whether the step reads the lane's channel
             wire [COL_W-1:0] col = lane_col[i*COL_W +: COL_W];
-            reg  [NE*A-1:0]  win1;
-            reg  [NE-1:0]    ok1;
-            reg              hit1;
-            reg  [3:0]       sh1;
-            always @(posedge clk) begin
-                win1 <= windows[col*NE*A +: NE*A];
-                ok1  <= elem_valid[col*NE +: NE];
-                hit1 <= lane_on[i] && (lane_group[i*REL_W +: REL_W] == in_group);
-                sh1  <= in_operand ? shift_b : shift_a;
-            end
-
-            // stage 2: reduce the window
-            reg signed [RED_W-1:0] red, red2;
-            reg        [3:0]       sh2;
-            reg                    hit2;
-            integer e;
+            reg  [NE*A-1:0]  win;
+            reg  [NE-1:0]    ok;
+            reg  signed [A:0]       mx [0:NE-1];    // A+1 bits: -2^A stands for "no element"
+            reg  signed [RED_W-1:0] sm [0:NE-1];
+            reg  signed [RED_W-1:0] red;
+            integer j, e, step;
             always @(*) begin
-                red = is_max ? $signed(NEG_INF) : {RED_W{1'b0}};
-                for (e = 0; e < NE; e = e + 1) begin
-                    if (is_max) begin
-                        if (ok1[e] && $signed({{(RED_W-A){win1[e*A + A-1]}}, win1[e*A +: A]}) > red)
-                            red = {{(RED_W-A){win1[e*A + A-1]}}, win1[e*A +: A]};
-                    end else if (ok1[e]) begin
-                        red = red + {{(RED_W-A){win1[e*A + A-1]}}, win1[e*A +: A]};
+                win = {NE*A{1'b0}};
+                ok = {NE{1'b0}};
+                for (j = 0; j < TM; j = j + 1) begin
+                    if (col == j[COL_W-1:0]) begin
+                        win = windows[j*NE*A +: NE*A];
+                        ok = elem_valid[j*NE +: NE];
                     end
                 end
+                for (e = 0; e < NE; e = e + 1) begin
+                    mx[e] = ok[e] ? {win[e*A + A-1], win[e*A +: A]} : {1'b1, {A{1'b0}}};
+                    sm[e] = ok[e] ? {{(RED_W-A){win[e*A + A-1]}}, win[e*A +: A]} : {RED_W{1'b0}};
+                end
+                // pairwise trees: element e takes in element e + step
+                for (step = 1; step < NE; step = step * 2) begin
+                    for (e = 0; e + step < NE; e = e + 2 * step) begin
+                        mx[e] = (mx[e + step] > mx[e]) ? mx[e + step] : mx[e];
+                        sm[e] = sm[e] + sm[e + step];
+                    end
+                end
+                red = is_max ? {{(RED_W-A-1){mx[0][A]}}, mx[0]} : sm[0];
             end
+            reg signed [RED_W-1:0] red1, red2;
+            reg        [3:0]       sh1, sh2;
+            reg                    hit1, hit2, hit3;
             always @(posedge clk) begin
-                red2 <= red;
-                sh2 <= sh1;
+                red1 <= red;
+                hit1 <= lane_on[i] && (lane_group[i*REL_W +: REL_W] == in_group);
+                sh1  <= in_operand ? shift_b : shift_a;
+                red2 <= red1;                    // stage 2: a delay (keeps the PE array's latency)
+                sh2  <= sh1;
                 hit2 <= hit1;
+                hit3 <= hit2;
             end
 
             // stage 3: the operand's shift
             reg signed [ACC_W-1:0] value3;
-            reg                    hit3;
-            always @(posedge clk) begin
-                value3 <= {{(ACC_W-RED_W){red2[RED_W-1]}}, red2} <<< sh2;
-                hit3 <= hit2;
-            end
+            always @(posedge clk) value3 <= {{(ACC_W-RED_W){red2[RED_W-1]}}, red2} <<< sh2;
 
-            // stage 4: accumulate
+            // stage 4: accumulate (a maximum stays within RED_W bits: compare those)
             reg  signed [ACC_W-1:0] acc;
             wire signed [ACC_W-1:0] base = first_d[2] ? (is_max ? {{(ACC_W-RED_W){1'b1}}, NEG_INF} : {ACC_W{1'b0}}) : acc;
-            wire signed [ACC_W-1:0] total = !hit3 ? base
-                                          : is_max ? ((value3 > base) ? value3 : base)
-                                          : base + value3;
+            wire                    more = $signed(value3[RED_W-1:0]) > $signed(base[RED_W-1:0]);
+            wire signed [ACC_W-1:0] total = !hit3 ? base : is_max ? (more ? value3 : base) : base + value3;
             always @(posedge clk) begin
                 if (valid_d[2]) acc <= total;
                 if (valid_d[2] && last_d[2]) out_sums[i*ACC_W +: ACC_W] <= total;
