@@ -181,3 +181,19 @@ def test_resources_add_and_scale_and_report_bram_in_tiles():
     part = Resources(lut=3, ff=2, dsp=1, bram18=1, carry=1)
     assert part * 3 + part == Resources(12, 8, 4, 4, 4)
     assert (part * 3).as_dict() == {"lut": 9, "ff": 6, "dsp": 3, "bram36": 1.5, "carry": 3}
+
+
+@pytest.mark.yosys
+@pytest.mark.parametrize("kind", list(PeKind))
+def test_model_of_a_small_array_agrees_with_yosys(kind, tmp_path, monkeypatch):
+    # a 2 x 2 array at 3-bit weights is in no calibration grid: the model composes taps, sums,
+    # registers and the DSP rule, Yosys synthesizes the RTL whole (flattened)
+    from accelsim.synth import Yosys
+    from accelsim.synth.targets import Design, synth_target
+
+    monkeypatch.setenv("ACCELSIM_CACHE_DIR", str(tmp_path))
+    config = shaped(kind, tn=2, tm=2, weight_bits=3)
+    synthesis = Yosys().synthesize(synth_target(config, Design.ARRAY))
+    model = pe_array(config)
+    assert (model.ff, model.dsp, model.bram36) == (synthesis.ff, synthesis.dsp, synthesis.bram36)
+    assert abs(model.lut - synthesis.lut) <= 0.10 * synthesis.lut, (model.lut, synthesis.lut)

@@ -24,7 +24,7 @@ def test_estimate_report_and_json_keys(capsys):
     result = run([])
     estimate = estimate_resources(load_config())
     assert set(result["estimate"]) >= {"lut", "ff", "dsp", "bram36", "parts"}
-    assert result["estimate"]["lut"] == estimate.core.lut and result["estimate"]["bram36"] == estimate.core.bram36
+    assert result["estimate"]["lut"] == estimate.total.lut and result["estimate"]["bram36"] == estimate.total.bram36
     assert result["estimate"]["parts"]["total"]["ff"] == estimate.total.ff
     report = fits(load_config())
     assert result["fit"]["fits"] is report.fits and result["fit"]["device"] == "xc7z035"

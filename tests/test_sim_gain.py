@@ -62,5 +62,5 @@ def test_krp_units_fit_most_and_run_fastest():
 def test_budget_must_be_a_fraction_and_the_scope_a_part():
     with pytest.raises(ConfigError, match=r"^budget must be a fraction in \(0, 1\], not 1.5$"):
         logic_budget(1.5)
-    with pytest.raises(ConfigError, match=r"^scope must be one of total, core, pe_array, not 'array'$"):
+    with pytest.raises(ConfigError, match=r"^scope must be one of total, pe_array, not 'array'$"):
         fits(load_config(), scope="array")

@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             "",
             "Per kind, the fastest array over tm in {1, 2, 4, 8, 16, 32}, each with the largest tn whose "
             "budgeted part fits: `pe_array`, the PE array alone (the paper's module, the part the kinds differ in), "
-            "or `total`, the whole accelerator (core and vector unit); either way the whole design must fit the "
+            "or `total`, the whole accelerator (the RTL core); either way the whole design must fit the "
             "device's DSP48s and BRAM36. LUT ... BRAM36: the whole accelerator's estimate. Default configuration "
             "otherwise (`accelsim.sim.gain.parallelism_gain`; also `accelsim run --workload vgg16 --gain 0.5 "
             "[--gain-scope total]`). Networks: CIFAR-10, one-shot KRP + 4-bit GSNQ, seeded weights.",

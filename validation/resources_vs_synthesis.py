@@ -74,7 +74,7 @@ MEMORIES = tuple((item, items, depth) for item, items in ((8, 1), (8, 8), (14, 4
 
 def _model(point: Point):
     estimate = estimate_resources(point.config())
-    return {Design.UNIT: estimate.pe_unit, Design.ARRAY: estimate.pe_array, Design.CORE: estimate.core}[point.design]
+    return {Design.UNIT: estimate.pe_unit, Design.ARRAY: estimate.pe_array, Design.CORE: estimate.total}[point.design]
 
 
 def _error(model: float, measured: float) -> str:
@@ -112,7 +112,7 @@ def _core_parts(points: Iterable[Point]) -> list[str]:
         estimate = estimate_resources(point.config())
         for name in ("pe_array", "requant", "buffers", "control"):
             part = getattr(estimate, name)
-            share = 100 * part.lut / estimate.core.lut if estimate.core.lut else 0.0
+            share = 100 * part.lut / estimate.total.lut if estimate.total.lut else 0.0
             rows.append(f"| {point.label()} | {name} | {part.lut:,} ({share:.0f}%) | {part.ff:,} | {part.dsp} | "
                         f"{part.bram36:g} |")
     return rows
@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         (f"Made by `python validation/resources_vs_synthesis.py` with {runner.tool.banner}, `synth_xilinx "
          "-family xc7 -flatten` (`-nodsp` for mult_lut; cores hierarchical). The model's parts were measured "
          "separately (`validation/calibrate_resources.py`); no unit or array here is in that calibration. The "
-         "core's control modules are measured whole at the 4 x 2 and 8 x 4 KRP arrays (and a 4 x 2 dense one), "
-         "so the default (8 x 4 KRP) core tests the composition; the 4 x 4 gsnq_shift 3-bit core also the "
-         "interpolation."),
+         "core's other modules are measured whole (hierarchically, as the core is synthesized) at the 4 x 2 and "
+         "8 x 4 KRP arrays, the weight path also at 4 x 2 dense and 2-bit arrays, so the default (8 x 4 KRP) "
+         "core tests the composition; the 4 x 4 gsnq_shift 3-bit core also the interpolation."),
         "",
         "Each cell: model / Yosys (model error). CARRY4: model / Yosys.",
         "",
@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         "## The cores by part (model)",
         "",
         "`buffers`: the RAMs and the write crossbars of the input, weight and output buffers; `control`: "
-        "controller, DMA engines, DDR arbiter and the datapath's sequencer (docs/resources.md section 4).",
+        "controller, DMA engines, DDR arbiter and the datapath's sequencer, operand registers and vector lanes "
+        "(docs/resources.md section 4).",
         "",
         "| core | part | LUT (share) | FF | DSP48 | BRAM36 |",
         "|---|---|---|---|---|---|",

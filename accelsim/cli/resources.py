@@ -18,7 +18,7 @@ from ..synth.targets import Design, synth_target
 from .run import configure
 
 #: The estimate part that corresponds to each synthesizable design.
-DESIGN_PART = {Design.CORE: "core", Design.ARRAY: "pe_array", Design.UNIT: "pe_unit", Design.REQUANT: "requant_lane"}
+DESIGN_PART = {Design.CORE: "total", Design.ARRAY: "pe_array", Design.UNIT: "pe_unit", Design.REQUANT: "requant_lane"}
 COLUMNS = ("lut", "ff", "dsp", "bram36", "carry")
 
 
@@ -29,7 +29,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         help="estimate LUT/FF/DSP/BRAM of a configuration (and synthesize its RTL with Yosys)",
         description=(
             "Estimate the FPGA resources of a hardware configuration with the analytical model (by part: PE "
-            "unit, PE array, requantization lanes, buffers, control, vector unit), its utilization of the "
+            "unit, PE array, requantization lanes, buffers, control with the vector lanes), its utilization of the "
             "device and whether it fits. With --synth, also synthesize the RTL of --design with Yosys "
             "(synth_xilinx) and compare."
         ),
@@ -72,14 +72,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     estimate = estimate_resources(config)
     report = fits(config, device, args.budget)
     parts = {"pe_unit": estimate.pe_unit, "pe_array": estimate.pe_array, "requant": estimate.requant,
-             "buffers": estimate.buffers, "control": estimate.control, "core": estimate.core,
-             "vector": estimate.vector, "total": estimate.total}
+             "buffers": estimate.buffers, "control": estimate.control, "total": estimate.total}
     print(f"{config.name!r}: {config.pe.units} {config.pe.kind.value} units ({config.pe.tn} x {config.pe.tm}), "
           f"{config.act_bits}-bit activations, {config.weight_bits}-bit weights, on {device.name}")
     print(f"{'part':<16}" + "".join(f"{key.upper():>10}" for key in COLUMNS))
     for name, part in parts.items():
         print(_row(name, part.as_dict()))
-    print("(vector: no RTL yet, first-order estimate; core = pe_array + requant + buffers + control)")
+    print("(total = pe_array + requant + buffers + control: the RTL core, accel_core)")
     print(f"\nutilization of {device.name}" + (f" (budget {100 * args.budget:g}%)" if args.budget != 1.0 else ""))
     for key in RESOURCE_NAMES:
         print(f"  {key.upper():<7}{report.need[key]:>10,g} of {getattr(device, key):>8,}  {100 * report.usage[key]:6.1f}%")

@@ -389,8 +389,8 @@ class ResourceEstimate:
             "module").
         requant: the ``tn`` requantization lanes.
         buffers: the three double buffers.
-        control: controller, DMA engines, DDR arbiter, the datapath's sequencer and operand registers.
-        vector: the vector unit (pooling, residual add); not in the RTL yet, first-order estimate.
+        control: controller, DMA engines, DDR arbiter, and the datapath's sequencer, operand
+            registers and vector lanes (pooling, residual adds).
     """
 
     pe_unit: Resources
@@ -398,25 +398,11 @@ class ResourceEstimate:
     requant: Resources
     buffers: Resources
     control: Resources
-    vector: Resources
-
-    @property
-    def core(self) -> Resources:
-        """What the RTL core (``accel_core``) holds: everything but the vector unit."""
-        return _sum((self.pe_array, self.requant, self.buffers, self.control))
 
     @property
     def total(self) -> Resources:
-        """The whole accelerator (core and vector unit)."""
-        return self.core + self.vector
-
-
-def vector_unit(config: HwConfig) -> Resources:
-    """The datapath's vector lanes (``tn`` lanes of compare/add feeding the requantization lanes):
-    a first-order structural estimate, not calibrated."""
-    a = config.act_bits
-    lane = Resources(lut=(a + 8) + a, ff=2 * (a + 8))
-    return lane * config.pe.tn
+        """The whole accelerator, what the RTL core (``accel_core``) holds."""
+        return _sum((self.pe_array, self.requant, self.buffers, self.control))
 
 
 #: The core's modules besides the PE array, the requantization lanes and the buffer RAMs, measured
@@ -433,8 +419,10 @@ def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
     RAM, so it grows with lanes x slots x RAMs x item bits (input: ``tm*k*k`` banks of 2 RAMs,
     ``beat`` lanes, ``slots`` activations; weight: per output channel ``interleave`` RAMs of
     ``tm`` items, ``lanes`` lanes; output: per channel 2 RAMs, one lane). The input DMA's per-lane
-    bank and item arithmetic: banks x lanes. The weight DMA: the step word's bits. The store DMA:
-    ``tn`` x lanes. Controller: ``tn``. Datapath sequencer and operand registers: the units.
+    bank and item arithmetic: banks x lanes. The weight DMA: its lanes' bits (each lane cuts an
+    item out of the beat and places it at a row, word and slot). The store DMA:
+    ``tn`` x lanes. Controller: ``tn``. Datapath sequencer, operand registers and vector lanes (a ``tm``:1 column
+    select and a ``tm``-operand max/sum tree per lane): the units.
     DDR arbiter: the beat bytes.
     """
     pe, a, layout = config.pe, config.act_bits, buffer_layout(config)
@@ -445,7 +433,7 @@ def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
         "ddr_arbiter": (beat,),
         "dma_load_in": (banks * beat,),
         "input_buffer_logic": (banks * 2 * beat * layout.slots * a,),
-        "dma_load_w": (pe.units * item,),
+        "dma_load_w": (layout.lanes * (item + bits_for(pe.tn) + bits_for(2 * layout.w_half) + bits_for(pe.tm)),),
         "weight_buffer_logic": (pe.tn * layout.interleave * layout.lanes * pe.tm * item,),
         "dma_store": (pe.tn * beat,),
         "output_buffer_logic": (pe.tn * 2 * layout.slots * a,),
@@ -459,7 +447,7 @@ def _modules(config: HwConfig, names: Sequence[str]) -> Resources:
 
 
 def control(config: HwConfig) -> Resources:
-    """Controller, DMA engines, DDR arbiter, and the datapath's sequencer and operand registers,
+    """Controller, DMA engines, DDR arbiter, and the datapath's sequencer, operand registers and vector lanes,
     interpolated (linearly in the number each scales with) between measured module sizes."""
     return _modules(config, CONTROL_PARTS)
 
@@ -477,7 +465,6 @@ def estimate_resources(config: HwConfig) -> ResourceEstimate:
         requant=requant_lane(config) * config.pe.tn,
         buffers=buffers(config),
         control=control(config),
-        vector=vector_unit(config),
     )
 
 
@@ -536,8 +523,8 @@ def _budget_shares(budget: float | Mapping[str, float]) -> dict[str, float]:
     return shares
 
 
-#: The parts of an estimate a fit can be judged on: the whole accelerator, the RTL core, the PE array.
-FIT_SCOPES = ("total", "core", "pe_array")
+#: The parts of an estimate a fit can be judged on: the whole accelerator, the PE array.
+FIT_SCOPES = ("total", "pe_array")
 
 
 def fits(config: HwConfig, device: Device | None = None, budget: float | Mapping[str, float] = 1.0,

@@ -30,7 +30,7 @@ from .yosys import SynthesisResult, SynthTarget, Yosys
 #: Folder of the calibration-only Verilog parts.
 CALIBRATION_VERILOG = Path(__file__).parent / "verilog"
 #: Activation and weight widths the tap parts are measured at.
-TAP_ACT_BITS = (4, 8, 12, 16)
+TAP_ACT_BITS = (4, 6, 8, 10, 12, 14, 16)
 TAP_WEIGHT_BITS = (2, 3, 4, 5)
 #: Operand counts and widths of the sums (the unit's taps, the column's ``tm``).
 SUM_OPERANDS = (2, 3, 4, 5, 8, 9, 16, 32)
@@ -44,9 +44,11 @@ ACCUMULATE_ADDEND_BITS = 27
 REQUANT_ACT_BITS = (4, 8, 16)
 #: Tap kinds: (part name, pe_tap MULT, USE_DSP, Yosys may use DSP48s).
 TAP_KINDS = (("tap_shift", 0, 0, True), ("tap_mult_lut", 1, 0, False), ("tap_mult_dsp", 1, 1, True))
-#: The core's other modules are measured at these PE arrays (kind, tn, tm) of the default
-#: configuration: two sizes, and a dense kind for the parts that scale with the weight word.
-CONTROL_ARRAYS = ((PeKind.KRP_GSNQ, 4, 2), (PeKind.KRP_GSNQ, 8, 4), (PeKind.GSNQ_SHIFT, 4, 2))
+#: The core's other modules are measured at these PE arrays (kind, tn, tm, weight bits) of the
+#: default configuration: two sizes, and dense kinds and other weight widths for the parts that
+#: scale with the weight word.
+CONTROL_ARRAYS = ((PeKind.KRP_GSNQ, 4, 2, 4), (PeKind.KRP_GSNQ, 8, 4, 4), (PeKind.GSNQ_SHIFT, 4, 2, 4),
+                  (PeKind.GSNQ_SHIFT, 4, 2, 2), (PeKind.KRP_GSNQ, 4, 2, 2))
 #: Control parts measured at every array of CONTROL_ARRAYS (the others at the first two).
 WEIGHT_WORD_PARTS = ("dma_load_w", "weight_buffer")
 
@@ -100,20 +102,27 @@ def core_module_parameters(config: HwConfig) -> dict[str, dict[str, int]]:
     }
 
 
-def control_config(kind: PeKind, tn: int, tm: int) -> HwConfig:
-    """The default configuration with a ``tn x tm`` array of ``kind`` (no fit check)."""
+def control_config(kind: PeKind, tn: int, tm: int, weight_bits: int) -> HwConfig:
+    """The default configuration with a ``tn x tm`` array of ``kind`` and ``weight_bits`` (no fit check)."""
     base = HwConfig()
-    return dataclasses.replace(base, pe=dataclasses.replace(base.pe, kind=kind, tn=tn, tm=tm))
+    return dataclasses.replace(base, weight_bits=weight_bits,
+                               pe=dataclasses.replace(base.pe, kind=kind, tn=tn, tm=tm))
 
 
-def _module_target(module: str, parameters: dict[str, int]) -> SynthTarget:
-    return SynthTarget(module, tuple(parameters.items()))
+def _module_target(module: str, parameters: dict[str, int], flatten: bool = True) -> SynthTarget:
+    return SynthTarget(module, tuple(parameters.items()), flatten=flatten)
 
 
 def control_parts() -> Iterator[Part]:
-    """The core's modules other than the PE array, requantization lanes and buffer RAMs."""
-    for index, (kind, tn, tm) in enumerate(CONTROL_ARRAYS):
-        config = control_config(kind, tn, tm)
+    """The core's modules other than the PE array, requantization lanes and buffer RAMs.
+
+    Each module is synthesized whole and hierarchically, as the core is (``Design.CORE``): a
+    hierarchical ``stat`` of the core is the sum of its modules' own hierarchical counts, while a
+    module flattened alone loses up to a third of the LUTs its RAM and row sub-modules keep in
+    place (the input buffer's crossbar: 31.9k flattened, 51.9k in the hierarchy at the default).
+    """
+    for index, (kind, tn, tm, weight_bits) in enumerate(CONTROL_ARRAYS):
+        config = control_config(kind, tn, tm, weight_bits)
         modules = core_module_parameters(config)
         keys = control_keys(config)
         memories = {group.name: group for group in buffer_memories(config)}
@@ -133,7 +142,8 @@ def control_parts() -> Iterator[Part]:
             if module.endswith("_buffer"):
                 group = memories[module.removesuffix("_buffer")]
                 minus_memories = (group.resources.lut, group.resources.ff)
-            yield Part(part_name, keys[part_name], _module_target(module, parameters), minus, minus_memories)
+            yield Part(part_name, keys[part_name], _module_target(module, parameters, flatten=False), minus,
+                       minus_memories)
 
 
 def parts() -> Iterator[Part]:
@@ -188,7 +198,8 @@ def render(table: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]], b
         '"""Measured LUT, FF, CARRY4 and DSP48 counts of the parts of the resource model (generated; do not edit).',
         "",
         f"Made by ``python validation/calibrate_resources.py`` with {banner}",
-        "(``synth_xilinx -family xc7 -flatten``); what each part is: ``accelsim/synth/calibrate.py``.",
+        "(``synth_xilinx -family xc7``, ``-flatten`` but for the core's modules, hierarchical as the core is);",
+        "what each part is: ``accelsim/synth/calibrate.py``.",
         "Keys: tap_* (act_bits, weight_bits); sum (operands, operand bits); select (kernel_max,",
         "act_bits); accumulate (acc_bits,); requant (acc_bits, act_bits); the core's other modules:",
         "the structural size of ``accelsim.hw.resources.control_keys`` (e.g. a buffer's crossbar bits).",
