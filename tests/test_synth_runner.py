@@ -123,6 +123,18 @@ def test_script_reads_by_name_sets_parameters_and_flattens():
         SynthTarget("add4", (("N", "x"),))  # type: ignore[arg-type]
 
 
+def test_script_keeps_black_boxes_unsynthesized_in_the_hierarchy():
+    target = SynthTarget("top2", (), (Path("/x/add4.v"), Path("/x/top2.v")), flatten=False, black_boxes=("add4",))
+    assert synth_script(target, "xc7", target.files()).splitlines()[:3] == [
+        "read_verilog add4.v top2.v",
+        "blackbox add4",
+        "synth_xilinx -family xc7 -noiopad -noclkbuf -top top2",
+    ]
+    assert target.describe() == "top2() without add4"
+    with pytest.raises(ConfigError, match=r"^black box of top2 must be the name of a module below it, not 'top2'$"):
+        SynthTarget("top2", black_boxes=("top2",))
+
+
 def test_yosys_named_by_a_missing_file_is_tool_not_found_with_the_install_hint(tmp_path):
     bogus = tmp_path / "no" / "yosys"
     with pytest.raises(ToolNotFound) as caught:
@@ -177,6 +189,22 @@ def test_a_small_module_is_synthesized_and_then_cached(tmp_path):
     assert (first.lut, first.carry) == (4, 2)
     again = runner.synthesize(SynthTarget("add4", (), (source,)))
     assert again.cached and again.counts == first.counts
+
+
+@pytest.mark.yosys
+def test_a_black_box_is_left_out_of_the_hierarchical_count(tmp_path):
+    adder = tmp_path / "add4.v"
+    adder.write_text(ADDER)
+    top = tmp_path / "pair.v"
+    top.write_text("module pair (input wire clk, input wire [3:0] a, output reg [4:0] q);\n"
+                   "    wire [4:0] s;\n    add4 u (.clk(clk), .a(a), .b(a), .s(s));\n"
+                   "    always @(posedge clk) q <= s;\nendmodule\n")
+    runner = Yosys(cache_dir=tmp_path / "cache")
+    whole = runner.synthesize(SynthTarget("pair", (), (adder, top), flatten=False))
+    alone = runner.synthesize(SynthTarget("pair", (), (adder, top), flatten=False, black_boxes=("add4",)))
+    # the adder's 5 flip-flops and its carry chain are counted only when it is synthesized
+    assert (whole.ff, alone.ff) == (10, 5)
+    assert alone.carry == 0 and whole.carry == 2
 
 
 @pytest.mark.yosys

@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         (f"Made by `python validation/resources_vs_synthesis.py` with {runner.tool.banner}, `synth_xilinx "
          "-family xc7 -flatten` (`-nodsp` for mult_lut; cores hierarchical). The model's parts were measured "
          "separately (`validation/calibrate_resources.py`); no unit or array here is in that calibration. The "
-         "core's other modules are measured whole (hierarchically, as the core is synthesized) at the 4 x 2 and "
+         "core's other modules are measured in place (the core synthesized hierarchically, as here, with every "
+         "other module a black box) at the 4 x 2 and "
          "8 x 4 KRP arrays, the weight path also at 4 x 2 dense and 2-bit arrays, so the default (8 x 4 KRP) "
          "core tests the composition; the 4 x 4 gsnq_shift 3-bit core also the interpolation."),
         "",

@@ -408,7 +408,8 @@ class ResourceEstimate:
 #: The core's modules besides the PE array, the requantization lanes and the buffer RAMs, measured
 #: whole (``accelsim/synth/calibrate.py``); a ``*_logic`` part is a module less what the model
 #: counts elsewhere (the buffers' RAMs; the datapath's array and requantization lanes).
-CONTROL_PARTS = ("controller", "ddr_arbiter", "dma_load_in", "dma_load_w", "dma_store", "datapath_logic")
+CONTROL_PARTS = ("controller", "ddr_arbiter", "dma_load_in", "dma_load_w", "dma_store", "datapath_logic",
+                 "core_glue")
 BUFFER_LOGIC_PARTS = ("input_buffer_logic", "weight_buffer_logic", "output_buffer_logic")
 
 
@@ -421,7 +422,7 @@ def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
     ``tm`` items, ``lanes`` lanes; output: per channel 2 RAMs, one lane). The input DMA's per-lane
     bank and item arithmetic: banks x lanes. The weight DMA: its lanes' bits (each lane cuts an
     item out of the beat and places it at a row, word and slot). The store DMA:
-    ``tn`` x lanes. Controller: ``tn``. Datapath sequencer, operand registers and vector lanes (a ``tm``:1 column
+    ``tn`` x lanes. Controller and the core's own registers (``core_glue``): ``tn``. Datapath sequencer, operand registers and vector lanes (a ``tm``:1 column
     select and a ``tm``-operand max/sum tree per lane): the units.
     DDR arbiter: the beat bytes.
     """
@@ -438,6 +439,7 @@ def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
         "dma_store": (pe.tn * beat,),
         "output_buffer_logic": (pe.tn * 2 * layout.slots * a,),
         "datapath_logic": (pe.units,),
+        "core_glue": (pe.tn,),
     }
 
 

@@ -11,8 +11,10 @@ split, memory mapping), so the table's FF counts of the other parts are zero or 
 Parts: ``pe_tap`` of the RTL library for each tap kind (shift, LUT multiplier, DSP multiplier),
 the sums ``calib_sum`` (the adder loops of ``pe_unit.v`` / ``pe_array.v``), the KRP row select
 ``calib_select``, one accumulator ``calib_accumulate`` (``accelsim/synth/verilog``) and one
-requantization lane ``requant``. ``python validation/calibrate_resources.py`` (about 10 minutes
-on 2 cores; cached) regenerates the table after the RTL changes.
+requantization lane ``requant``; and the core's other modules (controller, DMA engines, DDR
+arbiter, the buffers' write logic, the datapath's sequencer and vector lanes), each measured in
+place in ``accel_core`` (:func:`control_parts`). ``python validation/calibrate_resources.py``
+(about 25 minutes on one core; cached) regenerates the table after the RTL changes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from ..hw.config import HwConfig, PeKind
 from ..hw.resources import buffer_memories, control_keys, product_bits_of, shift_bits_of
 from .sources import closure
+from .targets import Design, synth_target
 from .yosys import SynthesisResult, SynthTarget, Yosys
 
 #: Folder of the calibration-only Verilog parts.
@@ -73,33 +76,16 @@ def _calibration_target(top: str, **parameters: int) -> SynthTarget:
     return SynthTarget(top, tuple(parameters.items()), closure(top, CALIBRATION_VERILOG))
 
 
-def core_module_parameters(config: HwConfig) -> dict[str, dict[str, int]]:
-    """The parameters ``accel_core`` gives its modules for ``config`` (its instantiations)."""
-    from ..rtl.params import rtl_parameters
+#: The modules ``accel_core`` instantiates, in the model's parts (``CONTROL_PARTS``, ``BUFFER_LOGIC_PARTS``).
+CORE_MODULES = ("controller", "ddr_arbiter", "dma_load_in", "input_buffer", "dma_load_w", "weight_buffer",
+                "pe_datapath", "output_buffer", "dma_store")
 
-    p = rtl_parameters(config)
-    common = {"STAMP_W": 32, "ADDR_W": 32, "BYTES_W": p.bytes_bits}
-    return {
-        "controller": {"TN": p.tn, "TM": p.tm, "PIPE_D": p.pipeline_depth, "DIM_W": p.dim_bits,
-                       "CH_W": p.channel_bits, "ADDR_W": 32, "STAMP_W": 32, "IDX_W": p.index_bits, "PB_W": 11},
-        "ddr_arbiter": {"NPORTS": 3, **common, "DATA_W": 8 * p.beat},
-        "dma_load_in": {"TM": p.tm, "KMAX": p.kernel_max, "A": p.act_bits, "BEAT": p.beat, "BURST": p.burst,
-                        "HALF_ITEMS": p.in_half, **common, "DIM_W": p.dim_bits},
-        "input_buffer": {"TM": p.tm, "KMAX": p.kernel_max, "A": p.act_bits, "SLOTS": p.in_slots,
-                         "HALF_ITEMS": p.in_half, "LANES": p.beat},
-        "dma_load_w": {"KIND": p.kind, "TN": p.tn, "TM": p.tm, "KMAX": p.kernel_max, "W": p.weight_bits,
-                       "BEAT": p.beat, "BURST": p.burst, "HALF_WORDS": p.w_half, "NP": p.w_lanes, **common,
-                       "CH_W": p.channel_bits, "PB_W": 11},
-        "weight_buffer": {"TN": p.tn, "TM": p.tm, "ITEM_W": config.pe.taps * p.weight_bits + (
-            (p.kernel_max - 1).bit_length() if config.pe.kind.is_row_unit else 0), "IL": p.w_interleave,
-            "HALF_WORDS": p.w_half, "LANES": p.w_lanes, "BEAT": p.beat},
-        "pe_datapath": {"KIND": p.kind, "TN": p.tn, "TM": p.tm, "KMAX": p.kernel_max, "A": p.act_bits,
-                        "W": p.weight_bits, "ACC_W": p.acc_bits, "IN_HALF": p.in_half, "W_HALF": p.w_half,
-                        "OUT_HALF": p.out_half, "DIM_W": p.dim_bits, "CH_W": p.channel_bits},
-        "output_buffer": {"TN": p.tn, "A": p.act_bits, "SLOTS": p.out_slots, "HALF_ITEMS": p.out_half},
-        "dma_store": {"TN": p.tn, "A": p.act_bits, "BEAT": p.beat, "BURST": p.burst, "SLOTS": p.out_slots,
-                      "HALF_ITEMS": p.out_half, **common, "PIX_W": 2 * p.dim_bits},
-    }
+
+def in_core_target(config: HwConfig, module: str | None) -> SynthTarget:
+    """``accel_core`` of ``config``, hierarchical, with every module but ``module`` a black box (all of
+    them for ``None``: the core's own registers and glue)."""
+    core = synth_target(config, Design.CORE)
+    return dataclasses.replace(core, black_boxes=tuple(name for name in CORE_MODULES if name != module))
 
 
 def control_config(kind: PeKind, tn: int, tm: int, weight_bits: int) -> HwConfig:
@@ -109,41 +95,36 @@ def control_config(kind: PeKind, tn: int, tm: int, weight_bits: int) -> HwConfig
                                pe=dataclasses.replace(base.pe, kind=kind, tn=tn, tm=tm))
 
 
-def _module_target(module: str, parameters: dict[str, int], flatten: bool = True) -> SynthTarget:
-    return SynthTarget(module, tuple(parameters.items()), flatten=flatten)
-
-
 def control_parts() -> Iterator[Part]:
     """The core's modules other than the PE array, requantization lanes and buffer RAMs.
 
-    Each module is synthesized whole and hierarchically, as the core is (``Design.CORE``): a
-    hierarchical ``stat`` of the core is the sum of its modules' own hierarchical counts, while a
-    module flattened alone loses up to a third of the LUTs its RAM and row sub-modules keep in
-    place (the input buffer's crossbar: 31.9k flattened, 51.9k in the hierarchy at the default).
+    Each module is measured in its place: ``accel_core`` synthesized hierarchically, as the core is
+    (``Design.CORE``), with every other module a black box, less the core's own glue (all modules
+    black boxes; its own part). Synthesized alone as a top, a module can come out differently (the
+    datapath's address multipliers: 19 DSP48 as a top, 13 inside the core), and flattened alone
+    it loses up to a third of the LUTs its RAM sub-modules keep in the hierarchy (the default input
+    buffer: 31.9k flattened, 51.9k in place).
     """
     for index, (kind, tn, tm, weight_bits) in enumerate(CONTROL_ARRAYS):
         config = control_config(kind, tn, tm, weight_bits)
-        modules = core_module_parameters(config)
         keys = control_keys(config)
         memories = {group.name: group for group in buffer_memories(config)}
-        for module, parameters in modules.items():
+        glue = in_core_target(config, None)
+        if index < 2:
+            yield Part("core_glue", keys["core_glue"], glue)
+        for module in CORE_MODULES:
             if index >= 2 and module not in WEIGHT_WORD_PARTS:
                 continue
             part_name = module.removesuffix("_buffer") + "_buffer_logic" if module.endswith("_buffer") else module
-            minus: tuple[tuple[SynthTarget, int], ...] = ()
+            minus: tuple[tuple[SynthTarget, int], ...] = ((glue, 1),)
             minus_memories = (0, 0)
             if module == "pe_datapath":
                 part_name = "datapath_logic"
-                array = {name: parameters[name] for name in ("KIND", "TN", "TM", "KMAX", "A", "W", "ACC_W")}
-                array |= {"SHIFT_W": shift_bits_of(config.weight_bits),
-                          "PROD_W": product_bits_of(config.act_bits, config.weight_bits)}
-                minus = ((_module_target("pe_array", array), 1),
-                         (_module_target("requant", {"ACC_W": config.acc_bits, "A": config.act_bits}), tn))
+                minus += ((synth_target(config, Design.ARRAY), 1), (synth_target(config, Design.REQUANT), tn))
             if module.endswith("_buffer"):
                 group = memories[module.removesuffix("_buffer")]
                 minus_memories = (group.resources.lut, group.resources.ff)
-            yield Part(part_name, keys[part_name], _module_target(module, parameters, flatten=False), minus,
-                       minus_memories)
+            yield Part(part_name, keys[part_name], in_core_target(config, module), minus, minus_memories)
 
 
 def parts() -> Iterator[Part]:
@@ -198,7 +179,7 @@ def render(table: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]], b
         '"""Measured LUT, FF, CARRY4 and DSP48 counts of the parts of the resource model (generated; do not edit).',
         "",
         f"Made by ``python validation/calibrate_resources.py`` with {banner}",
-        "(``synth_xilinx -family xc7``, ``-flatten`` but for the core's modules, hierarchical as the core is);",
+        "(``synth_xilinx -family xc7``, ``-flatten``; the core's modules in place in the hierarchical core);",
         "what each part is: ``accelsim/synth/calibrate.py``.",
         "Keys: tap_* (act_bits, weight_bits); sum (operands, operand bits); select (kernel_max,",
         "act_bits); accumulate (acc_bits,); requant (acc_bits, act_bits); the core's other modules:",

@@ -11,6 +11,7 @@ the script and the tool's version banner, so an unchanged design is never synthe
 The script (``synth.ys``)::
 
     read_verilog <the closure of the top module>
+    [blackbox <modules measured elsewhere>]
     chparam -set <NAME> <value> ... <top>
     synth_xilinx -family <xc7|xcup> -noiopad -noclkbuf [-flatten] [-nodsp] -top <top>
     tee -q -o stat.json stat -json
@@ -69,6 +70,8 @@ class SynthTarget:
         flatten: optimize across module boundaries (``-flatten``); ``False`` keeps the hierarchy,
             so each distinct module is synthesized once however often it is instantiated (much
             faster for the whole core, whose banks, rows and units repeat).
+        black_boxes: modules below ``top`` kept as black boxes (``blackbox``: not synthesized, not
+            counted), to measure the others in their place in the hierarchy.
     """
 
     top: str
@@ -76,19 +79,24 @@ class SynthTarget:
     sources: tuple[Path, ...] = ()
     use_dsp: bool = True
     flatten: bool = True
+    black_boxes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, value in self.parameters:
             if not name.isidentifier() or isinstance(value, bool) or not isinstance(value, int):
                 raise ConfigError(f"parameter {name!r} of {self.top} must be an integer, not {value!r}")
+        for name in self.black_boxes:
+            if not isinstance(name, str) or not name.isidentifier() or name == self.top:
+                raise ConfigError(f"black box of {self.top} must be the name of a module below it, not {name!r}")
 
     def files(self) -> tuple[Path, ...]:
         """The files Yosys reads."""
         return self.sources or closure(self.top)
 
     def describe(self) -> str:
-        """``top(NAME=value, ...)``."""
-        return f"{self.top}({', '.join(f'{name}={value}' for name, value in self.parameters)})"
+        """``top(NAME=value, ...)``, and its black boxes if any."""
+        boxes = f" without {', '.join(self.black_boxes)}" if self.black_boxes else ""
+        return f"{self.top}({', '.join(f'{name}={value}' for name, value in self.parameters)}){boxes}"
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,7 @@ class SynthesisResult:
         """JSON-able: the sums, the cells, the target, the tool and the run time."""
         return {"top": self.target.top, "parameters": dict(self.target.parameters), "family": self.family,
                 "use_dsp": self.target.use_dsp, "flatten": self.target.flatten,
+                "black_boxes": list(self.target.black_boxes),
                 **self.counts.summary(), "cells": dict(self.counts.cells), "tool": self.tool,
                 "seconds": self.seconds, "cached": self.cached, "warnings": list(self.warnings)}
 
@@ -178,6 +187,8 @@ def find_yosys(environ: Mapping[str, str] | None = None) -> Tool:
 def synth_script(target: SynthTarget, family: str, files: Sequence[Path]) -> str:
     """The Yosys script for ``target`` reading ``files`` by name from the working folder."""
     lines = [f"read_verilog {' '.join(path.name for path in files)}"]
+    if target.black_boxes:
+        lines.append(f"blackbox {' '.join(target.black_boxes)}")
     lines += [f"chparam -set {name} {value} {target.top}" for name, value in target.parameters]
     options = (" -flatten" if target.flatten else "") + ("" if target.use_dsp else " -nodsp")
     lines += [f"synth_xilinx -family {family} -noiopad -noclkbuf{options} -top {target.top}",
