@@ -44,7 +44,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--synth", action="store_true", help="also synthesize the RTL with Yosys and compare")
     parser.add_argument("--design", choices=[item.value for item in Design], default=Design.CORE.value,
                         help="what --synth synthesizes (default core: the whole accelerator core, hierarchical, "
-                             "about 5 minutes; array: the PE array, the paper's module, 20 s to 9 min; unit: "
+                             "about 7 minutes; array: the PE array, the paper's module, 20 s to 9 min; unit: "
                              "one PE unit, seconds); results are cached")
     parser.set_defaults(handler=run)
     return parser
