@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
 import sys
 from pathlib import Path
@@ -102,6 +103,16 @@ def test_duplicate_module_definitions_are_rejected(tmp_path):
     (tmp_path / "b.v").write_text("module twice(); endmodule\n")
     with pytest.raises(ConfigError, match=r"module 'twice' must be defined once, not in both a.v and b.v"):
         module_files(tmp_path)
+
+
+def test_the_calibration_measures_every_module_the_core_instantiates():
+    from accelsim.synth.calibrate import CORE_MODULES
+    from accelsim.synth.sources import rtl_library
+
+    library = module_files(rtl_library())
+    text = re.sub(r"//[^\n]*", " ", library["accel_core"].read_text(encoding="utf-8"))
+    instantiated = {name for name in re.findall(r"^\s*([a-z_]\w*)\s*#\(", text, re.MULTILINE) if name in library}
+    assert instantiated == set(CORE_MODULES)
 
 
 def test_the_rtl_library_closure_of_the_pe_array_holds_its_units():

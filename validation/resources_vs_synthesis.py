@@ -149,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
          "-family xc7 -flatten` (`-nodsp` for mult_lut; cores hierarchical). The model's parts were measured "
          "separately (`validation/calibrate_resources.py`); no unit or array here is in that calibration. The "
          "core's other modules are measured in place (the core synthesized hierarchically, as here, with every "
-         "other module a black box) at the 4 x 2 and "
-         "8 x 4 KRP arrays, the weight path also at 4 x 2 dense and 2-bit arrays, so the default (8 x 4 KRP) "
-         "core tests the composition; the 4 x 4 gsnq_shift 3-bit core also the interpolation."),
+         "other module a black box) at the 4 x 2 and 8 x 4 KRP arrays, the weight path also at 4 x 2 dense and "
+         "2-bit arrays, so the default (8 x 4 KRP) core tests the composition; the 4 x 4 gsnq_shift 3-bit core "
+         "also the interpolation."),
         "",
         "Each cell: model / Yosys (model error). CARRY4: model / Yosys.",
         "",
@@ -164,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## The cores by part (model)",
         "",
-        "`buffers`: the RAMs and the write crossbars of the input, weight and output buffers; `control`: "
-        "controller, DMA engines, DDR arbiter and the datapath's sequencer, operand registers and vector lanes "
-        "(docs/resources.md section 4).",
+        ("`buffers`: the RAMs and the write crossbars of the input, weight and output buffers; `control`: "
+         "controller, DMA engines, DDR arbiter, the datapath's sequencer, operand registers and vector lanes, "
+         "and the core's own registers (docs/resources.md section 4)."),
         "",
         "| core | part | LUT (share) | FF | DSP48 | BRAM36 |",
         "|---|---|---|---|---|---|",

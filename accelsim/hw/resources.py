@@ -405,9 +405,10 @@ class ResourceEstimate:
         return _sum((self.pe_array, self.requant, self.buffers, self.control))
 
 
-#: The core's modules besides the PE array, the requantization lanes and the buffer RAMs, measured
-#: whole (``accelsim/synth/calibrate.py``); a ``*_logic`` part is a module less what the model
-#: counts elsewhere (the buffers' RAMs; the datapath's array and requantization lanes).
+#: The core's modules besides the PE array, the requantization lanes and the buffer RAMs, each
+#: measured in place in the core (``accelsim/synth/calibrate.py``), and the core's own registers
+#: (``core_glue``); a ``*_logic`` part is a module less what the model counts elsewhere (the
+#: buffers' RAMs; the datapath's array and requantization lanes).
 CONTROL_PARTS = ("controller", "ddr_arbiter", "dma_load_in", "dma_load_w", "dma_store", "datapath_logic",
                  "core_glue")
 BUFFER_LOGIC_PARTS = ("input_buffer_logic", "weight_buffer_logic", "output_buffer_logic")
@@ -421,9 +422,10 @@ def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
     ``beat`` lanes, ``slots`` activations; weight: per output channel ``interleave`` RAMs of
     ``tm`` items, ``lanes`` lanes; output: per channel 2 RAMs, one lane). The input DMA's per-lane
     bank and item arithmetic: banks x lanes. The weight DMA: its lanes' bits (each lane cuts an
-    item out of the beat and places it at a row, word and slot). The store DMA:
-    ``tn`` x lanes. Controller and the core's own registers (``core_glue``): ``tn``. Datapath sequencer, operand registers and vector lanes (a ``tm``:1 column
-    select and a ``tm``-operand max/sum tree per lane): the units.
+    item out of the beat and places it at a row, word and slot). The store DMA: ``tn`` x lanes.
+    Controller and the core's own registers (``core_glue``): ``tn``. Datapath sequencer, operand
+    registers and vector lanes (a ``tm``:1 column select and a ``tm``-operand max/sum tree per
+    lane): the units.
     DDR arbiter: the beat bytes.
     """
     pe, a, layout = config.pe, config.act_bits, buffer_layout(config)
@@ -449,8 +451,9 @@ def _modules(config: HwConfig, names: Sequence[str]) -> Resources:
 
 
 def control(config: HwConfig) -> Resources:
-    """Controller, DMA engines, DDR arbiter, and the datapath's sequencer, operand registers and vector lanes,
-    interpolated (linearly in the number each scales with) between measured module sizes."""
+    """Controller, DMA engines, DDR arbiter, the datapath's sequencer, operand registers and vector
+    lanes, and the core's own registers, interpolated (linearly in the number each scales with)
+    between measured module sizes."""
     return _modules(config, CONTROL_PARTS)
 
 
