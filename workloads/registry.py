@@ -29,7 +29,8 @@ class WorkloadInfo:
         name: registered name.
         input_shape: shape of one input image, (C, H, W) in (channels, pixels, pixels).
         num_classes: number of output logits.
-        dataset: ``"cifar10"`` or ``"digits"`` (see :func:`workloads.load_dataset`).
+        dataset: ``"cifar10"`` or ``"digits"`` (see :func:`workloads.load_dataset`), or
+            ``"imagenet"`` (no loader: the ImageNet-size workloads run on seeded weights).
         recipe: the original training schedule (replayed by LR-tracking retraining).
         description: one line for listings.
     """
@@ -60,6 +61,28 @@ def _cifar(
         gamma=0.1,
     )
     return WorkloadInfo(name, (3, 32, 32), 10, "cifar10", recipe, description), make
+
+
+def _imagenet(
+    name: str, make: Callable[[], nn.Module], description: str
+) -> tuple[WorkloadInfo, Callable[[], nn.Module]]:
+    """A 224x224 ImageNet workload with He et al.'s ImageNet schedule.
+
+    90 epochs of SGD at batch 256, learning rate 0.1 decayed x0.1 at epochs 30 and 60; momentum
+    0.9, weight decay 1e-4.
+    """
+    recipe = TrainingRecipe(
+        batch_size=256,
+        lr=0.1,
+        momentum=0.9,
+        weight_decay=1e-4,
+        epochs=90,
+        schedule=Schedule.STEP,
+        milestones=(1 / 3, 2 / 3),
+        gamma=0.1,
+    )
+    size = models.IMAGENET_SIZE
+    return WorkloadInfo(name, (3, size, size), models.IMAGENET_CLASSES, "imagenet", recipe, description), make
 
 
 #: The digits recipe, measured with a plain SGD loop (cross-entropy, shuffled mini-batches, the
@@ -107,6 +130,14 @@ _REGISTRY: dict[str, tuple[WorkloadInfo, Callable[[], nn.Module]]] = {
             "small CNN for scikit-learn's 8x8 digits: 3 conv3x3 + 2 linear layers",
         ),
         models.digits_cnn,
+    ),
+    "vgg16_imagenet": _imagenet(
+        "vgg16_imagenet",
+        models.vgg16_imagenet,
+        "224x224 VGG-16 with BatchNorm: 13 conv3x3 + 3 linear layers (102.8 M weights in the first)",
+    ),
+    "resnet18": _imagenet(
+        "resnet18", models.resnet18, "224x224 ResNet-18: conv7x7/2, 16 conv3x3, 3 projections, 1 linear layer"
     ),
 }
 

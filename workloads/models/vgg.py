@@ -35,7 +35,7 @@ VGG16_CFG: tuple[int | str, ...] = (
 )
 
 
-def _features(cfg: tuple[int | str, ...], in_channels: int) -> nn.Sequential:
+def conv_features(cfg: tuple[int | str, ...], in_channels: int) -> nn.Sequential:
     """Conv3x3 + BN + ReLU for each channel count in ``cfg``, a 2x2 max-pool for each ``"M"``."""
     layers: list[nn.Module] = []
     channels = in_channels
@@ -62,7 +62,7 @@ class VGG(nn.Module):
     def __init__(self, cfg: tuple[int | str, ...] = VGG16_CFG, num_classes: int = 10) -> None:
         super().__init__()
         width = [int(item) for item in cfg if item != "M"][-1]
-        self.features = _features(cfg, in_channels=3)
+        self.features = conv_features(cfg, in_channels=3)
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(
             nn.Linear(width, 512),
