@@ -33,13 +33,16 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+import numpy as np
 import torch
 from torch import nn
 
 from .checks import enum_option, is_integer, is_real, require
+from .gsnq_kernels import quantize_into, sign_extremes, sign_histograms
 from .levels import MAX_BITS, MAX_EXPONENT, MIN_BITS, MIN_EXPONENT, GsnqLevels, SignLevels
 from .magnitude import pruned_count
-from .records import MaskedModel, as_masked, set_weight
+from .records import MaskedModel, count_true, derive, view
+from .selection import smallest
 
 #: INQ's accumulated portions of quantized weights.
 DEFAULT_PORTIONS = (0.5, 0.75, 0.875, 1.0)
@@ -79,64 +82,50 @@ def top_exponent(largest: float) -> int:
     return n
 
 
-def nearest_exponent(magnitudes: torch.Tensor) -> torch.Tensor:
-    """int64 exponent of the power of two nearest to each positive float64 magnitude.
-
-    The boundary between ``2**(e-1)`` and ``2**e`` is ``0.75 * 2**e``, which goes up. Computed
-    with ``frexp`` (exact, no logarithm).
-    """
-    mantissa, exponent = torch.frexp(magnitudes)  # m = mantissa * 2**exponent, mantissa in [0.5, 1)
-    return exponent.to(torch.int64) - 1 + (mantissa >= 0.75).to(torch.int64)
+#: Float types the kernels read as they are; others are converted exactly first.
+_EXACT_TYPES = (torch.float32, torch.float64)
 
 
-def quantize_magnitudes(magnitudes: torch.Tensor, levels: SignLevels | None) -> torch.Tensor:
-    """The level (or 0) nearest to each float64 magnitude >= 0, for one sign's levels."""
-    if levels is None:
-        return torch.zeros_like(magnitudes)
-    exponent = nearest_exponent(magnitudes).clamp(max=levels.top)
-    below = exponent < levels.bottom
-    exponent = torch.where(below, torch.full_like(exponent, levels.bottom), exponent)
-    value = torch.ldexp(torch.ones_like(magnitudes), exponent)
-    # Below the smallest level b, the boundary between 0 and b is b / 2.
-    keep = (magnitudes > 0) & (~below | (magnitudes >= value / 2))
-    return torch.where(keep, value, torch.zeros_like(magnitudes))
+def _flat_array(weight: torch.Tensor) -> np.ndarray:
+    """``weight`` as a flat contiguous float32 or float64 numpy array (a view when it can be)."""
+    w = weight.detach()
+    if w.dtype not in _EXACT_TYPES:
+        w = w.to(torch.float64)
+    return w.reshape(-1).contiguous().numpy()
+
+
+def _bounds(levels: SignLevels | None) -> tuple[int, int]:
+    """``(top, bottom)`` exponents of one sign's levels; ``bottom > top`` when it has none."""
+    return (0, 1) if levels is None else (levels.top, levels.bottom)
 
 
 def quantize(weight: torch.Tensor, levels: GsnqLevels) -> torch.Tensor:
-    """``weight`` (any shape, float) with every entry replaced by its nearest GSNQ level (float32)."""
-    w = weight.detach().to(torch.float64)
-    positive = quantize_magnitudes(w.clamp(min=0), levels.positive)
-    negative = quantize_magnitudes((-w).clamp(min=0), levels.negative)
-    return (positive - negative).to(torch.float32)
+    """``weight`` (any shape, finite floats) with every entry replaced by its nearest GSNQ level (float32).
+
+    Zeros and weights quantized to 0 become +0.0.
+    """
+    out = torch.empty(weight.shape, dtype=torch.float32)
+    quantize_into(_flat_array(weight), out.view(-1).numpy(), *_bounds(levels.positive), *_bounds(levels.negative))
+    return out
 
 
-def split_errors(magnitudes: torch.Tensor, top: int, max_count: int) -> torch.Tensor:
+def errors_by_count(histogram: np.ndarray, max_count: int) -> torch.Tensor:
     """Squared quantization error of one sign's magnitudes for every level count 0..max_count.
 
     Args:
-        magnitudes: float64, all > 0, at most ``1.5 * 2**top`` (true when ``top`` is their n1).
-        top: exponent of the largest level.
+        histogram: the sign's (3, max_count + 2) float64 error histograms
+            (:func:`accelsim.compression.gsnq_kernels.sign_histograms`).
         max_count: the largest level count to evaluate.
 
     Returns:
         float64 tensor ``e`` of length ``max_count + 1``: ``e[n]`` is ``sum((m - Q_n(m))**2)`` where
         ``Q_n`` quantizes to the ``n`` levels ``2**top .. 2**(top-n+1)`` (``Q_0`` is 0).
 
-    Each magnitude falls in the bin ``j = top - nearest_exponent(m)`` of its nearest level; with
-    ``n`` levels it is quantized to that level if ``j < n``, to the smallest level ``2 * 2**e`` or 0
-    if ``j == n`` (the boundary being ``2**e``), and to 0 if ``j > n``. Per-bin sums give every
-    ``e[n]`` in one pass.
+    Each magnitude falls in the bin ``j = top - e`` of its nearest level ``2**e``; with ``n`` levels
+    it is quantized to that level if ``j < n``, to the smallest level ``2 * 2**e`` or 0 if ``j == n``
+    (the boundary being ``2**e``), and to 0 if ``j > n``. Per-bin sums give every ``e[n]`` at once.
     """
-    exponent = nearest_exponent(magnitudes).clamp(max=top)
-    level = torch.ldexp(torch.ones_like(magnitudes), exponent)
-    bins = max_count + 2
-    index = (top - exponent).clamp(max=bins - 1)
-    squared = magnitudes**2
-    kept = torch.bincount(index, (magnitudes - level) ** 2, minlength=bins)
-    zeroed = torch.bincount(index, squared, minlength=bins)
-    edge = torch.bincount(
-        index, torch.where(magnitudes >= level, (magnitudes - 2 * level) ** 2, squared), minlength=bins
-    )
+    kept, zeroed, edge = (torch.from_numpy(row) for row in histogram)
     kept_below = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(kept, 0)])  # bins < n
     zeroed_from = torch.flip(torch.cumsum(torch.flip(zeroed, [0]), 0), [0])  # bins >= n
     counts = torch.arange(max_count + 1)
@@ -145,13 +134,12 @@ def split_errors(magnitudes: torch.Tensor, top: int, max_count: int) -> torch.Te
     return errors
 
 
-def _sign_candidates(magnitudes: torch.Tensor, codes: int) -> tuple[int, torch.Tensor]:
-    """``(top, errors by level count)`` for one sign; an empty sign has only count 0 (error 0)."""
-    if magnitudes.numel() == 0:
-        return 0, torch.zeros(1, dtype=torch.float64)
-    top = min(top_exponent(magnitudes.max().item()), MAX_EXPONENT)
-    max_count = max(0, min(codes, top - MIN_EXPONENT + 1))
-    return top, split_errors(magnitudes, top, max_count)
+def _level_range(count: int, largest: float, codes: int) -> tuple[int, int]:
+    """``(top, max_count)`` of a sign with ``count`` weights of largest magnitude ``largest``."""
+    if count == 0:
+        return 0, 0
+    top = min(top_exponent(largest), MAX_EXPONENT)
+    return top, max(0, min(codes, top - MIN_EXPONENT + 1))
 
 
 class GsnqSplit(str, enum.Enum):
@@ -166,13 +154,24 @@ def choose_levels(weights: torch.Tensor, bits: int, split: GsnqSplit | str = Gsn
 
     See the module docstring for the rule (per-sign n1, then the split of the codes).
     """
+    return layer_levels(weights, torch.ones(weights.shape, dtype=torch.bool), bits, split)
+
+
+def layer_levels(
+    weight: torch.Tensor, mask: torch.Tensor, bits: int, split: GsnqSplit | str = GsnqSplit.MIN_ERROR
+) -> GsnqLevels:
+    """:func:`choose_levels` of the entries of ``weight`` where the bool ``mask`` is True, read in place."""
     bits = check_bits(bits)
     split = enum_option(GsnqSplit, split, "gsnq_split")
     codes = 2**bits - 1
-    w = weights.detach().reshape(-1).to(torch.float64)
-    pos_top, pos_errors = _sign_candidates(w[w > 0], codes)
-    neg_top, neg_errors = _sign_candidates(-w[w < 0], codes)
-    positive_larger = (w.max().item() if w.numel() else 0.0) >= (-w.min().item() if w.numel() else 0.0)
+    flat, kept = _flat_array(weight), mask.reshape(-1).contiguous().numpy()
+    positives, negatives, top_positive, top_negative, largest, smallest = sign_extremes(flat, kept)
+    pos_top, pos_max = _level_range(positives, top_positive, codes)
+    neg_top, neg_max = _level_range(negatives, top_negative, codes)
+    pos_histogram, neg_histogram = sign_histograms(flat, kept, pos_top, pos_max + 2, neg_top, neg_max + 2)
+    pos_errors = errors_by_count(pos_histogram, pos_max) if positives else torch.zeros(1, dtype=torch.float64)
+    neg_errors = errors_by_count(neg_histogram, neg_max) if negatives else torch.zeros(1, dtype=torch.float64)
+    positive_larger = largest >= -smallest if kept.any() else True
     if split is GsnqSplit.BALANCED:
         larger, smaller = 2 ** (bits - 1), 2 ** (bits - 1) - 1
         wanted_p = codes if len(neg_errors) == 1 else larger if positive_larger else smaller
@@ -208,13 +207,16 @@ def assign_levels(
     """
     bits = check_bits(bits)
     split = enum_option(GsnqSplit, split, "gsnq_split")
-    state = as_masked(model)
-    records = []
-    for record in state.records:
-        weight = state.weight(record.name).detach()
-        levels = choose_levels(weight[record.mask], bits, split)
-        records.append(replace(record, levels=levels, quantized=torch.zeros_like(record.mask)))
-    return state.with_records(records)
+    state = view(model)
+    records = [
+        replace(
+            record,
+            levels=layer_levels(state.weight(record.name), record.mask, bits, split),
+            quantized=torch.zeros_like(record.mask),
+        )
+        for record in state.records
+    ]
+    return derive(state, {}, records)
 
 
 def quantize_portion(model: MaskedModel, portion: float) -> MaskedModel:
@@ -227,24 +229,26 @@ def quantize_portion(model: MaskedModel, portion: float) -> MaskedModel:
         ValueError: a layer has no levels yet (call :func:`assign_levels` first).
     """
     require(is_real(portion) and 0 < portion <= 1, "portion", "a number in (0, 1]", portion)
-    state = as_masked(model)
-    records = []
+    state = view(model)
+    weights, records = {}, []
     for record in state.records:
         if record.levels is None or record.quantized is None:
             raise ValueError(f"layer {record.name!r} has no GSNQ levels: call assign_levels first")
-        target = pruned_count(portion, int(record.mask.sum()))
-        missing = target - int(record.quantized.sum())
+        kept, done = count_true(record.mask), count_true(record.quantized)
+        missing = pruned_count(portion, kept) - done
         if missing <= 0:
             continue
         weight = state.weight(record.name).detach()
+        quantized = quantize(weight, record.levels)
+        if missing == kept - done:  # every kept weight: the pruned ones are 0 already
+            weights[record.name] = quantized
+            records.append(replace(record, quantized=record.mask))
+            continue
         candidates = record.mask & ~record.quantized
-        magnitude = torch.where(candidates, weight.abs(), torch.full_like(weight, -1.0)).reshape(-1)
-        chosen = torch.zeros(magnitude.shape, dtype=torch.bool)
-        chosen[torch.sort(magnitude, descending=True, stable=True).indices[:missing]] = True
-        chosen = chosen.reshape(weight.shape)
-        set_weight(state, record.name, torch.where(chosen, quantize(weight, record.levels), weight))
+        chosen = smallest(torch.where(candidates, -weight.abs(), math.inf), missing)
+        weights[record.name] = torch.where(chosen, quantized, weight)
         records.append(replace(record, quantized=record.quantized | chosen))
-    return state.with_records(records)
+    return derive(state, weights, records)
 
 
 def gsnq_quantize(

@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import ConfigError, WorkloadError
 from .checks import enum_option, is_integer, require
-from .records import LayerKind, MaskedModel, PruneMethod, as_masked, set_weight
+from .records import LayerKind, MaskedModel, PruneMethod, derive, view
 
 
 class FirstLayerPolicy(str, enum.Enum):
@@ -124,14 +124,14 @@ def krp_prune(
     if not has_conv(source):
         raise no_conv_error(source)
     policy = enum_option(FirstLayerPolicy, first_layer, "first_layer")
-    state = as_masked(model)
+    state = view(model)
     rows = check_rows_kept(state, rows_kept, policy)
-    records = []
+    weights, records = {}, []
     for name in krp_targets(state, policy):
         record = state.record(name)
         weight = state.weight(name).detach()
         kept = kept_row_indices(weight, rows)
         mask = record.mask & row_mask(kept, record.shape)
-        set_weight(state, name, torch.where(mask, weight, torch.zeros_like(weight)))
+        weights[name] = torch.where(mask, weight, 0.0)
         records.append(replace(record, method=PruneMethod.KRP, mask=mask, kept_rows=kept))
-    return state.with_records(records)
+    return derive(state, weights, records)

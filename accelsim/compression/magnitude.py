@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from .checks import enum_option, is_real, require
-from .records import LayerKind, LayerRecord, MaskedModel, PruneMethod, as_masked, set_weight
+from .records import LayerKind, LayerRecord, MaskedModel, PruneMethod, derive, view
+from .selection import smallest
 
 
 class PointwisePolicy(str, enum.Enum):
@@ -39,11 +40,7 @@ def pruned_count(rate: float, weights: int) -> int:
 
 def magnitude_mask(weight: torch.Tensor, rate: float) -> torch.Tensor:
     """The bool mask (True = kept) pruning the ``pruned_count(rate, numel)`` smallest ``|weight|``."""
-    flat = weight.detach().abs().reshape(-1)
-    order = torch.sort(flat, stable=True).indices
-    mask = torch.ones(flat.shape, dtype=torch.bool)
-    mask[order[: pruned_count(rate, flat.numel())]] = False
-    return mask.reshape(weight.shape)
+    return ~smallest(weight.detach().abs(), pruned_count(rate, weight.numel()))
 
 
 def _is_target(record: LayerRecord, pointwise: PointwisePolicy) -> bool:
@@ -69,16 +66,17 @@ def fc_prune(
     """
     require(is_real(rate) and 0 <= rate < 1, "fc_prune", "a number in [0, 1)", rate)
     policy = enum_option(PointwisePolicy, pointwise, "pointwise")
-    state = as_masked(model)
+    state = view(model)
     if rate == 0:
-        return state
-    records = []
+        return derive(state, {})
+    weights, records = {}, []
     for record in state.records:
         if not _is_target(record, policy):
             continue
         weight = state.weight(record.name).detach()
-        kept = torch.where(record.mask, weight, torch.zeros_like(weight))
-        mask = record.mask & magnitude_mask(kept, rate)
-        set_weight(state, record.name, torch.where(mask, weight, torch.zeros_like(weight)))
+        kept = torch.where(record.mask, weight, 0.0).abs_()
+        mask = record.mask & ~smallest(kept, pruned_count(rate, kept.numel()))
+        del kept
+        weights[record.name] = torch.where(mask, weight, 0.0)
         records.append(replace(record, method=PruneMethod.MAGNITUDE, mask=mask))
-    return state.with_records(records)
+    return derive(state, weights, records)

@@ -5,8 +5,11 @@ Every ``torch.nn.Conv2d`` and ``torch.nn.Linear`` of a model is a *prunable laye
 kept kernel-row indices), its GSNQ levels once quantized, and which weights are already fixed at a
 level. A :class:`MaskedModel` pairs a model with the records of all its prunable layers; every
 pass takes a plain ``nn.Module`` or a :class:`MaskedModel` and returns a new :class:`MaskedModel`
-(it deep-copies the model and never mutates its input), so passes compose:
-``fc_prune(krp_prune(model), 0.5)``.
+and never mutates its input, so passes compose: ``fc_prune(krp_prune(model), 0.5)``. A pass copies
+only what it changes (:func:`derive`): its result is a new module tree whose changed weights are new
+tensors and whose other parameters and buffers are shared with its input (copy on write), so a
+pass over VGG-16 costs the memory of the weights it rewrites, not of the whole model. Code that
+trains a model in place works on its own deep copy (:func:`as_masked`, as retraining does).
 
 Layers are listed in ``model.named_modules()`` order (registration order), which for the usual
 ``nn.Sequential`` networks is execution order; "the first convolution" means the first
@@ -17,9 +20,11 @@ from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -79,7 +84,7 @@ class LayerRecord:
     @property
     def pruned(self) -> int:
         """Number of pruned weights (from the mask)."""
-        return self.weights - int(self.mask.sum())
+        return self.weights - count_true(self.mask)
 
     @property
     def pruning_rate(self) -> float:
@@ -126,6 +131,11 @@ class MaskedModel:
         return replace(self, records=tuple(updates.get(item.name, item) for item in self.records))
 
 
+def count_true(mask: torch.Tensor) -> int:
+    """Number of True entries of a bool tensor (``numpy.count_nonzero``: no int64 temporary)."""
+    return int(np.count_nonzero(mask.numpy()))
+
+
 def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d | nn.Linear]]:
     """``(name, module)`` of every ``nn.Conv2d`` and ``nn.Linear`` of ``model``, in module order."""
     return [(name, module) for name, module in model.named_modules() if isinstance(module, (nn.Conv2d, nn.Linear))]
@@ -137,21 +147,51 @@ def dense_record(name: str, module: nn.Conv2d | nn.Linear) -> LayerRecord:
     return LayerRecord(name, kind, PruneMethod.DENSE, torch.ones(module.weight.shape, dtype=torch.bool))
 
 
+def dense_records(model: nn.Module) -> tuple[LayerRecord, ...]:
+    """The records of every prunable layer of ``model`` as unpruned, unquantized layers."""
+    return tuple(dense_record(name, module) for name, module in prunable_layers(model))
+
+
+def view(model: nn.Module | MaskedModel) -> MaskedModel:
+    """``model`` as a :class:`MaskedModel` without copying (dense records for a plain module).
+
+    Passes read their input through this and build their result with :func:`derive`.
+    """
+    if isinstance(model, MaskedModel):
+        return model
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module or MaskedModel, not {type(model).__name__}")
+    return MaskedModel(model, dense_records(model))
+
+
 def as_masked(model: nn.Module | MaskedModel) -> MaskedModel:
     """A :class:`MaskedModel` over a deep copy of ``model`` (dense records for a plain module).
 
-    Passes call this first so they can change the copy's weights in place without touching their
-    input.
+    For code that changes the model's tensors in place (retraining), which must not touch its input.
     """
-    if isinstance(model, MaskedModel):
-        return replace(model, model=copy.deepcopy(model.model))
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module or MaskedModel, not {type(model).__name__}")
-    clone = copy.deepcopy(model)
-    return MaskedModel(clone, tuple(dense_record(name, module) for name, module in prunable_layers(clone)))
+    state = view(model)
+    return replace(state, model=copy.deepcopy(state.model))
 
 
-def set_weight(state: MaskedModel, name: str, value: torch.Tensor) -> None:
-    """Overwrite the weight of layer ``name`` of ``state.model`` in place (no autograd)."""
-    with torch.no_grad():
-        state.weight(name).copy_(value)
+def derive(
+    state: MaskedModel, weights: Mapping[str, torch.Tensor], records: Iterable[LayerRecord] = ()
+) -> MaskedModel:
+    """A new :class:`MaskedModel`: ``state`` with the weights of the layers ``weights`` names replaced.
+
+    The module tree is copied (new module objects), every parameter and buffer not replaced is
+    shared with ``state.model``, and each replaced weight becomes a new parameter holding the
+    given tensor (wherever the old one was used, so tied weights stay tied); ``records`` replace
+    the records of the same names. ``state`` is not changed.
+    """
+    model = state.model
+    shared = {id(tensor): tensor for tensor in itertools.chain(model.parameters(), model.buffers())}
+    clone = copy.deepcopy(model, shared)
+    new = {
+        id(state.weight(name)): nn.Parameter(value.detach(), requires_grad=state.weight(name).requires_grad)
+        for name, value in weights.items()
+    }
+    for module in clone.modules():
+        for key, param in module._parameters.items():
+            if param is not None and id(param) in new:
+                module._parameters[key] = new[id(param)]
+    return MaskedModel(clone, state.records).with_records(records)

@@ -135,8 +135,8 @@ def lower(
                 f"model must be traceable with torch.fx.symbolic_trace, not {type(model).__name__} "
                 f"({type(error).__name__}: {error})"
             ) from error
-        values = _record_values(traced, batch)
-        lowering = _Lowering(traced, values, hints, act_bits, multiplier_bits)
+        values, peaks = _record_values(traced, batch)
+        lowering = _Lowering(traced, values, peaks, hints, act_bits, multiplier_bits)
         layers, output = lowering.run()
     finally:
         model.train(was_training)
@@ -195,14 +195,24 @@ def _check_calibration(calibration: object) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(calibration, dtype=np.float32))
 
 
-def _record_values(traced: torch.fx.GraphModule, batch: torch.Tensor) -> dict[torch.fx.Node, Any]:
-    """Run the traced model on ``batch`` and keep every node's value."""
+def _record_values(
+    traced: torch.fx.GraphModule, batch: torch.Tensor
+) -> tuple[dict[torch.fx.Node, Any], dict[torch.fx.Node, float]]:
+    """Run the traced model on ``batch``; keep every node's value and every tensor's peak.
+
+    Tensors are kept as ``meta`` tensors (shape and type, no data) and their largest magnitude on
+    the batch as a float, so the calibration run holds no activation beyond the ones the
+    interpreter still needs (VGG-16 at 224x224: tens of MB rather than most of a GB).
+    """
     values: dict[torch.fx.Node, Any] = {}
+    peaks: dict[torch.fx.Node, float] = {}
 
     class Recorder(torch.fx.Interpreter):
         def run_node(self, n: torch.fx.Node) -> Any:
             result = super().run_node(n)
-            values[n] = result.detach() if isinstance(result, torch.Tensor) else result
+            if isinstance(result, torch.Tensor):
+                peaks[n] = _peak(result.detach())
+            values[n] = _shape_only(result)
             return result
 
     try:
@@ -215,7 +225,28 @@ def _record_values(traced: torch.fx.GraphModule, batch: torch.Tensor) -> dict[to
             f"calibration must fit the model's input, not shape {tuple(batch.shape)} "
             f"({type(error).__name__}: {error})"
         ) from error
-    return values
+    return values, peaks
+
+
+def _peak(tensor: torch.Tensor) -> float:
+    """Largest magnitude of ``tensor`` (0 if empty; NaN if it holds a NaN), without a copy of it."""
+    if not tensor.numel():
+        return 0.0
+    if not tensor.is_floating_point():
+        return float(tensor.abs().max())
+    low, high = torch.aminmax(tensor)
+    return float(torch.maximum(-low, high))
+
+
+def _shape_only(value: Any) -> Any:
+    """``value`` with every tensor in it replaced by a ``meta`` tensor of the same shape and type."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("meta")
+    if isinstance(value, (tuple, list)):
+        return type(value)(_shape_only(v) for v in value)
+    if isinstance(value, dict):
+        return {key: _shape_only(v) for key, v in value.items()}
+    return value
 
 
 def _node_kind(node: torch.fx.Node, traced: torch.fx.GraphModule) -> str:
@@ -234,12 +265,14 @@ class _Lowering:
         self,
         traced: torch.fx.GraphModule,
         values: Mapping[torch.fx.Node, Any],
+        peaks: Mapping[torch.fx.Node, float],
         hints: Mapping[str, LayerHint],
         act_bits: int,
         multiplier_bits: int,
     ) -> None:
         self.traced = traced
         self.values = values
+        self.peaks = peaks
         self.hints = hints
         self.act_bits = act_bits
         self.multiplier_bits = multiplier_bits
@@ -328,8 +361,7 @@ class _Lowering:
 
     def _frac_bits(self, node: torch.fx.Node) -> int:
         """Scale of the tensor ``node`` produces, from its calibration values."""
-        value = self.values[node]
-        return frac_bits_for(float(value.abs().max()) if value.numel() else 0.0, self.act_bits)
+        return frac_bits_for(self.peaks[node], self.act_bits)
 
     def _spec(self, shape: tuple[int, ...], frac_bits: int) -> TensorSpec:
         """An activation tensor spec."""

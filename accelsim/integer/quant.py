@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
 from .graph import Requant, TensorSpec
+from .weightscan import EXPONENT_OFFSET, exponent_census, row_sums, scale_to_integers
 
 INT64_MAX = (1 << 63) - 1
 MIN_ACT_BITS = 4
@@ -92,29 +93,34 @@ class IntegerWeights:
 def integer_weights(name: str, weights: np.ndarray) -> IntegerWeights:
     """Split GSNQ weights (each 0 or +-2**k) into integers and one power-of-two scale.
 
+    One pass over the weights checks them and finds their exponents, a second writes the integers
+    (:mod:`accelsim.integer.weightscan`); float32 and float64 weights are read in place.
+
     Raises :class:`UnsupportedLayerError` when a weight is not 0 or a signed power of two.
     """
-    w = np.asarray(weights, dtype=np.float64)
-    mantissa, exp = np.frexp(np.abs(w))
-    nonzero = w != 0
-    if not np.all(np.isfinite(w)) or np.any(mantissa[nonzero] != 0.5):
+    w = np.asarray(weights)
+    if w.dtype not in (np.float32, np.float64):
+        w = w.astype(np.float64)
+    flat = np.ascontiguousarray(w).reshape(-1)
+    bad, positive, negative = exponent_census(flat)
+    if bad >= 0:
         raise UnsupportedLayerError(
             f"layer {name!r} weights must be GSNQ-quantized (0 or +-2^k); compress the model first"
         )
-    k = exp.astype(np.int64) - 1  # |w| = 2**k
-    if not nonzero.any():
+    levels_pos = tuple(int(k) for k in np.flatnonzero(positive) - EXPONENT_OFFSET)
+    levels_neg = tuple(int(k) for k in np.flatnonzero(negative) - EXPONENT_OFFSET)
+    if not levels_pos and not levels_neg:
         return IntegerWeights(np.zeros(w.shape, np.int64), 0, (), ())
-    e_min = int(k[nonzero].min())
-    s = k - e_min
-    if int(s[nonzero].max()) > 62:
+    e_min = min(levels_pos[:1] + levels_neg[:1])
+    e_max = max(levels_pos[-1:] + levels_neg[-1:])
+    if e_max - e_min > 62:
         raise UnsupportedLayerError(
             f"layer {name!r} weights must span at most 63 powers of two, not "
-            f"{int(s[nonzero].max()) + 1} (2^{e_min} .. 2^{int(k[nonzero].max())})"
+            f"{e_max - e_min + 1} (2^{e_min} .. 2^{e_max})"
         )
-    ints = np.where(nonzero, np.sign(w).astype(np.int64) << np.where(nonzero, s, 0), 0)
-    levels_pos = tuple(sorted({int(v) for v in k[w > 0]}))
-    levels_neg = tuple(sorted({int(v) for v in k[w < 0]}))
-    return IntegerWeights(ints.astype(np.int64), e_min, levels_pos, levels_neg)
+    ints = np.empty(w.shape, np.int64)
+    scale_to_integers(flat, e_min, ints.reshape(-1))
+    return IntegerWeights(ints, e_min, levels_pos, levels_neg)
 
 
 def gsnq_bits(weights: IntegerWeights) -> int:
@@ -138,13 +144,17 @@ def dot_range(ints: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     """Exact range ``(min, max)`` of ``sum(w * x)`` over rows of ``ints`` for ``x`` in [lo, hi].
 
     ``ints`` is (rows, taps); each row is one output channel. The maximum takes ``x = hi`` where
-    ``w > 0`` and ``x = lo`` where ``w < 0``; the minimum the opposite.
+    ``w > 0`` and ``x = lo`` where ``w < 0``; the minimum the opposite. The per-row sums are exact
+    (:func:`accelsim.integer.weightscan.row_sums`), combined as Python integers per row.
     """
-    flat = ints.reshape(ints.shape[0], -1)
-    pos = [int(v) for v in np.where(flat > 0, flat, 0).sum(axis=1, dtype=object)]
-    neg = [int(v) for v in np.where(flat < 0, -flat, 0).sum(axis=1, dtype=object)]
-    top = max((hi * p - lo * q for p, q in zip(pos, neg)), default=0)
-    bottom = min((lo * p - hi * q for p, q in zip(pos, neg)), default=0)
+    flat = np.ascontiguousarray(ints, dtype=np.int64).reshape(ints.shape[0], -1)
+    if flat.shape[0] == 0:
+        return 0, 0
+    sums = row_sums(flat).astype(object)
+    pos = sums[:, 0] + (sums[:, 1] << 32)
+    neg = sums[:, 2] + (sums[:, 3] << 32)
+    top = max(hi * pos - lo * neg)
+    bottom = min(lo * pos - hi * neg)
     return min(bottom, 0), max(top, 0)
 
 

@@ -11,27 +11,34 @@ from __future__ import annotations
 
 from .alexnet import AlexNet, alexnet
 from .digits import DigitsCNN, digits_cnn
-from .imagenet import IMAGENET_CLASSES, IMAGENET_SIZE, ImagenetVGG, ResNet18, resnet18, vgg16_imagenet
+from .imagenet import (
+    IMAGENET_CLASSES,
+    IMAGENET_SIZE,
+    ImagenetVGG,
+    ResNet18,
+    resnet18,
+    vgg16_imagenet,
+)
 from .init import init_weights
 from .resnet import BasicBlock, CifarResNet, resnet56, resnet110
 from .vgg import VGG, VGG16_CFG, vgg16
 
 __all__ = [
+    "IMAGENET_CLASSES",
+    "IMAGENET_SIZE",
+    "VGG",
+    "VGG16_CFG",
     "AlexNet",
     "BasicBlock",
     "CifarResNet",
     "DigitsCNN",
-    "IMAGENET_CLASSES",
-    "IMAGENET_SIZE",
     "ImagenetVGG",
     "ResNet18",
-    "VGG",
-    "VGG16_CFG",
     "alexnet",
     "digits_cnn",
     "init_weights",
-    "resnet56",
     "resnet18",
+    "resnet56",
     "resnet110",
     "vgg16",
     "vgg16_imagenet",
