@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from .checks import enum_option, is_integer, is_real, require
-from .gsnq_kernels import quantize_into, sign_extremes, sign_histograms
+from .gsnq_kernels import quantize_bits, sign_extremes, sign_histograms
 from .levels import MAX_BITS, MAX_EXPONENT, MIN_BITS, MIN_EXPONENT, GsnqLevels, SignLevels
 from .magnitude import pruned_count
 from .records import MaskedModel, count_true, derive, view
@@ -82,21 +82,33 @@ def top_exponent(largest: float) -> int:
     return n
 
 
-#: Float types the kernels read as they are; others are converted exactly first.
-_EXACT_TYPES = (torch.float32, torch.float64)
+#: Float types the kernels read as they are (others are converted exactly to float64 first):
+#: the unsigned type of the same width, and the mantissa bits.
+_LAYOUTS = {np.dtype(np.float32): (np.uint32, 23), np.dtype(np.float64): (np.uint64, 52)}
 
 
 def _flat_array(weight: torch.Tensor) -> np.ndarray:
     """``weight`` as a flat contiguous float32 or float64 numpy array (a view when it can be)."""
     w = weight.detach()
-    if w.dtype not in _EXACT_TYPES:
+    if w.dtype not in (torch.float32, torch.float64):
         w = w.to(torch.float64)
     return w.reshape(-1).contiguous().numpy()
 
 
-def _bounds(levels: SignLevels | None) -> tuple[int, int]:
-    """``(top, bottom)`` exponents of one sign's levels; ``bottom > top`` when it has none."""
-    return (0, 1) if levels is None else (levels.top, levels.bottom)
+def _pattern(value: float, dtype: np.dtype) -> int:
+    """The bit pattern of the float ``value`` in float type ``dtype``, as an unsigned integer."""
+    return int(np.array(value, dtype=dtype).view(_LAYOUTS[dtype][0]))
+
+
+def _sign_patterns(levels: SignLevels | None, dtype: np.dtype) -> tuple[int, int, int]:
+    """``(threshold, low, high)`` patterns of one sign: half the smallest level, smallest, largest."""
+    if levels is None:
+        return _pattern(math.inf, dtype), 0, 0
+    return (
+        _pattern(2.0 ** (levels.bottom - 1), dtype),
+        _pattern(2.0**levels.bottom, dtype),
+        _pattern(2.0**levels.top, dtype),
+    )
 
 
 def quantize(weight: torch.Tensor, levels: GsnqLevels) -> torch.Tensor:
@@ -104,9 +116,14 @@ def quantize(weight: torch.Tensor, levels: GsnqLevels) -> torch.Tensor:
 
     Zeros and weights quantized to 0 become +0.0.
     """
-    out = torch.empty(weight.shape, dtype=torch.float32)
-    quantize_into(_flat_array(weight), out.view(-1).numpy(), *_bounds(levels.positive), *_bounds(levels.negative))
-    return out
+    flat = _flat_array(weight)
+    unsigned, mantissa_bits = _LAYOUTS[flat.dtype]
+    patterns = np.array(
+        [_sign_patterns(levels.positive, flat.dtype), _sign_patterns(levels.negative, flat.dtype)], dtype=unsigned
+    )
+    out = np.empty_like(flat)
+    quantize_bits(flat.view(unsigned), out.view(unsigned), mantissa_bits, *patterns.T.copy())
+    return torch.from_numpy(out.astype(np.float32, copy=False)).reshape(weight.shape)
 
 
 def errors_by_count(histogram: np.ndarray, max_count: int) -> torch.Tensor:
@@ -114,7 +131,7 @@ def errors_by_count(histogram: np.ndarray, max_count: int) -> torch.Tensor:
 
     Args:
         histogram: the sign's (3, max_count + 2) float64 error histograms
-            (:func:`accelsim.compression.gsnq_kernels.sign_histograms`).
+            (one sign of :func:`accelsim.compression.gsnq_kernels.sign_histograms`).
         max_count: the largest level count to evaluate.
 
     Returns:
@@ -125,7 +142,7 @@ def errors_by_count(histogram: np.ndarray, max_count: int) -> torch.Tensor:
     it is quantized to that level if ``j < n``, to the smallest level ``2 * 2**e`` or 0 if ``j == n``
     (the boundary being ``2**e``), and to 0 if ``j > n``. Per-bin sums give every ``e[n]`` at once.
     """
-    kept, zeroed, edge = (torch.from_numpy(row) for row in histogram)
+    kept, zeroed, edge = (torch.from_numpy(np.ascontiguousarray(row)) for row in histogram)
     kept_below = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(kept, 0)])  # bins < n
     zeroed_from = torch.flip(torch.cumsum(torch.flip(zeroed, [0]), 0), [0])  # bins >= n
     counts = torch.arange(max_count + 1)
@@ -165,13 +182,20 @@ def layer_levels(
     split = enum_option(GsnqSplit, split, "gsnq_split")
     codes = 2**bits - 1
     flat, kept = _flat_array(weight), mask.reshape(-1).contiguous().numpy()
-    positives, negatives, top_positive, top_negative, largest, smallest = sign_extremes(flat, kept)
-    pos_top, pos_max = _level_range(positives, top_positive, codes)
-    neg_top, neg_max = _level_range(negatives, top_negative, codes)
-    pos_histogram, neg_histogram = sign_histograms(flat, kept, pos_top, pos_max + 2, neg_top, neg_max + 2)
-    pos_errors = errors_by_count(pos_histogram, pos_max) if positives else torch.zeros(1, dtype=torch.float64)
-    neg_errors = errors_by_count(neg_histogram, neg_max) if negatives else torch.zeros(1, dtype=torch.float64)
-    positive_larger = largest >= -smallest if kept.any() else True
+    unsigned, mantissa_bits = _LAYOUTS[flat.dtype]
+    counts, largest = sign_extremes(flat.view(unsigned), kept)
+    magnitudes = [float(value) for value in largest.view(flat.dtype)]
+    ranges = [_level_range(int(count), magnitude, codes) for count, magnitude in zip(counts, magnitudes)]
+    (pos_top, pos_max), (neg_top, neg_max) = ranges
+    histograms = sign_histograms(
+        flat, flat.view(unsigned), kept, mantissa_bits, np.array([pos_top, neg_top]), np.array([pos_max, neg_max]) + 2
+    )
+    pos_errors, neg_errors = (
+        errors_by_count(histograms[sign, :, : limit + 2], limit) if counts[sign] else torch.zeros(1, dtype=torch.float64)
+        for sign, limit in enumerate((pos_max, neg_max))
+    )
+    # The sign of larger maximum magnitude (an absent sign's is 0; positive on a tie).
+    positive_larger = magnitudes[0] >= magnitudes[1]
     if split is GsnqSplit.BALANCED:
         larger, smaller = 2 ** (bits - 1), 2 ** (bits - 1) - 1
         wanted_p = codes if len(neg_errors) == 1 else larger if positive_larger else smaller

@@ -1,12 +1,20 @@
 """Numba kernels of GSNQ: single passes over a layer's weights, read in place, no temporaries.
 
 Choosing a layer's levels needs, per sign, the largest magnitude and three histograms of squared
-errors by level bin (see :func:`accelsim.compression.gsnq.choose_levels`). Gathering the kept
-weights of each sign and computing the histograms with tensor operations took about 80 bytes per
-weight (VGG-16's 102.8 M-weight layer: several GB); these kernels read the weight and its mask in
-place. Each histogram bin is accumulated in float64 in the order of the weights' flat index, one
-weight at a time, exactly as ``torch.bincount`` adds them, so the sums (and the split chosen from
-them) are bit for bit those of the tensor formulation. Compiled once, cached on disk.
+errors by level bin (see :func:`accelsim.compression.gsnq.choose_levels`); quantizing maps every
+weight to its nearest level. With tensor operations over the kept weights of each sign these took
+about 80 bytes per weight (VGG-16's 102.8 M-weight layer: several GB); the kernels here read the
+weight and its mask in place.
+
+They work on the bit patterns of the float weights (``bits``: the same memory viewed as unsigned
+integers of the float's width, ``mantissa_bits`` 23 for float32, 52 for float64). For a
+non-negative float the patterns order as the values do, the exponent field gives the power of two
+at or below it, and the top mantissa bit says whether the value is at least 1.5 times that power,
+i.e. nearer the next one (a tie going up). Subnormal weights, which have no implicit leading bit,
+take an exact ``frexp`` path. Each histogram bin is accumulated in float64 in the order of the
+weights' flat index, one weight at a time, exactly as ``torch.bincount`` adds them, so the sums
+(and the split chosen from them) are bit for bit those of the tensor formulation. Compiled once,
+cached on disk.
 """
 
 from __future__ import annotations
@@ -16,88 +24,104 @@ import math
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True)
-def sign_extremes(weight: np.ndarray, mask: np.ndarray) -> tuple[int, int, float, float, float, float]:
-    """Statistics of the kept entries of flat ``weight`` (``mask`` True), in float64.
-
-    Returns:
-        ``(positives, negatives, largest positive, largest negative magnitude, largest, smallest)``;
-        the last two are -inf and inf when nothing is kept.
-    """
-    positives, negatives = 0, 0
-    top_positive, top_negative = 0.0, 0.0
-    largest, smallest = -np.inf, np.inf
-    for i in range(weight.size):
-        if not mask[i]:
-            continue
-        w = np.float64(weight[i])
-        largest = max(largest, w)
-        smallest = min(smallest, w)
-        if w > 0:
-            positives += 1
-            top_positive = max(top_positive, w)
-        elif w < 0:
-            negatives += 1
-            top_negative = max(top_negative, -w)
-    return positives, negatives, top_positive, top_negative, largest, smallest
+#: ``POWERS[e + POWER_OFFSET] == 2.0**e`` in float64, for every exponent ``e`` of a float64.
+POWER_OFFSET = 1074
+POWERS = np.ldexp(1.0, np.arange(-POWER_OFFSET, 1024))
 
 
 @njit(cache=True, inline="always")
-def _accumulate(histogram: np.ndarray, magnitude: float, top: int) -> None:
-    """Add one magnitude > 0 to the (3, bins) error histogram of a sign whose largest level is 2**top.
+def _layout(bits: np.ndarray) -> tuple[int, int]:
+    """``(sign shift, magnitude mask)`` of the unsigned bit patterns ``bits``."""
+    shift = bits.itemsize * 8 - 1
+    one = bits.dtype.type(1)
+    return shift, (one << shift) - one
 
-    Rows: error if quantized to its nearest level; if zeroed; if quantized at the edge (to the
-    smallest level 2 * 2**e or 0, the boundary being 2**e). The bin is ``top - e`` with ``e`` the
-    exponent of the nearest power of two (at most ``top``), the last bin holding all smaller ones.
+
+@njit(cache=True, inline="always")
+def nearest_exponent(magnitude_bits: int, magnitude: float, mantissa_bits: int) -> int:
+    """Exponent ``e`` of the power of two nearest to a magnitude > 0 (``1.5 * 2**e`` goes up).
+
+    ``magnitude_bits`` is the magnitude's bit pattern in its own float type (float32 when
+    ``mantissa_bits`` is 23, else float64), ``magnitude`` its value in float64.
     """
-    mantissa, exponent = math.frexp(magnitude)
-    nearest = exponent - 1 + (1 if mantissa >= 0.75 else 0)
-    nearest = min(nearest, top)
-    level = math.ldexp(1.0, nearest)
-    index = min(top - nearest, histogram.shape[1] - 1)
-    kept = magnitude - level
-    histogram[0, index] += kept * kept
-    histogram[1, index] += magnitude * magnitude
-    edge = magnitude - 2.0 * level if magnitude >= level else magnitude
-    histogram[2, index] += edge * edge
+    field = np.int64(magnitude_bits >> mantissa_bits)
+    if field == 0:  # subnormal: exact, rare
+        mantissa, exponent = math.frexp(magnitude)
+        return exponent - 1 + (1 if mantissa >= 0.75 else 0)
+    bias = 127 if mantissa_bits == 23 else 1023
+    return field - bias + np.int64((magnitude_bits >> (mantissa_bits - 1)) & 1)
+
+
+@njit(cache=True)
+def sign_extremes(bits: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Count and largest magnitude (as a bit pattern) of the kept non-zero weights of each sign.
+
+    Returns:
+        ``(counts, largest)``, each indexed by the sign bit (0 positive, 1 negative).
+    """
+    shift, magnitude_mask = _layout(bits)
+    counts = np.zeros(2, dtype=np.int64)
+    largest = np.zeros(2, dtype=bits.dtype)
+    for i in range(bits.size):
+        magnitude = bits[i] & magnitude_mask
+        if mask[i] and magnitude != 0:
+            sign = np.int64(bits[i] >> shift)
+            counts[sign] += 1
+            largest[sign] = max(largest[sign], magnitude)
+    return counts, largest
 
 
 @njit(cache=True)
 def sign_histograms(
-    weight: np.ndarray, mask: np.ndarray, top_positive: int, bins_positive: int, top_negative: int, bins_negative: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The (3, bins) float64 error histograms of the kept positive and negative weights of flat ``weight``."""
-    positive = np.zeros((3, bins_positive))
-    negative = np.zeros((3, bins_negative))
+    weight: np.ndarray, bits: np.ndarray, mask: np.ndarray, mantissa_bits: int, tops: np.ndarray, bins: np.ndarray
+) -> np.ndarray:
+    """The float64 error histograms of the kept weights of each sign, shape (2, 3, max(bins)).
+
+    ``weight`` and ``bits`` are the same flat memory as floats and as bit patterns. For the sign
+    ``s`` (0 positive, 1 negative) whose largest level is ``2**tops[s]``, each kept magnitude ``m``
+    adds to bin ``top - e`` (``2**e`` its nearest power of two, at most the top; the last of the
+    sign's ``bins[s]`` bins holds all smaller ones): row 0 the error ``(m - 2**e)**2`` of its
+    nearest level, row 1 ``m**2`` (zeroed), row 2 the error at the edge (quantized to the smallest
+    level ``2 * 2**e`` or to 0, the boundary being ``2**e``).
+    """
+    shift, magnitude_mask = _layout(bits)
+    histogram = np.zeros((2, 3, bins.max()))
     for i in range(weight.size):
-        if not mask[i]:
+        magnitude_bits = bits[i] & magnitude_mask
+        if not mask[i] or magnitude_bits == 0:
             continue
-        w = np.float64(weight[i])
-        if w > 0:
-            _accumulate(positive, w, top_positive)
-        elif w < 0:
-            _accumulate(negative, -w, top_negative)
-    return positive, negative
+        sign = np.int64(bits[i] >> shift)
+        m = abs(np.float64(weight[i]))
+        top = tops[sign]
+        exponent = min(nearest_exponent(magnitude_bits, m, mantissa_bits), top)
+        level = POWERS[exponent + POWER_OFFSET]
+        index = min(top - exponent, bins[sign] - 1)
+        kept = m - level
+        histogram[sign, 0, index] += kept * kept
+        histogram[sign, 1, index] += m * m
+        edge = m - 2.0 * level if m >= level else m
+        histogram[sign, 2, index] += edge * edge
+    return histogram
 
 
 @njit(cache=True)
-def quantize_into(
-    weight: np.ndarray, out: np.ndarray, top_positive: int, bottom_positive: int, top_negative: int, bottom_negative: int
+def quantize_bits(
+    bits: np.ndarray, out: np.ndarray, mantissa_bits: int, threshold: np.ndarray, low: np.ndarray, high: np.ndarray
 ) -> None:
-    """Write to float32 ``out`` the nearest GSNQ level of every entry of flat ``weight``.
+    """Write to ``out`` (bit patterns of the same float type) the nearest GSNQ level of every weight.
 
-    A sign's levels are ``2**top .. 2**bottom`` (none when ``bottom > top``). A magnitude below
-    half the smallest level becomes +0.0; any other its nearest power of two (mantissa exactly 1.5
-    going up), clamped to the sign's levels. Weights must be finite.
+    Per sign (indexed by the sign bit), ``threshold`` is the pattern of half the smallest level,
+    ``low`` and ``high`` those of the smallest and largest level: a magnitude below the threshold
+    becomes +0.0, any other its nearest power of two clamped to ``[low, high]``, with the weight's
+    sign. A sign without levels has the threshold of infinity. Weights must be finite.
     """
-    for i in range(weight.size):
-        w = np.float64(weight[i])
-        top, bottom = (top_positive, bottom_positive) if w > 0 else (top_negative, bottom_negative)
-        magnitude = abs(w)
-        if bottom > top or magnitude < math.ldexp(1.0, bottom - 1):
-            out[i] = 0.0
-            continue
-        mantissa, exponent = math.frexp(magnitude)
-        nearest = min(max(exponent - 1 + (1 if mantissa >= 0.75 else 0), bottom), top)
-        out[i] = math.copysign(math.ldexp(1.0, nearest), w)
+    shift, magnitude_mask = _layout(bits)
+    one = bits.dtype.type(1)
+    half = one << (mantissa_bits - 1)
+    exponent_mask = magnitude_mask & ~((one << mantissa_bits) - one)
+    zero = bits.dtype.type(0)
+    for i in range(bits.size):
+        sign = bits[i] >> shift
+        magnitude = bits[i] & magnitude_mask
+        level = min(max((magnitude + half) & exponent_mask, low[sign]), high[sign])
+        out[i] = (level | (bits[i] & ~magnitude_mask)) if magnitude >= threshold[sign] else zero

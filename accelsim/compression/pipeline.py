@@ -166,6 +166,9 @@ def compress(
         original = recipe if recipe is not None else workloads.info(workload).recipe
         phase = partial(retrain, data=data, recipe=original, config=config.retrain)
     state = krp_prune(model, config.rows_kept, first_layer=config.first_layer)
+    # The pruned state shares what it keeps of the model; without this reference a caller that
+    # passed a temporary model frees its dense weights as soon as later passes replace them.
+    del model
     state = fc_prune(state, config.fc_prune, pointwise=config.pointwise)
     if phase is not None:
         state = phase(state)

@@ -147,9 +147,9 @@ def linear_taps(layer: LinearLayer) -> LinearTaps:
 
 
 def _log2(values: np.ndarray) -> np.ndarray:
-    """Exact ``log2 |v|`` of non-zero powers of two (int64)."""
-    magnitude = np.abs(values).astype(np.uint64)
-    return np.array([int(v).bit_length() - 1 for v in magnitude], dtype=np.int64)
+    """Exact ``log2 |v|`` of non-zero integer powers of two (int64; float64 holds every 2**s exactly)."""
+    magnitude = np.abs(values.astype(np.int64)).astype(np.uint64).astype(np.float64)
+    return (np.frexp(magnitude)[1] - 1).astype(np.int64)
 
 
 def _plan(network: IntegerNetwork) -> dict[str, ConvTaps | LinearTaps]:

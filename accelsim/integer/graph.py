@@ -93,7 +93,9 @@ class ConvLayer:
         in_h, in_w: input feature-map height and width in pixels (before padding).
         kernel: square kernel size K.
         stride, padding: as in ``torch.nn.Conv2d`` (symmetric zero padding).
-        weights: int64 array (out_channels, in_channels, K, K); every entry is 0 or +-2**s, s >= 0.
+        weights: signed integer array (out_channels, in_channels, K, K); every entry is 0 or
+            +-2**s, s >= 0. Lowering stores it in the narrowest of int8 .. int64 that holds it
+            (4-bit GSNQ: int8 or int16), read it as int64 for arithmetic.
         kept_rows: for a KRP layer, int64 array (out_channels, in_channels, rows_kept) of the kept
             kernel-row indices, ascending; ``None`` for a dense layer. Rows not listed are all zero.
         weight_bits: GSNQ code width of the weights in bits.
@@ -148,7 +150,8 @@ class LinearLayer:
     """A fully connected layer (possibly sparse: zero weights are skipped) and requantization.
 
     Attributes:
-        weights: int64 array (out_features, in_features); entries 0 or +-2**s, s >= 0.
+        weights: signed integer array (out_features, in_features); entries 0 or +-2**s, s >= 0
+            (stored as :class:`ConvLayer`'s).
     """
 
     name: str

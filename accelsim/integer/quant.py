@@ -77,7 +77,8 @@ class IntegerWeights:
     """Power-of-two weights as integers: ``real = ints * 2**exponent``.
 
     Attributes:
-        ints: int64 array, every entry 0 or ``sign * 2**s`` with ``s >= 0``.
+        ints: every entry 0 or ``sign * 2**s`` with ``s >= 0``, in the narrowest of int8, int16,
+            int32 and int64 that holds them (:func:`storage_dtype`).
         exponent: ``e_min``, the smallest power-of-two exponent among the non-zero weights (0 for
             an all-zero layer); the layer's weight scale is ``2**exponent``.
         levels_pos: sorted exponents present among the positive weights.
@@ -102,7 +103,8 @@ def integer_weights(name: str, weights: np.ndarray) -> IntegerWeights:
     if w.dtype not in (np.float32, np.float64):
         w = w.astype(np.float64)
     flat = np.ascontiguousarray(w).reshape(-1)
-    bad, positive, negative = exponent_census(flat)
+    layout = (flat.view(np.uint32), 23, 127) if flat.dtype == np.float32 else (flat.view(np.uint64), 52, 1023)
+    bad, positive, negative = exponent_census(flat, *layout)
     if bad >= 0:
         raise UnsupportedLayerError(
             f"layer {name!r} weights must be GSNQ-quantized (0 or +-2^k); compress the model first"
@@ -110,7 +112,7 @@ def integer_weights(name: str, weights: np.ndarray) -> IntegerWeights:
     levels_pos = tuple(int(k) for k in np.flatnonzero(positive) - EXPONENT_OFFSET)
     levels_neg = tuple(int(k) for k in np.flatnonzero(negative) - EXPONENT_OFFSET)
     if not levels_pos and not levels_neg:
-        return IntegerWeights(np.zeros(w.shape, np.int64), 0, (), ())
+        return IntegerWeights(np.zeros(w.shape, np.int8), 0, (), ())
     e_min = min(levels_pos[:1] + levels_neg[:1])
     e_max = max(levels_pos[-1:] + levels_neg[-1:])
     if e_max - e_min > 62:
@@ -118,8 +120,8 @@ def integer_weights(name: str, weights: np.ndarray) -> IntegerWeights:
             f"layer {name!r} weights must span at most 63 powers of two, not "
             f"{e_max - e_min + 1} (2^{e_min} .. 2^{e_max})"
         )
-    ints = np.empty(w.shape, np.int64)
-    scale_to_integers(flat, e_min, ints.reshape(-1))
+    ints = np.empty(w.shape, storage_dtype(e_max - e_min + 2))  # +-2**span needs span + 2 bits
+    scale_to_integers(flat, *layout, e_min, ints.reshape(-1))
     return IntegerWeights(ints, e_min, levels_pos, levels_neg)
 
 
@@ -143,11 +145,13 @@ def gsnq_bits(weights: IntegerWeights) -> int:
 def dot_range(ints: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     """Exact range ``(min, max)`` of ``sum(w * x)`` over rows of ``ints`` for ``x`` in [lo, hi].
 
-    ``ints`` is (rows, taps); each row is one output channel. The maximum takes ``x = hi`` where
+    ``ints`` is (rows, taps) of any integer type; each row is one output channel. The maximum takes ``x = hi`` where
     ``w > 0`` and ``x = lo`` where ``w < 0``; the minimum the opposite. The per-row sums are exact
     (:func:`accelsim.integer.weightscan.row_sums`), combined as Python integers per row.
     """
-    flat = np.ascontiguousarray(ints, dtype=np.int64).reshape(ints.shape[0], -1)
+    flat = np.ascontiguousarray(ints).reshape(ints.shape[0], -1)
+    if flat.dtype.kind != "i":
+        flat = flat.astype(np.int64)
     if flat.shape[0] == 0:
         return 0, 0
     sums = row_sums(flat).astype(object)

@@ -32,8 +32,8 @@ def workload_network(workload: str, *, seed: int = 0, bits: int = 4, act_bits: i
         WorkloadError: unknown workload. ConfigError: bad bit widths.
     """
     input_shape = workloads.info(workload).input_shape
-    model = workloads.build(workload, seed=seed)
-    compressed = compress(model, CompressionConfig(bits=bits), workload=workload)
+    # The model is a temporary: compress drops it once pruned, so its dense weights are not kept.
+    compressed = compress(workloads.build(workload, seed=seed), CompressionConfig(bits=bits), workload=workload)
     return lower(compressed, _calibration(input_shape, seed, f"workload {workload!r}"), act_bits=act_bits,
                  name=workload)
 
