@@ -12,13 +12,14 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from accelsim.errors import WorkloadError
 
-from . import models
 from .recipes import Schedule, TrainingRecipe
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,7 @@ class WorkloadInfo:
     description: str
 
 
-def _cifar(
-    name: str, make: Callable[[], nn.Module], batch_size: int, lr: float, description: str
-) -> tuple[WorkloadInfo, Callable[[], nn.Module]]:
+def _cifar(name: str, make: str, batch_size: int, lr: float, description: str) -> tuple[WorkloadInfo, str]:
     """A CIFAR-10 workload trained with He et al.'s schedule and the KRP paper's SGD settings.
 
     160 epochs, step decay x0.1 at 50% and 75% of them; momentum 0.9, weight decay 1e-4.
@@ -63,9 +62,7 @@ def _cifar(
     return WorkloadInfo(name, (3, 32, 32), 10, "cifar10", recipe, description), make
 
 
-def _imagenet(
-    name: str, make: Callable[[], nn.Module], description: str
-) -> tuple[WorkloadInfo, Callable[[], nn.Module]]:
+def _imagenet(name: str, make: str, description: str) -> tuple[WorkloadInfo, str]:
     """A 224x224 ImageNet workload with He et al.'s ImageNet schedule.
 
     90 epochs of SGD at batch 256, learning rate 0.1 decayed x0.1 at epochs 30 and 60; momentum
@@ -81,8 +78,7 @@ def _imagenet(
         milestones=(1 / 3, 2 / 3),
         gamma=0.1,
     )
-    size = models.IMAGENET_SIZE
-    return WorkloadInfo(name, (3, size, size), models.IMAGENET_CLASSES, "imagenet", recipe, description), make
+    return WorkloadInfo(name, (3, 224, 224), 1000, "imagenet", recipe, description), make
 
 
 #: The digits recipe, measured with a plain SGD loop (cross-entropy, shuffled mini-batches, the
@@ -92,30 +88,30 @@ _DIGITS_RECIPE = TrainingRecipe(
     batch_size=64, lr=0.05, momentum=0.9, weight_decay=1e-4, epochs=20, schedule=Schedule.COSINE
 )
 
-#: name -> (info, factory). Batch sizes are the paper's (64 for AlexNet and VGG-16, 128 for the
+#: name -> (info, name of its factory in :mod:`workloads.models`, imported when a model is built). Batch sizes are the paper's (64 for AlexNet and VGG-16, 128 for the
 #: ResNets); it gives no learning rates. The networks with BatchNorm start at 0.1 (He et al.);
 #: AlexNet, which has none, starts at 0.01, the rate it is conventionally trained with.
-_REGISTRY: dict[str, tuple[WorkloadInfo, Callable[[], nn.Module]]] = {
+_REGISTRY: dict[str, tuple[WorkloadInfo, str]] = {
     "vgg16": _cifar(
-        "vgg16", models.vgg16, 64, 0.1, "CIFAR VGG-16 with BatchNorm: 13 conv3x3 + 2 linear layers"
+        "vgg16", "vgg16", 64, 0.1, "CIFAR VGG-16 with BatchNorm: 13 conv3x3 + 2 linear layers"
     ),
     "resnet56": _cifar(
         "resnet56",
-        models.resnet56,
+        "resnet56",
         128,
         0.1,
         "CIFAR ResNet-56 (He et al.), projection shortcuts when downsampling",
     ),
     "resnet110": _cifar(
         "resnet110",
-        models.resnet110,
+        "resnet110",
         128,
         0.1,
         "CIFAR ResNet-110 (He et al.), projection shortcuts when downsampling",
     ),
     "alexnet": _cifar(
         "alexnet",
-        models.alexnet,
+        "alexnet",
         64,
         0.01,
         "CIFAR AlexNet: conv 11x11/4, 5x5, 3x3 x3 with bias, no BatchNorm, 1 linear layer",
@@ -129,15 +125,15 @@ _REGISTRY: dict[str, tuple[WorkloadInfo, Callable[[], nn.Module]]] = {
             _DIGITS_RECIPE,
             "small CNN for scikit-learn's 8x8 digits: 3 conv3x3 + 2 linear layers",
         ),
-        models.digits_cnn,
+        "digits_cnn",
     ),
     "vgg16_imagenet": _imagenet(
         "vgg16_imagenet",
-        models.vgg16_imagenet,
+        "vgg16_imagenet",
         "224x224 VGG-16 with BatchNorm: 13 conv3x3 + 3 linear layers (102.8 M weights in the first)",
     ),
     "resnet18": _imagenet(
-        "resnet18", models.resnet18, "224x224 ResNet-18: conv7x7/2, 16 conv3x3, 3 projections, 1 linear layer"
+        "resnet18", "resnet18", "224x224 ResNet-18: conv7x7/2, 16 conv3x3, 3 projections, 1 linear layer"
     ),
 }
 
@@ -190,7 +186,7 @@ def factory(name: str) -> tuple[Callable[[], nn.Module], bool]:
     if not isinstance(name, str):
         raise _unknown(name)
     if name in _REGISTRY:
-        return _REGISTRY[name][1], True
+        return getattr(importlib.import_module("workloads.models"), _REGISTRY[name][1]), True
     if not is_import_spec(name):
         raise _unknown(name)
     module_name, attribute = name.split(":")

@@ -5,23 +5,17 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import workloads
 
-from ..compression import (
-    CompressionConfig,
-    RetrainConfig,
-    TrainingData,
-    compress,
-    evaluate,
-    save_network,
-)
-from ..compression.pipeline import DEFAULT_FC_PRUNE
+from ..compression.defaults import DEFAULT_EPOCHS, DEFAULT_FC_PRUNE
 from ..errors import ConfigError
 
+if TYPE_CHECKING:
+    from ..compression import CompressionConfig, TrainingData
+
 DEFAULT_WORKLOAD = "vgg16"
-DEFAULT_EPOCHS = RetrainConfig().epochs
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -104,6 +98,8 @@ def _check_folder(path: str | Path | None, option: str) -> None:
 
 def _config(args: argparse.Namespace) -> CompressionConfig:
     """The compression config of the command line (ConfigError on any bad option)."""
+    from ..compression import CompressionConfig, RetrainConfig
+
     if args.data is None:
         for option, value in (
             ("--data-dir", args.data_dir),
@@ -131,6 +127,8 @@ def _config(args: argparse.Namespace) -> CompressionConfig:
 
 def _load_data(args: argparse.Namespace, workload: str) -> TrainingData | None:
     """The retraining data, checked against the workload's data set."""
+    from ..compression import TrainingData
+
     if args.data is None:
         return None
     if workload in workloads.names() and args.data != workloads.info(workload).dataset:
@@ -145,6 +143,8 @@ def _percent(value: float) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Compress, write the network file, print the report; return it as a dict."""
+    from ..compression import compress, evaluate, save_network
+
     config = _config(args)
     if args.model is not None:
         workload, model = workloads.load_model(args.model, workload=args.workload)

@@ -8,15 +8,14 @@ evaluation (so only the agreement with the float model is reported, no accuracy)
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 import workloads
 
-from ..compression import load_network
 from ..errors import ConfigError
-from ..integer import ConvLayer, evaluate, lower
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_COUNT = 500
 DEFAULT_CALIBRATION = 512
@@ -87,6 +86,8 @@ def _inputs(
     args: argparse.Namespace, input_shape: tuple[int, ...] | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Calibration images, evaluation images and their labels (None without data)."""
+    import numpy as np
+
     count, calibration = (
         _positive(args.count, "--count"),
         _positive(args.calibration, "--calibration"),
@@ -117,6 +118,9 @@ def _percent(value: float | None) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Lower, run and evaluate; print the report; return it as a dict."""
+    from ..compression import load_network
+    from ..integer import ConvLayer, evaluate, lower
+
     compressed = load_network(args.network, workload=args.workload)
     calibration, images, labels = _inputs(args, compressed.input_shape)
     network = lower(
@@ -141,7 +145,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"integer accuracy   {_percent(result.accuracy)}")
     print(f"float accuracy     {_percent(result.float_accuracy)}")
     print(f"top-1 agreement    {_percent(result.agreement)}")
-    print(f"integer datapath   {1e3 * result.seconds / result.count:.2f} ms per image")
+    print(f"integer datapath   {1e3 * result.seconds / result.count:.2f} ms per image "
+          "(after a warm-up run: one-time Numba loading excluded)")
     return {
         "network": args.network,
         "workload": compressed.workload,

@@ -9,11 +9,8 @@ prints the plotted numbers' summary.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.figure import Figure
-
-from ..dse import read_results
 from ..dse.workload import NetworkKey, Workload, network_for
 from ..errors import ConfigError
 from ..hw import HwConfig, PeKind
@@ -35,7 +32,10 @@ from ..plots.bandwidth import DEFAULT_BYTES_PER_CYCLE
 from ..plots.figure import output_format
 from ..plots.timeline import DEFAULT_BINS
 from ..sim import SimulationResult, simulate
-from .run import DEFAULT_WORKLOAD, configure
+from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, configure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 KINDS = ("bandwidth", "roofline", "layers", "timeline", "pareto")
 
@@ -63,6 +63,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         help="change a configuration field, e.g. --set pe.tn=16 (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the workload's weights (default 0)")
     parser.add_argument("--bits", type=int, default=4, help="GSNQ weight bits of the workload (default 4)")
+    parser.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     parser.add_argument("--kinds", metavar="K1,K2", default=",".join(kind.value for kind in PeKind),
                         help="bandwidth: PE kinds to compare (default: all four)")
     parser.add_argument("--bandwidths", metavar="B1,B2", default=",".join(map(str, DEFAULT_BYTES_PER_CYCLE)),
@@ -106,7 +107,7 @@ def _networks(args: argparse.Namespace, config: HwConfig) -> list[IntegerNetwork
         sources = [Workload(args.workload[0] if args.workload else "network", args.network, args.seed, args.bits)]
     else:
         sources = [Workload(name, None, args.seed, args.bits) for name in args.workload or [DEFAULT_WORKLOAD]]
-    return [network_for(NetworkKey(source, config.act_bits)) for source in sources]
+    return [network_for(NetworkKey(source, config.act_bits), cache=not args.no_cache) for source in sources]
 
 
 def _number(value: float) -> str:
@@ -114,6 +115,8 @@ def _number(value: float) -> str:
 
 
 def _pareto(args: argparse.Namespace) -> dict[str, Any]:
+    from ..dse import read_results
+
     if not args.results:
         raise ConfigError("--results must name a sweep's results folder for a pareto plot, not None")
     rows = read_results(args.results).to_pylist()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..rtl.check import CheckResult, cross_check, default_cache_dir
-from ..rtl.verilator import VerilatorRunner
-from ..sim.sources import file_network, workload_network
-from .run import DEFAULT_WORKLOAD, configure
+from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, build_network, configure
+
+if TYPE_CHECKING:
+    from ..rtl.check import CheckResult
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -72,8 +72,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--bits", type=int, default=4, help="GSNQ weight bits for --workload (default 4)"
     )
     check.add_argument(
-        "--cache", metavar="DIR", help=f"Verilator build cache (default {default_cache_dir()})"
+        "--cache", metavar="DIR",
+        help="Verilator build cache (default: verilator/ in $ACCELSIM_CACHE_DIR, else in ~/.cache/accelsim)"
     )
+    check.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     check.add_argument(
         "--jobs", type=int, default=1, help="parallel C++ compile jobs of a build (default 1)"
     )
@@ -132,21 +134,14 @@ def print_check(result: CheckResult) -> None:
 
 def run_check(args: argparse.Namespace) -> dict[str, Any]:
     """Build the network, cross-check it, print the report; return it as a dict."""
+    from ..rtl.check import cross_check, default_cache_dir
+    from ..rtl.verilator import VerilatorRunner
+
     config = configure(args.config, args.set)
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be an integer >= 1, not {args.jobs}")
     layers = _layer_names(args.layers)
-    if args.network:
-        network = file_network(
-            args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed
-        )
-    else:
-        network = workload_network(
-            args.workload or DEFAULT_WORKLOAD,
-            seed=args.seed,
-            bits=args.bits,
-            act_bits=config.act_bits,
-        )
+    network = build_network(args, config)
     runner = VerilatorRunner(
         Path(args.cache) if args.cache else default_cache_dir(), jobs=args.jobs
     )

@@ -7,7 +7,7 @@ With no arguments: VGG-16 for CIFAR-10 with seeded weights, compressed one-shot 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -15,12 +15,16 @@ from ..errors import ConfigError
 from ..hw import HwConfig, fits, load_config
 from ..hw.resources import RESOURCE_NAMES, FitReport
 from ..outputs import atomic_write_bytes
-from ..sim import SimulationResult, simulate
-from ..sim.gain import GainRow, parallelism_gain
-from ..sim.sources import file_network, workload_network
-from ..sim.trace import export_trace
+
+if TYPE_CHECKING:
+    from ..integer.graph import IntegerNetwork
+    from ..sim import SimulationResult
+    from ..sim.gain import GainRow
 
 DEFAULT_WORKLOAD = "vgg16"
+#: Help of every command's ``--no-cache``.
+NO_CACHE_HELP = ("neither read nor write the network cache ($ACCELSIM_CACHE_DIR/networks, default "
+                 "~/.cache/accelsim/networks): compress and lower afresh")
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -50,6 +54,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--gain-scope", choices=["pe_array", "total"], default="pe_array",
                         help="what --gain budgets: the PE array, as the paper compares (default), or the "
                              "whole accelerator")
+    parser.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     parser.set_defaults(handler=run)
     return parser
 
@@ -68,6 +73,17 @@ def configure(name: str, settings: list[str]) -> HwConfig:
             raise ConfigError(f"--set must be FIELD=VALUE (e.g. pe.tn=16), not {setting!r}")
         changes[field.strip()] = yaml.safe_load(value)
     return config.replace(**changes) if changes else config
+
+
+def build_network(args: argparse.Namespace, config: HwConfig) -> IntegerNetwork:
+    """The network of ``--network`` or ``--workload``, ``--seed``, ``--bits`` (cached unless ``--no-cache``)."""
+    from ..sim.sources import file_network, workload_network
+
+    if args.network:
+        return file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed,
+                            cache=not args.no_cache)
+    return workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,
+                            act_bits=config.act_bits, cache=not args.no_cache)
 
 
 def _kib(nbytes: int) -> str:
@@ -121,12 +137,12 @@ def print_gain(rows: tuple[GainRow, ...], fraction: float, device: str, scope: s
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Build the network, simulate, print the report; return it as a dict."""
+    from ..sim import simulate
+    from ..sim.gain import parallelism_gain
+    from ..sim.trace import export_trace
+
     config = configure(args.config, args.set)
-    if args.network:
-        network = file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed)
-    else:
-        network = workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,
-                                   act_bits=config.act_bits)
+    network = build_network(args, config)
     result = simulate(network, config, keep_trace=bool(args.trace))
     print(f"{network.name} on {config.name!r}: {config.pe.units} {config.pe.kind.value} units "
           f"({config.pe.tn} x {config.pe.tm}), {config.device}, DDR {config.ddr.bytes_per_cycle} B/cycle")

@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from ..dse import (
-    SweepProgress,
-    SweepSpec,
-    load_spec,
-    make_executor,
-    read_results,
-    run_sweep,
-)
 from ..dse.executors import CONNECT_TIMEOUT_S
-from ..dse.rows import OK
+from .run import NO_CACHE_HELP
+
+if TYPE_CHECKING:
+    from ..dse import SweepProgress, SweepSpec
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -47,6 +41,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         help="worker processes (local pool or local Dask cluster; default: one per CPU)")
     parser.add_argument("--timeout", type=float, default=CONNECT_TIMEOUT_S, metavar="SECONDS",
                         help=f"wait this long for the Dask scheduler and a worker (default {CONNECT_TIMEOUT_S:g})")
+    parser.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
     parser.set_defaults(handler=run)
     return parser
 
@@ -77,6 +72,8 @@ def _describe(spec: SweepSpec) -> None:
 
 def _best(rows: list[dict[str, Any]], names: tuple[str, ...]) -> list[dict[str, Any]]:
     """Per workload, the finished row of lowest latency."""
+    from ..dse.rows import OK
+
     best: dict[str, dict[str, Any]] = {}
     for row in rows:
         if row["status"] == OK and (row["workload"] not in best or row["total_cycles"] < best[row["workload"]]["total_cycles"]):
@@ -88,6 +85,9 @@ def _best(rows: list[dict[str, Any]], names: tuple[str, ...]) -> list[dict[str, 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Load the spec, connect the executor, run the sweep with a progress bar; print the summary."""
+    from ..dse import load_spec, make_executor, read_results, run_sweep
+    from ..dse.rows import failures
+
     spec = load_spec(args.spec)
     _describe(spec)
     bar = ProgressBar()
@@ -95,11 +95,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         where = "local processes" if args.scheduler is None else f"Dask ({args.scheduler})"
         print(f"executor: {executor.workers} workers on {where}; building networks...", flush=True)
         try:
-            summary = run_sweep(spec, args.out, executor, progress=bar)
+            summary = run_sweep(spec, args.out, executor, progress=bar, cache=not args.no_cache)
         finally:
             bar.close()
     rows = read_results(args.out).to_pylist()
-    errors = Counter(row["error"] for row in rows if row["status"] != OK)
+    errors = failures(rows)
     print(f"points    {summary.points} in the spec: {summary.skipped} already done, {summary.ran} run now "
           f"({summary.failed} failed)")
     print(f"time      {summary.seconds:.1f} s ({summary.points_per_minute:,.0f} points/min on {summary.workers} "

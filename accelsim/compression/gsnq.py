@@ -44,9 +44,6 @@ from .magnitude import pruned_count
 from .records import MaskedModel, count_true, derive, view
 from .selection import smallest
 
-#: INQ's accumulated portions of quantized weights.
-DEFAULT_PORTIONS = (0.5, 0.75, 0.875, 1.0)
-
 
 def check_bits(bits: object) -> int:
     """``bits`` if it is an integer from 2 to 8, else ConfigError."""

@@ -22,15 +22,13 @@ import workloads
 
 from ..errors import WorkloadError
 from .checks import enum_option, is_integer, is_real, require
-from .gsnq import DEFAULT_PORTIONS, GsnqSplit, check_bits, check_portions, gsnq_quantize
+from .defaults import DEFAULT_FC_PRUNE, DEFAULT_PORTIONS
+from .gsnq import GsnqSplit, check_bits, check_portions, gsnq_quantize
 from .krp import FirstLayerPolicy, has_conv, krp_prune, no_conv_error
 from .magnitude import PointwisePolicy, fc_prune
 from .records import LayerRecord, MaskedModel
 from .report import PruningReport, pruning_report
 from .retrain import RetrainConfig, TrainingData, retrain
-
-#: Default unstructured pruning rate of fully connected layers (the paper does not state its own).
-DEFAULT_FC_PRUNE = 0.5
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import workloads
 
 from ..errors import ConfigError, DataError
 from .checks import enum_option, is_integer, is_real, require
+from .defaults import DEFAULT_EPOCHS
 from .records import MaskedModel, as_masked
 from .schedules import LrSchedule, retraining_lr
 
@@ -46,7 +47,7 @@ class RetrainConfig:
         seed: seed of the shuffling order.
     """
 
-    epochs: int = 4
+    epochs: int = DEFAULT_EPOCHS
     schedule: LrSchedule = LrSchedule.TRACKING
     fixed_lr: float | None = None
     batch_size: int | None = None

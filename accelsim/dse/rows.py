@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..hw.config import config_from_dict
@@ -87,6 +88,16 @@ def point_row(point: DesignPoint, engine: Engine = Engine.FAST, check_every: int
         return error_row(point, f"{type(error).__name__}: {error}", time.perf_counter() - start)
     outcome = {"status": OK, "error": None, "engine": result.engine.value, "checked": checked, **result.metrics()}
     return _row(point, outcome, time.perf_counter() - start)
+
+
+def failures(rows: Iterable[Mapping[str, Any]]) -> Counter[str]:
+    """How many failed rows have each error, the point's id left out so identical failures group.
+
+    Errors name their point (e.g. ``ConfigError: point 3f2a...: ... does not fit``); the id is
+    replaced by ``<point>`` in the message that is counted.
+    """
+    return Counter(str(row["error"]).replace(str(row["point_id"]), "<point>")
+                   for row in rows if row["status"] != OK)
 
 
 def chunk_rows(points: Sequence[DesignPoint], engine: Engine = Engine.FAST, check_every: int = 0) -> list[dict[str, Any]]:

@@ -102,13 +102,14 @@ def _chunks(points: Sequence[DesignPoint], size: int) -> list[tuple[DesignPoint,
     return [tuple(points[index:index + size]) for index in range(0, len(points), size)]
 
 
-def _build(keys: set[NetworkKey]) -> tuple[dict[NetworkKey, IntegerNetwork], dict[NetworkKey, str]]:
-    """Build each network (once per process); a user error becomes that network's error message."""
+def _build(keys: set[NetworkKey], cache: bool) -> tuple[dict[NetworkKey, IntegerNetwork], dict[NetworkKey, str]]:
+    """Build each network (once per process; ``cache``: via the network cache); a user error becomes
+    that network's error message."""
     built: dict[NetworkKey, IntegerNetwork] = {}
     failed: dict[NetworkKey, str] = {}
     for key in sorted(keys, key=lambda k: (k.workload.label, k.act_bits)):
         try:
-            built[key] = network_for(key)
+            built[key] = network_for(key, cache)
         except AccelsimError as error:
             failed[key] = f"{type(error).__name__}: {error}"
     return built, failed
@@ -116,8 +117,11 @@ def _build(keys: set[NetworkKey]) -> tuple[dict[NetworkKey, IntegerNetwork], dic
 
 def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None, *,
               progress: Callable[[SweepProgress], None] | None = None,
-              flush_seconds: float = FLUSH_SECONDS) -> SweepSummary:
+              flush_seconds: float = FLUSH_SECONDS, cache: bool = True) -> SweepSummary:
     """Run the points of ``spec`` not yet in ``out`` on ``executor`` (default: local processes).
+
+    The networks are built here (``cache``: read from or stored in the network cache) and installed
+    in the workers.
 
     Raises:
         ConfigError: ``out`` is not usable (see :meth:`ResultStore.open`).
@@ -129,7 +133,7 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
     todo = [point for point in points if point.point_id not in finished]
     runner = executor or LocalExecutor()
     start = time.perf_counter()
-    networks, unbuilt = _build({point.network_key for point in todo})
+    networks, unbuilt = _build({point.network_key for point in todo}, cache)
     build_seconds = time.perf_counter() - start
     runnable = [point for point in todo if point.network_key in networks]
     buffer = [error_row(point, unbuilt[point.network_key]) for point in todo if point.network_key in unbuilt]

@@ -1,10 +1,11 @@
 """Which network a design point runs: a built-in workload or a ``.krp`` file, and its cache.
 
 Compressing and lowering a workload takes seconds (VGG-16: several), far longer than simulating
-it, so a sweep builds each network once in the parent process and installs it in every worker
-(:func:`install`); :func:`network_for` returns the installed network, or builds it once per
-process (:func:`functools.lru_cache`) where none was installed (e.g. a Dask worker that joined
-late). Shipping a built network (a pickle of about 130 MB for VGG-16, well under a second) is
+it, so a sweep builds each network once in the parent process (or reads it from the network cache,
+:mod:`accelsim.sim.netcache`) and installs it in every worker (:func:`install`);
+:func:`network_for` returns the installed network, or builds it once per process
+(:func:`functools.lru_cache`, reading the network cache) where none was installed (e.g. a Dask
+worker that joined late). Shipping a built network (a pickle of about 130 MB for VGG-16, well under a second) is
 much faster than building it in each worker (docs/dse.md, "Networks").
 """
 
@@ -93,12 +94,12 @@ class NetworkKey:
     act_bits: int
 
 
-def build_network(key: NetworkKey) -> IntegerNetwork:
-    """Compress (built-in) or read (``.krp``) and lower the network of ``key``."""
+def build_network(key: NetworkKey, cache: bool = True) -> IntegerNetwork:
+    """Compress (built-in) or read (``.krp``) and lower the network of ``key`` (or read it from the cache)."""
     source = key.workload
     if source.network is not None:
-        return file_network(source.network, workload=None, act_bits=key.act_bits, seed=source.seed)
-    return workload_network(source.name, seed=source.seed, bits=source.bits, act_bits=key.act_bits)
+        return file_network(source.network, workload=None, act_bits=key.act_bits, seed=source.seed, cache=cache)
+    return workload_network(source.name, seed=source.seed, bits=source.bits, act_bits=key.act_bits, cache=cache)
 
 
 #: Networks installed in this process by :func:`install`.
@@ -112,14 +113,14 @@ def install(networks: Mapping[NetworkKey, IntegerNetwork]) -> int:
 
 
 @functools.lru_cache(maxsize=8)
-def _built(key: NetworkKey) -> IntegerNetwork:
-    return build_network(key)
+def _built(key: NetworkKey, cache: bool) -> IntegerNetwork:
+    return build_network(key, cache)
 
 
-def network_for(key: NetworkKey) -> IntegerNetwork:
-    """The network of ``key``: installed, or built once in this process."""
+def network_for(key: NetworkKey, cache: bool = True) -> IntegerNetwork:
+    """The network of ``key``: installed, or built once in this process (``cache``: via the network cache)."""
     installed = _INSTALLED.get(key)
-    return installed if installed is not None else _built(key)
+    return installed if installed is not None else _built(key, cache)
 
 
 def load_workload(name: str, *, seed: int = 0, bits: int = 4, act_bits: int = 8) -> IntegerNetwork:

@@ -23,7 +23,9 @@ class Evaluation:
         accuracy: integer network's top-1 accuracy in [0, 1], None without labels.
         float_accuracy: the float (compressed torch) model's top-1 accuracy, None without labels.
         agreement: fraction of images where both predict the same class, in [0, 1].
-        seconds: wall time of the integer datapath (quantization of the inputs included), in s.
+        seconds: wall time of the integer datapath (quantization of the inputs included), in s,
+            measured after a warm-up run on the first image: one-time costs (loading the Numba
+            kernels, about a second, and building the network's tap tables) are excluded.
     """
 
     count: int
@@ -44,7 +46,8 @@ def evaluate(
     """Classify float images ``x`` (N, *input_shape) with ``network`` and with ``model``.
 
     The integer network's class is the argmax of its integer outputs (first index on ties), the
-    float model's the argmax of its logits.
+    float model's the argmax of its logits. The datapath runs once on the first image before the
+    timed runs (see :attr:`Evaluation.seconds`).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be an integer >= 1, not {batch_size!r}")
@@ -57,6 +60,7 @@ def evaluate(
     was_training = model.training
     model.eval()
     try:
+        run(network, quantize_input(network, x[:1]))  # warm-up: one-time loading, not timed
         for start in range(0, len(x), batch_size):
             chunk = x[start : start + batch_size]
             begin = time.perf_counter()

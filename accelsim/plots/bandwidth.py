@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..hw.config import HwConfig, PeKind
 from ..integer.graph import IntegerNetwork
 from ..sim import LayerKind, SimulationResult, simulate
-from .figure import KIND_COLORS, KIND_LINES, PLAIN, new_figure
+from .figure import KIND_COLORS, KIND_LINES, new_figure, plain
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: DDR widths swept by default, bytes per cycle (powers of two divide every power-of-two burst).
 DEFAULT_BYTES_PER_CYCLE = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -151,8 +152,8 @@ def plot_bandwidth(curves: Sequence[BandwidthCurve], title: str | None = None) -
         axes.set_xscale("log", base=2)
         axes.grid(True, which="both", alpha=0.3)
     top.set_yscale("log")
-    top.yaxis.set_major_formatter(PLAIN)
-    top.yaxis.set_minor_formatter(PLAIN)
+    top.yaxis.set_major_formatter(plain)
+    top.yaxis.set_minor_formatter(plain)
     top.tick_params(axis="y", which="minor", labelsize=7)
     top.set_ylabel("latency per image (ms)")
     top.legend(fontsize=8)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..hw.config import PeKind
 from ..outputs import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Output formats by file suffix.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -27,10 +27,16 @@ KIND_COLORS = {PeKind.KRP_GSNQ: "#1b9e77", PeKind.GSNQ_SHIFT: "#d95f02", PeKind.
                PeKind.MULT_DSP: "#e7298a"}
 #: One line style per PE kind, so coinciding curves stay distinguishable.
 KIND_LINES = {PeKind.KRP_GSNQ: "-", PeKind.GSNQ_SHIFT: "--", PeKind.MULT_LUT: ":", PeKind.MULT_DSP: "-."}
-#: Axis tick formatter of plain numbers (no powers of ten on log axes).
-PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
-#: Axis tick formatter with thousands separators (cycle counts).
-THOUSANDS = FuncFormatter(lambda value, _: f"{value:,.0f}")
+
+
+def plain(value: float, _position: int | None = None) -> str:
+    """Axis tick label of a plain number (no powers of ten on log axes)."""
+    return f"{value:g}"
+
+
+def thousands(value: float, _position: int | None = None) -> str:
+    """Axis tick label with thousands separators (cycle counts)."""
+    return f"{value:,.0f}"
 
 
 def output_format(path: str | Path) -> str:
@@ -46,7 +52,10 @@ def output_format(path: str | Path) -> str:
 
 
 def new_figure(width: float = 8.0, height: float = 5.0) -> Figure:
-    """An empty figure of ``width`` x ``height`` inches on an Agg canvas."""
+    """An empty figure of ``width`` x ``height`` inches on an Agg canvas (matplotlib is imported here)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     return figure

@@ -8,12 +8,13 @@ half (a memory stall), then the layer waits for its last store (the drain overhe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from ..sim import SimulationResult
-from .figure import THOUSANDS, new_figure
+from .figure import new_figure, thousands
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Widest figure, inches, and most layer names on the x axis.
 MAX_WIDTH, MAX_LABELS = 16.0, 48
@@ -63,7 +64,7 @@ def plot_layer_cycles(data: LayerCycles, title: str | None = None) -> Figure:
     every = -(-len(data.names) // MAX_LABELS)  # label every k-th layer when there are many
     axes.set_xticks(list(positions)[::every], data.names[::every], rotation=60, ha="right", fontsize=8)
     axes.set_xlim(-0.6, len(data.names) - 0.4)
-    axes.yaxis.set_major_formatter(THOUSANDS)
+    axes.yaxis.set_major_formatter(thousands)
     axes.set_ylabel("cycles")
     axes.set_xlabel("layer (execution order)" + (f", one in {every} named" if every > 1 else ""))
     axes.grid(True, axis="y", alpha=0.3)

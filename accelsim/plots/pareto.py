@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from ..dse.metrics import Sense, metric
 from ..dse.pareto import pareto_front
 from ..errors import ConfigError
-from .figure import THOUSANDS, new_figure
+from .figure import new_figure, thousands
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02")
 _MARKERS = "osD^vP"
@@ -100,7 +101,7 @@ def plot_pareto(groups: Sequence[ParetoGroup], x: str, y: str, color: str | None
     axes.set_ylabel(_axis_label(y))
     for axis, name in ((axes.xaxis, x), (axes.yaxis, y)):
         if metric(name).integer:
-            axis.set_major_formatter(THOUSANDS)
+            axis.set_major_formatter(thousands)
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8)
     axes.set_title(title or f"Pareto front: {y} vs {x}" + (f" (front also over {shade.name})" if shade else ""))

@@ -12,14 +12,15 @@ bytes_per_cycle``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
 
 from ..sim import SimulationResult, Unit
-from .figure import PLAIN, new_figure
+from .figure import new_figure, plain
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ def _coinciding(points: tuple[RooflinePoint, ...]) -> dict[tuple[float, float], 
 
 def plot_roofline(data: Roofline, title: str | None = None) -> Figure:
     """Log-log roofline: the roofs (line 0), the layers (one scatter collection), labelled."""
+    from matplotlib.ticker import NullFormatter
+
     figure = new_figure(8.0, 5.5)
     axes = figure.subplots()
     intensities = [point.intensity for point in data.points] or [data.ridge]
@@ -118,10 +121,10 @@ def plot_roofline(data: Roofline, title: str | None = None) -> Figure:
                   xytext=(4, 6), fontsize=8, color="gray")
     axes.set_xscale("log")
     axes.set_yscale("log")
-    axes.xaxis.set_major_formatter(PLAIN)
+    axes.xaxis.set_major_formatter(plain)
     axes.xaxis.set_minor_formatter(NullFormatter())
-    axes.yaxis.set_major_formatter(PLAIN)
-    axes.yaxis.set_minor_formatter(PLAIN)
+    axes.yaxis.set_major_formatter(plain)
+    axes.yaxis.set_minor_formatter(plain)
     axes.tick_params(which="minor", labelsize=7)
     axes.set_xlim(low, high)
     axes.set_xlabel("operational intensity (ops per DDR byte)")

@@ -9,14 +9,16 @@ busy cycles in a bin are exact: the sum over its events of their overlap with th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from ..errors import ConfigError
 from ..sim import EventKind, SimulationResult
 from .figure import new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Tracks top to bottom: event kind, label, color.
 TRACKS = (

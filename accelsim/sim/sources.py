@@ -2,18 +2,23 @@
 
 The simulator reads only shapes, kept rows, bit widths and non-zero counts, so the activation
 scales chosen by the lowering's calibration do not affect any simulated figure; seeded uniform
-inputs in [0, 1) serve as calibration.
+inputs in [0, 1) serve as calibration. Both sources are kept in the network cache
+(:mod:`accelsim.sim.netcache`) unless ``cache=False``; torch is imported only to build a network.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import workloads
 
-from ..compression import CompressionConfig, compress, load_network
 from ..errors import ConfigError
-from ..integer import IntegerNetwork, lower
+from ..integer.graph import IntegerNetwork
+from ..synth.cache import file_digest
+from .netcache import cached_network
 
 #: Calibration images for the lowering (scales only; no simulated figure depends on them).
 CALIBRATION_IMAGES = 4
@@ -25,25 +30,57 @@ def _calibration(shape: tuple[int, ...] | None, seed: int, what: str) -> np.ndar
     return np.random.default_rng(seed).uniform(0.0, 1.0, (CALIBRATION_IMAGES, *shape)).astype(np.float32)
 
 
-def workload_network(workload: str, *, seed: int = 0, bits: int = 4, act_bits: int = 8) -> IntegerNetwork:
+def calibration_key(seed: int) -> dict[str, Any]:
+    """The calibration set of :func:`_calibration`, as part of a cache key."""
+    return {"images": CALIBRATION_IMAGES, "values": "float32 uniform in [0, 1), numpy default_rng", "seed": seed}
+
+
+def workload_network(
+    workload: str, *, seed: int = 0, bits: int = 4, act_bits: int = 8, cache: bool = True
+) -> IntegerNetwork:
     """Built-in ``workload`` with seeded weights, compressed one-shot (KRP + ``bits``-bit GSNQ), lowered.
+
+    Read from the network cache when it holds it (``cache``), else built and stored there.
 
     Raises:
         WorkloadError: unknown workload. ConfigError: bad bit widths.
     """
     input_shape = workloads.info(workload).input_shape
-    # The model is a temporary: compress drops it once pruned, so its dense weights are not kept.
-    compressed = compress(workloads.build(workload, seed=seed), CompressionConfig(bits=bits), workload=workload)
-    return lower(compressed, _calibration(input_shape, seed, f"workload {workload!r}"), act_bits=act_bits,
-                 name=workload)
+
+    def build() -> IntegerNetwork:
+        from ..compression import CompressionConfig, compress
+        from ..integer.lower import lower
+
+        # The model is a temporary: compress drops it once pruned, so its dense weights are not kept.
+        compressed = compress(workloads.build(workload, seed=seed), CompressionConfig(bits=bits), workload=workload)
+        return lower(compressed, _calibration(input_shape, seed, f"workload {workload!r}"), act_bits=act_bits,
+                     name=workload)
+
+    source = {"workload": workload, "seed": seed, "compression": {"method": "one-shot KRP + GSNQ", "bits": bits},
+              "act_bits": act_bits, "input_shape": list(input_shape), "calibration": calibration_key(seed)}
+    return cached_network(source, build, cache=cache)
 
 
-def file_network(path: str, *, workload: str | None = None, act_bits: int = 8, seed: int = 0) -> IntegerNetwork:
-    """The compressed network in the ``.krp`` file at ``path``, lowered.
+def file_network(
+    path: str, *, workload: str | None = None, act_bits: int = 8, seed: int = 0, cache: bool = True
+) -> IntegerNetwork:
+    """The compressed network in the ``.krp`` file at ``path``, lowered (cached by the file's content).
 
     Raises:
         NetworkFileError: a corrupt or unknown file. ConfigError: unknown input shape.
     """
-    compressed = load_network(path, workload=workload)
-    calibration = _calibration(compressed.input_shape, seed, f"network file {path!r}")
-    return lower(compressed, calibration, act_bits=act_bits, name=compressed.workload)
+
+    def build() -> IntegerNetwork:
+        from ..compression import load_network
+        from ..integer.lower import lower
+
+        compressed = load_network(path, workload=workload)
+        calibration = _calibration(compressed.input_shape, seed, f"network file {path!r}")
+        return lower(compressed, calibration, act_bits=act_bits, name=compressed.workload)
+
+    try:
+        digest = file_digest(Path(path))
+    except OSError:
+        return build()  # the file's own error, from load_network
+    source = {"network_file": digest, "workload": workload, "act_bits": act_bits, "calibration": calibration_key(seed)}
+    return cached_network(source, build, cache=cache)

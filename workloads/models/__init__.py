@@ -12,8 +12,6 @@ from __future__ import annotations
 from .alexnet import AlexNet, alexnet
 from .digits import DigitsCNN, digits_cnn
 from .imagenet import (
-    IMAGENET_CLASSES,
-    IMAGENET_SIZE,
     ImagenetVGG,
     ResNet18,
     resnet18,
@@ -24,8 +22,6 @@ from .resnet import BasicBlock, CifarResNet, resnet56, resnet110
 from .vgg import VGG, VGG16_CFG, vgg16
 
 __all__ = [
-    "IMAGENET_CLASSES",
-    "IMAGENET_SIZE",
     "VGG",
     "VGG16_CFG",
     "AlexNet",

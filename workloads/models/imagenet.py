@@ -22,16 +22,10 @@ from torch import nn
 from .resnet import BasicBlock
 from .vgg import VGG16_CFG, conv_features
 
-#: Input height and width of the ImageNet networks, in pixels.
-IMAGENET_SIZE = 224
-#: Classes of ImageNet-1k.
-IMAGENET_CLASSES = 1000
-
-
 class ImagenetVGG(nn.Module):
     """VGG-16 with BatchNorm for 224x224 inputs: ``features``, ``flatten``, ``classifier``."""
 
-    def __init__(self, num_classes: int = IMAGENET_CLASSES) -> None:
+    def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
         self.features = conv_features(VGG16_CFG, in_channels=3)
         self.flatten = nn.Flatten()
@@ -51,7 +45,7 @@ class ImagenetVGG(nn.Module):
 class ResNet18(nn.Module):
     """ResNet-18 for 224x224 inputs (four stages of two basic blocks)."""
 
-    def __init__(self, num_classes: int = IMAGENET_CLASSES) -> None:
+    def __init__(self, num_classes: int = 1000) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -72,11 +66,11 @@ class ResNet18(nn.Module):
         return self.fc(self.flatten(self.avgpool(out)))
 
 
-def vgg16_imagenet(num_classes: int = IMAGENET_CLASSES) -> ImagenetVGG:
+def vgg16_imagenet(num_classes: int = 1000) -> ImagenetVGG:
     """VGG-16 with BatchNorm for 224x224 inputs (13 conv layers, 3 linear layers)."""
     return ImagenetVGG(num_classes)
 
 
-def resnet18(num_classes: int = IMAGENET_CLASSES) -> ResNet18:
+def resnet18(num_classes: int = 1000) -> ResNet18:
     """ResNet-18 for 224x224 inputs."""
     return ResNet18(num_classes)
