@@ -3,6 +3,7 @@
 A package ``__init__`` lists where each public name lives and installs the module ``__getattr__``
 and ``__dir__`` this returns (PEP 562), so importing the package imports none of its submodules:
 ``import accelsim`` and ``accelsim --help`` load no torch, Numba, Dask, pyarrow or matplotlib.
+Submodules are attributes as before (``workloads.registry``): they are imported when first named.
 
 Some public names are also the names of submodules (``accelsim.integer.lower`` is the function
 ``lower`` of the submodule ``lower``). Importing a submodule makes it an attribute of its package,
@@ -13,6 +14,7 @@ name always means the function, as it did when the package imported everything e
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -42,10 +44,12 @@ def lazy_exports(
     sys.modules[package].__class__ = LazyPackage
 
     def __getattr__(name: str) -> Any:
-        """Import the public name ``name`` from its submodule on first use."""
+        """Import the public name ``name`` from its submodule on first use (or the submodule ``name``)."""
         module = module_of.get(name)
         if module is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            if name.startswith("__") or importlib.util.find_spec(f"{package}.{name}") is None:
+                raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            return importlib.import_module(f"{package}.{name}")
         value = getattr(importlib.import_module(module, package), name)
         namespace[name] = value
         return value

@@ -22,6 +22,7 @@ from workloads.models import VGG16_CFG
 
 CifarRoot = tuple[Path, dict[str, tuple[np.ndarray, np.ndarray]]]
 ALL = ("vgg16", "resnet56", "resnet110", "alexnet", "digits")
+IMAGENET = ("vgg16_imagenet", "resnet18")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,10 @@ def _same_state(a: nn.Module, b: nn.Module) -> bool:
 
 
 def test_names_and_info() -> None:
-    assert workloads.names() == ALL
+    assert workloads.names() == ALL + IMAGENET
+    for name in IMAGENET:
+        meta = workloads.info(name)
+        assert (meta.input_shape, meta.num_classes, meta.dataset) == ((3, 224, 224), 1000, "imagenet")
     for name in ALL:
         meta = workloads.info(name)
         assert meta.name == name and meta.num_classes == 10
@@ -59,11 +63,22 @@ def test_names_and_info() -> None:
         assert recipe.schedule is workloads.Schedule.STEP and recipe.milestones == (0.5, 0.75)
 
 
+@pytest.mark.parametrize(("name", "parameters"), [("vgg16_imagenet", 138_365_992 - 4_224), ("resnet18", 11_689_512)])
+def test_imagenet_architectures(name: str, parameters: int) -> None:
+    """torchvision's vgg16_bn (less its 4,224 convolution biases, redundant before BatchNorm) and resnet18."""
+    factory, builtin = workloads.registry.factory(name)
+    with torch.device("meta"):
+        model = factory().eval()
+        logits = model(torch.empty(2, 3, 224, 224))
+    assert builtin and sum(p.numel() for p in model.parameters()) == parameters
+    assert tuple(logits.shape) == (2, 1000)
+
+
 def test_unknown_workload_message() -> None:
     with pytest.raises(WorkloadError) as err:
         workloads.build("vgg17")
     assert str(err.value) == (
-        "workload must be one of 'alexnet', 'digits', 'resnet110', 'resnet56', 'vgg16', "
+        "workload must be one of 'alexnet', 'digits', 'resnet110', 'resnet18', 'resnet56', 'vgg16', 'vgg16_imagenet', "
         "or 'module:factory', not 'vgg17'"
     )
     with pytest.raises(WorkloadError, match="not 'vgg17'"):

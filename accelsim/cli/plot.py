@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from ..dse.workload import NetworkKey, Workload, network_for
+from ..dse.workload import NetworkKey, Workload, build_network, network_for
 from ..errors import ConfigError
 from ..hw import HwConfig, PeKind
 from ..integer.graph import IntegerNetwork
@@ -107,7 +107,8 @@ def _networks(args: argparse.Namespace, config: HwConfig) -> list[IntegerNetwork
         sources = [Workload(args.workload[0] if args.workload else "network", args.network, args.seed, args.bits)]
     else:
         sources = [Workload(name, None, args.seed, args.bits) for name in args.workload or [DEFAULT_WORKLOAD]]
-    return [network_for(NetworkKey(source, config.act_bits), cache=not args.no_cache) for source in sources]
+    keys = [NetworkKey(source, config.act_bits) for source in sources]
+    return [network_for(key) if not args.no_cache else build_network(key, cache=False) for key in keys]
 
 
 def _number(value: float) -> str:

@@ -24,7 +24,7 @@ from .points import DesignPoint, design_points
 from .rows import OK, chunk_rows, error_row
 from .spec import SweepSpec
 from .store import ResultStore
-from .workload import NetworkKey, network_for
+from .workload import NetworkKey, build_network, network_for
 
 #: Seconds between two part files while points keep finishing.
 FLUSH_SECONDS = 2.0
@@ -103,13 +103,13 @@ def _chunks(points: Sequence[DesignPoint], size: int) -> list[tuple[DesignPoint,
 
 
 def _build(keys: set[NetworkKey], cache: bool) -> tuple[dict[NetworkKey, IntegerNetwork], dict[NetworkKey, str]]:
-    """Build each network (once per process; ``cache``: via the network cache); a user error becomes
-    that network's error message."""
+    """Build each network (once per process, via the network cache; afresh without ``cache``); a user
+    error becomes that network's error message."""
     built: dict[NetworkKey, IntegerNetwork] = {}
     failed: dict[NetworkKey, str] = {}
     for key in sorted(keys, key=lambda k: (k.workload.label, k.act_bits)):
         try:
-            built[key] = network_for(key, cache)
+            built[key] = network_for(key) if cache else build_network(key, cache=False)
         except AccelsimError as error:
             failed[key] = f"{type(error).__name__}: {error}"
     return built, failed

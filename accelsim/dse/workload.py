@@ -113,14 +113,14 @@ def install(networks: Mapping[NetworkKey, IntegerNetwork]) -> int:
 
 
 @functools.lru_cache(maxsize=8)
-def _built(key: NetworkKey, cache: bool) -> IntegerNetwork:
-    return build_network(key, cache)
+def _built(key: NetworkKey) -> IntegerNetwork:
+    return build_network(key)
 
 
-def network_for(key: NetworkKey, cache: bool = True) -> IntegerNetwork:
-    """The network of ``key``: installed, or built once in this process (``cache``: via the network cache)."""
+def network_for(key: NetworkKey) -> IntegerNetwork:
+    """The network of ``key``: installed, or built once in this process (read from the network cache)."""
     installed = _INSTALLED.get(key)
-    return installed if installed is not None else _built(key, cache)
+    return installed if installed is not None else _built(key)
 
 
 def load_workload(name: str, *, seed: int = 0, bits: int = 4, act_bits: int = 8) -> IntegerNetwork:

@@ -4,10 +4,11 @@ They exist to measure the tools on large layers (speed and memory of compression
 simulation); accelsim ships no ImageNet data, so they run with seeded weights.
 
 * VGG-16 (Simonyan and Zisserman's configuration D) with BatchNorm after every convolution (as
-  torchvision's ``vgg16_bn``): the CIFAR variant's 13 convolutions 3x3 and five 2x2 max-pools, then
+  torchvision's ``vgg16_bn``, less the convolutions' biases, which the BatchNorm makes redundant:
+  138.36 M parameters): the CIFAR variant's 13 convolutions 3x3 and five 2x2 max-pools, then
   the classifier Linear(512*7*7, 4096) + ReLU + Linear(4096, 4096) + ReLU + Linear(4096, classes)
   (no dropout, the identity in eval mode). Its first linear layer holds 102.8 M weights, 74% of
-  the network's 138.4 M.
+  the network's.
 * ResNet-18 (He et al. 2016, table 1): a 7x7 convolution with stride 2 (64 channels), a 3x3 max-pool
   with stride 2 and padding 1, four stages of two basic blocks (64, 128, 256, 512 channels; stride 2
   in the first block of stages 2-4 with option-B projection shortcuts), a 7x7 average pool and
