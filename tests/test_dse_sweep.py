@@ -16,6 +16,7 @@ from accelsim.dse import (
     spec_from_dict,
 )
 from accelsim.dse import sweep as sweep_module
+from accelsim.dse.rows import failures, point_row
 from accelsim.dse.store import ResultStore
 from accelsim.errors import ConfigError, ExecutorError
 from accelsim.hw import load_config
@@ -159,3 +160,14 @@ def test_sweep_on_a_local_dask_cluster_matches_the_process_pool(tmp_path, execut
     assert pool.keys() == dask.keys()
     for key, row in pool.items():
         assert {k: v for k, v in row.items() if k not in strip} == {k: v for k, v in dask[key].items() if k not in strip}
+
+
+def test_identical_failures_group_without_their_point_ids():
+    spec = spec_from_dict({"name": "test", "check_every": 0, "workloads": ["digits"],
+                           "parameters": {"pe.kind": ["mult_dsp"], "pe.tn": [64], "pe.tm": [32],
+                                          "ddr.latency_cycles": [20, 30, 40]}})
+    rows = [point_row(point) for point in design_points(spec)]
+    assert all(row["point_id"] in row["error"] for row in rows)  # each message names its point
+    (message, count), = failures(rows).items()
+    assert count == 3 and "point <point> must fit device" in message
+    assert failures([{"status": "ok", "error": None, "point_id": "a"}]) == {}

@@ -105,7 +105,7 @@ def write_entry(path: Path, key: Mapping[str, Any], network: IntegerNetwork) -> 
 def read_entry(path: Path, key: Mapping[str, Any]) -> IntegerNetwork | None:
     """The network stored at ``path`` under ``key``, or None if absent, unreadable, corrupt or another key's."""
     try:
-        with np.load(path, allow_pickle=False) as stored:
+        with path.open("rb") as handle, np.load(handle, allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
         checksum = arrays.pop(_CHECKSUM).tobytes().decode()
         if checksum != _checksum(arrays) or json.loads(arrays.pop(_KEY).tobytes()) != json.loads(json.dumps(key)):
