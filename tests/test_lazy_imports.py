@@ -44,7 +44,7 @@ def test_names_import_their_module_on_first_use() -> None:
 
 def test_a_public_name_is_the_function_even_when_its_submodule_shares_the_name() -> None:
     import accelsim.integer
-    import accelsim.integer.lower  # noqa: F401 - the submodule, imported by name
+    import accelsim.integer.lower  # the submodule, imported by name
 
     assert callable(accelsim.integer.lower) and accelsim.integer.lower.__name__ == "lower"
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
