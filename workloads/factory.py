@@ -14,6 +14,22 @@ from .models import init_weights
 from .registry import factory, names
 
 
+def _allocate(model: nn.Module) -> None:
+    """Give every parameter and buffer of a ``meta`` model CPU memory (uninitialized), in place.
+
+    What ``model.to_empty(device="cpu")`` does, without the meta-tensor machinery it imports on
+    first use (about half a second).
+    """
+    for module in model.modules():
+        for name, param in module._parameters.items():
+            if param is not None:
+                module._parameters[name] = nn.Parameter(torch.empty(param.shape, dtype=param.dtype),
+                                                        requires_grad=param.requires_grad)
+        for name, buffer in module._buffers.items():
+            if buffer is not None:
+                module._buffers[name] = torch.empty(buffer.shape, dtype=buffer.dtype)
+
+
 def build(
     name: str, *, seed: int = 0, checkpoint: str | os.PathLike[str] | None = None
 ) -> nn.Module:
@@ -40,7 +56,7 @@ def build(
     if builtin:
         with torch.device("meta"):
             model = make()
-        model = model.to_empty(device="cpu")
+        _allocate(model)
         init_weights(model, torch.Generator().manual_seed(seed))
     else:
         with torch.random.fork_rng(devices=[]):

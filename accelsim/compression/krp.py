@@ -49,10 +49,18 @@ def kept_row_indices(weight: torch.Tensor, rows_kept: int) -> torch.Tensor:
     Returns:
         int64 tensor (out_channels, in_channels, rows_kept), ascending along the last axis. Among
         rows of equal L1 norm the lower row index is kept.
+
+    A row's rank is the number of rows of its kernel before it in the order of decreasing norm,
+    ties to the lower index (its place in a stable descending sort), counted by comparing the
+    kernel's rows pairwise; the rows of rank below ``rows_kept`` are kept.
     """
     norms = weight.detach().abs().sum(dim=3)  # (OC, IC, KH)
-    order = torch.sort(norms, dim=2, descending=True, stable=True).indices
-    return torch.sort(order[..., :rows_kept], dim=2).values
+    height = norms.shape[2]
+    before = torch.arange(height).unsqueeze(1) > torch.arange(height)  # [i, j]: row j has a lower index
+    above, equal = norms.unsqueeze(3) < norms.unsqueeze(2), norms.unsqueeze(3) == norms.unsqueeze(2)
+    rank = (above | (equal & before)).sum(dim=3)  # rows ranked before each row
+    keep = rank < rows_kept
+    return torch.arange(height).expand(norms.shape)[keep].reshape(*norms.shape[:2], rows_kept)
 
 
 def row_mask(kept_rows: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
