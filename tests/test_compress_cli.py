@@ -81,8 +81,8 @@ def test_from_a_checkpoint(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--workload", "lenet"], "workload must be one of 'alexnet', 'digits', 'resnet110', 'resnet18', 'resnet56', 'vgg16', "
-                                            "'vgg16_imagenet'"),
+        (["--workload", "lenet"],
+         "workload must be one of 'alexnet', 'digits', 'resnet110', 'resnet18', 'resnet56', 'vgg16', 'vgg16_imagenet'"),
         (
             ["--workload", "digits", "--rows-kept", "3"],
             "layer 'features.0': rows_kept must be smaller than the kernel size K=3, not 3",

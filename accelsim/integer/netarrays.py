@@ -11,27 +11,16 @@ same array dtypes and shapes.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from .graph import (
-    AddLayer,
-    ConvLayer,
-    FlattenLayer,
-    IntegerNetwork,
-    Layer,
-    LinearLayer,
-    PoolKind,
-    PoolLayer,
-    Requant,
-    TensorSpec,
-)
+from .graph import IntegerNetwork, Layer, PoolKind, Requant, TensorSpec
 
-#: Layer classes by the name stored for them.
-LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in (ConvLayer, LinearLayer, PoolLayer, AddLayer,
-                                                                     FlattenLayer)}
+#: Layer classes (every member of :data:`accelsim.integer.graph.Layer`) by the name stored for them.
+LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in typing.get_args(Layer)}
 
 
 def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:

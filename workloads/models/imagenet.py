@@ -23,6 +23,7 @@ from torch import nn
 from .resnet import BasicBlock
 from .vgg import VGG16_CFG, conv_features
 
+
 class ImagenetVGG(nn.Module):
     """VGG-16 with BatchNorm for 224x224 inputs: ``features``, ``flatten``, ``classifier``."""
 
