@@ -71,10 +71,11 @@ def smallest(keys: torch.Tensor, count: int) -> torch.Tensor:
     """bool mask of ``keys``'s shape, True at its ``count`` smallest entries.
 
     Among equal keys the ones of lower flat (C-order) index are taken first, as a stable sort
-    would; -0.0 equals +0.0. ``count`` is clamped to ``0 .. keys.numel()``. ``keys`` must be
-    float32 or float64 and not NaN.
+    would; -0.0 equals +0.0. ``count`` is clamped to ``0 .. keys.numel()``. ``keys`` must be real
+    and not NaN (other than float32 and float64 they are converted exactly to float64).
     """
-    flat = keys.detach().reshape(-1).contiguous().numpy()
+    exact = keys.detach() if keys.dtype in (torch.float32, torch.float64) else keys.detach().to(torch.float64)
+    flat = exact.reshape(-1).contiguous().numpy()
     bits = flat.view(_UNSIGNED[flat.dtype])
     chosen = np.zeros(flat.size, dtype=bool)
     count = max(0, min(int(count), flat.size))

@@ -65,7 +65,8 @@ def code_identity() -> dict[str, str]:
     digest = hashlib.sha256()
     for entry in CODE:
         path = root / entry
-        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+        sources = sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.is_file() else []
+        for source in sources:
             digest.update(str(source.relative_to(root)).encode() + b"\0" + source.read_bytes() + b"\0")
     versions = {name: importlib.metadata.version(name) for name in ("numpy", "torch")}
     return {"accelsim": __version__, "code": digest.hexdigest(), **versions}
