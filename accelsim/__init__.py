@@ -7,55 +7,102 @@ torch nor Numba, Dask, pyarrow or matplotlib until something needs them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .compression import (
+        CompressedModel,
+        CompressionConfig,
+        EncodingReport,
+        FirstLayerPolicy,
+        GsnqSplit,
+        PointwisePolicy,
+        PruningReport,
+        RetrainConfig,
+        compress,
+        fc_prune,
+        gsnq_quantize,
+        krp_prune,
+        load_network,
+        pruning_report,
+        retrain,
+        save_network,
+        train,
+    )
+    from .dse import (
+        DaskExecutor,
+        DesignResult,
+        Engine,
+        LocalExecutor,
+        evaluate,
+        load_spec,
+        load_workload,
+        make_executor,
+        pareto_front,
+        read_results,
+        run_sweep,
+        vary,
+    )
+    from .errors import (
+        AccelsimError,
+        CheckpointError,
+        ConfigError,
+        DataError,
+        ExecutorError,
+        NetworkFileError,
+        ToolError,
+        ToolNotFound,
+        UnsupportedLayerError,
+        WorkloadError,
+    )
+    from .hw import (
+        Device,
+        FitReport,
+        HwConfig,
+        PeKind,
+        ResourceEstimate,
+        config_names,
+        device_names,
+        estimate_resources,
+        fits,
+        load_config,
+        load_device,
+    )
+    from .integer import (
+        AddLayer,
+        ConvLayer,
+        FlattenLayer,
+        InferenceResult,
+        IntegerNetwork,
+        LinearLayer,
+        PoolKind,
+        PoolLayer,
+        Requant,
+        TensorSpec,
+        dequantize,
+        lower,
+        quantize_input,
+        run,
+    )
+    from .rtl import CheckResult, LayerCheck, VerilatorRunner, cross_check
+    from .sim import (
+        EventKind,
+        LayerResult,
+        SimulationResult,
+        TraceEvent,
+        plan_network,
+        simulate,
+    )
+    from .sim.gain import GainRow, parallelism_gain
+    from .sim.sources import file_network, workload_network
+    from .sim.trace import export_trace
+    from .synth import Design, SynthesisResult, SynthTarget, Yosys, synth_target
 
 __version__ = "0.1.0"
 
-#: Where each public name lives: submodule -> names (imported on first use).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    ".compression": (
-        "CompressedModel", "CompressionConfig", "EncodingReport", "FirstLayerPolicy", "GsnqSplit",
-        "PointwisePolicy", "PruningReport", "RetrainConfig", "compress", "fc_prune",
-        "gsnq_quantize", "krp_prune", "load_network", "pruning_report", "retrain", "save_network",
-        "train",
-    ),
-    ".dse": (
-        "DaskExecutor", "DesignResult", "Engine", "LocalExecutor", "evaluate", "load_spec",
-        "load_workload", "make_executor", "pareto_front", "read_results", "run_sweep", "vary",
-    ),
-    ".errors": (
-        "AccelsimError", "CheckpointError", "ConfigError", "DataError", "ExecutorError",
-        "NetworkFileError", "ToolError", "ToolNotFound", "UnsupportedLayerError", "WorkloadError",
-    ),
-    ".hw": (
-        "Device", "FitReport", "HwConfig", "PeKind", "ResourceEstimate", "config_names",
-        "device_names", "estimate_resources", "fits", "load_config", "load_device",
-    ),
-    ".integer": (
-        "AddLayer", "ConvLayer", "FlattenLayer", "InferenceResult", "IntegerNetwork", "LinearLayer",
-        "PoolKind", "PoolLayer", "Requant", "TensorSpec", "dequantize", "lower", "quantize_input",
-        "run",
-    ),
-    ".rtl": (
-        "CheckResult", "LayerCheck", "VerilatorRunner", "cross_check",
-    ),
-    ".sim": (
-        "EventKind", "LayerResult", "SimulationResult", "TraceEvent", "plan_network", "simulate",
-    ),
-    ".sim.gain": (
-        "GainRow", "parallelism_gain",
-    ),
-    ".sim.sources": (
-        "file_network", "workload_network",
-    ),
-    ".sim.trace": (
-        "export_trace",
-    ),
-    ".synth": (
-        "Design", "SynthTarget", "SynthesisResult", "Yosys", "synth_target",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+__getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "AccelsimError",

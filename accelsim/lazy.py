@@ -1,7 +1,9 @@
 """Lazy package exports: a package's public names are imported from their submodules on first use.
 
-A package ``__init__`` lists where each public name lives and installs the module ``__getattr__``
-and ``__dir__`` this returns (PEP 562), so importing the package imports none of its submodules:
+A package ``__init__`` imports its public names under ``if TYPE_CHECKING:`` (so type checkers and
+readers see them, as ordinary imports) and installs the module ``__getattr__`` and ``__dir__`` that
+:func:`lazy_exports` returns (PEP 562): it reads those imports from the package's source and
+performs each on first use of its name. Importing the package imports none of its submodules, so
 ``import accelsim`` and ``accelsim --help`` load no torch, Numba, Dask, pyarrow or matplotlib.
 Submodules are attributes as before (``workloads.registry``): they are imported when first named.
 
@@ -13,25 +15,35 @@ name always means the function, as it did when the package imported everything e
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import sys
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
-def lazy_exports(
-    package: str, exports: Mapping[str, tuple[str, ...]], namespace: dict[str, Any]
-) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``(__getattr__, __dir__)`` of package ``package`` whose names live in ``exports``.
+def exports_of(source: str) -> dict[str, str]:
+    """Public name -> relative submodule, from the ``from .x import ...`` under ``if TYPE_CHECKING:``."""
+    found: dict[str, str] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and statement.level:
+                    module = "." * statement.level + (statement.module or "")
+                    found.update({alias.asname or alias.name: module for alias in statement.names})
+    return found
 
-    Args:
-        package: the package's ``__name__`` (being imported: it is in ``sys.modules``).
-        exports: relative submodule (``".graph"``) -> the public names it defines.
-        namespace: the package's ``globals()``; a name, once imported, is stored there.
+
+def lazy_exports(package: str, namespace: dict[str, Any]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``(__getattr__, __dir__)`` of package ``package``, whose ``globals()`` are ``namespace``.
+
+    The public names are those its ``__init__`` imports under ``if TYPE_CHECKING:``; a name, once
+    imported, is stored in ``namespace``.
     """
-    module_of = {name: module for module, names in exports.items() for name in names}
+    module_of = exports_of(Path(namespace["__file__"]).read_text(encoding="utf-8"))
 
     class LazyPackage(types.ModuleType):
         """The package's module type: a submodule never replaces a public name of the same name."""

@@ -13,27 +13,18 @@ named by an import spec ``"package.module:factory"``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from accelsim.lazy import lazy_exports
 
-#: Where each public name lives: submodule -> names (imported on first use).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    ".checkpoint": (
-        "load_state_dict", "read_checkpoint", "save_checkpoint",
-    ),
-    ".data": (
-        "load_cifar10", "load_dataset", "load_digits",
-    ),
-    ".factory": (
-        "build", "load_model",
-    ),
-    ".recipes": (
-        "Schedule", "TrainingRecipe",
-    ),
-    ".registry": (
-        "WorkloadInfo", "info", "is_import_spec", "names",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+if TYPE_CHECKING:
+    from .checkpoint import load_state_dict, read_checkpoint, save_checkpoint
+    from .data import load_cifar10, load_dataset, load_digits
+    from .factory import build, load_model
+    from .recipes import Schedule, TrainingRecipe
+    from .registry import WorkloadInfo, info, is_import_spec, names
+
+__getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "Schedule",

@@ -8,50 +8,47 @@ Passes (each returns a new :class:`MaskedModel`, never mutating its input):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..lazy import lazy_exports
 
-#: Where each public name lives: submodule -> names (imported on first use).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    ".defaults": (
-        "DEFAULT_PORTIONS",
-    ),
-    ".gsnq": (
-        "GsnqSplit", "assign_levels", "choose_levels", "gsnq_quantize",
-        "quantize", "quantize_portion",
-    ),
-    ".krp": (
-        "FirstLayerPolicy", "kept_row_indices", "krp_prune",
-    ),
-    ".levels": (
-        "GsnqLevels", "SignLevels",
-    ),
-    ".magnitude": (
-        "PointwisePolicy", "fc_prune", "magnitude_mask",
-    ),
-    ".netfile": (
-        "EncodingReport", "LayerEncoding", "NetworkContents", "decode_network", "encode_network",
-        "load_network", "save_network",
-    ),
-    ".pipeline": (
-        "CompressedModel", "CompressionConfig", "compress",
-    ),
-    ".records": (
-        "LayerKind", "LayerRecord", "MaskedModel", "PruneMethod", "as_masked", "prunable_layers",
-    ),
-    ".report": (
-        "LayerPruning", "PruningReport", "pruning_report",
-    ),
-    ".retrain": (
-        "RetrainConfig", "TrainingData", "evaluate", "retrain", "train",
-    ),
-    ".schedules": (
-        "LrSchedule", "final_lr", "retraining_lr",
-    ),
-    ".sparse": (
-        "IndexEncoding",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+if TYPE_CHECKING:
+    from .defaults import DEFAULT_PORTIONS
+    from .gsnq import (
+        GsnqSplit,
+        assign_levels,
+        choose_levels,
+        gsnq_quantize,
+        quantize,
+        quantize_portion,
+    )
+    from .krp import FirstLayerPolicy, kept_row_indices, krp_prune
+    from .levels import GsnqLevels, SignLevels
+    from .magnitude import PointwisePolicy, fc_prune, magnitude_mask
+    from .netfile import (
+        EncodingReport,
+        LayerEncoding,
+        NetworkContents,
+        decode_network,
+        encode_network,
+        load_network,
+        save_network,
+    )
+    from .pipeline import CompressedModel, CompressionConfig, compress
+    from .records import (
+        LayerKind,
+        LayerRecord,
+        MaskedModel,
+        PruneMethod,
+        as_masked,
+        prunable_layers,
+    )
+    from .report import LayerPruning, PruningReport, pruning_report
+    from .retrain import RetrainConfig, TrainingData, evaluate, retrain, train
+    from .schedules import LrSchedule, final_lr, retraining_lr
+    from .sparse import IndexEncoding
+
+__getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "DEFAULT_PORTIONS",

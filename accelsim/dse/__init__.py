@@ -5,39 +5,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..lazy import lazy_exports
 
-#: Where each public name lives: submodule -> names (imported on first use).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    ".design": (
-        "DesignResult", "Engine", "evaluate", "vary",
-    ),
-    ".executors": (
-        "DaskExecutor", "Executor", "LocalExecutor", "make_executor",
-    ),
-    ".metrics": (
-        "METRICS", "Metric", "Sense", "metric",
-    ),
-    ".pareto": (
-        "pareto_front",
-    ),
-    ".points": (
-        "DesignPoint", "design_points",
-    ),
-    ".spec": (
-        "Sampler", "SweepSpec", "load_spec", "spec_from_dict",
-    ),
-    ".store": (
-        "read_results",
-    ),
-    ".sweep": (
-        "SweepProgress", "SweepSummary", "run_sweep",
-    ),
-    ".workload": (
-        "NetworkKey", "Workload", "load_workload", "network_for",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+if TYPE_CHECKING:
+    from .design import DesignResult, Engine, evaluate, vary
+    from .executors import DaskExecutor, Executor, LocalExecutor, make_executor
+    from .metrics import METRICS, Metric, Sense, metric
+    from .pareto import pareto_front
+    from .points import DesignPoint, design_points
+    from .spec import Sampler, SweepSpec, load_spec, spec_from_dict
+    from .store import read_results
+    from .sweep import SweepProgress, SweepSummary, run_sweep
+    from .workload import NetworkKey, Workload, load_workload, network_for
+
+__getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "METRICS",

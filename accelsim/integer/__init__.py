@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..lazy import lazy_exports
 
-#: Where each public name lives: submodule -> names (imported on first use).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    ".evaluate": (
-        "Evaluation", "evaluate",
-    ),
-    ".execute": (
-        "InferenceResult", "dequantize", "quantize_input", "run",
-    ),
-    ".graph": (
-        "AddLayer", "ConvLayer", "FlattenLayer", "IntegerNetwork", "Layer", "LinearLayer",
-        "PoolKind", "PoolLayer", "Requant", "TensorSpec",
-    ),
-    ".lower": (
-        "lower",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+if TYPE_CHECKING:
+    from .evaluate import Evaluation, evaluate
+    from .execute import InferenceResult, dequantize, quantize_input, run
+    from .graph import (
+        AddLayer,
+        ConvLayer,
+        FlattenLayer,
+        IntegerNetwork,
+        Layer,
+        LinearLayer,
+        PoolKind,
+        PoolLayer,
+        Requant,
+        TensorSpec,
+    )
+    from .lower import lower
+
+__getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "AddLayer",

@@ -7,30 +7,19 @@ with :func:`save_figure` (PNG, SVG or PDF by suffix). Nothing here uses ``pyplot
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..lazy import lazy_exports
 
-#: Where each public name lives: submodule -> names (imported on first use).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    ".bandwidth": (
-        "BandwidthCurve", "bandwidth_curve", "bandwidth_curves", "plot_bandwidth",
-    ),
-    ".figure": (
-        "save_figure",
-    ),
-    ".layers": (
-        "LayerCycles", "layer_cycles", "plot_layer_cycles",
-    ),
-    ".pareto": (
-        "ParetoGroup", "pareto_groups", "plot_pareto",
-    ),
-    ".roofline": (
-        "Roofline", "RooflinePoint", "plot_roofline", "roofline",
-    ),
-    ".timeline": (
-        "Timeline", "plot_timeline", "utilization_timeline",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+if TYPE_CHECKING:
+    from .bandwidth import BandwidthCurve, bandwidth_curve, bandwidth_curves, plot_bandwidth
+    from .figure import save_figure
+    from .layers import LayerCycles, layer_cycles, plot_layer_cycles
+    from .pareto import ParetoGroup, pareto_groups, plot_pareto
+    from .roofline import Roofline, RooflinePoint, plot_roofline, roofline
+    from .timeline import Timeline, plot_timeline, utilization_timeline
+
+__getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "BandwidthCurve",

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..lazy import lazy_exports
 
-#: Where each public name lives: submodule -> names (imported on first use).
-_EXPORTS: dict[str, tuple[str, ...]] = {
-    ".engine": (
-        "simulate", "simulate_plan",
-    ),
-    ".plan": (
-        "EventKind", "LayerKind", "LayerPlan", "NetworkPlan", "Unit", "plan_network",
-    ),
-    ".results": (
-        "LayerResult", "SimulationResult", "TraceEvent",
-    ),
-    ".synthetic": (
-        "NetworkBuilder", "resnet_shapes", "vgg16_shapes",
-    ),
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+if TYPE_CHECKING:
+    from .engine import simulate, simulate_plan
+    from .plan import EventKind, LayerKind, LayerPlan, NetworkPlan, Unit, plan_network
+    from .results import LayerResult, SimulationResult, TraceEvent
+    from .synthetic import NetworkBuilder, resnet_shapes, vgg16_shapes
+
+__getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "EventKind",
