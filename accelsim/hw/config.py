@@ -95,6 +95,19 @@ class PeConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "pe")
+        if not is_power_of_two(self.tn):
+            raise ConfigError(
+                f"pe.tn must be a power of two (a feature map's pixel is a block of tn channels, a whole "
+                f"fraction or multiple of a DDR beat), not {self.tn}; the nearest that work: "
+                f"{_powers_around(self.tn)}"
+            )
+        if self.tn % self.tm and self.tm % self.tn:
+            lower = max(d for d in range(1, self.tn + 1) if self.tn % d == 0 and d <= self.tm)
+            upper = -(-self.tm // self.tn) * self.tn
+            raise ConfigError(
+                f"pe.tm must divide pe.tn ({self.tn}) or be a multiple of it (a step reads whole "
+                f"channel blocks), not {self.tm}; the nearest that work: {lower} or {upper}"
+            )
 
     @property
     def units(self) -> int:
@@ -109,20 +122,21 @@ class PeConfig:
 
 @dataclass(frozen=True)
 class BufferConfig:
-    """Depths of the three double-buffered on-chip buffers, in words per half.
+    """Capacities of the three double-buffered on-chip buffers, per half.
 
-    The word widths follow from the PE array (``docs/microarchitecture.md``, "Buffers"):
+    The organizations follow from the PE array and the DDR beat (``docs/microarchitecture.md``,
+    section 4):
 
     Attributes:
-        input_depth: words per half in each of the ``tm * kernel_max**2`` input banks
-            (a word is one activation, ``act_bits`` wide).
-        weight_depth: words per half of the weight buffer (a word holds the weights of every unit
-            for one step: ``tn * tm`` unit words).
-        output_depth: words per half of the output buffer (a word is one output pixel of ``tn``
-            channels, ``tn * act_bits`` wide).
+        input_bytes: bytes per half of the input buffer (the input rows of a tile, stored as they
+            arrive from DDR).
+        weight_depth: step words per half of the weight buffer (a word holds the weights of every
+            unit for one step: ``tn * tm`` unit items).
+        output_depth: pixels per half of the output buffer (a pixel is ``tn`` channels,
+            ``tn * act_bits`` bits).
     """
 
-    input_depth: int = int_field(2048, 1, 1 << 24)
+    input_bytes: int = int_field(32768, 1, 1 << 30)
     weight_depth: int = int_field(512, 1, 1 << 24)
     output_depth: int = int_field(1024, 1, 1 << 24)
 
@@ -147,6 +161,12 @@ class DdrConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "ddr")
+        if not is_power_of_two(self.bytes_per_cycle):
+            raise ConfigError(
+                f"ddr.bytes_per_cycle must be a power of two (the DMA engines place beats with shifts "
+                f"and counters), not {self.bytes_per_cycle}; the nearest that work: "
+                f"{_powers_around(self.bytes_per_cycle)}"
+            )
         if self.burst_bytes % self.bytes_per_cycle:
             raise ConfigError(
                 f"ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle ({self.bytes_per_cycle}), "
@@ -210,6 +230,17 @@ class HwConfig:
                 raise ConfigError(f"unknown configuration key {dotted!r}")
             node[leaf] = value
         return config_from_dict(data)
+
+
+def is_power_of_two(value: int) -> bool:
+    """Whether ``value`` is 1, 2, 4, 8, ..."""
+    return value > 0 and value & (value - 1) == 0
+
+
+def _powers_around(value: int) -> str:
+    """The powers of two just below and above ``value`` (``"8 or 16"``)."""
+    below = 1 << (value.bit_length() - 1)
+    return f"{below} or {below * 2}"
 
 
 def config_from_dict(data: object, source: str = "configuration") -> HwConfig:

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from ..errors import ConfigError
 from .config import HwConfig, PeKind
 from .devices import Device
+from .geometry import input_copies, input_word_bytes, output_rams, weight_row_bytes
 from .intmath import bits_for, ceil_div
 from .memories import Memory, MemoryMapping, map_memory
 
@@ -323,56 +324,23 @@ class BufferMemories:
         return Resources(lut=mapping.lut, ff=mapping.ff, bram18=mapping.bram18) * self.count
 
 
-@dataclass(frozen=True)
-class BufferLayout:
-    """How the RTL organizes its buffers (``accelsim/rtl/params.py``, ``rtl_parameters``).
-
-    Attributes:
-        slots: activations per input / output RAM word (a power of two >= the DDR beat bytes).
-        lanes: weight items one DDR beat can complete (1x1 pairs of ``weight_bits`` bits).
-        interleave: interleaved RAMs per weight row (covers the words one beat can touch).
-        in_half, w_half, out_half: items / words per half, rounded up to whole RAM words.
-    """
-
-    slots: int
-    lanes: int
-    interleave: int
-    in_half: int
-    w_half: int
-    out_half: int
-
-
-def _power_of_two_at_least(value: int) -> int:
-    return 1 << bits_for(max(1, value))
-
-
-def buffer_layout(config: HwConfig) -> BufferLayout:
-    """The RTL's buffer organization for ``config`` (the same rule as ``rtl_parameters``)."""
-    beat, buffers = config.ddr.bytes_per_cycle, config.buffers
-    slots = _power_of_two_at_least(beat)
-    lanes = ceil_div(8 * beat, config.weight_bits)
-    interleave = _power_of_two_at_least(ceil_div(lanes - 1, config.pe.tm) + 1)
-    return BufferLayout(slots, lanes, interleave, ceil_div(buffers.input_depth, 2 * slots) * 2 * slots,
-                        ceil_div(buffers.weight_depth, interleave) * interleave,
-                        ceil_div(buffers.output_depth, 2 * slots) * 2 * slots)
-
-
 def buffer_memories(config: HwConfig) -> tuple[BufferMemories, ...]:
-    """The block-RAM memories of the three buffers, as the RTL builds them.
+    """The block-RAM memories of the three buffers, as the RTL builds them (``hw.geometry``).
 
-    Input: ``tm*k*k`` banks, each two interleaved RAMs of ``slots`` activations per word. Weight:
-    per output channel ``interleave`` RAMs of ``tm`` items per word. Output: per output channel two
-    RAMs of ``slots`` activations per word. Both halves of a double buffer share one RAM.
+    Input: ``input_copies`` copies, each two RAMs (even and odd words) of ``input_word_bytes``
+    bytes per word, written one beat-wide lane at a time. Weight: one RAM of one step word per
+    address, written one beat-wide lane at a time. Output: ``output_rams`` interleaved RAMs of one
+    pixel (``tn`` channels) per word. Both halves of a double buffer share one RAM.
     """
-    pe, a, layout = config.pe, config.act_bits, buffer_layout(config)
-    item = pe_widths(config).item
-    slot_word = Memory(layout.slots * a, layout.in_half // layout.slots, layout.slots)
+    pe, a, buf, beat = config.pe, config.act_bits, config.buffers, config.ddr.bytes_per_cycle
+    word = input_word_bytes(config)
+    input_rows = ceil_div(buf.input_bytes, word)  # per RAM: both halves, half of the words each
+    weight_bytes = weight_row_bytes(config)
+    rams = output_rams(config)
     return (
-        BufferMemories("input", 2 * pe.tm * pe.kernel_max * pe.kernel_max, slot_word),
-        BufferMemories("weight", pe.tn * layout.interleave,
-                       Memory(pe.tm * item, 2 * layout.w_half // layout.interleave, pe.tm)),
-        BufferMemories("output", 2 * pe.tn, Memory(layout.slots * a, layout.out_half // layout.slots,
-                                                   layout.slots)),
+        BufferMemories("input", 2 * input_copies(config), Memory(8 * word, input_rows, word // beat)),
+        BufferMemories("weight", 1, Memory(8 * weight_bytes, 2 * buf.weight_depth, weight_bytes // beat)),
+        BufferMemories("output", rams, Memory(pe.tn * a, 2 * ceil_div(buf.output_depth, rams))),
     )
 
 
@@ -428,18 +396,19 @@ def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
     lane): the units.
     DDR arbiter: the beat bytes.
     """
-    pe, a, layout = config.pe, config.act_bits, buffer_layout(config)
+    pe, a = config.pe, config.act_bits
     beat, item = config.ddr.bytes_per_cycle, pe_widths(config).item
     banks = pe.tm * pe.kernel_max * pe.kernel_max
+    slots, lanes, interleave, w_half = beat, beat, 1, config.buffers.weight_depth
     return {
         "controller": (pe.tn,),
         "ddr_arbiter": (beat,),
         "dma_load_in": (banks * beat,),
-        "input_buffer_logic": (banks * 2 * beat * layout.slots * a,),
-        "dma_load_w": (layout.lanes * (item + bits_for(pe.tn) + bits_for(2 * layout.w_half) + bits_for(pe.tm)),),
-        "weight_buffer_logic": (pe.tn * layout.interleave * layout.lanes * pe.tm * item,),
+        "input_buffer_logic": (banks * 2 * beat * slots * a,),
+        "dma_load_w": (lanes * (item + bits_for(pe.tn) + bits_for(2 * w_half) + bits_for(pe.tm)),),
+        "weight_buffer_logic": (pe.tn * interleave * lanes * pe.tm * item,),
         "dma_store": (pe.tn * beat,),
-        "output_buffer_logic": (pe.tn * 2 * layout.slots * a,),
+        "output_buffer_logic": (pe.tn * 2 * slots * a,),
         "datapath_logic": (pe.units,),
         "core_glue": (pe.tn,),
     }
