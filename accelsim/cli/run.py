@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import yaml
-
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw import HwConfig, fits, load_config
 from ..hw.resources import RESOURCE_NAMES, FitReport
 from ..outputs import atomic_write_bytes
@@ -19,6 +17,7 @@ from ..sim import SimulationResult, simulate
 from ..sim.gain import GainRow, parallelism_gain
 from ..sim.sources import file_network, workload_network
 from ..sim.trace import export_trace
+from ..yamlfile import parse_yaml
 
 DEFAULT_WORKLOAD = "vgg16"
 
@@ -55,18 +54,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def configure(name: str, settings: list[str]) -> HwConfig:
-    """The configuration ``name`` with ``FIELD=VALUE`` changes (values read as YAML scalars).
+    """The configuration ``name`` with ``FIELD=VALUE`` changes (values read as YAML, by
+    :func:`accelsim.yamlfile.parse_yaml`).
 
     Raises:
-        ConfigError: a malformed setting or any field error.
+        ConfigError: a malformed setting, a value that is not valid YAML, or any field error.
     """
     config = load_config(name)
     changes: dict[str, object] = {}
     for setting in settings:
         field, sep, value = setting.partition("=")
         if not sep or not field:
-            raise ConfigError(f"--set must be FIELD=VALUE (e.g. pe.tn=16), not {setting!r}")
-        changes[field.strip()] = yaml.safe_load(value)
+            raise ConfigError(f"--set must be FIELD=VALUE (e.g. pe.tn=16), not {brief(setting)}")
+        changes[field.strip()] = parse_yaml(value, f"--set {brief(field.strip())}")
     return config.replace(**changes) if changes else config
 
 
