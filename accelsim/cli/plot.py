@@ -17,6 +17,7 @@ from ..dse import read_results
 from ..dse.workload import NetworkKey, Workload, network_for
 from ..errors import ConfigError
 from ..hw import HwConfig, PeKind
+from ..outputs import check_output
 from ..integer.graph import IntegerNetwork
 from ..plots import (
     bandwidth_curves,
@@ -181,7 +182,7 @@ def _one_network(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Compute the plot's data, draw it to --out, print a summary; return the data."""
-    output_format(args.out)  # a bad suffix fails before any simulation
+    output_format(check_output(args.out, "--out"))  # a bad path or suffix fails before any simulation
     if args.kind == "pareto":
         report = _pareto(args)
     elif args.kind == "bandwidth":
