@@ -21,6 +21,8 @@ Read from YAML (``configs/sweeps/*.yaml``) with :func:`load_spec`, or built from
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +82,13 @@ class SweepSpec:
     def parameter_names(self) -> tuple[str, ...]:
         """Dotted names of the varied fields."""
         return tuple(parameter.name for parameter in self.parameters)
+
+    @property
+    def identity(self) -> str:
+        """SHA-256 (hex) of the spec's canonical JSON, its name aside: what a results folder records
+        to refuse the results of another spec."""
+        data = {key: value for key, value in self.to_dict().items() if key != "name"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data describing the sweep (stored beside its results)."""
