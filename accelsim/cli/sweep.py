@@ -24,6 +24,7 @@ from ..dse import (
     run_sweep,
 )
 from ..dse.executors import CONNECT_TIMEOUT_S
+from ..dse.lifetime import sigterm_interrupts
 from ..dse.rows import OK, counts
 from .numbers import count
 
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = load_spec(args.spec)
     _describe(spec)
     bar = ProgressBar()
-    with make_executor(args.scheduler, args.workers, args.timeout) as executor:
+    with sigterm_interrupts(), make_executor(args.scheduler, args.workers, args.timeout) as executor:
         where = "local processes" if args.scheduler is None else f"Dask ({args.scheduler})"
         print(f"executor: {executor.workers} workers on {where}; building networks...", flush=True)
         try:
