@@ -50,8 +50,8 @@ def edited(data: bytes, change) -> bytes:
     [
         (lambda m: m.update(input_shape=[1, 30000, 30000]),
          r"input_shape must have at most 16,777,216 elements, not 900,000,000"),
-        (lambda m: m.update(input_shape=[1, -8, 8]), r"input_shape must be a list of 1 or 2 or 3 integers >= 1, "
-                                                     r"not \[1, -8, 8\]"),
+        (lambda m: m.update(input_shape=[1, -8, 8]),
+         r"input_shape must be a list of 1 or 2 or 3 integers >= 1, not \[1, -8, 8\]"),
         (lambda m: m["layers"][0].update(shape=[4, 1, 10**8, 3]), r"layers\[0\].shape must have at most "),
         (lambda m: m["tensors"][0].update(shape="big"), r"tensors\[0\].shape must be a list of"),
     ],

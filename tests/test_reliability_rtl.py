@@ -75,7 +75,7 @@ def test_a_cache_path_make_cannot_use_is_refused_up_front(tmp_path, name):
         VerilatorRunner(folder, tool=tool)
     message = str(caught.value)
     assert message.startswith(
-        f"the Verilator cache folder must be a path without spaces or characters special to make "
+        "the Verilator cache folder must be a path without spaces or characters special to make "
     )
     assert f"not {str(folder)!r}: Verilator builds with make" in message
     assert "set ACCELSIM_CACHE_DIR (or pass --cache)" in message and len(message) < 400

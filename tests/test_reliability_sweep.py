@@ -54,9 +54,9 @@ def ids(folder: Path) -> list[str]:
 
 def test_a_second_sweep_on_a_folder_in_use_is_refused_and_no_row_is_lost(tmp_path):
     spec, out = spec_from_dict(SPEC), tmp_path / "out"
-    with ResultStore.open(out, spec):  # another sweep is writing the folder
-        with pytest.raises(ConfigError, match=r"must not be in use by another sweep, not locked by a running one"):
-            run_sweep(spec, out, InProcess())
+    busy = pytest.raises(ConfigError, match=r"must not be in use by another sweep, not locked by a running one")
+    with ResultStore.open(out, spec), busy:  # another sweep is writing the folder
+        run_sweep(spec, out, InProcess())
     summary = run_sweep(spec, out, InProcess())
     assert summary.ran == 6 and len(ids(out)) == 6
     again = run_sweep(spec, out, InProcess())

@@ -54,7 +54,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
     if not os.path.isfile(where):
         reason = "it is a directory" if os.path.isdir(where) else "no such file"
         raise CheckpointError(f"checkpoint {where!r} must be an existing file ({reason})")
-    from accelsim.compression.netfile import MAGIC  # here: accelsim.compression imports this package
+    # imported here: accelsim.compression imports this package
+    from accelsim.compression.netfile import MAGIC
 
     with open(where, "rb") as handle:
         if handle.read(len(MAGIC)) == MAGIC:

@@ -17,8 +17,8 @@ from ..dse import read_results
 from ..dse.workload import NetworkKey, Workload, network_for
 from ..errors import ConfigError
 from ..hw import HwConfig, PeKind
-from ..outputs import check_output
 from ..integer.graph import IntegerNetwork
+from ..outputs import check_output
 from ..plots import (
     bandwidth_curves,
     layer_cycles,

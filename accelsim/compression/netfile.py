@@ -456,7 +456,7 @@ def _check_manifest(manifest: object, where: str) -> None:
     """
     try:
         if not isinstance(manifest, dict):
-            raise ValueError(f"the manifest must be a JSON object, not a {type(manifest).__name__}")
+            raise TypeError(f"the manifest must be a JSON object, not a {type(manifest).__name__}")
         if manifest.get("input_shape") is not None:
             _check_shape(manifest["input_shape"], "input_shape", (1, 2, 3), 1, MAX_INPUT_ELEMENTS)
         for key, ranks, low in (("layers", (2, 4), 1), ("tensors", tuple(range(5)), 0)):
@@ -465,7 +465,7 @@ def _check_manifest(manifest: object, where: str) -> None:
                 raise ValueError(f"{key} must be a list of objects, not {brief(entries)}")
             for index, entry in enumerate(entries):
                 _check_shape(entry.get("shape"), f"{key}[{index}].shape", ranks, low, MAX_TENSOR_ELEMENTS)
-    except ValueError as error:
+    except (TypeError, ValueError) as error:
         raise NetworkFileError(f"network file {where!r} has a malformed manifest: {error}") from None
 
 

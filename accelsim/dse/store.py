@@ -36,7 +36,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -49,6 +49,7 @@ from .rows import KEY_COLUMNS, STATUS_COLUMNS, TAIL_COLUMNS
 from .spec import SweepSpec
 
 LOG = logging.getLogger(__name__)
+S = TypeVar("S", bound="ResultStore")
 
 SPEC_FILE = "_sweep.json"
 LOCK_FILE = ".lock"
@@ -223,7 +224,7 @@ class ResultStore:
         """Release the folder's lock."""
         self._lock.close()
 
-    def __enter__(self) -> ResultStore:
+    def __enter__(self: S) -> S:  # noqa: PYI019 - typing.Self needs Python 3.11; setup.cfg allows 3.10
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
