@@ -19,6 +19,7 @@ from ..compression import (
 )
 from ..compression.pipeline import DEFAULT_FC_PRUNE
 from ..errors import ConfigError
+from ..outputs import check_output
 
 DEFAULT_WORKLOAD = "vgg16"
 DEFAULT_EPOCHS = RetrainConfig().epochs
@@ -93,15 +94,6 @@ def default_out(workload: str, bits: int) -> Path:
     return Path(f"{re.sub(r'[^A-Za-z0-9_-]', '_', workload)}-krp-gsnq{bits}.krp")
 
 
-def _check_folder(path: str | Path | None, option: str) -> None:
-    """ConfigError unless the folder ``path`` would be written in exists."""
-    if path is None:
-        return
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise ConfigError(f"the folder of {option} must exist, not {str(folder)!r} (create it first)")
-
-
 def _config(args: argparse.Namespace) -> CompressionConfig:
     """The compression config of the command line (ConfigError on any bad option)."""
     if args.data is None:
@@ -151,9 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         workload = args.workload or DEFAULT_WORKLOAD
         model = workloads.build(workload, seed=args.seed)
-    out = Path(args.out) if args.out is not None else default_out(workload, args.bits)
-    _check_folder(out, "--out")
-    _check_folder(getattr(args, "json", None), "--json")
+    out = check_output(args.out if args.out is not None else default_out(workload, args.bits), "--out")
     data = _load_data(args, workload)
     accuracy_before = None if data is None else evaluate(model, data.x_test, data.y_test)
     compressed = compress(model, config, workload=workload, data=data)

@@ -136,6 +136,9 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be an integer >= 1, not {args.jobs}")
     layers = _layer_names(args.layers)
+    runner = VerilatorRunner(
+        Path(args.cache) if args.cache else default_cache_dir(), jobs=args.jobs
+    )  # before the network is built: a cache path make cannot use, or no Verilator, fails at once
     if args.network:
         network = file_network(
             args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed
@@ -147,9 +150,6 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
             bits=args.bits,
             act_bits=config.act_bits,
         )
-    runner = VerilatorRunner(
-        Path(args.cache) if args.cache else default_cache_dir(), jobs=args.jobs
-    )
     result = cross_check(
         network,
         config,

@@ -119,7 +119,8 @@ def workload_input_shape(workload: str) -> tuple[int, ...] | None:
 
 
 def check_model(model: nn.Module) -> None:
-    """Refuse a model without convolution or with non-finite parameters (WorkloadError)."""
+    """Refuse a model without convolution or with non-finite parameters or float buffers (such as
+    BatchNorm running statistics) (WorkloadError)."""
     if not isinstance(model, nn.Module):
         raise WorkloadError(f"model must be a torch.nn.Module, not {type(model).__name__}")
     if not has_conv(model):
@@ -127,6 +128,9 @@ def check_model(model: nn.Module) -> None:
     for name, param in model.named_parameters():
         if not torch.isfinite(param).all():
             raise WorkloadError(f"model parameter {name!r} must be finite, not contain NaN or infinity")
+    for name, buffer in model.named_buffers():
+        if buffer.is_floating_point() and not torch.isfinite(buffer).all():
+            raise WorkloadError(f"model buffer {name!r} must be finite, not contain NaN or infinity")
 
 
 def compress(

@@ -23,9 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
+from ..yamlfile import read_yaml_mapping
 from .devices import Device, load_device
 from .fields import (
     build,
@@ -224,10 +223,10 @@ class HwConfig:
             *sections, leaf = dotted.split(".")
             for part in sections:
                 if not isinstance(node.get(part), dict):
-                    raise ConfigError(f"unknown configuration key {dotted!r}")
+                    raise ConfigError(f"unknown configuration key {brief(dotted)}")
                 node = node[part]
             if leaf not in node or isinstance(node[leaf], dict):
-                raise ConfigError(f"unknown configuration key {dotted!r}")
+                raise ConfigError(f"unknown configuration key {brief(dotted)}")
             node[leaf] = value
         return config_from_dict(data)
 
@@ -272,21 +271,17 @@ def load_config(name_or_path: str | Path = "default") -> HwConfig:
     """The bundled configuration ``name_or_path`` (e.g. ``"default"``) or the YAML file at that path.
 
     Raises:
-        ConfigError: unknown name, missing file, malformed YAML, or any field error.
+        ConfigError: unknown name, missing file, malformed YAML (see :mod:`accelsim.yamlfile`), or
+            any field error.
     """
     text = str(name_or_path)
     path = Path(text)
     if not (text.endswith((".yaml", ".yml")) or path.is_file()):
         if text not in config_names():
             choices = ", ".join(repr(name) for name in config_names())
-            raise ConfigError(f"config must be one of {choices} or a YAML file path, not {text!r}")
+            raise ConfigError(f"config must be one of {choices} or a YAML file path, not {brief(text)}")
         path = _bundled() / f"{text}.yaml"
     if not path.is_file():
-        raise ConfigError(f"config file must exist, not {text!r}")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"config file {text!r} must be valid YAML ({error})") from error
-    return config_from_dict(data, f"config {text!r}")
+        raise ConfigError(f"config file must exist, not {brief(text)}")
+    return config_from_dict(read_yaml_mapping(path, "config file"), f"config {brief(text)}")
 

@@ -253,6 +253,12 @@ class _Lowering:
     # ---- driver -------------------------------------------------------------------------
     def run(self) -> tuple[list[Layer], str]:
         """Lower every node; return the layers and the output layer's name."""
+        for node in self.traced.graph.nodes:  # name an unsupported module (an LSTM), not the reshape feeding it
+            module = self._module_of(node)
+            if module is not None and not self._is_relu(node, module) and not isinstance(
+                module, (nn.BatchNorm1d, nn.BatchNorm2d)
+            ) and not any(matches(node, module) for matches, _ in self._handlers()):
+                raise self._unsupported(node, "an operation the integer datapath does not implement")
         output_name = None
         for node in self.traced.graph.nodes:
             if node in self.fused:
@@ -270,12 +276,11 @@ class _Lowering:
         assert output_name is not None
         return self.layers, output_name
 
-    def _operation(self, node: torch.fx.Node) -> None:
-        """Lower one tensor-valued call node."""
-        module = self.traced.get_submodule(str(node.target)) if node.op == "call_module" else None
-        handlers: list[
-            tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]
-        ] = [
+    def _handlers(
+        self,
+    ) -> list[tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]]:
+        """(predicate, handler) of every lowerable operation, in the order they are tried."""
+        return [
             (lambda n, m: isinstance(m, nn.Conv2d), self._conv),
             (lambda n, m: isinstance(m, nn.Linear), self._linear),
             (self._is_identity, self._identity),
@@ -284,7 +289,11 @@ class _Lowering:
             (self._is_add, self._add),
             (self._is_flatten, self._flatten),
         ]
-        for matches, handler in handlers:
+
+    def _operation(self, node: torch.fx.Node) -> None:
+        """Lower one tensor-valued call node."""
+        module = self._module_of(node)
+        for matches, handler in self._handlers():
             if matches(node, module):
                 handler(node, module)
                 return

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw.config import HwConfig, PeKind
 from ..hw.devices import Device
 from ..hw.resources import STRUCTURAL_BUDGET, Resources, estimate_resources, fits
@@ -58,10 +58,14 @@ class GainRow:
                 "latency_ms": self.latency_ms, "speedup": self.speedup}
 
 
-def logic_budget(fraction: float) -> dict[str, float]:
-    """``fraction`` of LUTs, FFs and DSPs; all of the BRAM."""
-    if not 0 < fraction <= 1:
-        raise ConfigError(f"budget must be a fraction in (0, 1], not {fraction!r}")
+def logic_budget(fraction: float, what: str = "budget") -> dict[str, float]:
+    """``fraction`` of LUTs, FFs and DSPs; all of the BRAM. ``what`` names the fraction in errors.
+
+    Raises:
+        ConfigError: ``fraction`` is not in (0, 1].
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise ConfigError(f"{what} must be a fraction in (0, 1], not {brief(fraction)}")
     return {"lut": fraction, "ff": fraction, "dsp": fraction, "bram36": 1.0}
 
 
@@ -124,11 +128,20 @@ def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 
     accelerator (buffers, DMA and control included: in our RTL their DMA write crossbars, which
     grow with ``tn`` and ``tm``, dominate; ``docs/resources.md``).
 
+    A kind of which not one unit fits has ``tn = 0`` (and no latency).
+
     Raises:
-        ConfigError: a budget outside (0, 1], an unknown scope, or a buffer too small for the network.
+        ConfigError: a budget outside (0, 1], an unknown scope, a buffer too small for the network,
+            or a budget in which not one unit of any kind fits.
     """
     target = device or config.device_profile
     shares = logic_budget(budget)
     rows = [_fastest(network, config, kind, shares, target, scope) for kind in PeKind]
+    if not any(row.units for row in rows):
+        held = "PE array" if scope == "pe_array" else "accelerator"
+        raise ConfigError(
+            f"budget must leave room for at least one PE unit, not {brief(budget)}: no {held} of any PE kind fits "
+            f"{100 * budget:g}% of {target.name}'s LUT/FF/DSP; give a larger fraction"
+        )
     slowest = max((row.cycles for row in rows if row.cycles), default=0)
     return tuple(dataclasses.replace(row, speedup=slowest / row.cycles if row.cycles else 0.0) for row in rows)
