@@ -14,6 +14,11 @@ Levels (per layer, chosen once from the layer's kept weights when quantization s
   sign with no weights gets no levels, and no level is below 2**-126 (the smallest normal
   float32). :attr:`GsnqSplit.BALANCED` instead gives ``2**(bits-1)`` levels to the sign of larger
   maximum magnitude and one fewer to the other.
+* Both signs' levels lie within :func:`max_span` ``= 2**(bits-1) + 1`` consecutive powers of two
+  (from the smallest level of either sign to the largest): the shift PEs shift an activation by
+  up to ``2**(bits-1)`` places relative to the layer's smallest level (docs/rtl.md). Splits that
+  would span more are not considered (a sign whose top lies below the window gets fewer levels,
+  or none); with tops close together, as in every built-in network, no split is excluded.
 
 Quantization ``Q`` maps a weight to the nearest level in the linear domain, with 0 a level: with
 adjacent levels ``a < b`` of a sign the boundary is ``(a + b) / 2`` (INQ's rule; a weight exactly on
@@ -154,6 +159,17 @@ def _sign_candidates(magnitudes: torch.Tensor, codes: int) -> tuple[int, torch.T
     return top, split_errors(magnitudes, top, max_count)
 
 
+def max_span(bits: int) -> int:
+    """Most consecutive powers of two a layer's levels of both signs may cover: ``2**(bits-1) + 1``."""
+    return (1 << (bits - 1)) + 1
+
+
+def _span(pos_top: int, positive: int, neg_top: int, negative: int) -> int:
+    """Powers of two from the smallest to the largest level of both signs (0 without levels)."""
+    ranges = [(top - count + 1, top) for top, count in ((pos_top, positive), (neg_top, negative)) if count]
+    return max(top for _, top in ranges) - min(bottom for bottom, _ in ranges) + 1 if ranges else 0
+
+
 class GsnqSplit(str, enum.Enum):
     """How the ``2**bits - 1`` non-zero codes of a layer are split between the two signs."""
 
@@ -173,16 +189,24 @@ def choose_levels(weights: torch.Tensor, bits: int, split: GsnqSplit | str = Gsn
     pos_top, pos_errors = _sign_candidates(w[w > 0], codes)
     neg_top, neg_errors = _sign_candidates(-w[w < 0], codes)
     positive_larger = (w.max().item() if w.numel() else 0.0) >= (-w.min().item() if w.numel() else 0.0)
+    span = max_span(bits)
     if split is GsnqSplit.BALANCED:
         larger, smaller = 2 ** (bits - 1), 2 ** (bits - 1) - 1
         wanted_p = codes if len(neg_errors) == 1 else larger if positive_larger else smaller
         wanted_n = codes if len(pos_errors) == 1 else smaller if positive_larger else larger
         positive, negative = min(wanted_p, len(pos_errors) - 1), min(wanted_n, len(neg_errors) - 1)
+        floor = max(top for top, count in ((pos_top, positive), (neg_top, negative)) if count) - span + 1 \
+            if positive or negative else 0
+        positive, negative = max(0, min(positive, pos_top - floor + 1)), max(0, min(negative, neg_top - floor + 1))
     else:
         counts_p = torch.arange(len(pos_errors)).unsqueeze(1)
         counts_n = torch.arange(len(neg_errors)).unsqueeze(0)
         errors = pos_errors.unsqueeze(1) + neg_errors.unsqueeze(0)
         errors[counts_p + counts_n > codes] = math.inf
+        for p in range(len(pos_errors)):
+            for n in range(len(neg_errors)):
+                if _span(pos_top, p, neg_top, n) > span:
+                    errors[p, n] = math.inf
         ties = (errors == errors.min()).nonzero().tolist()
 
         def preference(split: list[int]) -> tuple[int, int, int, int]:

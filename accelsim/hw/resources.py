@@ -94,19 +94,24 @@ def _sum(parts: Sequence[Resources]) -> Resources:
 
 
 def max_shift_of(weight_bits: int) -> int:
-    """Largest shift a tap applies: ``2^w - 2`` (the RTL shifts relative to the layer's smallest
-    power-of-two level, and the positive and negative ranges of sign-based GSNQ may not overlap)."""
-    return max(0, (1 << weight_bits) - 2)
+    """Largest shift a shift tap applies: ``2^(w-1)`` (shifts are relative to the layer's smallest
+    power-of-two level, and the GSNQ levels of both signs span at most ``2^(w-1) + 1`` powers of
+    two: ``accelsim.compression.gsnq``)."""
+    return 1 << (weight_bits - 1)
 
 
 def shift_bits_of(weight_bits: int) -> int:
-    """Bits of a shift amount (``SHIFT_W`` of ``pe_tap.v``)."""
-    return max(1, bits_for(max_shift_of(weight_bits) + 1))
+    """Bits of a tap's shift amount (``SHIFT_W`` of ``pe_tap.v``): a code plus a per-sign offset,
+    modulo ``2^SHIFT_W``, so at least the code's width."""
+    return max(weight_bits, bits_for(max_shift_of(weight_bits) + 1))
 
 
-def product_bits_of(act_bits: int, weight_bits: int) -> int:
-    """Bits of one tap product (``PROD_W``): the activation shifted by up to ``2^w - 2``, plus sign."""
-    return act_bits + max_shift_of(weight_bits) + 1
+def product_bits_of(kind: PeKind, act_bits: int, weight_bits: int) -> int:
+    """Bits of one tap product (``PROD_W``): the activation shifted by up to ``2^(w-1)``, plus
+    sign (shift kinds), or the activation times a signed ``w``-bit code (multiplier kinds)."""
+    if kind.is_shift:
+        return act_bits + max_shift_of(weight_bits) + 1
+    return act_bits + weight_bits
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ def pe_widths(config: HwConfig) -> PeWidths:
     """The datapath widths of ``config``."""
     pe, w = config.pe, config.weight_bits
     taps = pe.taps
-    product = product_bits_of(config.act_bits, w)
+    product = product_bits_of(pe.kind, config.act_bits, w)
     unit_sum = product + bits_for(taps)
     index = bits_for(pe.kernel_max) if pe.kind.is_row_unit else 0
     return PeWidths(shift_bits_of(w), product, taps, unit_sum, unit_sum + bits_for(pe.tm), taps * w + index)
@@ -224,11 +229,11 @@ _TAP_PART = {PeKind.MULT_DSP: "tap_mult_dsp", PeKind.MULT_LUT: "tap_mult_lut",
 
 
 def tap_dsps(config: HwConfig) -> int:
-    """DSP48s of one tap: the activation times the decoded ``+-2^s`` weight (``PROD_W - A + 1`` bits)."""
+    """DSP48s of one tap: the activation times a signed ``w``-bit uniform code."""
     if not config.pe.kind.uses_dsp:
         return 0
     widths = pe_widths(config)
-    return multiplier_dsps(config.act_bits, widths.product - config.act_bits + 1, widths.product)
+    return multiplier_dsps(config.act_bits, config.weight_bits, widths.product)
 
 
 def tap(config: HwConfig) -> Resources:

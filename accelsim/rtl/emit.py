@@ -33,6 +33,7 @@ from ..sim.plan import LayerPlan, plan_network
 from .images import (
     DESCRIPTOR_FIELDS,
     DESCRIPTOR_WORDS,
+    LayerCodes,
     PeLayerView,
     VectorLayerView,
     block_bytes,
@@ -251,11 +252,13 @@ def layer_run(
     shapes = {"input": network.input.shape, **{layer.name: layer.output.shape for layer in network.layers}}
     sources = {layer.name: layer.input for layer in network.layers if isinstance(layer, FlattenLayer)}
     views: dict[str, PeLayerView | VectorLayerView] = {}
+    codes: dict[str, LayerCodes] = {}
     for layer in layers:
         if isinstance(layer, (ConvLayer, LinearLayer)):
             source = sources.get(layer.input, layer.input)   # a linear layer reads a flatten's map
             pe = pe_view(layer, shapes[source], params.tn)
             check_pe_layer(pe, params)
+            codes[layer.name] = layer_codes(layer.name, pe.weights, params)
             views[layer.name] = pe
         else:
             vector = vector_view(layer, shapes[_operands(layer)[0]])
@@ -273,10 +276,9 @@ def layer_run(
         out_bytes = block_bytes(layer.output.shape, params.tn)
         view, plan = views[layer.name], plans[layer.name]
         if isinstance(view, PeLayerView):
-            codes = layer_codes(layer.name, view.weights, params)
-            w_base = memory.place(weight_image(view, config, params, codes))
+            w_base = memory.place(weight_image(view, config, params, codes[layer.name]))
             out_base = memory.place(b"", out_bytes)
-            words += pe_descriptor(view, config, params, codes, plan, (bases[0], w_base, out_base))
+            words += pe_descriptor(view, config, params, codes[layer.name], plan, (bases[0], w_base, out_base))
         else:
             w_base = memory.place(vector_param_image(view, config))
             out_base = memory.place(b"", out_bytes)

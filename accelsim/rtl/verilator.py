@@ -81,6 +81,11 @@ class RunResult:
     seconds: float
 
 
+#: Flags every Verilator run of the library needs: the buffer RAMs' per-lane write loops (up to a
+#: weight word's beats, over a hundred at 1-byte beats) must be unrolled.
+VERILATOR_FLAGS = ("--unroll-count", "4096")
+
+
 class VerilatorRunner:
     """Verilator builds cached by content, and runs of the built models.
 
@@ -112,6 +117,7 @@ class VerilatorRunner:
 
     def _flags(self, top: str) -> list[str]:
         return [
+            *VERILATOR_FLAGS,
             "--cc",
             "--exe",
             "--build",

@@ -56,7 +56,8 @@ module dma_load_w #(
     output wire                      trace_part,
     output wire [STAMP_W-1:0]        trace_start
 );
-    localparam [WORD_W-1:0] HALF_BASE = W_HALF[WORD_W-1:0];
+    localparam integer W_HALF_I = W_HALF;
+    localparam [WORD_W-1:0] HALF_BASE = W_HALF_I[WORD_W-1:0];
 
     wire data_beat, busy;
     /* verilator lint_off PINCONNECTEMPTY */
@@ -74,40 +75,47 @@ module dma_load_w #(
     );
     /* verilator lint_on PINCONNECTEMPTY */
 
-    // job registers and beat counters
+    // job registers and beat counters (with zero DDR latency a job's first beat comes in its start
+    // cycle: the counters' values for a beat are the job's initial ones then)
     reg [BEATS_W-1:0] words_left;   // step-word beats still to come
     reg [LANE_W:0]    lanes_q;
     reg [LANE_W-1:0]  lane;
     reg [WORD_W-1:0]  word;
     reg [PLANE_W-1:0] plane;
     reg               half_q;
-    wire              is_word = (words_left != {BEATS_W{1'b0}});
+    wire              fresh     = start && !busy;
+    wire [BEATS_W-1:0] cur_left = fresh ? word_beats : words_left;
+    wire [LANE_W:0]   cur_lanes = fresh ? lanes : lanes_q;
+    wire [LANE_W-1:0] cur_lane  = fresh ? {LANE_W{1'b0}} : lane;
+    wire [WORD_W-1:0] cur_word  = fresh ? (half ? HALF_BASE : {WORD_W{1'b0}}) : word;
+    wire [PLANE_W-1:0] cur_plane = fresh ? {PLANE_W{1'b0}} : plane;
+    wire              cur_half  = fresh ? half : half_q;
+    wire              is_word   = (cur_left != {BEATS_W{1'b0}});
     always @(posedge clk) begin
         w_valid <= !rst && data_beat && is_word;
         p_valid <= !rst && data_beat && !is_word;
-        w_word  <= word;
-        w_lane  <= lane;
-        p_lane  <= plane;
-        p_half  <= half_q;
+        w_word  <= cur_word;
+        w_lane  <= cur_lane;
+        p_lane  <= cur_plane;
+        p_half  <= cur_half;
         wr_data <= rd_data;
-        if (start && !busy) begin
-            words_left <= word_beats;
-            lanes_q <= lanes;
-            lane <= {LANE_W{1'b0}};
-            word <= half ? HALF_BASE : {WORD_W{1'b0}};
-            plane <= {PLANE_W{1'b0}};
-            half_q <= half;
-        end else if (data_beat) begin
+        words_left <= cur_left;
+        lanes_q <= cur_lanes;
+        lane <= cur_lane;
+        word <= cur_word;
+        plane <= cur_plane;
+        half_q <= cur_half;
+        if (data_beat) begin
             if (is_word) begin
-                words_left <= words_left - 1'b1;
-                if ({1'b0, lane} + 1'b1 == lanes_q) begin
+                words_left <= cur_left - 1'b1;
+                if ({1'b0, cur_lane} + 1'b1 == cur_lanes) begin
                     lane <= {LANE_W{1'b0}};
-                    word <= word + 1'b1;
+                    word <= cur_word + 1'b1;
                 end else begin
-                    lane <= lane + 1'b1;
+                    lane <= cur_lane + 1'b1;
                 end
             end else begin
-                plane <= plane + 1'b1;
+                plane <= cur_plane + 1'b1;
             end
         end
     end

@@ -67,16 +67,17 @@ module dma_store #(
     output wire [STAMP_W-1:0]        trace_start
 );
     localparam FIFO_DEPTH = 4;
-    localparam PIXEL = TN * A / 8;                          // bytes per pixel
-    localparam SUB   = (PIXEL > BEAT) ? PIXEL / BEAT : 1;   // beats per pixel
+    localparam integer PIXEL = TN * A / 8;                  // bytes per pixel
+    localparam integer SUB   = (PIXEL > BEAT) ? PIXEL / BEAT : 1;   // beats per pixel
     localparam SUB_W = (SUB > 1) ? $clog2(SUB) : 1;
     localparam RAM_B = (RAMS > 1) ? $clog2(RAMS) : 0;
     localparam RAM_W = (RAMS > 1) ? RAM_B : 1;
-    localparam PIX_W = ROW_W + RAM_B + 1;                   // a pixel index within both halves, + 1
+    // a pixel index within both halves (and room for a row's width more)
+    localparam PIX_W = (ROW_W + RAM_B > DIM_W) ? ROW_W + RAM_B + 1 : DIM_W + 1;
     localparam integer HALF_PIX_I = HALF_ROWS * RAMS;
     localparam [PIX_W-1:0] HALF_PIX = HALF_PIX_I[PIX_W-1:0];
-    localparam [PIX_W-1:0] STEP = RAMS;                     // pixels per beat (PPB >= 1 case)
     localparam integer RAMS_I = RAMS;
+    localparam [PIX_W-1:0] STEP = RAMS_I[PIX_W-1:0];        // pixels per beat (PPB >= 1 case)
     localparam [BEATS_W-1:0] RAMS_B = RAMS_I[BEATS_W-1:0];
 
     wire data_beat;
@@ -133,12 +134,12 @@ module dma_store #(
             assign first_ram = cur_pix[RAM_B-1:0];
             always @(*) begin
                 for (r = 0; r < RAMS; r = r + 1)
-                    rd_row[r*ROW_W +: ROW_W] = cur_pix[PIX_W-2:RAM_B]
+                    rd_row[r*ROW_W +: ROW_W] = cur_pix[RAM_B +: ROW_W]
                                               + ((r[RAM_W-1:0] < first_ram) ? {{(ROW_W-1){1'b0}}, 1'b1} : {ROW_W{1'b0}});
             end
         end else begin : g_one
             assign first_ram = 1'b0;
-            always @(*) rd_row = cur_pix[PIX_W-2:0];
+            always @(*) rd_row = cur_pix[ROW_W-1:0];
         end
     endgenerate
 

@@ -120,9 +120,10 @@ module pe_datapath #(
     localparam [OFF_W-1:0] TM_OFF = TM_I[OFF_W-1:0];
     localparam [OFF_W-1:0] TN_OFF = TN_I[OFF_W-1:0];
     localparam [OFF_W-1:0] KBX = KBX_I[OFF_W-1:0];
-    localparam [IN_ADDR_W-1:0] IN_HALF_A = IN_HALF;
-    localparam [W_WORD_W-1:0] W_HALF_A = W_HALF;
-    localparam [OUT_ROW_W-1:0] OUT_HALF_A = OUT_HALF;
+    localparam integer IN_HALF_I = IN_HALF, W_HALF_I = W_HALF, OUT_HALF_I = OUT_HALF;
+    localparam [IN_ADDR_W-1:0] IN_HALF_A = IN_HALF_I[IN_ADDR_W-1:0];
+    localparam [W_WORD_W-1:0] W_HALF_A = W_HALF_I[W_WORD_W-1:0];
+    localparam [OUT_ROW_W-1:0] OUT_HALF_A = OUT_HALF_I[OUT_ROW_W-1:0];
 
     // ---------------------------------------------------------------- tile registers
     reg [DIM_W-1:0] rows_q, width_q, h_in_q, w_in_q;

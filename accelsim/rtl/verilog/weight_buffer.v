@@ -43,15 +43,23 @@ module weight_buffer #(
         .re(rd_en), .raddr(rd_word), .rdata(rd_data)
     );
 
-    reg [P_LANES*8*BEAT-1:0] pwords [0:1];
-    integer p;
-    always @(posedge clk) begin
-        for (p = 0; p < P_LANES; p = p + 1)
-            if (p_valid && (P_LANES == 1 || p_lane == p[PLANE_W-1:0]))
-                pwords[p_half][p*8*BEAT +: 8*BEAT] <= wr_data;
-    end
+    // parameter lanes: lane p of each half, written by its own process; the first TN*64 bits
+    // of the chosen half are the parameters
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [P_LANES*8*BEAT-1:0] chosen = pwords[param_half];   // the first TN*64 bits are the parameters
+    wire [P_LANES*8*BEAT-1:0] chosen;
     /* verilator lint_on UNUSEDSIGNAL */
+    genvar p;
+    generate
+        for (p = 0; p < P_LANES; p = p + 1) begin : g_plane
+            reg [8*BEAT-1:0] half0, half1;
+            always @(posedge clk) begin
+                if (p_valid && (P_LANES == 1 || p_lane == p[PLANE_W-1:0])) begin
+                    if (p_half) half1 <= wr_data;
+                    else half0 <= wr_data;
+                end
+            end
+            assign chosen[p*8*BEAT +: 8*BEAT] = param_half ? half1 : half0;
+        end
+    endgenerate
     assign params = chosen[TN*64-1:0];
 endmodule
