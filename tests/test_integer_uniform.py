@@ -141,20 +141,17 @@ def seed_batchnorm(model: nn.Module, seed: int) -> None:
 
 @settings(max_examples=20, deadline=None)
 @given(
-    c_in=st.integers(1, 12),
-    c_out=st.integers(1, 12),
-    k=st.sampled_from([1, 3, 5]),
-    stride=st.sampled_from([1, 2]),
-    size=st.integers(5, 14),
-    rows=st.sampled_from([1, 2]),
+    shape=st.tuples(st.integers(1, 12), st.integers(1, 12), st.sampled_from([1, 3, 5]), st.integers(5, 14)),
+    options=st.tuples(st.sampled_from([1, 2]), st.sampled_from([1, 2]), st.booleans()),
     bits=st.integers(2, 8),
-    bn=st.booleans(),
     act_bits=st.sampled_from([4, 8, 16]),
     seed=st.integers(0, 2**16),
 )
 def test_random_uniform_layers_bit_exact(
-    c_in: int, c_out: int, k: int, stride: int, size: int, rows: int, bits: int, bn: bool, act_bits: int, seed: int
+    shape: tuple[int, int, int, int], options: tuple[int, int, bool], bits: int, act_bits: int, seed: int
 ) -> None:
+    """Random shapes (channels in, out, kernel, size), stride, kept rows, BatchNorm, widths."""
+    (c_in, c_out, k, size), (stride, rows, bn) = shape, options
     torch.manual_seed(seed)
     model = nn.Sequential(
         nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2),

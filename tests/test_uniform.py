@@ -12,6 +12,7 @@ from torch import nn
 import workloads
 from accelsim.compression import (
     CompressionConfig,
+    MaskedModel,
     WeightFormat,
     assign_steps,
     choose_step,
@@ -154,15 +155,26 @@ def test_incremental_steps_quantize_largest_first_and_freeze() -> None:
         assert record.levels == half.record(record.name).levels  # the step is chosen once
 
 
-def test_retrain_callback_runs_between_steps_only() -> None:
-    calls: list[int] = []
+def test_retraining_between_steps_moves_only_the_free_weights() -> None:
+    """A stand-in for retraining nudges the free weights; the quantized ones keep their levels to the end."""
+    seen: list[dict[str, tuple[torch.Tensor, torch.Tensor]]] = []
 
-    def retrain(state):  # type: ignore[no-untyped-def]
-        calls.append(sum(int(r.quantized.sum()) for r in state.records))
+    def nudge(state: MaskedModel) -> MaskedModel:
+        seen.append({r.name: (r.quantized.clone(), state.weight(r.name).detach().clone()) for r in state.records})
+        with torch.no_grad():
+            for record in state.records:
+                state.weight(record.name).add_(torch.where(record.frozen, 0.0, 0.003))
         return state
 
-    uniform_quantize(pruned_model(), 3, portions=(0.5, 0.75, 0.875, 1.0), retrain=retrain)
-    assert len(calls) == 3 and calls == sorted(calls)
+    final = uniform_quantize(pruned_model(), 3, portions=(0.5, 0.75, 0.875, 1.0), retrain=nudge)
+    counts = [sum(int(quantized.sum()) for quantized, _ in step.values()) for step in seen]
+    assert len(counts) == 3 and counts == sorted(set(counts))  # between the steps only, growing
+    for record in final.records:
+        weight = final.weight(record.name).detach()
+        for step in seen:
+            quantized, before = step[record.name]
+            assert torch.equal(weight[quantized], before[quantized])
+        assert torch.equal(round_to_grid(weight, record.levels), weight) and torch.equal(record.quantized, record.mask)
 
 
 @pytest.mark.parametrize("bits", [1, 9, 4.0, True, "4"])

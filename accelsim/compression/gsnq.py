@@ -212,12 +212,19 @@ def assign_levels(
     """
     bits = check_bits(bits)
     split = enum_option(GsnqSplit, split, "gsnq_split")
+    return assign_with(model, lambda kept: choose_levels(kept, bits, split))
+
+
+def assign_with(model: nn.Module | MaskedModel, choose: Callable[[torch.Tensor], Any]) -> MaskedModel:
+    """Give every prunable layer the levels ``choose`` picks from its kept weights (a 1-D tensor).
+
+    No weight changes yet, and every layer starts with no weight quantized.
+    """
     state = as_masked(model)
     records = []
     for record in state.records:
         weight = state.weight(record.name).detach()
-        levels = choose_levels(weight[record.mask], bits, split)
-        records.append(replace(record, levels=levels, quantized=torch.zeros_like(record.mask)))
+        records.append(replace(record, levels=choose(weight[record.mask]), quantized=torch.zeros_like(record.mask)))
     return state.with_records(records)
 
 

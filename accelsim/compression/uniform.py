@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 import torch
 from torch import nn
 
-from .gsnq import check_bits, check_portions, quantize_incrementally
+from .gsnq import assign_with, check_bits, check_portions, quantize_incrementally
 from .levels import MIN_EXPONENT, STEP_SIGNIFICANT_BITS, UniformLevels
-from .records import MaskedModel, as_masked
+from .records import MaskedModel
 
 #: Number of candidate steps per layer (see the module docstring).
 STEP_GRID = 100
@@ -110,13 +109,7 @@ def assign_steps(model: nn.Module | MaskedModel, bits: int) -> MaskedModel:
     Every layer starts with no weight quantized.
     """
     bits = check_bits(bits)
-    state = as_masked(model)
-    records = []
-    for record in state.records:
-        weight = state.weight(record.name).detach()
-        levels = UniformLevels(bits, choose_step(weight[record.mask], bits))
-        records.append(replace(record, levels=levels, quantized=torch.zeros_like(record.mask)))
-    return state.with_records(records)
+    return assign_with(model, lambda kept: UniformLevels(bits, choose_step(kept, bits)))
 
 
 def uniform_quantize(
