@@ -21,6 +21,7 @@ from .compression import (
     retrain,
     save_network,
     train,
+    uniform_quantize,
 )
 from .dse import (
     DaskExecutor,
@@ -72,6 +73,7 @@ from .integer import (
     PoolLayer,
     Requant,
     TensorSpec,
+    WeightFormat,
     dequantize,
     lower,
     quantize_input,
@@ -141,6 +143,7 @@ __all__ = [
     "TraceEvent",
     "UnsupportedLayerError",
     "VerilatorRunner",
+    "WeightFormat",
     "WorkloadError",
     "Yosys",
     "__version__",
@@ -177,6 +180,7 @@ __all__ = [
     "simulate",
     "synth_target",
     "train",
+    "uniform_quantize",
     "vary",
     "workload_network",
 ]

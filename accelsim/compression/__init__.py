@@ -1,14 +1,24 @@
 """KRP + GSNQ compression of PyTorch CNNs, LR-tracking retraining, and the compressed-network file.
 
 Passes (each returns a new :class:`MaskedModel`, never mutating its input):
-:func:`krp_prune`, :func:`fc_prune`, :func:`gsnq_quantize`; retraining: :func:`retrain`,
+:func:`krp_prune`, :func:`fc_prune`, :func:`gsnq_quantize`, :func:`uniform_quantize`; retraining: :func:`retrain`,
 :func:`train`; the whole pipeline: :func:`compress`; the file: :func:`save_network`,
 :func:`load_network`. The choices behind them are documented in ``docs/compression.md``.
 """
 
-from .gsnq import DEFAULT_PORTIONS, GsnqSplit, assign_levels, choose_levels, gsnq_quantize, quantize, quantize_portion
+from ..integer.graph import WeightFormat
+from .gsnq import (
+    DEFAULT_PORTIONS,
+    GsnqSplit,
+    assign_levels,
+    choose_levels,
+    gsnq_quantize,
+    quantize,
+    quantize_incrementally,
+    quantize_portion,
+)
 from .krp import FirstLayerPolicy, kept_row_indices, krp_prune
-from .levels import GsnqLevels, SignLevels
+from .levels import GsnqLevels, SignLevels, UniformLevels, WeightLevels
 from .magnitude import PointwisePolicy, fc_prune, magnitude_mask
 from .netfile import (
     EncodingReport,
@@ -25,6 +35,7 @@ from .report import LayerPruning, PruningReport, pruning_report
 from .retrain import RetrainConfig, TrainingData, evaluate, retrain, train
 from .schedules import LrSchedule, final_lr, retraining_lr
 from .sparse import IndexEncoding
+from .uniform import assign_steps, choose_step, round_to_grid, uniform_quantize
 
 __all__ = [
     "DEFAULT_PORTIONS",
@@ -48,9 +59,14 @@ __all__ = [
     "RetrainConfig",
     "SignLevels",
     "TrainingData",
+    "UniformLevels",
+    "WeightFormat",
+    "WeightLevels",
     "as_masked",
     "assign_levels",
+    "assign_steps",
     "choose_levels",
+    "choose_step",
     "compress",
     "decode_network",
     "encode_network",
@@ -65,9 +81,12 @@ __all__ = [
     "prunable_layers",
     "pruning_report",
     "quantize",
+    "quantize_incrementally",
     "quantize_portion",
     "retrain",
     "retraining_lr",
+    "round_to_grid",
     "save_network",
     "train",
+    "uniform_quantize",
 ]

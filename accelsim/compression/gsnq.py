@@ -37,6 +37,7 @@ import enum
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -48,6 +49,9 @@ from .records import MaskedModel, as_masked, set_weight
 
 #: INQ's accumulated portions of quantized weights.
 DEFAULT_PORTIONS = (0.5, 0.75, 0.875, 1.0)
+
+#: Rounds a layer's weight tensor (any shape) to the layer's levels: one weight format's rule.
+Quantizer = Callable[[torch.Tensor, Any], torch.Tensor]
 
 
 def check_bits(bits: object) -> int:
@@ -232,30 +236,39 @@ def assign_levels(
     """
     bits = check_bits(bits)
     split = enum_option(GsnqSplit, split, "gsnq_split")
+    return assign_with(model, lambda kept: choose_levels(kept, bits, split))
+
+
+def assign_with(model: nn.Module | MaskedModel, choose: Callable[[torch.Tensor], Any]) -> MaskedModel:
+    """Give every prunable layer the levels ``choose`` picks from its kept weights (a 1-D tensor).
+
+    No weight changes yet, and every layer starts with no weight quantized.
+    """
     state = as_masked(model)
     records = []
     for record in state.records:
         weight = state.weight(record.name).detach()
-        levels = choose_levels(weight[record.mask], bits, split)
-        records.append(replace(record, levels=levels, quantized=torch.zeros_like(record.mask)))
+        records.append(replace(record, levels=choose(weight[record.mask]), quantized=torch.zeros_like(record.mask)))
     return state.with_records(records)
 
 
-def quantize_portion(model: MaskedModel, portion: float) -> MaskedModel:
+def quantize_portion(model: MaskedModel, portion: float, quantizer: Quantizer = quantize) -> MaskedModel:
     """Quantize and freeze, in each layer, its largest kept weights until ``portion`` of them are.
 
     In each layer, ``round(portion * kept)`` (half up) kept weights end up quantized: the ones not
     yet quantized are taken in order of decreasing magnitude (ties: lower flat index first).
+    ``quantizer`` rounds them to the layer's levels (default GSNQ's :func:`quantize`).
 
     Raises:
-        ValueError: a layer has no levels yet (call :func:`assign_levels` first).
+        ValueError: a layer has no levels yet (call :func:`assign_levels` or
+            :func:`~accelsim.compression.uniform.assign_steps` first).
     """
     require(is_real(portion) and 0 < portion <= 1, "portion", "a number in (0, 1]", portion)
     state = as_masked(model)
     records = []
     for record in state.records:
         if record.levels is None or record.quantized is None:
-            raise ValueError(f"layer {record.name!r} has no GSNQ levels: call assign_levels first")
+            raise ValueError(f"layer {record.name!r} has no levels: call assign_levels or assign_steps first")
         target = pruned_count(portion, int(record.mask.sum()))
         missing = target - int(record.quantized.sum())
         if missing <= 0:
@@ -266,7 +279,7 @@ def quantize_portion(model: MaskedModel, portion: float) -> MaskedModel:
         chosen = torch.zeros(magnitude.shape, dtype=torch.bool)
         chosen[torch.sort(magnitude, descending=True, stable=True).indices[:missing]] = True
         chosen = chosen.reshape(weight.shape)
-        set_weight(state, record.name, torch.where(chosen, quantize(weight, record.levels), weight))
+        set_weight(state, record.name, torch.where(chosen, quantizer(weight, record.levels), weight))
         records.append(replace(record, quantized=record.quantized | chosen))
     return state.with_records(records)
 
@@ -295,9 +308,26 @@ def gsnq_quantize(
         A model whose every conv / linear weight is 0 or a level of its layer.
     """
     steps = check_portions(portions)
-    state = assign_levels(model, bits, split)
+    return quantize_incrementally(assign_levels(model, bits, split), steps, retrain)
+
+
+def quantize_incrementally(
+    state: MaskedModel,
+    portions: Sequence[float],
+    retrain: Callable[[MaskedModel], MaskedModel] | None,
+    quantizer: Quantizer = quantize,
+) -> MaskedModel:
+    """INQ's framework: :func:`quantize_portion` at each accumulated portion, ``retrain`` between.
+
+    Args:
+        state: a model whose every layer has its levels (and no weight quantized yet).
+        portions: accumulated portions of quantized weights, ending at 1.0.
+        retrain: called after every step but the last, or None.
+        quantizer: rounds a layer's weights to its levels (GSNQ's :func:`quantize` by default).
+    """
+    steps = check_portions(portions)
     for index, portion in enumerate(steps):
-        state = quantize_portion(state, portion)
+        state = quantize_portion(state, portion, quantizer)
         if retrain is not None and index < len(steps) - 1:
             state = retrain(state)
     return state

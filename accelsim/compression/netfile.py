@@ -16,10 +16,12 @@ rest    payload: the encoded arrays, back to back; its length and SHA-256 are in
 The manifest records the workload (name or ``"module:factory"`` spec that rebuilds the
 architecture), the input shape, the compression config, the payload's length and SHA-256, and:
 
-* per prunable layer (``layers``): name, kind, pruning method, weight shape, rows kept, GSNQ
-  levels (bits and each sign's exponent range), and the location (offset, bytes) of its arrays:
+* per prunable layer (``layers``): name, kind, pruning method, weight shape, rows kept, levels
+  (``format``: ``"gsnq"`` with bits and each sign's exponent range, or ``"uniform"`` with bits
+  and step; a file written before uniform quantization existed has no ``format``: GSNQ), and the
+  location (offset, bytes) of its arrays:
 
-  - ``codes``: the GSNQ codes of the *stored* weights, packed at ``bits`` bits each (layout in
+  - ``codes``: the codes of the *stored* weights, packed at ``bits`` bits each (both layouts in
     :mod:`.levels`); or, for a model not quantized, ``values``: their float32 values;
   - ``rows`` (KRP layers): the kept row index of every kernel, ascending within a kernel,
     packed at ``ceil(log2 KH)`` bits each;
@@ -62,7 +64,7 @@ from ..errors import AccelsimError, NetworkFileError, brief
 from ..outputs import atomic_write_bytes
 from .bitpack import bits_for, pack, unpack
 from .krp import row_mask
-from .levels import GsnqLevels
+from .levels import levels_from_dict
 from .pipeline import CompressedModel, CompressionConfig
 from .records import LayerKind, LayerRecord, PruneMethod
 from .sparse import EncodedPositions, IndexEncoding, decode_positions, encode_positions
@@ -367,7 +369,7 @@ def _decode_layer(entry: dict[str, Any], payload: bytes) -> tuple[torch.Tensor, 
     """The weight and record of one prunable layer."""
     shape = tuple(int(n) for n in entry["shape"])
     method = PruneMethod(entry["method"])
-    levels = None if entry["levels"] is None else GsnqLevels.from_dict(entry["levels"])
+    levels = None if entry["levels"] is None else levels_from_dict(entry["levels"])
     weights = int(np.prod(shape))
     kept_rows: torch.Tensor | None = None
     positions: np.ndarray | None = None

@@ -13,6 +13,7 @@ from .graph import (
     PoolLayer,
     Requant,
     TensorSpec,
+    WeightFormat,
 )
 from .lower import lower
 
@@ -29,6 +30,7 @@ __all__ = [
     "PoolLayer",
     "Requant",
     "TensorSpec",
+    "WeightFormat",
     "dequantize",
     "evaluate",
     "lower",

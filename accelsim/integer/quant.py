@@ -134,6 +134,23 @@ def gsnq_bits(weights: IntegerWeights) -> int:
     return bits
 
 
+def uniform_integer_weights(name: str, weights: np.ndarray, bits: int, step: float) -> np.ndarray:
+    """The int64 codes ``q = w / step`` of a uniform layer's weights (real weight = ``q * step``).
+
+    Raises :class:`UnsupportedLayerError` unless every weight is exactly ``q * step`` (in float32,
+    as :class:`accelsim.compression.UniformLevels` makes them) with ``|q| <= 2**(bits-1) - 1``.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    top = (1 << (bits - 1)) - 1
+    q = np.rint(w / step) if np.all(np.isfinite(w)) else np.full(w.shape, np.nan)
+    if not (np.all(np.abs(q) <= top) and np.array_equal((q * step).astype(np.float32), w)):
+        raise UnsupportedLayerError(
+            f"layer {name!r} weights must be uniform-quantized (q * {step!r} with integer |q| <= {top} "
+            f"for {bits} bits), as its compression record says; compress the model again"
+        )
+    return q.astype(np.int64)
+
+
 def dot_range(ints: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
     """Exact range ``(min, max)`` of ``sum(w * x)`` over rows of ``ints`` for ``x`` in [lo, hi].
 
