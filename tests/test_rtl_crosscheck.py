@@ -25,6 +25,7 @@ from accelsim.integer.graph import (
     PoolKind,
     PoolLayer,
     Requant,
+    WeightFormat,
 )
 from accelsim.rtl import check as check_module
 from accelsim.rtl.check import cross_check
@@ -60,7 +61,7 @@ def requantized(network: IntegerNetwork, seed: int = 0, uniform_bits: int | None
             top = (1 << (uniform_bits - 1)) - 1
             codes = rng.integers(-top, top + 1, layer.weights.shape)
             layer = dataclasses.replace(layer, weights=np.where(layer.weights != 0, codes, 0),
-                                        weight_bits=uniform_bits)
+                                        weight_bits=uniform_bits, weight_format=WeightFormat.UNIFORM)
         requant = getattr(layer, "requant", None)
         if requant is not None:
             channels = requant.multiplier.size

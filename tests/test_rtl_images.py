@@ -11,7 +11,7 @@ import pytest
 
 from accelsim.errors import ConfigError, UnsupportedLayerError
 from accelsim.hw import load_config
-from accelsim.integer.graph import PoolKind, Requant
+from accelsim.integer.graph import PoolKind, Requant, WeightFormat
 from accelsim.rtl.check import first_divergence, first_mismatch, parse_trace
 from accelsim.rtl.emit import layer_run
 from accelsim.rtl.images import (
@@ -93,10 +93,20 @@ def test_uniform_codes_are_the_weights_in_twos_complement():
     params = rtl_parameters(small_config(**{"pe.kind": "mult_lut"}))
     codes = uniform_codes("x", np.array([-7, -1, 0, 3, 7]), params)
     assert codes.codes.tolist() == [9, 15, 0, 3, 7]
-    assert layer_codes("x", np.array([-7, 7]), params).codes.tolist() == [9, 7]
+    assert layer_codes("x", np.array([-7, 7]), WeightFormat.UNIFORM, params).codes.tolist() == [9, 7]
     with pytest.raises(UnsupportedLayerError, match=r"'x' weights must be uniform 4-bit codes \(-7 .. 7\) for the "
                                                     r"mult_lut RTL, not up to 8"):
         uniform_codes("x", np.array([8]), params)
+
+
+@pytest.mark.parametrize("kind, wrong", [("mult_lut", "gsnq"), ("mult_dsp", "gsnq"),
+                                         ("krp_gsnq", "uniform"), ("gsnq_shift", "uniform")])
+def test_a_weight_format_the_pe_kind_does_not_apply_is_refused(kind, wrong):
+    params = rtl_parameters(small_config(**{"pe.kind": kind}))
+    right = "uniform" if wrong == "gsnq" else "gsnq"
+    with pytest.raises(UnsupportedLayerError, match=rf"layer 'x' weights must be {right} for the {kind} PE kind, "
+                                                    rf"not {wrong} \(compress with --weights {right}"):
+        layer_codes("x", np.array([1, 2]), WeightFormat(wrong), params)
 
 
 def step_words(image: bytes, config, kernel: int, steps: int) -> tuple[list[int], bytes]:
@@ -227,8 +237,8 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
         UnsupportedLayerError, match=r"'k5' kernel must be at most pe.kernel_max = 3 for the RTL"
     ):
         layer_run(wide.build(), config, {"k5": (np.zeros(36, np.int8),)})
-    # the multiplier kinds run uniform codes: the synthetic network's weight 8 does not fit 4 bits
-    with pytest.raises(UnsupportedLayerError, match=r"'two_rows' weights must be uniform 4-bit codes"):
+    # the multiplier kinds run uniform codes, not the synthetic network's GSNQ weights
+    with pytest.raises(UnsupportedLayerError, match=r"'two_rows' weights must be uniform for the mult_dsp PE kind"):
         layer_run(network, small_config(**{"pe.kind": "mult_dsp"}), inputs, ["two_rows"])
 
 

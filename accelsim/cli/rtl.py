@@ -69,7 +69,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of the workload's weights and the input image"
     )
     check.add_argument(
-        "--bits", type=int, default=4, help="GSNQ weight bits for --workload (default 4)"
+        "--bits", type=int, default=4, help="weight bits for --workload (default 4): GSNQ for the shift PE kinds, uniform for the multipliers"
     )
     check.add_argument(
         "--cache", metavar="DIR", help=f"Verilator build cache (default {default_cache_dir()})"
@@ -149,6 +149,7 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
             seed=args.seed,
             bits=args.bits,
             act_bits=config.act_bits,
+            weights=config.pe.kind.weight_format,
         )
     result = cross_check(
         network,

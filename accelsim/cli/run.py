@@ -43,7 +43,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
                         help="change a configuration field by dotted name, e.g. --set pe.tn=16 (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the workload's weights (default 0)")
-    parser.add_argument("--bits", type=int, default=4, help="GSNQ weight bits for --workload (default 4)")
+    parser.add_argument("--bits", type=int, default=4, help="weight bits for --workload (default 4): GSNQ for the shift PE kinds, uniform for the multipliers")
     parser.add_argument("--trace", metavar="PATH", help="write the event trace: .json (Chrome/Perfetto) or .csv")
     parser.add_argument("--gain", metavar="FRACTION", type=float,
                         help="also compare the PE kinds within this fraction of the device's logic (e.g. 0.5)")
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         network = file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed)
     else:
         network = workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,
-                                   act_bits=config.act_bits)
+                                   act_bits=config.act_bits, weights=config.pe.kind.weight_format)
     result = simulate(network, config, keep_trace=args.trace is not None)
     print(f"{network.name} on {config.name!r}: {count(config.pe.units)} {config.pe.kind.value} units "
           f"({config.pe.tn} x {config.pe.tm}), {config.device}, DDR {config.ddr.bytes_per_cycle} B/cycle")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, brief
+from ..integer.graph import WeightFormat
 from ..yamlfile import read_yaml_mapping
 from .devices import Device, load_device
 from .fields import (
@@ -65,6 +66,11 @@ class PeKind(str, enum.Enum):
     def is_shift(self) -> bool:
         """Whether the taps are shifters (power-of-two weights) rather than multipliers."""
         return self in (PeKind.GSNQ_SHIFT, PeKind.KRP_GSNQ)
+
+    @property
+    def weight_format(self) -> WeightFormat:
+        """The integer weights the taps apply: GSNQ powers of two (shifters) or uniform codes."""
+        return WeightFormat.GSNQ if self.is_shift else WeightFormat.UNIFORM
 
     def taps(self, kernel_max: int) -> int:
         """Multipliers / shifters per unit: ``kernel_max`` for KRP, ``kernel_max**2`` otherwise."""

@@ -33,7 +33,7 @@ from ..hw.config import HwConfig, PeKind
 from ..hw.geometry import channel_blocks, param_beats, row_bytes, step_beats
 from ..hw.intmath import bits_for, ceil_div
 from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS, max_shift_of
-from ..integer.graph import AddLayer, ConvLayer, LinearLayer, PoolKind, PoolLayer, Requant
+from ..integer.graph import AddLayer, ConvLayer, LinearLayer, PoolKind, PoolLayer, Requant, WeightFormat
 from ..sim.plan import DatapathLayer, LayerPlan, datapath_layer, passes
 from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
 
@@ -179,9 +179,21 @@ def _kind(params: RtlParameters) -> str:
     return list(PeKind)[params.kind].value
 
 
-def layer_codes(name: str, weights: np.ndarray, params: RtlParameters) -> LayerCodes:
-    """The codes a layer's weights take on the configuration's PE kind."""
-    if PeKind(_kind(params)).is_shift:
+def layer_codes(name: str, weights: np.ndarray, weight_format: WeightFormat, params: RtlParameters) -> LayerCodes:
+    """The codes a layer's weights take on the configuration's PE kind.
+
+    Raises:
+        UnsupportedLayerError: the layer's weight format is not the one the PE kind applies
+            (shifters take GSNQ, multipliers uniform codes), or a weight has no code.
+    """
+    kind = PeKind(_kind(params))
+    if WeightFormat(weight_format) is not kind.weight_format:
+        raise UnsupportedLayerError(
+            f"layer {name!r} weights must be {kind.weight_format.value} for the {kind.value} PE kind, "
+            f"not {WeightFormat(weight_format).value} (compress with --weights {kind.weight_format.value}, "
+            f"or choose a PE kind that applies {WeightFormat(weight_format).value} weights)"
+        )
+    if kind.is_shift:
         return gsnq_codes(name, weights, params)
     return uniform_codes(name, weights, params)
 

@@ -14,6 +14,7 @@ import workloads
 from ..compression import CompressionConfig, compress, load_network
 from ..errors import ConfigError
 from ..integer import IntegerNetwork, lower
+from ..integer.graph import WeightFormat
 
 #: Calibration images for the lowering (scales only; no simulated figure depends on them).
 CALIBRATION_IMAGES = 4
@@ -25,15 +26,25 @@ def _calibration(shape: tuple[int, ...] | None, seed: int, what: str) -> np.ndar
     return np.random.default_rng(seed).uniform(0.0, 1.0, (CALIBRATION_IMAGES, *shape)).astype(np.float32)
 
 
-def workload_network(workload: str, *, seed: int = 0, bits: int = 4, act_bits: int = 8) -> IntegerNetwork:
-    """Built-in ``workload`` with seeded weights, compressed one-shot (KRP + ``bits``-bit GSNQ), lowered.
+def workload_network(
+    workload: str,
+    *,
+    seed: int = 0,
+    bits: int = 4,
+    act_bits: int = 8,
+    weights: WeightFormat = WeightFormat.GSNQ,
+) -> IntegerNetwork:
+    """Built-in ``workload`` with seeded weights, compressed one-shot, lowered.
+
+    The compression is KRP with ``bits``-bit ``weights`` (GSNQ powers of two for the shift PE
+    kinds, uniform codes for the multiplier kinds: :attr:`PeKind.weight_format`).
 
     Raises:
         WorkloadError: unknown workload. ConfigError: bad bit widths.
     """
     input_shape = workloads.info(workload).input_shape
     model = workloads.build(workload, seed=seed)
-    compressed = compress(model, CompressionConfig(bits=bits), workload=workload)
+    compressed = compress(model, CompressionConfig(bits=bits, weights=weights), workload=workload)
     return lower(compressed, _calibration(input_shape, seed, f"workload {workload!r}"), act_bits=act_bits,
                  name=workload)
 
