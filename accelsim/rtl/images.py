@@ -33,7 +33,15 @@ from ..hw.config import HwConfig, PeKind
 from ..hw.geometry import channel_blocks, param_beats, row_bytes, step_beats
 from ..hw.intmath import bits_for, ceil_div
 from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS, max_shift_of
-from ..integer.graph import AddLayer, ConvLayer, LinearLayer, PoolKind, PoolLayer, Requant, WeightFormat
+from ..integer.graph import (
+    AddLayer,
+    ConvLayer,
+    LinearLayer,
+    PoolKind,
+    PoolLayer,
+    Requant,
+    WeightFormat,
+)
 from ..sim.plan import DatapathLayer, LayerPlan, datapath_layer, passes
 from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
 
