@@ -174,6 +174,23 @@ def test_every_kind_runs_krp_and_dense_layers(kind, runner):
     assert_all_equal(result)
 
 
+@pytest.mark.parametrize("kind", ["gsnq_shift", "mult_dsp", "mult_lut", "krp_gsnq"])
+def test_kernels_larger_than_kernel_max_run_in_window_blocks(kind, runner):
+    # 5x5, 7x7 stride 2 and 4x4 kernels on 3x3 units: ceil(K/3)^2 window blocks per pixel, each
+    # with its passes (a KRP row outside a block row gives zero taps; a dense layer's rows on KRP
+    # units go block row by block row, the last one shorter)
+    builder = NetworkBuilder((3, 11, 10), seed=5)
+    builder.conv(3, kernel=5, padding=2, rows_kept=1, name="k5_krp")
+    builder.conv(4, kernel=7, stride=2, padding=3, rows_kept=None, density=0.7, name="k7_s2_dense")
+    builder.conv(3, kernel=4, padding=1, rows_kept=2, name="k4_two_rows")
+    builder.conv(2, kernel=5, padding=4, rows_kept=None, name="k5_pad4")
+    config = load_config("default").replace(
+        **{**SMALL, "pe.kind": kind, "pe.tn": 2, "pe.tm": 2, "weight_bits": 5, "pe.pipeline_depth": 14}
+    )
+    network = requantized(builder.build(), seed=4, uniform_bits=5 if kind.startswith("mult") else None)
+    assert_all_equal(cross_check(network, config, runner=runner))
+
+
 def random_case(seed: int) -> tuple[IntegerNetwork, object]:
     """A random configuration (kind, array, kernel_max, pipeline, DDR, buffers) and 1-3 layers."""
     rng = np.random.default_rng(seed)
@@ -202,14 +219,14 @@ def random_case(seed: int) -> tuple[IntegerNetwork, object]:
         (int(rng.integers(1, 7)), int(rng.integers(3, 9)), int(rng.integers(3, 9))), seed=seed
     )
     for _ in range(int(rng.integers(1, 4))):
-        kernel = int(rng.integers(1, kernel_max + 1))
+        kernel = int(rng.integers(1, kernel_max + 3))   # up to two past kernel_max: window blocks
         krp_unit = kind == "krp_gsnq"
         rows = 1 if (krp_unit and kernel > 1) else (None if rng.random() < 0.5 else 1)
         builder.conv(
             int(rng.integers(1, 8)),
             kernel=kernel,
             stride=int(rng.integers(1, 3)),
-            padding=kernel // 2 if kernel > 1 else 0,
+            padding=int(rng.integers(kernel // 2, kernel)),
             rows_kept=rows,
             density=float(rng.choice([1.0, 0.5])),
         )
@@ -223,13 +240,13 @@ def random_case(seed: int) -> tuple[IntegerNetwork, object]:
         builder.add(last.name, other)
     elif min(height, width) >= 2:
         kernel = int(rng.integers(2, min(height, width, 5) + 1))
-        builder.pool(kernel, stride=int(rng.integers(1, kernel + 1)),
+        builder.pool(kernel, stride=int(rng.integers(1, kernel + 1)), padding=int(rng.integers(0, kernel // 2 + 1)),
                      kind=PoolKind.MAX if tail == "max" else PoolKind.AVG, source=last.name)
     return requantized(builder.build(), seed, uniform_bits=weight_bits if kind.startswith("mult") else None), config
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [9, 24, 32, 41, 57])
+@pytest.mark.parametrize("seed", [9, 24, 32, 41, 57, 62, 66, 72, 75, 80])
 def test_random_shapes_and_configurations(seed, runner):
     network, config = random_case(seed)
     assert_all_equal(cross_check(network, config, runner=runner, seed=seed))

@@ -231,12 +231,10 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
         layer_run(network, config, inputs, ["flatten"])
     with pytest.raises(ConfigError, match="layer must be one of the network's layers, not 'nope'"):
         layer_run(network, config, inputs, ["nope"])
-    wide = NetworkBuilder((1, 6, 6))
-    wide.conv(1, kernel=5, rows_kept=1, name="k5")
-    with pytest.raises(
-        UnsupportedLayerError, match=r"'k5' kernel must be at most pe.kernel_max = 3 for the RTL"
-    ):
-        layer_run(wide.build(), config, {"k5": (np.zeros(36, np.int8),)})
+    wide = NetworkBuilder((1, 16, 16))
+    wide.conv(1, kernel=16, padding=0, rows_kept=1, name="k16")
+    with pytest.raises(UnsupportedLayerError, match=r"'k16' kernel must be at most 15 for the RTL, not 16"):
+        layer_run(wide.build(), config, {"k16": (np.zeros(256, np.int8),)})
     # the multiplier kinds run uniform codes, not the synthetic network's GSNQ weights
     with pytest.raises(UnsupportedLayerError, match=r"'two_rows' weights must be uniform for the mult_dsp PE kind"):
         layer_run(network, small_config(**{"pe.kind": "mult_dsp"}), inputs, ["two_rows"])
@@ -255,10 +253,8 @@ def test_vector_layers_the_rtl_cannot_run_are_rejected():
     padded = NetworkBuilder((1, 6, 6))
     padded.pool(3, name="pool")
     pool = padded.build()
-    pool = dataclasses.replace(pool, layers=(dataclasses.replace(pool.layers[0], padding=1),))
-    with pytest.raises(
-        UnsupportedLayerError, match="'pool' padding must be smaller than its kernel and pe.kernel_max"
-    ):
+    pool = dataclasses.replace(pool, layers=(dataclasses.replace(pool.layers[0], padding=3),))
+    with pytest.raises(UnsupportedLayerError, match="'pool' padding must be smaller than its kernel for the RTL, not 3"):
         layer_run(pool, small_config(**{"pe.kernel_max": 1}), {"pool": (np.zeros(36, np.int8),)})
 
 

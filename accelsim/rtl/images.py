@@ -52,11 +52,13 @@ DESCRIPTOR_FIELDS = (
     "narrow", "passes", "groups", "in_base", "in2_base", "w_base", "out_base", "in_row_bytes",
     "in_blk_bytes", "pad_bytes", "tr_bytes", "span_bytes", "end_bytes", "srow_bytes", "krow_bytes",
     "tr_rows", "w_bytes", "w_word_beats", "w_lanes", "out_row_bytes", "out_seg_bytes",
-    "out_tr_bytes", "st_beats", "st_beats_last",
+    "out_tr_bytes", "st_beats", "st_beats_last", "passes_last",
 )
 DESCRIPTOR_WORDS = 48
 #: Largest left shift of an add's operands (the descriptor's 4-bit fields).
 MAX_ADD_SHIFT = 15
+#: Most passes per window block (the descriptor's 8-bit ``passes`` fields).
+MAX_PASSES = 255
 
 
 class Mode(enum.IntEnum):
@@ -268,20 +270,17 @@ def pe_view(layer: ConvLayer | LinearLayer, input_shape: tuple[int, ...], tn: in
 
 
 def check_pe_layer(view: PeLayerView, params: RtlParameters) -> None:
-    """Raise if the RTL cannot run ``view`` (before anything is built): kernels up to
-    ``pe.kernel_max`` (one window per pass), the descriptor's field widths, the requantization."""
+    """Raise if the RTL cannot run ``view`` (before anything is built): the descriptor's field
+    widths (kernel, window blocks and passes included) and the requantization."""
     shape, name = view.layer, view.name
-    if shape.kernel > params.kernel_max:
-        raise UnsupportedLayerError(
-            f"layer {name!r} kernel must be at most pe.kernel_max = {params.kernel_max} for the RTL "
-            f"(one window per pass), not {shape.kernel}"
-        )
     _check_geometry(name, shape.kernel, shape.padding, (
+        ("kernel", shape.kernel, MAX_SMALL_FIELD),
         ("stride", shape.stride, MAX_SMALL_FIELD),
         ("input height", shape.h_in, (1 << DIM_BITS) - 1),
         ("input width", shape.w_in, (1 << DIM_BITS) - 1),
         ("input channels", shape.c_in, (1 << CHANNEL_BITS) - 1),
         ("output channels", shape.c_out, (1 << CHANNEL_BITS) - 1),
+        ("passes per window block", block_passes(view, params)[0], MAX_PASSES),
     ), params)
     check_requant(name, view.requant, params)
 
@@ -291,30 +290,66 @@ def _layer_passes(view: PeLayerView, params: RtlParameters) -> int:
     return passes(list(PeKind)[params.kind], params.kernel_max, view.layer.kernel, rows)
 
 
+def block_passes(view: PeLayerView, params: RtlParameters) -> tuple[int, int]:
+    """Passes per ``kmax x kmax`` window block: in every block row but the last, and in the last.
+
+    The core walks a ``K x K`` kernel as ``ceil(K/kmax)^2`` window blocks (row-major) and, in each,
+    its passes: one for the dense kinds, the ``r`` kept-row slots of a KRP layer on KRP units, and
+    the kernel rows inside the block row for a dense layer on KRP units (``kmax``, and
+    ``K - (s-1)*kmax`` in the last block row). Their sum over the blocks is the contract's ``P``.
+    """
+    k, kmax = view.layer.kernel, params.kernel_max
+    if k == 1 or params.kind != list(PeKind).index(PeKind.KRP_GSNQ):
+        return 1, 1
+    if view.kept_rows is not None:
+        rows = int(view.kept_rows.shape[2])
+        return rows, rows
+    return kmax, k - (ceil_div(k, kmax) - 1) * kmax
+
+
 def unit_items(view: PeLayerView, params: RtlParameters, codes: LayerCodes) -> np.ndarray:
-    """The weight item of every (output channel, DDR input channel, pass): a uint8 bit array of
-    shape ``(c_out, c_in, P, item_bits)`` (section 2's item formats)."""
+    """The weight item of every (output channel, DDR input channel, step of a pixel): a uint8 bit
+    array of shape ``(c_out, c_in, P, item_bits)`` (section 2's item formats), the steps in the
+    core's order: window block row ``by``, block column ``bx``, pass (:func:`block_passes`).
+
+    A KRP unit's item for a pass of block ``(by, bx)`` holds the codes of columns ``bx*kmax ..``
+    of its kernel row and that row's index inside the block row; a kept row outside the block
+    row gives a zero item. A dense kind's item is the block's ``kmax x kmax`` codes (zero past
+    the kernel).
+    """
     shape, kmax, w = view.layer, params.kernel_max, params.weight_bits
-    k, steps = shape.kernel, _layer_passes(view, params)
-    columns = view.columns
+    k, columns = shape.kernel, view.columns
     gathered = np.zeros((shape.c_out, len(columns), k, k), dtype=np.int64)
     gathered[:, columns >= 0] = codes.codes[:, columns[columns >= 0]]
-    count = shape.c_out * len(columns) * steps
     if k == 1:
-        fields = [(np.repeat(gathered.reshape(-1), steps), w)]
-    elif params.kind == list(PeKind).index(PeKind.KRP_GSNQ):
-        rows = (np.broadcast_to(np.arange(k), gathered.shape[:2] + (k,)) if view.kept_rows is None
-                else _ddr_rows(view.kept_rows, columns))           # (c_out, c_in, P)
-        kept = np.take_along_axis(gathered, rows[..., None], axis=2)  # (c_out, c_in, P, K)
-        taps = np.zeros(kept.shape[:3] + (kmax,), dtype=np.int64)
-        taps[..., :k] = kept
-        fields = [(taps[..., t].reshape(-1), w) for t in range(kmax)] + [(rows.reshape(-1), bits_for(kmax))]
+        return pack_fields([(gathered.reshape(-1), w)], gathered.size).reshape(shape.c_out, len(columns), 1, w)
+    side = ceil_div(k, kmax)
+    padded = np.zeros(gathered.shape[:2] + (side * kmax, side * kmax), dtype=np.int64)
+    padded[:, :, :k, :k] = gathered
+    steps = []
+    if params.kind == list(PeKind).index(PeKind.KRP_GSNQ):
+        kept = (None if view.kept_rows is None else _ddr_rows(view.kept_rows, columns))  # (c_out, c_in, r)
+        for by in range(side):
+            first = by * kmax
+            slots = range(kept.shape[2]) if kept is not None else range(first, min(k, first + kmax))
+            for bx in range(side):
+                for slot in slots:
+                    row = kept[..., slot] if kept is not None else np.full(gathered.shape[:2], slot)
+                    inside = (row >= first) & (row < first + kmax)
+                    taps = np.take_along_axis(padded, row[..., None, None], axis=2)[:, :, 0]
+                    taps = np.where(inside[..., None], taps[..., bx * kmax:(bx + 1) * kmax], 0)
+                    steps.append(np.concatenate([taps, np.where(inside, row - first, 0)[..., None]], axis=2))
+        widths = [w] * kmax + [bits_for(kmax)]
     else:
-        taps = np.zeros(gathered.shape[:2] + (kmax, kmax), dtype=np.int64)
-        taps[:, :, :k, :k] = gathered
-        flat = np.repeat(taps.reshape(gathered.shape[0], gathered.shape[1], 1, kmax * kmax), steps, axis=2)
-        fields = [(flat[..., t].reshape(-1), w) for t in range(kmax * kmax)]
-    return pack_fields(fields, count).reshape(shape.c_out, len(columns), steps, -1)
+        for by in range(side):
+            for bx in range(side):
+                block = padded[:, :, by * kmax:(by + 1) * kmax, bx * kmax:(bx + 1) * kmax]
+                steps.append(block.reshape(gathered.shape[:2] + (kmax * kmax,)))
+        widths = [w] * (kmax * kmax)
+    fields_of = np.stack(steps, axis=2)                       # (c_out, c_in, P, fields)
+    count = fields_of.shape[0] * fields_of.shape[1] * fields_of.shape[2]
+    fields = [(fields_of[..., t].reshape(-1), width) for t, width in enumerate(widths)]
+    return pack_fields(fields, count).reshape(fields_of.shape[:3] + (-1,))
 
 
 def _ddr_rows(kept_rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
@@ -436,10 +471,9 @@ def vector_view(layer: PoolLayer | AddLayer, input_shape: tuple[int, ...]) -> Ve
 def _check_geometry(name: str, kernel: int, padding: int, fields: tuple[tuple[str, int, int], ...],
                     params: RtlParameters) -> None:
     """Window, padding and field widths every layer shares (``fields``: name, value, largest)."""
-    if padding >= kernel or padding >= params.kernel_max:
+    if padding >= kernel:
         raise UnsupportedLayerError(
-            f"layer {name!r} padding must be smaller than its kernel and pe.kernel_max for the RTL, "
-            f"not {padding}"
+            f"layer {name!r} padding must be smaller than its kernel for the RTL, not {padding}"
         )
     for field, value, top in fields:
         if value > top:
@@ -503,7 +537,7 @@ def _geometry_fields(shape: DatapathLayer, plan: LayerPlan, config: HwConfig) ->
     return {
         "c_out": shape.c_out, "h_in": shape.h_in, "w_in": shape.w_in, "h_out": shape.h_out,
         "w_out": shape.w_out, "ksize": k, "stride": s, "pad": pad,
-        "blocks": ceil_div(k, kmax) if shape.vector else 1, "tile_rows": tr,
+        "blocks": ceil_div(k, kmax), "tile_rows": tr,
         "in_row_bytes": row_in, "in_blk_bytes": shape.w_in * tn, "pad_bytes": pad * row_in,
         "tr_bytes": tr * s * row_in, "span_bytes": ((tr - 1) * s + k) * row_in,
         "end_bytes": min(shape.h_in, (shape.h_out - 1) * s - pad + k) * row_in,
@@ -524,7 +558,8 @@ def pe_descriptor(view: PeLayerView, config: HwConfig, params: RtlParameters, co
         **_geometry_fields(shape, plan, config),
         "mode": Mode.CONV, "n_pos": codes.n_pos, "off_pos": codes.off_pos, "off_neg": codes.off_neg,
         "narrow": int(shape.kernel == 1),
-        "passes": _layer_passes(view, params), "groups": groups,
+        "passes": block_passes(view, params)[0], "passes_last": block_passes(view, params)[1],
+        "groups": groups,
         **_requant_fields(view.requant, params),
         "in_base": bases[0], "w_base": bases[1], "out_base": bases[2],
         "w_bytes": (words + param_beats(config)) * params.beat, "w_word_beats": words,

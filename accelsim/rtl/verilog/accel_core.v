@@ -57,7 +57,7 @@ module accel_core #(
     input  wire [3:0]            desc_ksize,
     input  wire [3:0]            desc_stride,
     input  wire [3:0]            desc_pad,
-    input  wire [3:0]            desc_blocks,     // vector mode: window blocks per side
+    input  wire [3:0]            desc_blocks,     // window blocks per side
     input  wire [DIM_W-1:0]      desc_tile_rows,
     input  wire [1:0]            desc_mode,       // 0 convolution / linear, 1 max pool, 2 average pool, 3 add
     input  wire [3:0]            desc_shift_a,    // add: left shift of operand A
@@ -70,6 +70,7 @@ module accel_core #(
     input  wire [SHIFT_W-1:0]    desc_off_neg,
     input  wire                  desc_narrow,     // 1x1 weights: one code per unit
     input  wire [7:0]            desc_passes,
+    input  wire [7:0]            desc_passes_last,
     input  wire [CH_W-1:0]       desc_groups,
     input  wire [ADDR_W-1:0]     desc_in_base,
     input  wire [ADDR_W-1:0]     desc_in2_base,   // add: operand B
@@ -278,7 +279,7 @@ module accel_core #(
         .col_first(pe_col_first), .in_half(pe_in_half), .w_half(pe_w_half), .out_half(pe_out_half),
         .mode(desc_mode), .ksize(desc_ksize), .stride(desc_stride), .pad(desc_pad),
         .blocks(desc_blocks), .h_in(desc_h_in), .w_in(desc_w_in), .w_out(desc_w_out),
-        .groups(desc_groups), .passes(desc_passes), .narrow(desc_narrow),
+        .groups(desc_groups), .passes(desc_passes), .passes_last(desc_passes_last), .narrow(desc_narrow),
         .row_bytes(desc_in_row_bytes[OFF_W-1:0]), .blk_bytes(desc_in_blk_bytes[OFF_W-1:0]),
         .srow_bytes(desc_srow_bytes[OFF_W-1:0]), .krow_bytes(desc_krow_bytes[OFF_W-1:0]),
         .shift_a(desc_shift_a), .shift_b(desc_shift_b), .n_pos(desc_n_pos),

@@ -3,10 +3,12 @@
 // writes (docs/microarchitecture.md, sections 3, 4 and 6).
 //
 // Loop order: for each output pixel of the tile (row-major), for each window block (by, bx), for
-// each pass, for each operand, for each input-channel group g: one step. A convolution has one
-// block, `passes` passes (a KRP unit's kept rows, or a dense layer's rows on KRP units: the pass
-// only changes the weight word), one operand and `groups` groups; a pooling layer `blocks`^2
-// window blocks and the groups that hold the tile's channels; an add also two operands.
+// each pass, for each operand, for each input-channel group g: one step. A convolution has
+// `blocks`^2 window blocks of KMAX x KMAX (one when K <= KMAX), `passes` passes in each block
+// (`passes_last` in the last block row; a KRP unit's kept-row slots, or a dense layer's rows on
+// KRP units: the pass only changes the weight word), one operand and `groups` groups; a pooling
+// layer `blocks`^2 window blocks and the groups that hold the tile's channels; an add also two
+// operands. Window elements past the kernel (or pooling window) are masked to zero.
 //
 // Pipeline: a step issued in cycle t (S0, the counters) has its byte offset summed in t+1 (S1),
 // its input-copy and weight-word addresses registered in t+2 (S2), the words back from the
@@ -77,7 +79,8 @@ module pe_datapath #(
     input  wire [DIM_W-1:0]             w_in,
     input  wire [DIM_W-1:0]             w_out,
     input  wire [CH_W-1:0]              groups,      // convolution: input groups per pass
-    input  wire [7:0]                   passes,      // convolution: passes
+    input  wire [7:0]                   passes,      // convolution: passes per window block
+    input  wire [7:0]                   passes_last, // convolution: passes per block of the last block row
     input  wire                         narrow,      // 1x1 items: one code per unit
     input  wire [OFF_W-1:0]             row_bytes,   // one input row of every block
     input  wire [OFF_W-1:0]             blk_bytes,   // one input row of one block (W_in * TN)
@@ -128,7 +131,7 @@ module pe_datapath #(
     // ---------------------------------------------------------------- tile registers
     reg [DIM_W-1:0] rows_q, width_q, h_in_q, w_in_q;
     reg [CH_W-1:0]  g_count;
-    reg [7:0]       p_count;
+    reg [7:0]       p_count, p_last;
     reg [3:0]       stride_q, pad_q, b_count, ksize_q;
     reg             in_half_q, w_half_q, out_half_q, vector_q, is_max_q, two_q, narrow_q;
     reg [OFF_W-1:0] opb_q, g_base, g_step, srow_q, krow_q;
@@ -151,7 +154,8 @@ module pe_datapath #(
             g_count <= (mode == 2'd0) ? groups : (TM > TN) ? {{(CH_W-1){1'b0}}, 1'b1}
                                                : (chans + TM_I[CH_W-1:0] - 1'b1) >> TM_B;
             p_count <= (mode == 2'd0) ? passes : 8'd1;
-            b_count <= (mode == 2'd0) ? 4'd1 : blocks;
+            p_last <= (mode == 2'd0) ? passes_last : 8'd1;
+            b_count <= blocks;
             g_base <= (mode == 2'd0) ? {OFF_W{1'b0}} : blk_first;
             stride_q <= stride;
             pad_q <= pad;
@@ -230,9 +234,9 @@ module pe_datapath #(
     reg [OFF_W-1:0]      row_base, pix_byte;  // byte offsets of the window's first row / pixel
     wire last_group = (g + 1'b1 == g_count);
     wire last_op    = !two_q || op;
-    wire last_pass  = (pass + 1'b1 == p_count);
     wire last_bx    = (bx + 1'b1 == b_count);
     wire last_by    = (by + 1'b1 == b_count);
+    wire last_pass  = (pass + 1'b1 == (last_by ? p_last : p_count));
     wire last_step  = last_group && last_op && last_pass && last_bx && last_by;
     wire last_col   = (ox + 1'b1 == width_q);
     wire last_row   = (oy + 1'b1 == rows_q);
@@ -336,8 +340,8 @@ module pe_datapath #(
             xx = {{2{x0[DIM_W+1]}}, x0} + {2'b00, bx_pix} + d[DIM_W+3:0];
             row_ok[d] = (yy >= 0) && (yy < $signed({4'b0000, h_in_q}));
             col_ok[d] = (xx >= 0) && (xx < $signed({4'b0000, w_in_q}));
-            krow[d] = !vector_q || (by_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
-            kcol[d] = !vector_q || (bx_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
+            krow[d] = (by_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
+            kcol[d] = (bx_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
         end
     end
     always @(posedge clk) begin
