@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         retrain,
         save_network,
         train,
+        uniform_quantize,
     )
     from .dse import (
         DaskExecutor,
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
         PoolLayer,
         Requant,
         TensorSpec,
+        WeightFormat,
         dequantize,
         lower,
         quantize_input,
@@ -152,6 +154,7 @@ __all__ = [
     "TraceEvent",
     "UnsupportedLayerError",
     "VerilatorRunner",
+    "WeightFormat",
     "WorkloadError",
     "Yosys",
     "__version__",
@@ -188,6 +191,7 @@ __all__ = [
     "simulate",
     "synth_target",
     "train",
+    "uniform_quantize",
     "vary",
     "workload_network",
 ]

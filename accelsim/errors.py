@@ -2,11 +2,44 @@
 
 Every error a user can cause (bad configuration, unknown workload, corrupt file, missing tool)
 is an :class:`AccelsimError`. Messages name the offending field or file and say how to fix it,
-worded "X must be Y, not {x!r}". The CLI prints the message and exits with status 2 instead of
+worded "X must be Y, not {x!r}"; a value a user supplied is echoed through :func:`brief`, which
+caps its length. The CLI prints the message and exits with status 2 instead of
 showing a traceback.
 """
 
 from __future__ import annotations
+
+import reprlib
+
+#: Longest echo of a user's value in an error message, in characters (see :func:`brief`).
+MAX_SHOWN = 80
+
+
+def _short_repr() -> reprlib.Repr:
+    """A ``repr`` that looks at a bounded part of a value (strings, containers, nesting)."""
+    short = reprlib.Repr()
+    short.maxlevel = 3
+    short.maxstring = short.maxother = short.maxlong = MAX_SHOWN
+    short.maxlist = short.maxtuple = short.maxdict = short.maxset = short.maxfrozenset = 6
+    return short
+
+
+_SHORT = _short_repr()
+
+
+def brief(value: object) -> str:
+    """``repr(value)`` for the "not {x}" of a message, at most :data:`MAX_SHOWN` characters.
+
+    Only a bounded part of the value is looked at, so a huge value (a long string, a deeply
+    nested or alias-expanded structure) costs no more than a small one:
+
+    >>> len(brief("x" * 1000))
+    80
+    >>> brief([1, 2])
+    '[1, 2]'
+    """
+    text = _SHORT.repr(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN - 3]}..."
 
 
 class AccelsimError(Exception):

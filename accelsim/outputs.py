@@ -2,6 +2,9 @@
 
 Results go to a temporary file in the destination folder, which is renamed over the destination
 only once complete, so an error (or an interrupt) never leaves a partial output file behind.
+Commands check every output path with :func:`check_output` before they start their work, so a
+path that cannot be written (a folder, an empty name, a missing folder) fails at once, not after
+a long computation.
 """
 
 from __future__ import annotations
@@ -12,21 +15,51 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, brief
+
+
+def check_output(path: str | os.PathLike[str], option: str | None = None) -> Path:
+    """``path`` as a :class:`Path` if a file can be written there; ``option`` (a command-line
+    option, e.g. ``"--json"``) names it in errors.
+
+    Raises:
+        ConfigError: an empty path, an existing folder, or a folder that does not exist or
+            cannot be written.
+    """
+    text = os.fspath(path)
+    what, folder_of = (option, f"the folder of {option}") if option else ("output file", "output folder")
+    if not text:
+        raise ConfigError(f"{what} must be a file path, not ''")
+    target = Path(text)
+    if target.is_dir():
+        raise ConfigError(f"{what} must be a file path, not the folder {brief(text)}")
+    folder = target.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{folder_of} must exist, not {brief(str(folder))} (create it first)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{folder_of} must be writable, not {brief(str(folder))}")
+    return target
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; return the path written."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(f"output folder must exist, not {str(folder)!r} (create it first)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    """Write ``data`` to ``path`` atomically; return the path written.
+
+    Raises:
+        ConfigError: ``path`` cannot be written (see :func:`check_output`), or the write failed.
+    """
+    target = check_output(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        raise ConfigError(f"output file {brief(str(target))} must be writable, not fail with {error.strerror}") from error
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual new-file mode
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, target)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"output file {brief(str(target))} must be writable, not fail with {error.strerror}") from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

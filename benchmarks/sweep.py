@@ -4,11 +4,14 @@ Run: ``python benchmarks/sweep.py [--workers 2]``. The network (one-shot KRP + G
 lowered) is built once in this process, as ``accelsim sweep`` does (read from the network cache
 when it holds it); the grid :data:`SPEC` (PE kind x DDR bytes per cycle x DDR latency x tn x tm
 on the default configuration) runs on a fresh ``LocalExecutor`` into a temporary results folder.
-Not every point fits the device: those are error rows, counted and reported grouped by error.
+Not every point fits the device: a design over the device's LUTs or FFs is a finished row with
+``fits`` false, one the resource model refuses (e.g. more DSP48s than the device has) an error row;
+both are counted, errors grouped by message.
 Reported:
 
 - ``build``: seconds to build (or read) the network (not part of the rate);
-- ``fit``: points that fit the device (rows with metrics) and points that do not (error rows);
+- ``fit``: points that fit the device (finished rows with ``fits`` true), finished points that do
+  not, and failed points (error rows);
 - ``sweep``: wall seconds from the first submitted point to the last written part, including
   worker start-up (spawned processes import accelsim and receive the network);
 - ``points/min``: points run / sweep seconds x 60;
@@ -39,11 +42,11 @@ from accelsim.dse import (
     run_sweep,
     spec_from_dict,
 )
-from accelsim.dse.rows import OK, failures, point_row
+from accelsim.dse.rows import OK, counts, failures, point_row
 from accelsim.dse.store import read_results
 from accelsim.dse.workload import NetworkKey, Workload, network_for
 
-#: A grid of 768 VGG-16 designs on the default device (XC7Z035); the largest mult_dsp arrays do not fit.
+#: A grid of 768 VGG-16 designs on the default device (XC7Z035); the largest arrays do not fit.
 SPEC = {
     "name": "benchmark",
     "workloads": ["vgg16"],
@@ -51,7 +54,7 @@ SPEC = {
         "pe.kind": ["krp_gsnq", "gsnq_shift", "mult_lut", "mult_dsp"],
         "ddr.bytes_per_cycle": [1, 2, 4, 8, 16, 32, 64, 128],
         "ddr.latency_cycles": [20, 30, 40],
-        "pe.tn": [4, 8, 12, 16],
+        "pe.tn": [2, 4, 8, 16],  # powers of two (docs/microarchitecture.md, section 1)
         "pe.tm": [2, 4],
     },
 }
@@ -86,11 +89,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, LocalExecutor(args.workers) as executor:
         summary = run_sweep(spec, Path(folder) / "results", executor, progress=progress)
         rows = read_results(Path(folder) / "results").to_pylist()
-    fitting = {row["point_id"] for row in rows if row["status"] == OK}
+    finished = [row for row in rows if row["status"] == OK]
+    fitting = {row["point_id"] for row in finished if counts(row)}
     steady = 60 * (done[-1] - done[0]) / (stamps[-1] - stamps[0]) if len(stamps) > 1 else 0.0
     print(f"VGG-16 sweep, {summary.workers} local workers, {spec.engine.value} engine checked every "
           f"{spec.check_every}: {summary.ran} points ({summary.failed} failed)")
-    print(f"fit {len(fitting)} of {len(rows)} points fit the device, {len(rows) - len(fitting)} do not:")
+    print(f"fit {len(fitting)} of {len(rows)} points fit the device; {len(finished) - len(fitting)} finished "
+          f"without fitting (column fits false), {len(rows) - len(finished)} failed:")
     for message, count in failures(rows).most_common():
         print(f"    {count} x {message}")
     print(f"build {build:.2f} s, sweep {summary.seconds:.2f} s")

@@ -10,7 +10,7 @@ import pytest
 
 import workloads
 from accelsim.cli import main
-from accelsim.compression import load_network
+from accelsim.compression import UniformLevels, WeightFormat, load_network
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -108,6 +108,7 @@ def test_from_a_checkpoint(tmp_path: Path) -> None:
             ["--workload", "digits", "--gsnq-split", "even"],
             "gsnq_split must be one of 'min-error', 'balanced', not 'even'",
         ),
+        (["--workload", "digits", "--weights", "x"], "weights must be one of 'gsnq', 'uniform', not 'x'"),
         (["--workload", "cli_user_models:mlp"], r"model has no Conv2d layer \(Sequential\)"),
         (["--model", "{tmp}/missing.pt"], "must be an existing file"),
     ],
@@ -147,3 +148,22 @@ def test_missing_json_folder_fails_before_writing_the_network(
     assert main(["compress", "--workload", "digits", "--out", str(out), "--json", str(tmp_path / "no" / "r.json")]) == 2
     assert "the folder of --json must exist" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_uniform_weights_end_to_end_with_retraining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["compress", "--workload", "digits", "--weights", "uniform", "--bits", "3", "--data", "digits"]
+    assert main([*args, "--epochs", "1", "--json", "u.json"]) == 0
+    printed = capsys.readouterr().out
+    assert "FC prune 0.5, uniform 3 bits" in printed
+    results = json.loads((tmp_path / "u.json").read_text())
+    assert results["weights"] == "uniform" and results["bits"] == 3 and results["accuracy_after"] > 0.5
+    assert results["out"] == "digits-krp-uniform3.krp"
+    loaded = load_network(tmp_path / "digits-krp-uniform3.krp")
+    assert loaded.config.weights is WeightFormat.UNIFORM
+    for record in loaded.records:
+        assert isinstance(record.levels, UniformLevels) and record.levels.bits == 3
+        weight = loaded.model.get_submodule(record.name).weight.detach()
+        assert (weight.double() / record.levels.step).abs().max() <= 3

@@ -38,14 +38,15 @@ def test_sweep_command_runs_resumes_and_reports(spec_file, tmp_path, capsys):
     printed = capsys.readouterr()
     assert report["ran"] == 6 and report["failed"] == 2 and report["rows"] == 6
     assert "points    6 in the spec: 0 already done, 6 run now (2 failed)" in printed.out
-    assert "2 x ConfigError: ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle (3), not 2048" in printed.out
+    assert "2 x ConfigError: ddr.bytes_per_cycle must be a power of two" in printed.out
     assert "6/6" in printed.err  # the progress bar, on stderr
     rows = read_results(out).to_pylist()
-    fastest = min((r for r in rows if r["status"] == "ok"), key=lambda r: r["total_cycles"])
+    fastest = min((r for r in rows if r["status"] == "ok" and r["fits"]), key=lambda r: r["total_cycles"])
     assert report["fastest"] == [{"workload": "digits", "point_id": fastest["point_id"],
                                   "ddr.bytes_per_cycle": fastest["ddr.bytes_per_cycle"], "pe.tn": fastest["pe.tn"],
                                   "total_cycles": fastest["total_cycles"], "latency_ms": fastest["latency_ms"],
-                                  "lut": fastest["lut"], "dsp": fastest["dsp"], "bram36": fastest["bram36"]}]
+                                  "lut": fastest["lut"], "dsp": fastest["dsp"], "bram36": fastest["bram36"],
+                                  "fits": True}]
     again = invoke(sweep_command, str(spec_file), "--out", str(out), "--workers", "1")
     assert again["skipped"] == 6 and again["ran"] == 0
     before = {path.name: path.read_bytes() for path in out.iterdir()}
@@ -91,7 +92,7 @@ def test_plot_command_pareto_and_errors(spec_file, tmp_path):
     out = tmp_path / "results"
     invoke(sweep_command, str(spec_file), "--out", str(out), "--workers", "1")
     report = invoke(plot_command, "pareto", "--results", str(out), "--x", "latency_ms", "--y", "lut",
-                    "--out", str(tmp_path / "p.png"))
+                    "--out", str(tmp_path / "p.png"), "--include-unfit")
     ok = [r for r in read_results(out).to_pylist() if r["status"] == "ok"]
     (group,) = report["groups"]
     assert group["points"] == len(ok) == 4

@@ -70,11 +70,12 @@ def networks(draw):
 @st.composite
 def configs(draw):
     width = draw(st.sampled_from([1, 2, 4, 8, 16]))
+    tn = draw(st.sampled_from([1, 2, 4, 8]))
     return load_config().replace(**{
         "pe.kind": draw(st.sampled_from(["krp_gsnq", "gsnq_shift", "mult_lut", "mult_dsp"])),
-        "pe.tn": draw(st.integers(1, 8)), "pe.tm": draw(st.integers(1, 8)),
+        "pe.tn": tn, "pe.tm": draw(st.sampled_from([d for d in (1, 2, 4, 8) if tn % d == 0] + [2 * tn])),
         "pe.pipeline_depth": draw(st.integers(1, 20)),
-        "buffers.input_depth": draw(st.integers(8, 512)), "buffers.weight_depth": draw(st.integers(4, 512)),
+        "buffers.input_bytes": draw(st.integers(64, 8192)), "buffers.weight_depth": draw(st.integers(4, 512)),
         "buffers.output_depth": draw(st.integers(4, 256)),
         "ddr.bytes_per_cycle": width, "ddr.latency_cycles": draw(st.integers(0, 40)),
         "ddr.burst_bytes": width * draw(st.integers(1, 64)),

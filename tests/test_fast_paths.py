@@ -11,13 +11,25 @@ import numpy as np
 import pytest
 import torch
 
-from accelsim.compression.gsnq import errors_by_count, layer_levels, quantize
+from accelsim.compression.gsnq import (
+    MAX_EXPONENT,
+    MIN_EXPONENT,
+    GsnqSplit,
+    errors_by_count,
+    layer_levels,
+    max_span,
+    quantize,
+    quantize_portion,
+    top_exponent,
+)
 from accelsim.compression.gsnq_kernels import sign_histograms
-from accelsim.compression.levels import GsnqLevels, SignLevels
+from accelsim.compression.levels import GsnqLevels, SignLevels, UniformLevels
 from accelsim.compression.magnitude import magnitude_mask, pruned_count
+from accelsim.compression.records import LayerKind, LayerRecord, MaskedModel, PruneMethod
 from accelsim.compression.selection import smallest
+from accelsim.compression.uniform import choose_step, round_to_grid
 from accelsim.errors import UnsupportedLayerError
-from accelsim.integer.quant import dot_range, integer_weights
+from accelsim.integer.quant import dot_range, integer_weights, uniform_integer_weights
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.75, -1.5, 2.0**-126, 2.0**-127, 3 * 2.0**-128, 1e-45, np.inf, -np.inf]
 
@@ -71,9 +83,10 @@ def reference_quantize(weight: torch.Tensor, levels: GsnqLevels) -> torch.Tensor
     return (one_sign(w.clamp(min=0), levels.positive) - one_sign((-w).clamp(min=0), levels.negative)).float()
 
 
-LEVELS = [
+LEVELS = [  # each within max_span(bits) powers of two, as choose_levels makes them
     GsnqLevels(4, SignLevels(-1, 8), SignLevels(-2, 7)),
-    GsnqLevels(3, SignLevels(0, 7), None),
+    GsnqLevels(3, SignLevels(0, 5), None),
+    GsnqLevels(3, SignLevels(0, 3), SignLevels(-1, 4)),
     GsnqLevels(2, None, SignLevels(-3, 3)),
     GsnqLevels(8, SignLevels(-100, 27), SignLevels(-3, 124)),  # down to 2**-126
 ]
@@ -128,6 +141,136 @@ def test_levels_of_masked_weights_equal_those_of_the_gathered_ones() -> None:
     mask = torch.from_numpy(np.random.default_rng(3).random(3000) < 0.5)
     for bits in (2, 4, 8):
         assert layer_levels(weight, mask, bits) == layer_levels(weight[mask], torch.ones(int(mask.sum()), dtype=torch.bool), bits)
+
+
+def reference_levels(weights: torch.Tensor, bits: int, split: GsnqSplit) -> GsnqLevels:
+    """The former choose_levels: per-sign errors from the gathered magnitudes (``torch.bincount``),
+    and for min-error every split within ``max_span(bits)`` powers of two tested one by one."""
+    codes, span = 2**bits - 1, max_span(bits)
+    w = weights.detach().reshape(-1).to(torch.float64)
+
+    def candidates(magnitudes: torch.Tensor) -> tuple[int, torch.Tensor]:
+        if magnitudes.numel() == 0:
+            return 0, torch.zeros(1, dtype=torch.float64)
+        top = min(top_exponent(magnitudes.max().item()), MAX_EXPONENT)
+        return top, reference_errors(magnitudes, top, max(0, min(codes, top - MIN_EXPONENT + 1)))
+
+    def width(pos_top: int, positive: int, neg_top: int, negative: int) -> int:
+        ranges = [(top - count + 1, top) for top, count in ((pos_top, positive), (neg_top, negative)) if count]
+        return max(top for _, top in ranges) - min(bottom for bottom, _ in ranges) + 1 if ranges else 0
+
+    (pos_top, pos_errors), (neg_top, neg_errors) = candidates(w[w > 0]), candidates(-w[w < 0])
+    positive_larger = (w.max().item() if w.numel() else 0.0) >= (-w.min().item() if w.numel() else 0.0)
+    if split is GsnqSplit.BALANCED:
+        larger, smaller = 2 ** (bits - 1), 2 ** (bits - 1) - 1
+        wanted_p = codes if len(neg_errors) == 1 else larger if positive_larger else smaller
+        wanted_n = codes if len(pos_errors) == 1 else smaller if positive_larger else larger
+        positive, negative = min(wanted_p, len(pos_errors) - 1), min(wanted_n, len(neg_errors) - 1)
+        tops = [top for top, count in ((pos_top, positive), (neg_top, negative)) if count]
+        floor = max(tops) - span + 1 if tops else 0
+        positive, negative = max(0, min(positive, pos_top - floor + 1)), max(0, min(negative, neg_top - floor + 1))
+    else:
+        errors = pos_errors.unsqueeze(1) + neg_errors.unsqueeze(0)
+        for p in range(len(pos_errors)):
+            for n in range(len(neg_errors)):
+                if p + n > codes or width(pos_top, p, neg_top, n) > span:
+                    errors[p, n] = float("inf")
+        ties = (errors == errors.min()).nonzero().tolist()
+
+        def preference(pair: list[int]) -> tuple[int, int, int, int]:
+            p, n = pair
+            return (p + n, abs(p - n), -(p if positive_larger else n), p)
+
+        positive, negative = min(ties, key=preference)
+    return GsnqLevels(bits, SignLevels(pos_top, positive) if positive else None,
+                      SignLevels(neg_top, negative) if negative else None)
+
+
+@pytest.mark.parametrize("split", list(GsnqSplit))
+@pytest.mark.parametrize("seed", range(5))
+def test_levels_match_the_tensor_reference_within_the_shifters_reach(split: GsnqSplit, seed: int) -> None:
+    # Signs of very different scales (their tops up to 20 powers of two apart) make the span
+    # limit bind; a third of the weights are the special values (zeros, ties, subnormals).
+    rng = np.random.default_rng(seed)
+    finite = [value for value in SPECIAL if np.isfinite(value)]
+    for dtype in (np.float32, np.float64):
+        weight = torch.from_numpy(random_values(seed, 4000, dtype, finite))
+        negative = weight < 0
+        weight[negative] *= float(2.0 ** -int(rng.integers(0, 20)))
+        mask = torch.from_numpy(rng.random(weight.numel()) < 0.7)
+        for bits in range(2, 9):
+            levels = layer_levels(weight, mask, bits, split)
+            assert levels == reference_levels(weight[mask], bits, split)
+            signs = [side for side in (levels.positive, levels.negative) if side is not None]
+            assert max(side.top for side in signs) - min(side.bottom for side in signs) + 1 <= max_span(bits)
+
+
+def reference_round_to_grid(weight: torch.Tensor, levels: UniformLevels) -> torch.Tensor:
+    """The former tensor formulation: float64 codes rounded half away from zero, clamped, times the step."""
+    w = weight.detach().to(torch.float64)
+    magnitude = torch.floor(w.abs() / levels.step + 0.5).clamp(max=levels.max_code).to(torch.int64)
+    return (torch.where(w < 0, -magnitude, magnitude).to(torch.float64) * levels.step).to(torch.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bits", [2, 3, 4, 8])
+def test_round_to_grid_matches_the_tensor_reference(dtype: type, bits: int) -> None:
+    finite = [value for value in SPECIAL if np.isfinite(value)]
+    weight = torch.from_numpy(random_values(bits, 5000, dtype, finite)).reshape(50, 100)
+    step = choose_step(weight, bits)
+    levels = UniformLevels(bits, step)
+    ties = torch.tensor([0.5 * step, -0.5 * step, 1.5 * step, -2.5 * step, 1e6, -1e6], dtype=weight.dtype)
+    weight.view(-1)[: ties.numel()] = ties  # exactly between two levels, and far beyond the grid
+    result = round_to_grid(weight, levels)
+    assert result.dtype == torch.float32 and torch.equal(result, reference_round_to_grid(weight, levels))
+    assert not torch.signbit(result[result == 0]).any()  # zeros are +0.0
+    assert torch.equal(round_to_grid(result, levels), result)  # levels round to themselves
+
+
+def masked(weight: torch.Tensor, levels: GsnqLevels | UniformLevels, mask: torch.Tensor,
+           quantized: torch.Tensor) -> MaskedModel:
+    """A one-layer model with ``weight`` (pruned where not ``mask``) and the given levels and frozen weights."""
+    layer = torch.nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.where(mask, weight, 0.0))
+    record = LayerRecord("0", LayerKind.LINEAR, PruneMethod.MAGNITUDE, mask, levels=levels, quantized=quantized)
+    return MaskedModel(torch.nn.Sequential(layer), (record,))
+
+
+@pytest.mark.parametrize("fmt", ["gsnq", "uniform"])
+def test_incremental_portions_match_the_sorted_reference(fmt: str) -> None:
+    weight = torch.from_numpy(random_values(11, 3000, np.float32, [0.0, 0.25, -0.25, 0.125])).reshape(30, 100)
+    mask = torch.from_numpy(np.random.default_rng(11).random((30, 100)) < 0.8)
+    levels = layer_levels(weight, mask, 4) if fmt == "gsnq" else UniformLevels(4, choose_step(weight[mask], 4))
+    quantizer = quantize if fmt == "gsnq" else round_to_grid
+    state = masked(weight, levels, mask, torch.zeros_like(mask))
+    for portion in (0.5, 0.75, 1.0):
+        before, frozen = state.weight("0").detach().clone(), state.records[0].quantized
+        state = quantize_portion(state, portion, quantizer)
+        # reference: the largest not yet quantized kept magnitudes (stable sort), rounded, the rest unchanged
+        missing = pruned_count(portion, int(mask.sum())) - int(frozen.sum())
+        keys = torch.where(mask & ~frozen, -before.abs(), torch.inf)
+        chosen = stable_smallest(keys, missing)
+        expected = torch.where(chosen, quantizer(before, levels), before)
+        after = state.weight("0").detach()
+        assert torch.equal(state.records[0].quantized, frozen | chosen)
+        assert torch.equal(after, expected)  # values; a pruned -0.0 may become +0.0 on the last step
+    assert torch.equal(state.weight("0").detach(), quantizer(state.weight("0").detach(), levels))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_uniform_integer_weights_are_narrow_exact_codes(dtype: type) -> None:
+    rng = np.random.default_rng(5)
+    for bits, step in ((4, 0.0625), (8, 3 * 2.0**-12), (2, 1.0)):
+        top = (1 << (bits - 1)) - 1
+        q = rng.integers(-top, top, size=(6, 5, 3, 3), endpoint=True)
+        codes = uniform_integer_weights("layer", (q * step).astype(dtype), bits, step)
+        assert codes.dtype == np.int8 and np.array_equal(codes, q)
+        for bad in (0.5 * step, (top + 1) * step, np.nan, np.inf):
+            weights = (q * step).astype(dtype)
+            weights.reshape(-1)[7] = bad
+            with pytest.raises(UnsupportedLayerError, match="uniform-quantized"):
+                uniform_integer_weights("layer", weights, bits, step)
 
 
 def reference_integer_weights(weights: np.ndarray) -> tuple[np.ndarray, int, tuple[int, ...], tuple[int, ...]]:

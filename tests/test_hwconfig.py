@@ -18,7 +18,6 @@ from accelsim.hw import (
     load_config,
     load_device,
 )
-from accelsim.hw.geometry import bram36_blocks
 from accelsim.hw.resources import max_shift_of, product_bits_of, shift_bits_of
 
 
@@ -67,10 +66,13 @@ def test_replace_by_dotted_name_checks_the_result():
         ({"pe": {"tm": True}}, "pe.tm must be an integer from 1 to 4096, not True"),
         ({"clock_mhz": 0}, "clock_mhz must be a positive number up to 2000, not 0"),
         ({"name": ""}, "name must be a non-empty string, not ''"),
-        ({"buffers": {"input_depth": 0}}, "buffers.input_depth must be an integer from 1 to 16777216, not 0"),
+        ({"buffers": {"input_bytes": 0}}, "buffers.input_bytes must be an integer from 1 to 1073741824, not 0"),
         ({"ddr": 8}, "ddr must be a mapping of field names to values, not 8"),
-        ({"ddr": {"bytes_per_cycle": 12, "burst_bytes": 2048}},
-         "ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle (12), not 2048"),
+        ({"ddr": {"bytes_per_cycle": 8, "burst_bytes": 100}},
+         "ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle (8), not 100"),
+        ({"ddr": {"bytes_per_cycle": 12}},
+         "ddr.bytes_per_cycle must be a power of two (the DMA engines place beats with shifts and counters), "
+         "not 12; the nearest that work: 8 or 16"),
     ],
 )
 def test_bad_fields_are_named_with_their_range(tmp_path, changes, message):
@@ -104,22 +106,13 @@ def test_malformed_yaml_is_a_config_error(tmp_path):
 
 def test_pe_array_larger_than_the_device_is_rejected_at_load():
     with pytest.raises(ConfigError) as error:
-        load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 40, "pe.tm": 4})
-    # 160 units x 9 DSPs = 1440 DSPs > 900: the message names the resource and the fix.
+        load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 32, "pe.tm": 4})
+    # 128 units x 9 DSPs = 1152 DSPs > 900: the message names the resource and the fix.
     assert "must fit device 'xc7z035'" in str(error.value)
     assert "DSP" in str(error.value) and "reduce pe.tn or pe.tm" in str(error.value)
     assert isinstance(error.value, AccelsimError)
-    # The same array fits the larger part (2520 DSPs; its 40 x 8 weight RAMs of 2 BRAM36 each, the
-    # input and output buffers: 792 of 912 BRAM36).
-    assert load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 40, "pe.tm": 4, "device": "xczu9eg"})
-
-
-def test_bram36_blocks_use_the_best_aspect_ratio():
-    assert bram36_blocks(8, 4096) == 1  # 4K x 9
-    assert bram36_blocks(72, 512) == 1
-    assert bram36_blocks(73, 512) == 2
-    assert bram36_blocks(1, 32769) == 2
-    assert bram36_blocks(448, 1024) == 13  # 1K x 36: ceil(448/36) = 13 (512 x 72 would need 14)
+    # The same array fits the larger part (2520 DSPs, 912 BRAM36).
+    assert load_config().replace(**{"pe.kind": "mult_dsp", "pe.tn": 32, "pe.tm": 4, "device": "xczu9eg"})
 
 
 def test_resource_model_structure():

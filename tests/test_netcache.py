@@ -15,7 +15,7 @@ import pytest
 import workloads
 from accelsim.cli import main
 from accelsim.compression import CompressionConfig, compress, save_network
-from accelsim.integer.graph import IntegerNetwork, Requant
+from accelsim.integer.graph import ConvLayer, IntegerNetwork, LinearLayer, Requant, WeightFormat
 from accelsim.integer.netarrays import network_from_arrays, network_to_arrays
 from accelsim.sim import netcache
 from accelsim.sim.sources import file_network, workload_network
@@ -101,10 +101,25 @@ def test_workload_options_are_part_of_the_key(tmp_path: Path, monkeypatch: pytes
     again = workload_network("digits")
     assert_same_network(first, again)
     assert len(list((tmp_path / "networks").glob("*.npz"))) == 1
-    for options in ({"seed": 1}, {"bits": 3}, {"act_bits": 6}):
+    for options in ({"seed": 1}, {"bits": 3}, {"act_bits": 6}, {"weights": WeightFormat.UNIFORM}):
         workload_network("digits", **options)
-    assert len(list((tmp_path / "networks").glob("*.npz"))) == 4
+    assert len(list((tmp_path / "networks").glob("*.npz"))) == 5
     assert_same_network(workload_network("digits", bits=3, cache=False), workload_network("digits", bits=3))
+
+
+def test_the_weight_format_is_part_of_the_key_and_survives_the_round_trip(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCELSIM_CACHE_DIR", str(tmp_path))
+    gsnq = workload_network("digits")
+    uniform = workload_network("digits", weights="uniform")  # a miss, not the GSNQ entry
+    cached = workload_network("digits", weights=WeightFormat.UNIFORM)  # a hit: read back
+    assert len(list((tmp_path / "networks").glob("*.npz"))) == 2
+    weighted = [layer for layer in cached.layers if isinstance(layer, (ConvLayer, LinearLayer))]
+    assert weighted and all(layer.weight_format is WeightFormat.UNIFORM for layer in weighted)
+    assert all(layer.weight_format is WeightFormat.GSNQ
+               for layer in gsnq.layers if isinstance(layer, (ConvLayer, LinearLayer)))
+    assert_same_network(cached, uniform)
+    assert_same_network(cached, workload_network("digits", weights="uniform", cache=False))
 
 
 def test_a_changed_network_file_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

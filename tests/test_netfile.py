@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import struct
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 import workloads
+from accelsim.compression import WeightFormat
 from accelsim.compression.bitpack import pack, unpack
-from accelsim.compression.netfile import MAGIC, decode_network, encode_network, load_network, save_network
+from accelsim.compression.levels import GsnqLevels
+from accelsim.compression.netfile import (
+    MAGIC,
+    decode_network,
+    encode_network,
+    load_network,
+    save_network,
+)
 from accelsim.compression.pipeline import CompressedModel, CompressionConfig, compress
 from accelsim.compression.records import PruneMethod
 from accelsim.compression.sparse import IndexEncoding, decode_positions, encode_positions
@@ -244,3 +254,83 @@ def test_architecture_mismatch_is_refused(digits4: CompressedModel, tmp_path: Pa
     save_network(other, path)
     with pytest.raises(NetworkFileError, match="does not match the architecture of workload 'resnet56'"):
         load_network(path)
+
+
+@pytest.fixture(scope="module")
+def digits_uniform() -> CompressedModel:
+    return compress(workloads.build("digits", seed=3), CompressionConfig(bits=3, weights="uniform"), workload="digits")
+
+
+def rewrite(blob: bytes, manifest: Any = None, payload: Any = None) -> bytes:
+    """``blob`` with its manifest (a dict) and payload (a bytearray) edited in place, checksums redone."""
+    data = json.loads(blob[46 : manifest_end(blob)])
+    body = bytearray(blob[manifest_end(blob) :])
+    if manifest is not None:
+        manifest(data)
+    if payload is not None:
+        payload(data, body)
+    data["payload"]["sha256"] = hashlib.sha256(body).hexdigest()
+    text = json.dumps(data).encode()
+    return MAGIC + struct.pack("<HI", 1, len(text)) + hashlib.sha256(text).digest() + text + bytes(body)
+
+
+def test_uniform_round_trip_is_bit_identical(digits_uniform: CompressedModel, tmp_path: Path) -> None:
+    path = tmp_path / "uniform.krp"
+    report = save_network(digits_uniform, path)
+    loaded = load_network(path)
+    assert_same_network(digits_uniform, loaded)
+    assert loaded.config.weights is WeightFormat.UNIFORM
+    layers = json.loads(path.read_bytes()[46 : manifest_end(path.read_bytes())])["layers"]
+    for entry, record in zip(layers, digits_uniform.records, strict=True):
+        assert entry["levels"] == {"format": "uniform", "bits": 3, "step": record.levels.step}
+        assert entry["codes"]["bits"] == 3
+    for layer, record in zip(report.layers, digits_uniform.records, strict=True):
+        if record.method is PruneMethod.KRP:  # 3 codes of 3 bits per kernel, as for GSNQ
+            assert layer.code_bytes == math.ceil(record.shape[0] * record.shape[1] * 3 * 3 / 8)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        CompressionConfig(bits=2, weights="uniform", fc_prune=0.8, pointwise="magnitude", first_layer="dense"),
+        CompressionConfig(bits=8, weights="uniform", fc_prune=0.0),
+    ],
+)
+def test_uniform_round_trip_of_a_user_model(config: CompressionConfig, user_spec: str, tmp_path: Path) -> None:
+    compressed = compress(workloads.build(user_spec, seed=1), config, workload=user_spec)
+    path = tmp_path / "user.krp"
+    save_network(compressed, path)
+    assert_same_network(compressed, load_network(path, workload=user_spec))
+
+
+def test_a_file_written_before_uniform_weights_loads_as_gsnq(digits4: CompressedModel, blob: bytes) -> None:
+    def drop_formats(manifest: dict[str, Any]) -> None:
+        del manifest["config"]["weights"]
+        for entry in manifest["layers"]:
+            del entry["levels"]["format"]
+
+    old = decode_network(rewrite(blob, drop_formats))
+    assert old.config == digits4.config and old.config.weights is WeightFormat.GSNQ
+    for record, original in zip(old.records, digits4.records, strict=True):
+        assert isinstance(record.levels, GsnqLevels) and record.levels == original.levels
+
+
+def test_unknown_or_corrupt_uniform_levels_are_one_clear_error(digits_uniform: CompressedModel) -> None:
+    blob = encode_network(digits_uniform)[0]
+
+    def levels(**fields: object) -> Any:
+        return lambda manifest: manifest["layers"][1]["levels"].update(fields)
+
+    def unused_code(manifest: dict[str, Any], body: bytearray) -> None:
+        codes = manifest["layers"][0]["codes"]
+        body[codes["offset"]] = (body[codes["offset"]] & ~0b111) | 0b100  # the first code := 4
+
+    for data, message in (
+        (rewrite(blob, levels(format="linear")), "weight format must be one of 'gsnq', 'uniform', not 'linear'"),
+        (rewrite(blob, levels(step=0.1)), "step must be a positive normal float32 with at most 17"),
+        (rewrite(blob, levels(step="0.5")), "step must be a float, not '0.5'"),
+        (rewrite(blob, levels(bits=4)), "codes of 3 bits do not fit its mask"),
+        (rewrite(blob, payload=unused_code), "except the unused 4"),
+    ):
+        with pytest.raises(NetworkFileError, match=f"network file 'x.krp' has a malformed manifest or payload: .*{message}"):
+            decode_network(data, "x.krp")

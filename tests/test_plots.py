@@ -76,7 +76,7 @@ def test_bandwidth_curves_and_knees(small, tmp_path):
     with pytest.raises(ConfigError, match=r"^plot file must end in .png, .svg or .pdf, not '.*bw.jpg'$"):
         save_figure(figure, tmp_path / "bw.jpg")
     assert not (tmp_path / "bw.jpg").exists()
-    with pytest.raises(ConfigError, match=r"^ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle \(3\)"):
+    with pytest.raises(ConfigError, match=r"^ddr.bytes_per_cycle must be a power of two .* not 3"):
         bandwidth_curves([small], config, (PeKind.KRP_GSNQ,), (1, 3))
     with pytest.raises(ConfigError, match=r"^bandwidths must be distinct and ascending"):
         bandwidth_curves([small], config, (PeKind.KRP_GSNQ,), (4, 2))

@@ -18,11 +18,14 @@ from accelsim.errors import UnsupportedLayerError
 from accelsim.hw import load_config
 from accelsim.integer.graph import (
     AddLayer,
+    ConvLayer,
     FlattenLayer,
     IntegerNetwork,
+    LinearLayer,
     PoolKind,
     PoolLayer,
     Requant,
+    WeightFormat,
 )
 from accelsim.rtl import check as check_module
 from accelsim.rtl.check import cross_check
@@ -47,12 +50,18 @@ def runner(tmp_path_factory) -> VerilatorRunner:
     return VerilatorRunner(tmp_path_factory.mktemp("verilator-cache"), jobs=2)
 
 
-def requantized(network: IntegerNetwork, seed: int = 0) -> IntegerNetwork:
+def requantized(network: IntegerNetwork, seed: int = 0, uniform_bits: int | None = None) -> IntegerNetwork:
     """The network with spread-out requantization (NetworkBuilder's is an identity clamp) and
-    operand shifts on its adds."""
+    operand shifts on its adds; with ``uniform_bits``, its weights replaced by random uniform codes
+    of that width (the multiplier kinds' weights) where they are non-zero."""
     rng = np.random.default_rng(seed)
     layers = []
     for layer in network.layers:
+        if uniform_bits is not None and isinstance(layer, (ConvLayer, LinearLayer)):
+            top = (1 << (uniform_bits - 1)) - 1
+            codes = rng.integers(-top, top + 1, layer.weights.shape)
+            layer = dataclasses.replace(layer, weights=np.where(layer.weights != 0, codes, 0),
+                                        weight_bits=uniform_bits, weight_format=WeightFormat.UNIFORM)
         requant = getattr(layer, "requant", None)
         if requant is not None:
             channels = requant.multiplier.size
@@ -117,16 +126,18 @@ def test_tight_ddr_bandwidth_with_stalls_and_one_byte_beats(runner):
             "ddr.bytes_per_cycle": 1,
             "ddr.latency_cycles": 0,
             "ddr.burst_bytes": 3,
-            "pe.tn": 3,
+            "pe.tn": 4,
         }
     )
     result = cross_check(mixed_network(), config, runner=runner, seed=4)
     assert_all_equal(result)
 
 
-def test_pooling_and_residual_adds_run_in_vector_mode(runner):
-    # tn = 4, tm = 3: the channel groups of the tiles straddle the input groups (G_n = 2)
-    config = load_config("default").replace(**{**SMALL, "pe.tn": 4, "pe.tm": 3})
+@pytest.mark.parametrize(("tn", "tm"), [(4, 2), (2, 4), (2, 6)])
+def test_pooling_and_residual_adds_run_in_vector_mode(tn, tm, runner):
+    # tm < tn: a tile reads several input groups of its block (G_n = 2); tm > tn: a step reads
+    # tm / tn channel blocks (2 or 3 copies per window row), and a tile's channels are one slice
+    config = load_config("default").replace(**{**SMALL, "pe.tn": tn, "pe.tm": tm})
     result = cross_check(vector_network(), config, runner=runner)
     assert [layer.name for layer in result.layers] == ["conv1", "conv2", "add", "maxpool", "avgpool"]
     assert_all_equal(result)
@@ -139,44 +150,67 @@ def test_vector_mode_under_one_byte_beats_and_no_latency(runner):
     assert_all_equal(cross_check(vector_network(), config, runner=runner, seed=7))
 
 
-@pytest.mark.parametrize("kind", ["gsnq_shift", "mult_dsp", "mult_lut"])
-def test_dense_kinds_run_krp_networks_dense(kind, runner):
+@pytest.mark.parametrize("kind", ["gsnq_shift", "mult_dsp", "mult_lut", "krp_gsnq"])
+def test_every_kind_runs_krp_and_dense_layers(kind, runner):
+    # dense kinds compute a KRP layer's zeros; KRP units run a dense layer one row per pass and a
+    # KRP layer with 2 kept rows in 2 passes; the multiplier kinds run uniform codes
     builder = NetworkBuilder((5, 5, 4), seed=2)
     builder.conv(3, kernel=3, rows_kept=1, name="krp_as_dense")
     builder.conv(4, kernel=3, rows_kept=None, density=0.6, name="dense3x3")
     builder.conv(2, kernel=2, stride=2, padding=0, rows_kept=None, name="dense2x2_s2")
+    builder.conv(3, kernel=3, rows_kept=2, name="two_rows")
     config = load_config("default").replace(
         **{
             **SMALL,
             "pe.kind": kind,
-            "pe.tn": 3,
+            "pe.tn": 4,
             "pe.tm": 2,
             "weight_bits": 5,
-            "pe.pipeline_depth": 12,
+            "pe.pipeline_depth": 14,
         }
     )
-    result = cross_check(requantized(builder.build(), seed=3), config, runner=runner)
+    network = requantized(builder.build(), seed=3, uniform_bits=5 if kind.startswith("mult") else None)
+    result = cross_check(network, config, runner=runner)
     assert_all_equal(result)
+
+
+@pytest.mark.parametrize("kind", ["gsnq_shift", "mult_dsp", "mult_lut", "krp_gsnq"])
+def test_kernels_larger_than_kernel_max_run_in_window_blocks(kind, runner):
+    # 5x5, 7x7 stride 2 and 4x4 kernels on 3x3 units: ceil(K/3)^2 window blocks per pixel, each
+    # with its passes (a KRP row outside a block row gives zero taps; a dense layer's rows on KRP
+    # units go block row by block row, the last one shorter)
+    builder = NetworkBuilder((3, 11, 10), seed=5)
+    builder.conv(3, kernel=5, padding=2, rows_kept=1, name="k5_krp")
+    builder.conv(4, kernel=7, stride=2, padding=3, rows_kept=None, density=0.7, name="k7_s2_dense")
+    builder.conv(3, kernel=4, padding=1, rows_kept=2, name="k4_two_rows")
+    builder.conv(2, kernel=5, padding=4, rows_kept=None, name="k5_pad4")
+    config = load_config("default").replace(
+        **{**SMALL, "pe.kind": kind, "pe.tn": 2, "pe.tm": 2, "weight_bits": 5, "pe.pipeline_depth": 14}
+    )
+    network = requantized(builder.build(), seed=4, uniform_bits=5 if kind.startswith("mult") else None)
+    assert_all_equal(cross_check(network, config, runner=runner))
 
 
 def random_case(seed: int) -> tuple[IntegerNetwork, object]:
     """A random configuration (kind, array, kernel_max, pipeline, DDR, buffers) and 1-3 layers."""
     rng = np.random.default_rng(seed)
     kind = str(rng.choice(["mult_dsp", "mult_lut", "gsnq_shift", "krp_gsnq"]))
-    beat = int(rng.choice([1, 2, 3, 4, 8]))
+    beat = int(rng.choice([1, 2, 4, 8, 32]))
     kernel_max = int(rng.choice([1, 2, 3]))
+    tn = int(rng.choice([1, 2, 4]))
+    weight_bits = int(rng.choice([4, 5]))
     config = load_config("default").replace(
         **{
             "pe.kind": kind,
-            "pe.tn": int(rng.integers(1, 5)),
-            "pe.tm": int(rng.integers(1, 5)),
+            "pe.tn": tn,
+            "pe.tm": int(rng.choice([d for d in (1, 2, 4) if tn % d == 0] + [2 * tn, 3 * tn])),
             "pe.kernel_max": kernel_max,
-            "pe.pipeline_depth": int(rng.integers(12, 20)),
+            "pe.pipeline_depth": int(rng.integers(14, 20)),
             "ddr.bytes_per_cycle": beat,
             "ddr.latency_cycles": int(rng.integers(0, 10)),
             "ddr.burst_bytes": beat * int(rng.choice([1, 2, 3, 16])),
-            "weight_bits": int(rng.choice([4, 5])),
-            "buffers.input_depth": int(rng.integers(64, 200)),
+            "weight_bits": weight_bits,
+            "buffers.input_bytes": int(rng.integers(200, 1200)),
             "buffers.weight_depth": 64,
             "buffers.output_depth": int(rng.integers(16, 64)),
         }
@@ -185,14 +219,14 @@ def random_case(seed: int) -> tuple[IntegerNetwork, object]:
         (int(rng.integers(1, 7)), int(rng.integers(3, 9)), int(rng.integers(3, 9))), seed=seed
     )
     for _ in range(int(rng.integers(1, 4))):
-        kernel = int(rng.integers(1, kernel_max + 1))
+        kernel = int(rng.integers(1, kernel_max + 3))   # up to two past kernel_max: window blocks
         krp_unit = kind == "krp_gsnq"
         rows = 1 if (krp_unit and kernel > 1) else (None if rng.random() < 0.5 else 1)
         builder.conv(
             int(rng.integers(1, 8)),
             kernel=kernel,
             stride=int(rng.integers(1, 3)),
-            padding=kernel // 2 if kernel > 1 else 0,
+            padding=int(rng.integers(kernel // 2, kernel)),
             rows_kept=rows,
             density=float(rng.choice([1.0, 0.5])),
         )
@@ -206,13 +240,13 @@ def random_case(seed: int) -> tuple[IntegerNetwork, object]:
         builder.add(last.name, other)
     elif min(height, width) >= 2:
         kernel = int(rng.integers(2, min(height, width, 5) + 1))
-        builder.pool(kernel, stride=int(rng.integers(1, kernel + 1)),
+        builder.pool(kernel, stride=int(rng.integers(1, kernel + 1)), padding=int(rng.integers(0, kernel // 2 + 1)),
                      kind=PoolKind.MAX if tail == "max" else PoolKind.AVG, source=last.name)
-    return requantized(builder.build(), seed), config
+    return requantized(builder.build(), seed, uniform_bits=weight_bits if kind.startswith("mult") else None), config
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [9, 24, 32])
+@pytest.mark.parametrize("seed", [9, 24, 32, 41, 57, 62, 66, 72, 75, 80])
 def test_random_shapes_and_configurations(seed, runner):
     network, config = random_case(seed)
     assert_all_equal(cross_check(network, config, runner=runner, seed=seed))

@@ -10,18 +10,20 @@ import pytest
 from accelsim.hw import load_config
 from accelsim.rtl.emit import TOP_MODULE, design_files, library_sources, top_level
 from accelsim.rtl.params import rtl_parameters
+from accelsim.rtl.verilator import VERILATOR_FLAGS
 from accelsim.toolchain import VERILATOR, run_tool
 
 CONFIGS = {
     "default": {},
     "mult_dsp": {"pe.kind": "mult_dsp"},
-    "mult_lut_odd": {
+    "mult_lut_tm_blocks": {
         "pe.kind": "mult_lut",
-        "pe.tn": 3,
-        "pe.tm": 5,
-        "ddr.bytes_per_cycle": 3,
+        "pe.tn": 4,
+        "pe.tm": 12,
+        "ddr.bytes_per_cycle": 2,
         "ddr.burst_bytes": 2046,
     },
+    "wide_beats": {"ddr.bytes_per_cycle": 128, "pe.tn": 16, "pe.tm": 8},
     "gsnq_shift_k2": {"pe.kind": "gsnq_shift", "pe.kernel_max": 2, "weight_bits": 3},
     "krp_single_unit": {
         "pe.tn": 1,
@@ -29,7 +31,7 @@ CONFIGS = {
         "pe.kernel_max": 1,
         "ddr.bytes_per_cycle": 1,
         "ddr.burst_bytes": 3,
-        "buffers.input_depth": 5,
+        "buffers.input_bytes": 5,
         "buffers.weight_depth": 3,
         "buffers.output_depth": 7,
     },
@@ -39,7 +41,7 @@ CONFIGS = {
 def test_top_level_sets_every_parameter():
     params = rtl_parameters(
         load_config("default").replace(
-            **{"pe.tn": 3, "ddr.bytes_per_cycle": 5, "ddr.burst_bytes": 2045}
+            **{"pe.tn": 4, "ddr.bytes_per_cycle": 16, "ddr.burst_bytes": 2048}
         )
     )
     text = top_level(params)
@@ -59,6 +61,6 @@ def test_library_is_lint_clean(name, tmp_path):
     tool = VERILATOR.require()
     sources = [str(path) for path in library_sources(simulation=False)] + [str(top)]
     completed = run_tool(
-        [tool.path, "--lint-only", "-Wall", "--top-module", TOP_MODULE, *sources], tmp_path
+        [tool.path, "--lint-only", "-Wall", *VERILATOR_FLAGS, "--top-module", TOP_MODULE, *sources], tmp_path
     )
     assert completed.stderr == ""

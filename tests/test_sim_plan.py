@@ -1,4 +1,4 @@
-"""The contract's formulas (passes, weight bits, tile rows) and the bind-time errors."""
+"""The contract's formulas (passes, layout, weight words, beats, tile rows) and the bind-time errors."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from accelsim.sim.plan import (
     passes,
     request_cycles,
     transfer_cycles,
+    Transfer,
     vector_blocks,
-    weight_pair_bits,
 )
+from accelsim.hw.geometry import param_beats, row_bytes, step_beats
 
 
 @pytest.mark.parametrize(
@@ -66,34 +67,55 @@ def test_vector_window_blocks():
     assert vector_blocks(2, 1) == 4
 
 
-def test_weight_bits_per_kernel():
-    assert weight_pair_bits(PeKind.KRP_GSNQ, 4, 3, 1) == 3 * 4 + 2  # one row + its 2-bit index
-    assert weight_pair_bits(PeKind.KRP_GSNQ, 4, 3, None) == 36     # dense layer: all 9 weights
-    assert weight_pair_bits(PeKind.GSNQ_SHIFT, 4, 3, 1) == 36      # dense kinds move the zeros
-    assert weight_pair_bits(PeKind.KRP_GSNQ, 3, 5, 2) == 2 * (5 * 3 + 3)
-    assert weight_pair_bits(PeKind.KRP_GSNQ, 4, 1, 1) == 4         # 1x1: no row index
+def test_step_words_and_parameters_are_whole_beats():
+    config = load_config()  # 8 x 4 KRP units, 4-bit codes, 8 bytes per beat
+    assert step_beats(config, 3) == 7   # 32 units x (3 codes + 2-bit row index) = 448 bits = 56 B
+    assert step_beats(config, 1) == 2   # 1x1: one 4-bit code per unit, 16 B
+    assert step_beats(config, 2) == 7   # a 2x2 kernel takes the full item, zero-padded
+    assert param_beats(config) == 8     # 8 channels x 8 B
+    dense = config.replace(**{"pe.kind": "gsnq_shift", "ddr.bytes_per_cycle": 32})
+    assert step_beats(dense, 3) == 5    # 32 x 9 x 4 bits = 144 B in 32-byte beats
+    assert param_beats(dense) == 2
+
+
+def test_feature_map_rows_are_whole_channel_blocks():
+    config = load_config()  # tn = 8
+    assert row_bytes(64, 32, config) == 8 * 8 * 32
+    assert row_bytes(3, 32, config) == 8 * 32          # the image's 3 channels fill one block
+    assert row_bytes(10, 1, config) == 16               # a 10-feature vector: two blocks
+    assert row_bytes(3, 32, config.replace(act_bits=4)) == 4 * 32  # packed 4-bit activations
 
 
 def test_ddr_request_split_and_occupancy():
-    ddr = load_config().ddr  # 8 B/cycle, latency 30, 2048-byte requests
-    assert bursts(5000, ddr) == [2048, 2048, 904]
-    assert request_cycles(904, ddr) == 30 + 113
-    assert transfer_cycles(5000, ddr) == 2 * (30 + 256) + 30 + 113
-    assert bursts(4096, ddr) == [2048, 2048]
+    ddr = load_config().ddr  # 8 B/cycle, latency 30, 2048-byte requests = 256 beats
+    assert bursts(625, ddr) == [256, 256, 113]
+    assert request_cycles(113, ddr) == 30 + 113
+    assert Transfer(1, 5000).beats(ddr) == 625
+    assert transfer_cycles(Transfer(1, 5000), ddr) == 2 * (30 + 256) + 30 + 113
+    assert Transfer(10, 20).beats(ddr) == 10 * 3    # every segment starts a new beat
+    assert transfer_cycles(Transfer(10, 20), ddr) == 30 + 30
+    assert bursts(512, ddr) == [256, 256]
 
 
 def test_vgg16_tiling_on_the_default_configuration():
     plan = plan_network(vgg16_shapes(), load_config())
     convs = [layer for layer in plan.layers if layer.kind.value == "conv"]
-    # Do = 1024 pixels: whole 32x32, 16x16 ... maps per tile; the input slabs fit Di = 2048.
-    assert [layer.tile_rows for layer in convs] == [32, 32, 16, 16, 8, 8, 8, 4, 4, 4, 2, 2, 2]
-    assert all(layer.row_groups == 1 for layer in convs)
+    # Do = 1024 pixels: whole 32x32 ... maps per tile, unless the input rows exceed Bi = 32 KiB:
+    # conv1_2 reads 64 channels = 8 blocks x 32 columns = 2 KiB per row, so Tr + 2 <= 16 rows;
+    # conv2_2 (128 channels at 16 x 16) reads its whole map, 16 rows of 2 KiB.
+    assert [layer.tile_rows for layer in convs] == [32, 14, 16, 16, 8, 8, 8, 4, 4, 4, 2, 2, 2]
+    assert [layer.row_groups for layer in convs[:3]] == [1, 3, 1]
     assert [layer.channel_groups for layer in convs[:3]] == [8, 8, 16]
-    # conv1_2: 64 input channels / tm 4 = 16 groups x 1 pass; 1024 px -> 16384 + D cycles per tile
+    # conv1_2: 64 input channels / tm 4 = 16 groups x 1 pass; 14 rows x 32 px -> 448 x 16 + D cycles
     assert convs[1].input_groups == 16 and convs[1].passes == 1
-    assert convs[1].tiles[0].cycles == 1024 * 16 + 16
+    assert convs[1].tiles[0].cycles == 448 * 16 + 16
+    # its first row group reads input rows 0..14 (the top padding is not loaded): 15 x 2 KiB
+    assert convs[1].input_jobs[0].transfers == (Transfer(1, 15 * 2048),)
+    assert convs[1].tiles[0].store == Transfer(14, 8 * 32)
     fc = plan.layers[-2]
     assert (fc.kind.value, fc.channel_groups, fc.input_groups) == ("linear", 64, 128)
+    # 128 steps of 2 beats (1x1 items) and 8 beats of parameters per channel group
+    assert fc.weight_jobs[0].transfers == (Transfer(1, (128 * 2 + 8) * 8),)
 
 
 def tiny_conv(channels: int, size: int, out: int = 4) -> IntegerNetwork:
@@ -103,20 +125,41 @@ def tiny_conv(channels: int, size: int, out: int = 4) -> IntegerNetwork:
 
 
 def test_buffers_too_small_are_named_at_bind_time():
-    small = HwConfig(buffers=BufferConfig(input_depth=4, weight_depth=512, output_depth=1024))
+    small = HwConfig(buffers=BufferConfig(input_bytes=100, weight_depth=512, output_depth=1024))
     with pytest.raises(ConfigError) as error:
         simulate(tiny_conv(8, 16), small)
-    # an interior output row reads K = 3 input rows: ceil(8/4) * ceil(3/3) * ceil(16/3) = 12 words
+    # an interior output row reads K = 3 input rows of 1 block x 16 columns x 8 channels = 128 B
     assert str(error.value) == (
-        "buffers.input_depth must be at least 12 words for layer 'c' (one output row reads up to 3 input "
-        "rows of 8 channels x 16 columns in 36 banks), not 4"
+        "buffers.input_bytes must be at least 384 for layer 'c' (one output row reads up to 3 input "
+        "rows of 128 bytes), not 100"
     )
-    with pytest.raises(ConfigError, match=r"^buffers.output_depth must be at least 16 words for layer 'c' "
-                                          r"\(one output row of 16 pixels\), not 8$"):
+    with pytest.raises(ConfigError, match=r"^buffers.output_depth must be at least 16 pixels for layer 'c' "
+                                          r"\(one output row\), not 8$"):
         simulate(tiny_conv(2, 16), HwConfig(buffers=BufferConfig(output_depth=8)))
-    with pytest.raises(ConfigError, match=r"^buffers.weight_depth must be at least 3 words for layer 'c' "
+    with pytest.raises(ConfigError, match=r"^buffers.weight_depth must be at least 3 step words for layer 'c' "
                                           r"\(3 input-channel groups x 1 passes\), not 2$"):
         simulate(tiny_conv(12, 4), HwConfig(buffers=BufferConfig(weight_depth=2)))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"pe.tn": 12}, r"^pe.tn must be a power of two .*, not 12; the nearest that work: 8 or 16$"),
+        ({"pe.tn": 8, "pe.tm": 3}, r"^pe.tm must divide pe.tn \(8\) or be a multiple of it .*, not 3; "
+                                   r"the nearest that work: 2 or 8$"),
+        ({"pe.tn": 4, "pe.tm": 6}, r"^pe.tm must divide .* not 6; the nearest that work: 4 or 8$"),
+        ({"ddr.bytes_per_cycle": 3}, r"^ddr.bytes_per_cycle must be a power of two .*, not 3; "
+                                     r"the nearest that work: 2 or 4$"),
+    ],
+)
+def test_organizations_the_hardware_cannot_build_are_refused_at_load(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config().replace(**changes)
+
+
+def test_channel_blocks_and_whole_group_reads_are_accepted():
+    for tn, tm in ((8, 4), (8, 8), (4, 8), (4, 12), (16, 1), (1, 5)):
+        load_config().replace(**{"pe.tn": tn, "pe.tm": tm})
 
 
 def test_widths_must_fit_the_datapath():

@@ -39,8 +39,11 @@ class Engine:
     job: int | None = None  # load index (loads) or tile (store) of the current transfers
 
 
-def split(nbytes: int, burst: int) -> list[int]:
-    return [burst] * (nbytes // burst) + ([nbytes % burst] if nbytes % burst else [])
+def split(transfer, ddr: DdrConfig) -> list[int]:
+    """Beats of each request: each segment starts a new beat; requests of S/B beats."""
+    beats = transfer.segments * -(-transfer.segment_bytes // ddr.bytes_per_cycle)
+    per_request = ddr.burst_bytes // ddr.bytes_per_cycle
+    return [per_request] * (beats // per_request) + ([beats % per_request] if beats % per_request else [])
 
 
 def reference_layer(layer: LayerPlan, ddr: DdrConfig, t0: int, log: list) -> int:
@@ -62,8 +65,8 @@ def reference_layer(layer: LayerPlan, ddr: DdrConfig, t0: int, log: list) -> int
     channel_free_at = t0
     t = t0
 
-    def occupancy(size: int) -> int:
-        return ddr.latency_cycles + -(-size // ddr.bytes_per_cycle)
+    def occupancy(beats: int) -> int:
+        return ddr.latency_cycles + beats
 
     while store_end[-1] is None:
         # 1. completions at t: the request holding the channel ends
@@ -112,8 +115,8 @@ def reference_layer(layer: LayerPlan, ddr: DdrConfig, t0: int, log: list) -> int
                     if previous is None or (tile_end[previous.last_tile] is not None
                                             and tile_end[previous.last_tile] <= t):
                         engine.job = j
-                        engine.transfers = [(jobs[j].first_tile, part, split(size, ddr.burst_bytes))
-                                            for part, size in enumerate(jobs[j].transfers)]
+                        engine.transfers = [(jobs[j].first_tile, part, split(transfer, ddr))
+                                            for part, transfer in enumerate(jobs[j].transfers)]
                         next_job[name] += 1
                         if engine.transfers:
                             engine.request_made = t
@@ -124,8 +127,8 @@ def reference_layer(layer: LayerPlan, ddr: DdrConfig, t0: int, log: list) -> int
             if store.job is None and next_store < len(tiles) and tile_end[next_store] is not None \
                     and tile_end[next_store] <= t:
                 store.job = next_store
-                size = tiles[next_store].store_bytes
-                store.transfers = [(next_store, 0, split(size, ddr.burst_bytes))] if size else []
+                requests = split(tiles[next_store].store, ddr)
+                store.transfers = [(next_store, 0, requests)] if requests else []
                 if store.transfers:
                     store.request_made = t
                 else:
@@ -187,13 +190,15 @@ def cases(draw):
     elif tail == "linear":
         builder.flatten()
         builder.linear(draw(st.integers(1, 9)))
+    tn = draw(st.sampled_from([1, 2, 4]))
     config = HwConfig(
-        pe=PeConfig(kind=draw(st.sampled_from(list(PeKind))), tn=draw(st.integers(1, 4)),
-                    tm=draw(st.integers(1, 4)), kernel_max=draw(st.sampled_from([1, 2, 3])),
-                    pipeline_depth=draw(st.integers(1, 6))),
-        ddr=DdrConfig(bytes_per_cycle=(beat := draw(st.integers(1, 8))), latency_cycles=draw(st.integers(0, 9)),
+        pe=PeConfig(kind=draw(st.sampled_from(list(PeKind))), tn=tn,
+                    tm=draw(st.sampled_from([d for d in (1, 2, 4) if tn % d == 0] + [2 * tn, 3 * tn])),
+                    kernel_max=draw(st.sampled_from([1, 2, 3])), pipeline_depth=draw(st.integers(1, 6))),
+        ddr=DdrConfig(bytes_per_cycle=(beat := draw(st.sampled_from([1, 2, 4, 8]))),
+                      latency_cycles=draw(st.integers(0, 9)),
                       burst_bytes=beat * draw(st.sampled_from([1, 3, 8, 16, 512]))),
-        buffers=BufferConfig(input_depth=draw(st.integers(4, 64)), weight_depth=512,
+        buffers=BufferConfig(input_bytes=draw(st.integers(4, 400)), weight_depth=512,
                              output_depth=draw(st.integers(4, 32))),
     )
     return builder.build(), config

@@ -1,8 +1,9 @@
 """SimPy-style timing tests: exact (event, tile, start, end) lists derived by hand from the contract.
 
 Every expected list below is computed from docs/microarchitecture.md, not from the simulator:
-occupancy of a DDR request = L + ceil(bytes / B); C_tile = pixels * P * G + D; the schedule rules
-of section 8; arbitration = earliest request, ties store < input < weight.
+a transfer's beats = segments * ceil(segment bytes / B), occupancy of a DDR request = L + its
+beats; C_tile = pixels * P * G + D; the schedule rules of section 8; arbitration = earliest
+request, ties store < input < weight.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ def events(result):
 
 
 # Shared figures of conv_network on config() (B = 4 bytes/cycle, L = 2):
-#   Tr = 4 (one row group: 4 * 4 pixels <= Do, 2 channels x 4 rows fit Di); P = 1, G = ceil(2/2) = 1
+#   Tr = 4 (one row group: 4 * 4 pixels <= Do, 4 input rows of 8 B fit Bi); P = 1, G = ceil(2/2) = 1
 #   C_tile = 16 pixels * 1 + D 4 = 20
-#   input load: 2 ch * 4 rows * 4 cols * 1 B = 32 B -> 2 + 8 = 10 cycles
-#   weight load per tile: packed(2 out * 2 in, 1 row * (3 * 4 bits + 2-bit index)) = 7 B
-#                         + packed(2 channels, 64-bit requant params) = 16 B -> 23 B -> 2 + 6 = 8
-#   store per tile: 2 ch * 16 px * 1 B = 32 B -> 10 cycles
+#   input load: 4 rows of 1 block (2 channels) x 4 columns = 32 B, one segment: 8 beats -> 2 + 8 = 10
+#   weight load per tile: one step word of 2 x 2 items of 3 * 4 + 2 bits = 56 bits -> 2 beats,
+#                         + 2 channels x 8 B of requant parameters -> 4 beats: 6 beats -> 2 + 6 = 8
+#   store per tile: 4 row segments of 2 ch * 4 px = 8 B: 8 beats -> 10 cycles
 
 
 def test_two_tiles_store_overlaps_next_compute():
@@ -91,7 +92,7 @@ def test_ddr_collision_store_wins_a_tie():
 
 
 def test_low_bandwidth_stalls_and_earliest_request_wins():
-    # B = 1 byte/cycle: input 2 + 32 = 34, weights 2 + 23 = 25, stores 2 + 32 = 34 cycles; 3 tiles.
+    # B = 1 byte/cycle: input 2 + 32 = 34, weights 2 + (7 + 16) = 25, stores 2 + 4 * 8 = 34; 3 tiles.
     # input [0,34), weight 0 [34,59); tile 0 [59,79) requests weight 1 at 59: [59,84).
     # t=79: store 0 requested, channel busy until 84; tile 1 waits for weight 1 (stall 79..84).
     # t=84: store 0 granted [84,118); tile 1 starts [84,104) and requests weight 2 at 84.
@@ -122,8 +123,9 @@ def test_low_bandwidth_stalls_and_earliest_request_wins():
 def test_two_row_groups_interleave_bursts():
     # Do = 8 words: Tr = 2 (2 rows * 4 px <= 8) -> 2 row groups x 2 channel groups = 4 tiles,
     # C_tile = 8 + 4 = 12. S = 16-byte requests.
-    # Row group 0 reads input rows 0..2, row group 1 rows 1..3: 2 * 3 * 4 = 24 B = 16 + 8
-    # -> requests of 2 + 4 = 6 and 2 + 2 = 4 cycles. Weights 23 B = 16 + 7 -> 6 + 4. Stores 16 B -> 6.
+    # Row group 0 reads input rows 0..2, row group 1 rows 1..3: 3 * 8 = 24 B = 6 beats = 4 + 2
+    # -> requests of 2 + 4 = 6 and 2 + 2 = 4 cycles. Weights 6 beats -> 6 + 4. Stores 2 rows of
+    # 8 B = 4 beats -> 6.
     # t=0   input 0 req 1 [0,6) (tie with weight 0 -> input)
     # t=6   input req 2 made at 6, weight 0 req 1 made at 0 -> weight [6,12)
     # t=12  input req 2 (6) [12,16) -> input 0 spans [0,16); weight req 2 (12) [16,20) -> [6,20)
@@ -159,10 +161,11 @@ def test_two_row_groups_interleave_bursts():
 
 def test_layer_barrier_and_residual_add_in_vector_mode():
     # conv: 1x1 KRP conv 2 -> 2 channels on 2x2 (one tile, P = G = 1): C_tile = 4 px + D 4 = 8.
-    #   input 8 B -> 2 + 2 = 4; weights packed(4 pairs, 4 bits) = 2 B + 16 B params -> 2 + 5 = 7;
-    #   store 8 B -> 4.  input [0,4), weight [4,11), compute [11,19), store [19,23).
+    #   input 8 B -> 2 + 2 = 4; weights: one step word of 4 one-code items = 16 bits -> 1 beat,
+    #   + 4 beats of parameters -> 2 + 5 = 7; store 2 rows of 4 B -> 4.
+    #   input [0,4), weight [4,11), compute [11,19), store [19,23).
     # add (starts at 23, the end of the conv's last store): one tile (Tr = 2) of 2 channels.
-    #   operand A 8 B [23,27); its requant params packed(2, 64) = 16 B -> 6 cycles were requested
+    #   operand A 8 B [23,27); its requant params, 16 B = 4 beats -> 6 cycles, were requested
     #   at 23 by the weight engine, operand B at 27 -> params first [27,33), operand B [33,37).
     #   vector: channels 0-1 lie in one input group (G_0 = 1), 2 operands, 1 window block:
     #   2 steps per pixel -> 4 px * 2 + D 4 = 12 -> [37,49); store 8 B [49,53).
@@ -188,40 +191,43 @@ def test_layer_barrier_and_residual_add_in_vector_mode():
 def test_max_pool_loads_no_weights_and_steps_through_window_blocks():
     # 4x4 max pool of 3 channels on 4x4 (k = 3): ceil(4/3)^2 = 4 window blocks; tn = 2 -> tiles of
     # channels 0-1 (group 0) and channel 2 (group 1): G_n = 1, 1 pixel -> C_tile = 4 + D 4 = 8.
-    #   input: 3 ch * 4 rows * 4 cols = 48 B, one request -> 2 + 12 = 14: [0,14). No weight stream.
-    #   compute 0 [14,22); store 0: 2 B -> 2 + 1 [22,25); compute 1 [22,30); store 1 1 B [30,33).
+    #   input: 4 rows of 2 blocks (channels 0-1, 2-3 padded) x 4 columns x 2 = 64 B, 16 beats,
+    #   one request -> 2 + 16 = 18: [0,18). No weight stream.
+    #   compute 0 [18,26); store 0: one row of one 2-channel pixel, 2 B -> 2 + 1 [26,29);
+    #   compute 1 [26,34); store 1 (channel 2 and its padding) [34,37).
     builder = NetworkBuilder((3, 4, 4))
     builder.pool(4, name="pool")
     result = simulate(builder.build(), config())
     assert events(result) == [
-        ("load_input", 0, 0, 14),
-        ("vector", 0, 14, 22),
-        ("vector", 1, 22, 30),
-        ("store_output", 0, 22, 25),
-        ("store_output", 1, 30, 33),
+        ("load_input", 0, 0, 18),
+        ("vector", 0, 18, 26),
+        ("vector", 1, 26, 34),
+        ("store_output", 0, 26, 29),
+        ("store_output", 1, 34, 37),
     ]
     layer = result.layers[0]
-    assert (layer.passes, layer.input_groups, layer.macs, layer.cycles) == (4, 2, 0, 33)
+    assert (layer.passes, layer.input_groups, layer.macs, layer.cycles) == (4, 2, 0, 37)
+    assert (layer.ddr_bytes_read, layer.ddr_bytes_written) == (64, 4)
 
 
 def test_average_pool_tiles_read_the_input_groups_of_their_channels():
-    # 2x2 average pool of 4 channels on 2x2 with tm = 3: tile 0 (channels 0-1) reads group 0 only
-    # (G_0 = 1), tile 1 (channels 2-3) groups 0 and 1 (G_1 = 2). One pixel, one block:
-    #   C_tile = 1 + 4 = 5 and 2 + 4 = 6.  input 16 B -> 2 + 4 [0,6); parameters per tile,
-    #   packed(2, 64) = 16 B -> 6 cycles: weight 0 [6,12); tile 0 [12,17) requests weight 1 at 12:
-    #   [12,18); tile 0's store (2 B, 3 cycles) waits for the channel: [18,21); tile 1 [18,24);
-    #   store 1 [24,27).
-    builder = NetworkBuilder((4, 2, 2))
+    # 2x2 average pool of 3 channels on 2x2 with tm = 1: tile 0 (channels 0-1) reads groups 0 and 1
+    # (G_0 = 2), tile 1 (channel 2) group 2 only (G_1 = 1). One pixel, one block:
+    #   C_tile = 2 + 4 = 6 and 1 + 4 = 5.  input: 2 rows of 2 blocks x 2 columns x 2 channels =
+    #   16 B = 4 beats -> 2 + 4 [0,6); parameters per tile, 2 x 8 B = 4 beats -> 6 cycles:
+    #   weight 0 [6,12); tile 0 [12,18) requests weight 1 at 12: [12,18); tile 0's store (2 B,
+    #   one beat: 3 cycles) [18,21); tile 1 [18,23); store 1 [23,26).
+    builder = NetworkBuilder((3, 2, 2))
     builder.pool(2, kind=PoolKind.AVG, name="pool")
-    result = simulate(builder.build(), config(tm=3))
+    result = simulate(builder.build(), config(tm=1))
     assert events(result) == [
         ("load_input", 0, 0, 6),
         ("load_weight", 0, 6, 12),
         ("load_weight", 1, 12, 18),
-        ("vector", 0, 12, 17),
-        ("vector", 1, 18, 24),
+        ("vector", 0, 12, 18),
+        ("vector", 1, 18, 23),
         ("store_output", 0, 18, 21),
-        ("store_output", 1, 24, 27),
+        ("store_output", 1, 23, 26),
     ]
 
 
@@ -233,6 +239,38 @@ def test_flatten_is_free():
     flatten, fc = result.layers
     assert (flatten.cycles, flatten.ddr_bytes_read, flatten.ddr_bytes_written) == (0, 0, 0)
     assert all(event.layer == "fc" for event in result.trace)
-    # fc as a 1x1 conv over 1x1: 8 inputs, G = 4, 3 outputs -> N = 2 tiles of 1 pixel: 4 + 4 = 8.
+    # fc as a 1x1 conv over 1x1: 8 inputs (2 rows x 1 block x 2 columns x 2 channels in DDR),
+    # G = 4, 3 outputs -> N = 2 tiles of 1 pixel: 4 + 4 = 8.
     assert fc.compute_cycles == 2 * 8
     assert fc.start_cycle == 0
+
+
+def test_each_segment_of_a_store_starts_a_new_beat():
+    # 3x3 KRP conv 2 -> 2 channels on 3x3 (B = 4): one tile, Tr = 3 (3 rows of W_out = 3 rounded
+    # up to 2 pixels per beat = 4 output words). input: 3 rows x 6 B = 18 B in one segment:
+    # 5 beats -> [0,7); weights 6 beats [7,15); C_tile = 9 + 4 = 13 -> [15,28); store: 3 row
+    # segments of 2 channels x 3 pixels = 6 B, each 2 beats (not 5 beats for 18 B) -> [28,36).
+    builder = NetworkBuilder((2, 3, 3))
+    builder.conv(2, kernel=3, rows_kept=1, name="conv")
+    result = simulate(builder.build(), config())
+    assert events(result) == [
+        ("load_input", 0, 0, 7),
+        ("load_weight", 0, 7, 15),
+        ("compute", 0, 15, 28),
+        ("store_output", 0, 28, 36),
+    ]
+    layer = result.layers[0]
+    assert (layer.ddr_bytes_read, layer.ddr_bytes_written, layer.memory_cycles) == (18 + 24, 18, 7 + 8 + 8)
+
+
+def test_a_flattened_map_keeps_its_padding_channels():
+    # 3 channels on 2x2 in blocks of tn = 2 channels: the map occupies 2 rows x 2 blocks x 2 columns
+    # x 2 channels = 16 activations in DDR, so the linear layer reads 16 inputs: G = 16 / 2 = 8
+    # steps per tile of one pixel, C_tile = 8 + 4 = 12, for each of the 2 tiles of 4 outputs.
+    builder = NetworkBuilder((3, 2, 2))
+    builder.flatten(name="flatten")
+    builder.linear(4, name="fc")
+    result = simulate(builder.build(), config())
+    fc = result.layers[1]
+    assert (fc.input_groups, fc.compute_cycles) == (8, 2 * 12)
+    assert fc.dense_macs == 4 * 12  # the real weights: padding is no work

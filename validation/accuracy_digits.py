@@ -7,9 +7,12 @@ For each seed (model initialization and batch order):
 * KRP (one kept row per 3x3 kernel) + 50% FC magnitude pruning, retrained with LR tracking;
 * KRP + GSNQ at 4 and 3 bits: the same, then INQ-style incremental quantization (portions 0.5,
   0.75, 0.875, 1) with an LR-tracking retraining phase between steps;
+* KRP + uniform at 4 and 3 bits: the same pipeline and retraining with uniform symmetric weights
+  (``q * step``, ``|q| <= 2**(b-1) - 1``) instead of power-of-two ones, so the accuracy price of
+  each weight format stands side by side;
 * LR tracking versus fixed-LR fine-tuning at the same epoch budgets, for both original schedules;
-* GSNQ's code split between the signs: error-minimizing versus balanced, one-shot on the
-  KRP-retrained models.
+* GSNQ's code split between the signs: error-minimizing versus balanced, and uniform, one-shot on
+  the KRP-retrained models.
 
 Prints markdown tables (mean and standard deviation over the seeds) and writes them, with this
 command, to ``validation/accuracy_digits.md``.
@@ -46,6 +49,7 @@ from accelsim.compression import (
     krp_prune,
     retrain,
     train,
+    uniform_quantize,
 )
 from accelsim.compression.pipeline import DEFAULT_FC_PRUNE
 from accelsim.outputs import atomic_write_bytes
@@ -110,9 +114,9 @@ def run_seed(seed: int, data: TrainingData, results: Results, sizes: dict[str, t
         # The main table: the whole pipeline on the cosine (recipe) baseline.
         retrain_config = RetrainConfig(epochs=RETRAIN_EPOCHS, seed=seed)
         compressed = {}
-        for bits in (None, 4, 3):
-            label = "krp" if bits is None else f"krp+gsnq{bits}"
-            config = CompressionConfig(bits=bits, retrain=retrain_config)
+        for bits, weights in ((None, "gsnq"), (4, "gsnq"), (3, "gsnq"), (4, "uniform"), (3, "uniform")):
+            label = "krp" if bits is None else f"krp+{weights}{bits}"
+            config = CompressionConfig(bits=bits, weights=weights, retrain=retrain_config)
             compressed[label] = compress(baseline, config, workload=WORKLOAD, data=data)
             results.add(label, accuracy(compressed[label].model, data))
             _, encoding = encode_network(compressed[label])
@@ -124,6 +128,9 @@ def run_seed(seed: int, data: TrainingData, results: Results, sizes: dict[str, t
                 quantized = gsnq_quantize(krp_retrained, bits, split=split)
                 results.add(f"split {split} {bits}", accuracy(quantized, data))
                 results.add(f"split error {split} {bits}", relative_error(krp_retrained, quantized))
+            uniform = uniform_quantize(krp_retrained, bits)
+            results.add(f"split uniform {bits}", accuracy(uniform, data))
+            results.add(f"split error uniform {bits}", relative_error(krp_retrained, uniform))
 
 
 def tables(
@@ -136,7 +143,7 @@ def tables(
     """The markdown report."""
     cosine = workloads.info(WORKLOAD).recipe
     lines = [
-        "# Accuracy on the digits data set: baseline, KRP, KRP + GSNQ, LR tracking",
+        "# Accuracy on the digits data set: baseline, KRP, KRP + GSNQ, KRP + uniform, LR tracking",
         "",
         f"Command: `{COMMAND}` (seeds {', '.join(map(str, seeds))}; {seconds:.0f} s on this machine, "
         "one torch thread).",
@@ -148,8 +155,10 @@ def tables(
         f"{cosine.weight_decay}, batch {cosine.batch_size}, {cosine.epochs} epochs, cosine annealing. KRP keeps 1 row "
         f"per 3x3 kernel (first layer included), FC layers {int(100 * DEFAULT_FC_PRUNE)}% magnitude-pruned; every "
         f"retraining phase is {RETRAIN_EPOCHS} epochs of LR tracking; GSNQ is incremental (portions 0.5, 0.75, "
-        "0.875, 1) with a retraining phase after each step but the last. Compression ratio = float32 size / "
-        "encoded size of the .krp file (KRP alone stores float32 kept weights).",
+        "0.875, 1) with a retraining phase after each step but the last. Uniform b-bit weights (q * step, "
+        "integer |q| <= 2^(b-1) - 1, one least-squared-error step per layer) go through the same incremental "
+        "steps and retraining. Compression ratio = float32 size / encoded size of the .krp file (KRP alone "
+        "stores float32 kept weights).",
         "",
         "| model | accuracy (%) | Δ vs baseline | conv pruned | total pruned | compression ratio |",
         "|---|---|---|---|---|---|",
@@ -160,6 +169,8 @@ def tables(
         ("krp", "KRP + FC prune, LR-tracking retraining"),
         ("krp+gsnq4", "KRP + GSNQ 4-bit"),
         ("krp+gsnq3", "KRP + GSNQ 3-bit"),
+        ("krp+uniform4", "KRP + uniform 4-bit"),
+        ("krp+uniform3", "KRP + uniform 3-bit"),
     ):
         if label == "baseline cosine":
             lines.append(f"| {title} | {results.cell(label)} | | 0% | 0% | 1x (float32) |")
@@ -191,18 +202,19 @@ def tables(
             )
     lines += [
         "",
-        "## GSNQ code split between the signs",
+        "## GSNQ code split between the signs, and uniform weights",
         "",
-        "One-shot GSNQ (no retraining) of the KRP-retrained models: accuracy and relative squared quantization "
-        "error sum((w - Q(w))^2) / sum(w^2) over all conv and FC weights.",
+        "One-shot quantization (no retraining) of the KRP-retrained models: accuracy and relative squared "
+        "quantization error sum((w - Q(w))^2) / sum(w^2) over all conv and FC weights. GSNQ with either split "
+        "of its codes between the signs, and uniform weights (least-squared-error step per layer).",
         "",
-        "| bits | split | accuracy (%) | relative error |",
+        "| bits | weights | accuracy (%) | relative error |",
         "|---|---|---|---|",
     ]
     for bits in (4, 3):
-        for split in ("min-error", "balanced"):
+        for split, title in (("min-error", "GSNQ min-error"), ("balanced", "GSNQ balanced"), ("uniform", "uniform")):
             error = results.mean(f"split error {split} {bits}")
-            lines.append(f"| {bits} | {split} | {results.cell(f'split {split} {bits}')} | {error:.4f} |")
+            lines.append(f"| {bits} | {title} | {results.cell(f'split {split} {bits}')} | {error:.4f} |")
     return "\n".join(lines) + "\n"
 
 

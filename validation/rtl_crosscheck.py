@@ -52,8 +52,12 @@ POINTS = (
     DesignPoint("resnet56", "ResNet-56, 16 x 2 units, 2 B/cycle, L = 100, S = 256",
                 ("pe.tn=16", "pe.tm=2", "ddr.bytes_per_cycle=2", "ddr.latency_cycles=100",
                  "ddr.burst_bytes=256")),
-    DesignPoint("vgg16", "VGG-16, 6 x 3 units, 3 B/cycle (channel groups straddle input groups)",
-                ("pe.tn=6", "pe.tm=3", "ddr.bytes_per_cycle=3", "ddr.burst_bytes=1023")),
+    DesignPoint("vgg16", "VGG-16, 4 x 8 units (a step reads two channel blocks), 32 B/cycle",
+                ("pe.tn=4", "pe.tm=8", "ddr.bytes_per_cycle=32")),
+    DesignPoint("resnet56", "ResNet-56, 16 x 8 units, 32 B/cycle", ("pe.tn=16", "pe.tm=8", "ddr.bytes_per_cycle=32")),
+    DesignPoint("resnet56", "ResNet-56, dense GSNQ shifters", ("pe.kind=gsnq_shift",)),
+    DesignPoint("vgg16", "VGG-16, LUT multipliers (uniform 4-bit codes)", ("pe.kind=mult_lut",)),
+    DesignPoint("resnet56", "ResNet-56, DSP multipliers (uniform 4-bit codes)", ("pe.kind=mult_dsp",)),
 )
 
 
@@ -83,12 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     sections, summary, passed = [], [], True
     for point in POINTS:
         print(f"{point.title} ...", file=sys.stderr, flush=True)
-        if point.workload not in networks:
-            networks[point.workload] = workload_network(point.workload)
-        network = networks[point.workload]
+        config = configure("default", list(point.settings))
+        key = (point.workload, config.pe.kind.weight_format)  # as `accelsim rtl check` compresses
+        if key not in networks:
+            networks[key] = workload_network(point.workload, weights=config.pe.kind.weight_format)
+        network = networks[key]
         kinds = {layer.name: type(layer).__name__.removesuffix("Layer").lower() for layer in network.layers}
         began = time.perf_counter()
-        result = cross_check(network, configure("default", list(point.settings)), runner=runner)
+        result = cross_check(network, config, runner=runner)
         seconds = time.perf_counter() - began
         passed &= result.passed
         equal = sum(layer.passed for layer in result.layers)
@@ -137,11 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         "`python -m pytest tests/test_rtl_crosscheck.py -m verilator` checks, each with its own "
         "build: KRP 3x3, KRP 3x3 stride 2, dense 1x1 and linear layers with several row and channel "
         "groups; the same at 1 byte per cycle, zero latency and 3-byte bursts; residual adds (with "
-        "operand shifts), 2x2 max pooling and a 4x4 average pooling (window blocks) on a 4 x 3 array "
-        "and on one byte per cycle; the three dense kinds on KRP, dense and 2x2 stride-2 layers; and "
-        "seeded random cases (PE kind, `tn`, `tm`, `kernel_max`, beats, latency, bursts, buffer "
-        "depths, kernels, strides, odd channel counts, ending in a random add, max or average "
-        "pooling). Every layer: zero cycle difference, equal outputs, equal traces.", "",
+        "operand shifts), 2x2 max pooling and a 4x4 average pooling (window blocks) on 4 x 2, 2 x 4 "
+        "and 2 x 6 arrays (several groups per block; a group of two or three blocks) and on one "
+        "byte per cycle with zero latency; every PE kind on KRP, dense, 2x2 stride-2 and two-row KRP "
+        "layers (uniform codes on the multiplier kinds); and seeded random cases (PE kind, `tn`, "
+        "`tm`, `kernel_max`, beats from 1 to 32 bytes, latency, bursts, buffer sizes, kernels, "
+        "strides, odd channel counts, ending in a random add, max or average pooling). Every layer: "
+        "zero cycle difference, equal outputs, equal traces.", "",
     ]
     atomic_write_bytes(args.out, ("\n".join(header + sections + footer)).encode())
     print(f"wrote {args.out}: {'every layer equal' if passed else 'DIFFERENCES'}", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping
 
 import torch
@@ -22,6 +23,8 @@ from accelsim.outputs import atomic_write_bytes
 
 FORMAT = "accelsim-checkpoint"
 VERSION = 1
+#: The global a weights-only load refused, as torch names it.
+_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 
 
 def save_checkpoint(model: nn.Module, path: str | os.PathLike[str], *, workload: str) -> None:
@@ -44,20 +47,26 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
 
     Raises:
         CheckpointError: the file is missing, unreadable, truncated, corrupt, holds anything but
-            tensors, or is an accelsim checkpoint of an unknown version.
+            tensors (a disallowed global is named), is an accelsim network file (.krp), or is an
+            accelsim checkpoint of an unknown version.
     """
     where = os.fspath(path)
     if not os.path.isfile(where):
         reason = "it is a directory" if os.path.isdir(where) else "no such file"
         raise CheckpointError(f"checkpoint {where!r} must be an existing file ({reason})")
+    # imported here: accelsim.compression imports this package
+    from accelsim.compression.netfile import MAGIC
+
+    with open(where, "rb") as handle:
+        if handle.read(len(MAGIC)) == MAGIC:
+            raise CheckpointError(
+                f"checkpoint {where!r} must be a torch checkpoint, not an accelsim network file (.krp): "
+                "pass it with --network (accelsim run, infer or rtl check), not --model"
+            )
     try:
         payload = torch.load(where, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip, EOF and runtime errors for bad files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"checkpoint {where!r} is not a readable torch checkpoint "
-            f"(truncated or corrupt?): {reason}"
-        ) from exc
+        raise _load_error(exc, where) from exc
     if isinstance(payload, Mapping) and payload.get("format") == FORMAT:
         if payload.get("version") != VERSION:
             raise CheckpointError(
@@ -71,6 +80,23 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
             )
         return workload, _state_dict(payload.get("state_dict"), where)
     return None, _state_dict(payload, where)
+
+
+def _load_error(exc: Exception, where: str) -> CheckpointError:
+    """The error for a file ``torch.load(weights_only=True)`` refused: a disallowed global (named), or
+    a file that is not a readable checkpoint. Never suggests unsafe loading (``weights_only=False``)."""
+    text = str(exc)
+    refused = _GLOBAL.search(text)
+    if refused:
+        return CheckpointError(
+            f"checkpoint {where!r} must hold only tensors, not the disallowed global {refused.group(1)!r} "
+            "(code that loading it would run); accelsim refuses such files: save the weights again as a "
+            "state dict of tensors from a copy you trust"
+        )
+    lines = [line.strip() for line in text.splitlines() if line.strip() and "weights_only" not in line.lower()
+             and "weights only" not in line.lower() and "torch.load" not in line]
+    reason = lines[0] if lines else type(exc).__name__
+    return CheckpointError(f"checkpoint {where!r} is not a readable torch checkpoint (truncated or corrupt?): {reason}")
 
 
 def _state_dict(value: object, where: str) -> dict[str, torch.Tensor]:

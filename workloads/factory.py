@@ -7,7 +7,7 @@ import os
 import torch
 from torch import nn
 
-from accelsim.errors import CheckpointError, WorkloadError
+from accelsim.errors import CheckpointError, WorkloadError, brief
 
 from .checkpoint import load_state_dict, read_checkpoint
 from .models import init_weights
@@ -46,8 +46,8 @@ def build(
     :func:`workloads.read_checkpoint`); if the file records a workload, it must be ``name``.
 
     Raises:
-        WorkloadError: unknown name, unusable import spec, bad seed, or a factory that does not
-            return an ``nn.Module``.
+        WorkloadError: unknown name, unusable import spec, bad seed, or a factory that raises or
+            does not return an ``nn.Module``.
         CheckpointError: the checkpoint is unreadable or does not match the architecture.
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
@@ -61,7 +61,13 @@ def build(
     else:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = make()
+            try:
+                model = make()
+            except Exception as exc:  # any failure of user code is the user's model's problem
+                raise WorkloadError(
+                    f"workload {name!r}: the factory must build the model, not raise "
+                    f"{type(exc).__name__} {brief(str(exc))}; fix the factory"
+                ) from exc
         if not isinstance(model, nn.Module):
             raise WorkloadError(
                 f"workload {name!r}: the factory must return a torch.nn.Module, "

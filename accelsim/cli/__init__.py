@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import AccelsimError
-from ..outputs import write_json
+from ..outputs import check_output, write_json
 from . import compress, infer, plot, resources, rtl, run, sweep
 
 COMMANDS = (run, compress, infer, rtl, resources, sweep, plot)
@@ -40,8 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.json is not None:
+            check_output(args.json, "--json")  # before the work, not after it
         results = args.handler(args)
-        if args.json:
+        if args.json is not None:
             write_json(args.json, results)
     except AccelsimError as error:
         print(f"accelsim: error: {error}", file=sys.stderr)

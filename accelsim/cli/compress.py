@@ -1,4 +1,4 @@
-"""``accelsim compress``: prune a CNN with KRP, quantize it with GSNQ, write the .krp network file."""
+"""``accelsim compress``: prune a CNN with KRP, quantize it with GSNQ (or uniform), write the .krp network file."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import workloads
 
 from ..compression.defaults import DEFAULT_EPOCHS, DEFAULT_FC_PRUNE
 from ..errors import ConfigError
+from ..integer.graph import WeightFormat
+from ..outputs import check_output
 
 if TYPE_CHECKING:
     from ..compression import CompressionConfig, TrainingData
@@ -22,11 +24,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``compress`` sub-command."""
     parser = subparsers.add_parser(
         "compress",
-        help="prune (KRP) and quantize (GSNQ) a CNN, write the compressed network file",
+        help="prune (KRP) and quantize (GSNQ or uniform) a CNN, write the compressed network file",
         description=(
             "Prune every KxK convolution on a kernel-row scale (KRP), prune the fully connected layers by "
-            "magnitude, optionally retrain with LR tracking, quantize to power-of-two GSNQ weights, and write "
-            "the compressed network (.krp) with its measured size."
+            "magnitude, optionally retrain with LR tracking, quantize to power-of-two GSNQ weights (or uniform "
+            "symmetric b-bit weights with --weights uniform), and write the compressed network (.krp) with its "
+            "measured size."
         ),
     )
     source = parser.add_argument_group("model")
@@ -39,7 +42,14 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     source.add_argument("--model", metavar="CKPT", help="start from the weights of this checkpoint")
     source.add_argument("--seed", type=int, default=0, help="seed of the initial weights without --model (default 0)")
     options = parser.add_argument_group("compression")
-    options.add_argument("--bits", type=int, default=4, help="GSNQ weight bits, 2..8 (default 4)")
+    options.add_argument("--bits", type=int, default=4, help="weight bits, 2..8 (default 4)")
+    options.add_argument(
+        "--weights",
+        default=WeightFormat.GSNQ.value,
+        metavar="gsnq|uniform",
+        help="weight format: power-of-two GSNQ levels (default), or uniform: q * step with integer codes "
+        "|q| <= 2^(bits-1) - 1 and one least-squared-error step per layer",
+    )
     options.add_argument("--rows-kept", type=int, default=1, help="kernel rows kept per kernel (default 1)")
     options.add_argument(
         "--fc-prune",
@@ -61,7 +71,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--gsnq-split",
         default="min-error",
         metavar="min-error|balanced",
-        help="split of each layer's codes between the signs: least quantization error (default) or balanced",
+        help="GSNQ only: split of each layer's codes between the signs: least quantization error (default) or "
+        "balanced",
     )
     training = parser.add_argument_group("retraining (needs --data)")
     training.add_argument(
@@ -77,23 +88,16 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     training.add_argument(
         "--fixed-lr", type=float, metavar="LR", help="learning rate of --schedule fixed (default: the recipe's final)"
     )
-    parser.add_argument("--out", metavar="FILE", help="network file to write (default <workload>-krp-gsnq<bits>.krp)")
+    parser.add_argument(
+        "--out", metavar="FILE", help="network file to write (default <workload>-krp-<weights><bits>.krp)"
+    )
     parser.set_defaults(handler=run)
     return parser
 
 
-def default_out(workload: str, bits: int) -> Path:
-    """``<workload>-krp-gsnq<bits>.krp`` in the current folder (a spec's ``.`` and ``:`` become ``_``)."""
-    return Path(f"{re.sub(r'[^A-Za-z0-9_-]', '_', workload)}-krp-gsnq{bits}.krp")
-
-
-def _check_folder(path: str | Path | None, option: str) -> None:
-    """ConfigError unless the folder ``path`` would be written in exists."""
-    if path is None:
-        return
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise ConfigError(f"the folder of {option} must exist, not {str(folder)!r} (create it first)")
+def default_out(workload: str, bits: int, weights: WeightFormat = WeightFormat.GSNQ) -> Path:
+    """``<workload>-krp-<weights><bits>.krp`` in the current folder (a spec's ``.`` and ``:`` become ``_``)."""
+    return Path(f"{re.sub(r'[^A-Za-z0-9_-]', '_', workload)}-krp-{weights.value}{bits}.krp")
 
 
 def _config(args: argparse.Namespace) -> CompressionConfig:
@@ -122,6 +126,7 @@ def _config(args: argparse.Namespace) -> CompressionConfig:
         pointwise=args.pointwise,
         gsnq_split=args.gsnq_split,
         retrain=retrain,
+        weights=args.weights,
     )
 
 
@@ -151,9 +156,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     else:
         workload = args.workload or DEFAULT_WORKLOAD
         model = workloads.build(workload, seed=args.seed)
-    out = Path(args.out) if args.out is not None else default_out(workload, args.bits)
-    _check_folder(out, "--out")
-    _check_folder(getattr(args, "json", None), "--json")
+    out = check_output(args.out if args.out is not None else default_out(workload, args.bits, config.weights), "--out")
     data = _load_data(args, workload)
     accuracy_before = None if data is None else evaluate(model, data.x_test, data.y_test)
     compressed = compress(model, config, workload=workload, data=data)
@@ -162,8 +165,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pruning = compressed.report()
 
     source = f"checkpoint {args.model}" if args.model is not None else f"seeded weights (seed {args.seed})"
+    quantization = "GSNQ" if config.weights is WeightFormat.GSNQ else "uniform"
     print(
-        f"{workload}: {source}; KRP rows_kept={config.rows_kept}, FC prune {config.fc_prune:g}, GSNQ {config.bits} bits"
+        f"{workload}: {source}; KRP rows_kept={config.rows_kept}, FC prune {config.fc_prune:g}, "
+        f"{quantization} {config.bits} bits"
     )
     header = f"{'layer':<28} {'kind':<6} {'shape':<18} {'method':<9} {'pruned':>8} {'rows':>4} {'bits':>4} {'bytes':>9}"
     print(header)

@@ -8,6 +8,7 @@ evaluation (so only the agreement with the float model is reported, no accuracy)
 from __future__ import annotations
 
 import argparse
+import math
 from typing import TYPE_CHECKING, Any
 
 import workloads
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 DEFAULT_COUNT = 500
 DEFAULT_CALIBRATION = 512
+#: Largest size of the seeded uniform images made without ``--data`` (calibration + evaluation), bytes.
+MAX_INPUT_BYTES = 1 << 30
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -98,6 +101,13 @@ def _inputs(
         if input_shape is None:
             raise ConfigError(
                 "--data must be given for a user model (its input shape is unknown), not left unset"
+            )
+        image_bytes = 4 * math.prod(input_shape)
+        if (calibration + count) * image_bytes > MAX_INPUT_BYTES:
+            largest = max(0, MAX_INPUT_BYTES // image_bytes - calibration)
+            raise ConfigError(
+                f"--count must be at most {largest:,} without --data (with --calibration {calibration:,}, the "
+                f"float32 images of shape {tuple(input_shape)} may take {MAX_INPUT_BYTES >> 30} GiB), not {count:,}"
             )
         rng = np.random.default_rng(args.seed)
         images = rng.uniform(0.0, 1.0, (calibration + count, *input_shape)).astype(np.float32)

@@ -15,6 +15,7 @@ from ..dse.workload import NetworkKey, Workload, build_network, network_for
 from ..errors import ConfigError
 from ..hw import HwConfig, PeKind
 from ..integer.graph import IntegerNetwork
+from ..outputs import check_output
 from ..plots import (
     bandwidth_curves,
     layer_cycles,
@@ -75,6 +76,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--color", metavar="METRIC", help="pareto: a third metric, shown as colour and in the front")
     parser.add_argument("--by", default="workload", metavar="COLUMN",
                         help="pareto: one front per value of this column (default workload)")
+    parser.add_argument("--include-unfit", action="store_true",
+                        help="pareto: also the designs that do not fit their device (column fits false, e.g. over "
+                             "its LUTs); by default only the designs that fit")
     parser.set_defaults(handler=run)
     return parser
 
@@ -124,10 +128,11 @@ def _pareto(args: argparse.Namespace) -> dict[str, Any]:
     if args.workload:
         rows = [row for row in rows if row["workload"] in args.workload]
     metrics = [args.x, args.y] + ([args.color] if args.color else [])
-    groups = pareto_groups(rows, metrics, args.by)
+    groups = pareto_groups(rows, metrics, args.by, include_unfit=args.include_unfit)
     save_figure(plot_pareto(groups, args.x, args.y, args.color), args.out)
     for group in groups:
-        print(f"{group.name}: {len(group.front)} of {len(group.rows)} designs on the front over {', '.join(metrics)}")
+        kind = "designs" if args.include_unfit else "designs that fit their device"
+        print(f"{group.name}: {len(group.front)} of {len(group.rows)} {kind} on the front over {', '.join(metrics)}")
         for index in sorted(group.front, key=lambda i: group.rows[i][args.x]):
             row = group.rows[index]
             print("  " + ", ".join(f"{name}={_number(row[name])}" for name in metrics) + f"  ({row['point_id']})")
@@ -185,7 +190,7 @@ def _one_network(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Compute the plot's data, draw it to --out, print a summary; return the data."""
-    output_format(args.out)  # a bad suffix fails before any simulation
+    output_format(check_output(args.out, "--out"))  # a bad path or suffix fails before any simulation
     if args.kind == "pareto":
         report = _pareto(args)
     elif args.kind == "bandwidth":

@@ -15,6 +15,7 @@ from ..hw import HwConfig, estimate_resources, fits, load_device
 from ..hw.resources import RESOURCE_NAMES, ResourceEstimate, Resources, requant_lane
 from ..synth import SynthesisResult, Yosys
 from ..synth.targets import Design, synth_target
+from .numbers import count
 from .run import configure
 
 #: The estimate part that corresponds to each synthesizable design.
@@ -57,7 +58,7 @@ def _part(estimate: ResourceEstimate, design: Design, config: HwConfig) -> Resou
 
 
 def _row(label: str, values: dict[str, float]) -> str:
-    return f"{label:<16}" + "".join(f"{values[key]:>10,g}" for key in COLUMNS)
+    return f"{label:<16}" + "".join(f"{count(values[key]):>10}" for key in COLUMNS)
 
 
 def _relative_error(model: float, measured: float) -> float | None:
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report = fits(config, device, args.budget)
     parts = {"pe_unit": estimate.pe_unit, "pe_array": estimate.pe_array, "requant": estimate.requant,
              "buffers": estimate.buffers, "control": estimate.control, "total": estimate.total}
-    print(f"{config.name!r}: {config.pe.units} {config.pe.kind.value} units ({config.pe.tn} x {config.pe.tm}), "
+    print(f"{config.name!r}: {count(config.pe.units)} {config.pe.kind.value} units ({config.pe.tn} x {config.pe.tm}), "
           f"{config.act_bits}-bit activations, {config.weight_bits}-bit weights, on {device.name}")
     print(f"{'part':<16}" + "".join(f"{key.upper():>10}" for key in COLUMNS))
     for name, part in parts.items():
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print("(total = pe_array + requant + buffers + control: the RTL core, accel_core)")
     print(f"\nutilization of {device.name}" + (f" (budget {100 * args.budget:g}%)" if args.budget != 1.0 else ""))
     for key in RESOURCE_NAMES:
-        print(f"  {key.upper():<7}{report.need[key]:>10,g} of {getattr(device, key):>8,}  {100 * report.usage[key]:6.1f}%")
+        print(f"  {key.upper():<7}{count(report.need[key]):>10} of {count(getattr(device, key)):>8}  {100 * report.usage[key]:6.1f}%")
     verdict = "fits" if report.fits else "does NOT fit"
     print(f"the design {verdict}; limiting resource: {report.limiting.upper()}")
     chosen = _part(estimate, design, config)

@@ -69,7 +69,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="seed of the workload's weights and the input image"
     )
     check.add_argument(
-        "--bits", type=int, default=4, help="GSNQ weight bits for --workload (default 4)"
+        "--bits", type=int, default=4, help="weight bits for --workload (default 4): GSNQ for the shift PE kinds, uniform for the multipliers"
     )
     check.add_argument(
         "--cache", metavar="DIR",
@@ -141,10 +141,10 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be an integer >= 1, not {args.jobs}")
     layers = _layer_names(args.layers)
-    network = build_network(args, config)
     runner = VerilatorRunner(
         Path(args.cache) if args.cache else default_cache_dir(), jobs=args.jobs
-    )
+    )  # before the network is built: a cache path make cannot use, or no Verilator, fails at once
+    network = build_network(args, config)
     result = cross_check(
         network,
         config,

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw import HwConfig, fits, load_config
 from ..hw.resources import RESOURCE_NAMES, FitReport
-from ..outputs import atomic_write_bytes
+from ..outputs import atomic_write_bytes, check_output
+from ..yamlfile import parse_yaml
+from .numbers import count
 
 if TYPE_CHECKING:
     from ..integer.graph import IntegerNetwork
@@ -47,7 +47,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
                         help="change a configuration field by dotted name, e.g. --set pe.tn=16 (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the workload's weights (default 0)")
-    parser.add_argument("--bits", type=int, default=4, help="GSNQ weight bits for --workload (default 4)")
+    parser.add_argument("--bits", type=int, default=4, help="weight bits for --workload (default 4): GSNQ for the shift PE kinds, uniform for the multipliers")
     parser.add_argument("--trace", metavar="PATH", help="write the event trace: .json (Chrome/Perfetto) or .csv")
     parser.add_argument("--gain", metavar="FRACTION", type=float,
                         help="also compare the PE kinds within this fraction of the device's logic (e.g. 0.5)")
@@ -60,30 +60,32 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def configure(name: str, settings: list[str]) -> HwConfig:
-    """The configuration ``name`` with ``FIELD=VALUE`` changes (values read as YAML scalars).
+    """The configuration ``name`` with ``FIELD=VALUE`` changes (values read as YAML, by
+    :func:`accelsim.yamlfile.parse_yaml`).
 
     Raises:
-        ConfigError: a malformed setting or any field error.
+        ConfigError: a malformed setting, a value that is not valid YAML, or any field error.
     """
     config = load_config(name)
     changes: dict[str, object] = {}
     for setting in settings:
         field, sep, value = setting.partition("=")
         if not sep or not field:
-            raise ConfigError(f"--set must be FIELD=VALUE (e.g. pe.tn=16), not {setting!r}")
-        changes[field.strip()] = yaml.safe_load(value)
+            raise ConfigError(f"--set must be FIELD=VALUE (e.g. pe.tn=16), not {brief(setting)}")
+        changes[field.strip()] = parse_yaml(value, f"--set {brief(field.strip())}")
     return config.replace(**changes) if changes else config
 
 
 def build_network(args: argparse.Namespace, config: HwConfig) -> IntegerNetwork:
-    """The network of ``--network`` or ``--workload``, ``--seed``, ``--bits`` (cached unless ``--no-cache``)."""
+    """The network of ``--network``, or of ``--workload``, ``--seed``, ``--bits`` compressed in the weight
+    format of the configuration's PE kind (:attr:`PeKind.weight_format`); cached unless ``--no-cache``."""
     from ..sim.sources import file_network, workload_network
 
     if args.network:
         return file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed,
                             cache=not args.no_cache)
     return workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,
-                            act_bits=config.act_bits, cache=not args.no_cache)
+                            act_bits=config.act_bits, weights=config.pe.kind.weight_format, cache=not args.no_cache)
 
 
 def _kib(nbytes: int) -> str:
@@ -111,13 +113,13 @@ def print_totals(result: SimulationResult) -> None:
     print(f"throughput         {result.throughput_fps:.1f} frames/s (one image at a time)")
     print(f"effective          {result.effective_gops:.2f} GOPS ({2 * result.macs / 1e6:.1f} M non-zero ops)")
     print(f"dense-equivalent   {result.dense_gops:.2f} GOPS ({2 * result.dense_macs / 1e6:.1f} M dense ops)")
-    print(f"PE utilization     {100 * result.pe_utilization:.1f}% of {config.pe.units} units x {config.pe.taps} taps")
+    print(f"PE utilization     {100 * result.pe_utilization:.1f}% of {count(config.pe.units)} units x {config.pe.taps} taps")
     print(f"DDR traffic        {_kib(read)} KiB read, {_kib(written)} KiB written")
 
 
 def print_fit(report: FitReport) -> None:
     """The resource model's need against the device, and whether the design fits."""
-    used = ", ".join(f"{report.need[key]:,g} {key.upper()} ({100 * report.usage[key]:.1f}%)" for key in RESOURCE_NAMES)
+    used = ", ".join(f"{count(report.need[key])} {key.upper()} ({100 * report.usage[key]:.1f}%)" for key in RESOURCE_NAMES)
     verdict = "fits" if report.fits else f"does NOT fit (limited by {report.limiting.upper()})"
     print(f"resources (model)  {used} of {report.device.name}: {verdict}")
 
@@ -131,27 +133,35 @@ def print_gain(rows: tuple[GainRow, ...], fraction: float, device: str, scope: s
           f"{'cycles':>12}{'ms':>9}{'speedup':>9}")
     for row in rows:
         r = row.resources
-        print(f"{row.kind.value:<12}{f'{row.tn} x {row.tm}':>9}{row.units:>7}{r.lut:>9,}{r.ff:>9,}{r.dsp:>6}"
-              f"{r.bram36:>8}  {row.limiting:<7}{row.cycles:>12,}{row.latency_ms:>9.3f}{row.speedup:>8.2f}x")
+        if not row.units:
+            print(f"{row.kind.value:<12}  not one unit fits the budget  {row.limiting:<7}")
+            continue
+        print(f"{row.kind.value:<12}{f'{row.tn} x {row.tm}':>9}{count(row.units):>7}{count(r.lut):>9}{count(r.ff):>9}"
+              f"{count(r.dsp):>6}{count(r.bram36):>8}  {row.limiting:<7}{count(row.cycles):>12}{row.latency_ms:>9.3f}"
+              f"{row.speedup:>8.2f}x")
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Build the network, simulate, print the report; return it as a dict."""
     from ..sim import simulate
-    from ..sim.gain import parallelism_gain
-    from ..sim.trace import export_trace
+    from ..sim.gain import logic_budget, parallelism_gain
+    from ..sim.trace import export_trace, trace_format
 
     config = configure(args.config, args.set)
+    if args.trace is not None:  # the arguments are checked before the network is built and simulated
+        trace_format(check_output(args.trace, "--trace"))
+    if args.gain is not None:
+        logic_budget(args.gain, "--gain")
     network = build_network(args, config)
-    result = simulate(network, config, keep_trace=bool(args.trace))
-    print(f"{network.name} on {config.name!r}: {config.pe.units} {config.pe.kind.value} units "
+    result = simulate(network, config, keep_trace=args.trace is not None)
+    print(f"{network.name} on {config.name!r}: {count(config.pe.units)} {config.pe.kind.value} units "
           f"({config.pe.tn} x {config.pe.tm}), {config.device}, DDR {config.ddr.bytes_per_cycle} B/cycle")
     print_layers(result)
     print_totals(result)
     fit = fits(config)
     print_fit(fit)
     report = {"workload": network.name, **result.to_dict(), "resources": fit.to_dict()}
-    if args.trace:
+    if args.trace is not None:
         atomic_write_bytes(args.trace, export_trace(result, args.trace))
         print(f"trace              {len(result.trace)} events -> {args.trace}")
         report["trace"] = args.trace

@@ -14,6 +14,11 @@ Levels (per layer, chosen once from the layer's kept weights when quantization s
   sign with no weights gets no levels, and no level is below 2**-126 (the smallest normal
   float32). :attr:`GsnqSplit.BALANCED` instead gives ``2**(bits-1)`` levels to the sign of larger
   maximum magnitude and one fewer to the other.
+* Both signs' levels lie within :func:`max_span` ``= 2**(bits-1) + 1`` consecutive powers of two
+  (from the smallest level of either sign to the largest): the shift PEs shift an activation by
+  up to ``2**(bits-1)`` places relative to the layer's smallest level (docs/rtl.md). Splits that
+  would span more are not considered (a sign whose top lies below the window gets fewer levels,
+  or none); with tops close together, as in every built-in network, no split is excluded.
 
 Quantization ``Q`` maps a weight to the nearest level in the linear domain, with 0 a level: with
 adjacent levels ``a < b`` of a sign the boundary is ``(a + b) / 2`` (INQ's rule; a weight exactly on
@@ -29,9 +34,11 @@ callback, see :func:`gsnq_quantize`). One-shot quantization is ``portions=(1.0,)
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +50,9 @@ from .levels import MAX_BITS, MAX_EXPONENT, MIN_BITS, MIN_EXPONENT, GsnqLevels, 
 from .magnitude import pruned_count
 from .records import MaskedModel, count_true, derive, view
 from .selection import smallest
+
+#: Rounds a layer's weight tensor (any shape) to the layer's levels: one weight format's rule.
+Quantizer = Callable[[torch.Tensor, Any], torch.Tensor]
 
 
 def check_bits(bits: object) -> int:
@@ -59,7 +69,7 @@ def check_portions(portions: object) -> tuple[float, ...]:
         isinstance(portions, (tuple, list))
         and len(portions) >= 1
         and all(is_real(p) and 0 < p <= 1 for p in portions)
-        and all(a < b for a, b in zip(portions, portions[1:], strict=False))
+        and all(a < b for a, b in itertools.pairwise(portions))
         and portions[-1] == 1
     )
     require(ok, "portions", "strictly increasing numbers in (0, 1] ending at 1.0", portions)
@@ -156,6 +166,21 @@ def _level_range(count: int, largest: float, codes: int) -> tuple[int, int]:
     return top, max(0, min(codes, top - MIN_EXPONENT + 1))
 
 
+def max_span(bits: int) -> int:
+    """Most consecutive powers of two a layer's levels of both signs may cover: ``2**(bits-1) + 1``."""
+    return (1 << (bits - 1)) + 1
+
+
+def _spans(pos_top: int, positive: torch.Tensor, neg_top: int, negative: torch.Tensor) -> torch.Tensor:
+    """Powers of two from the smallest to the largest level of both signs (0 without levels), for
+    every pair of level counts (``positive`` and ``negative`` broadcast together)."""
+    has_p, has_n = positive > 0, negative > 0
+    pos_bottom, neg_bottom = pos_top - positive + 1, neg_top - negative + 1
+    top = torch.maximum(torch.where(has_p, pos_top, neg_top), torch.where(has_n, neg_top, pos_top))
+    bottom = torch.minimum(torch.where(has_p, pos_bottom, neg_bottom), torch.where(has_n, neg_bottom, pos_bottom))
+    return torch.where(has_p | has_n, top - bottom + 1, torch.zeros((), dtype=torch.int64))
+
+
 class GsnqSplit(str, enum.Enum):
     """How the ``2**bits - 1`` non-zero codes of a layer are split between the two signs."""
 
@@ -193,16 +218,21 @@ def layer_levels(
     )
     # The sign of larger maximum magnitude (an absent sign's is 0; positive on a tie).
     positive_larger = magnitudes[0] >= magnitudes[1]
+    span = max_span(bits)
     if split is GsnqSplit.BALANCED:
         larger, smaller = 2 ** (bits - 1), 2 ** (bits - 1) - 1
         wanted_p = codes if len(neg_errors) == 1 else larger if positive_larger else smaller
         wanted_n = codes if len(pos_errors) == 1 else smaller if positive_larger else larger
         positive, negative = min(wanted_p, len(pos_errors) - 1), min(wanted_n, len(neg_errors) - 1)
+        floor = max(top for top, count in ((pos_top, positive), (neg_top, negative)) if count) - span + 1 \
+            if positive or negative else 0
+        positive, negative = max(0, min(positive, pos_top - floor + 1)), max(0, min(negative, neg_top - floor + 1))
     else:
         counts_p = torch.arange(len(pos_errors)).unsqueeze(1)
         counts_n = torch.arange(len(neg_errors)).unsqueeze(0)
         errors = pos_errors.unsqueeze(1) + neg_errors.unsqueeze(0)
         errors[counts_p + counts_n > codes] = math.inf
+        errors[_spans(pos_top, counts_p, neg_top, counts_n) > span] = math.inf
         ties = (errors == errors.min()).nonzero().tolist()
 
         def preference(split: list[int]) -> tuple[int, int, int, int]:
@@ -228,11 +258,29 @@ def assign_levels(
     """
     bits = check_bits(bits)
     split = enum_option(GsnqSplit, split, "gsnq_split")
+    return assign_with_mask(model, lambda weight, mask: layer_levels(weight, mask, bits, split))
+
+
+def assign_with(model: nn.Module | MaskedModel, choose: Callable[[torch.Tensor], Any]) -> MaskedModel:
+    """Give every prunable layer the levels ``choose`` picks from its kept weights (a 1-D tensor).
+
+    No weight changes yet, and every layer starts with no weight quantized.
+    """
+    return assign_with_mask(model, lambda weight, mask: choose(weight[mask]))
+
+
+def assign_with_mask(
+    model: nn.Module | MaskedModel, choose: Callable[[torch.Tensor, torch.Tensor], Any]
+) -> MaskedModel:
+    """:func:`assign_with` where ``choose`` reads the whole weight and its bool mask (no gathered copy).
+
+    The result shares the model's tensors with ``model`` (no weight changes, :func:`derive`).
+    """
     state = view(model)
     records = [
         replace(
             record,
-            levels=layer_levels(state.weight(record.name), record.mask, bits, split),
+            levels=choose(state.weight(record.name).detach(), record.mask),
             quantized=torch.zeros_like(record.mask),
         )
         for record in state.records
@@ -240,27 +288,29 @@ def assign_levels(
     return derive(state, {}, records)
 
 
-def quantize_portion(model: MaskedModel, portion: float) -> MaskedModel:
+def quantize_portion(model: MaskedModel, portion: float, quantizer: Quantizer = quantize) -> MaskedModel:
     """Quantize and freeze, in each layer, its largest kept weights until ``portion`` of them are.
 
     In each layer, ``round(portion * kept)`` (half up) kept weights end up quantized: the ones not
     yet quantized are taken in order of decreasing magnitude (ties: lower flat index first).
+    ``quantizer`` rounds them to the layer's levels (default GSNQ's :func:`quantize`).
 
     Raises:
-        ValueError: a layer has no levels yet (call :func:`assign_levels` first).
+        ValueError: a layer has no levels yet (call :func:`assign_levels` or
+            :func:`~accelsim.compression.uniform.assign_steps` first).
     """
     require(is_real(portion) and 0 < portion <= 1, "portion", "a number in (0, 1]", portion)
     state = view(model)
     weights, records = {}, []
     for record in state.records:
         if record.levels is None or record.quantized is None:
-            raise ValueError(f"layer {record.name!r} has no GSNQ levels: call assign_levels first")
+            raise ValueError(f"layer {record.name!r} has no levels: call assign_levels or assign_steps first")
         kept, done = count_true(record.mask), count_true(record.quantized)
         missing = pruned_count(portion, kept) - done
         if missing <= 0:
             continue
         weight = state.weight(record.name).detach()
-        quantized = quantize(weight, record.levels)
+        quantized = quantizer(weight, record.levels)
         if missing == kept - done:  # every kept weight: the pruned ones are 0 already
             weights[record.name] = quantized
             records.append(replace(record, quantized=record.mask))
@@ -296,9 +346,26 @@ def gsnq_quantize(
         A model whose every conv / linear weight is 0 or a level of its layer.
     """
     steps = check_portions(portions)
-    state = assign_levels(model, bits, split)
+    return quantize_incrementally(assign_levels(model, bits, split), steps, retrain)
+
+
+def quantize_incrementally(
+    state: MaskedModel,
+    portions: Sequence[float],
+    retrain: Callable[[MaskedModel], MaskedModel] | None,
+    quantizer: Quantizer = quantize,
+) -> MaskedModel:
+    """INQ's framework: :func:`quantize_portion` at each accumulated portion, ``retrain`` between.
+
+    Args:
+        state: a model whose every layer has its levels (and no weight quantized yet).
+        portions: accumulated portions of quantized weights, ending at 1.0.
+        retrain: called after every step but the last, or None.
+        quantizer: rounds a layer's weights to its levels (GSNQ's :func:`quantize` by default).
+    """
+    steps = check_portions(portions)
     for index, portion in enumerate(steps):
-        state = quantize_portion(state, portion)
+        state = quantize_portion(state, portion, quantizer)
         if retrain is not None and index < len(steps) - 1:
             state = retrain(state)
     return state

@@ -16,10 +16,12 @@ rest    payload: the encoded arrays, back to back; its length and SHA-256 are in
 The manifest records the workload (name or ``"module:factory"`` spec that rebuilds the
 architecture), the input shape, the compression config, the payload's length and SHA-256, and:
 
-* per prunable layer (``layers``): name, kind, pruning method, weight shape, rows kept, GSNQ
-  levels (bits and each sign's exponent range), and the location (offset, bytes) of its arrays:
+* per prunable layer (``layers``): name, kind, pruning method, weight shape, rows kept, levels
+  (``format``: ``"gsnq"`` with bits and each sign's exponent range, or ``"uniform"`` with bits
+  and step; a file written before uniform quantization existed has no ``format``: GSNQ), and the
+  location (offset, bytes) of its arrays:
 
-  - ``codes``: the GSNQ codes of the *stored* weights, packed at ``bits`` bits each (layout in
+  - ``codes``: the codes of the *stored* weights, packed at ``bits`` bits each (both layouts in
     :mod:`.levels`); or, for a model not quantized, ``values``: their float32 values;
   - ``rows`` (KRP layers): the kept row index of every kernel, ascending within a kernel,
     packed at ``ceil(log2 KH)`` bits each;
@@ -46,6 +48,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -57,11 +60,11 @@ import torch
 
 import workloads
 
-from ..errors import AccelsimError, NetworkFileError
+from ..errors import AccelsimError, NetworkFileError, brief
 from ..outputs import atomic_write_bytes
 from .bitpack import bits_for, pack, unpack
 from .krp import row_mask
-from .levels import GsnqLevels
+from .levels import levels_from_dict
 from .pipeline import CompressedModel, CompressionConfig
 from .records import LayerKind, LayerRecord, PruneMethod
 from .sparse import EncodedPositions, IndexEncoding, decode_positions, encode_positions
@@ -82,6 +85,10 @@ _DTYPES = {
     torch.bool: "?",
 }
 _FLOAT32_BYTES = 4
+#: Largest input image a manifest may declare, in elements (e.g. 3 x 2048 x 2048 fits).
+MAX_INPUT_ELEMENTS = 1 << 24
+#: Largest tensor (weight, bias, buffer) a manifest may declare, in elements (1 GiB of float32).
+MAX_TENSOR_ELEMENTS = 1 << 28
 
 
 @dataclass(frozen=True)
@@ -362,7 +369,7 @@ def _decode_layer(entry: dict[str, Any], payload: bytes) -> tuple[torch.Tensor, 
     """The weight and record of one prunable layer."""
     shape = tuple(int(n) for n in entry["shape"])
     method = PruneMethod(entry["method"])
-    levels = None if entry["levels"] is None else GsnqLevels.from_dict(entry["levels"])
+    levels = None if entry["levels"] is None else levels_from_dict(entry["levels"])
     weights = int(np.prod(shape))
     kept_rows: torch.Tensor | None = None
     positions: np.ndarray | None = None
@@ -430,11 +437,46 @@ def _decode_tensor(entry: dict[str, Any], payload: bytes) -> torch.Tensor:
     return torch.from_numpy(array.astype(array.dtype.newbyteorder("="), copy=True))
 
 
+def _check_shape(value: object, what: str, ranks: tuple[int, ...], low: int, limit: int) -> None:
+    """ValueError unless ``value`` is a list of ``ranks`` integers >= ``low`` whose product is at most ``limit``."""
+    if not (
+        isinstance(value, list)
+        and len(value) in ranks
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= low for n in value)
+    ):
+        raise ValueError(f"{what} must be a list of {' or '.join(map(str, ranks))} integers >= {low}, not {brief(value)}")
+    if math.prod(value) > limit:
+        raise ValueError(f"{what} must have at most {limit:,} elements, not {math.prod(value):,} ({brief(value)})")
+
+
+def _check_manifest(manifest: object, where: str) -> None:
+    """Check the manifest's shapes before anything is allocated from them.
+
+    Raises:
+        NetworkFileError: a field of the wrong form, or a shape too large (:data:`MAX_INPUT_ELEMENTS`,
+            :data:`MAX_TENSOR_ELEMENTS`).
+    """
+    try:
+        if not isinstance(manifest, dict):
+            raise TypeError(f"the manifest must be a JSON object, not a {type(manifest).__name__}")
+        if manifest.get("input_shape") is not None:
+            _check_shape(manifest["input_shape"], "input_shape", (1, 2, 3), 1, MAX_INPUT_ELEMENTS)
+        for key, ranks, low in (("layers", (2, 4), 1), ("tensors", tuple(range(5)), 0)):
+            entries = manifest.get(key, [])  # a missing key is reported where it is read
+            if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+                raise ValueError(f"{key} must be a list of objects, not {brief(entries)}")
+            for index, entry in enumerate(entries):
+                _check_shape(entry.get("shape"), f"{key}[{index}].shape", ranks, low, MAX_TENSOR_ELEMENTS)
+    except (TypeError, ValueError) as error:
+        raise NetworkFileError(f"network file {where!r} has a malformed manifest: {error}") from None
+
+
 def decode_network(data: bytes, where: str = "<bytes>") -> NetworkContents:
     """Decode the bytes of a network file (no model is built, no module imported).
 
     Raises:
-        NetworkFileError: empty, wrong magic, unknown version, truncated, modified or malformed.
+        NetworkFileError: empty, wrong magic, unknown version, truncated, modified or malformed
+            (every shape is checked before anything is allocated from it).
     """
     length, digest = _check_header(data, where)
     text = data[_HEADER.size : _HEADER.size + length]
@@ -447,6 +489,9 @@ def decode_network(data: bytes, where: str = "<bytes>") -> NetworkContents:
         expected = int(manifest["payload"]["bytes"])
     except (ValueError, KeyError, TypeError) as error:
         raise NetworkFileError(f"network file {where!r} has a malformed manifest: {error}") from error
+    except RecursionError:
+        raise NetworkFileError(f"network file {where!r} has a malformed manifest: nested too deeply") from None
+    _check_manifest(manifest, where)
     payload = data[_HEADER.size + length :]
     if len(payload) < expected:
         raise NetworkFileError(

@@ -2,7 +2,8 @@
 
 :func:`compress` chains the passes of this package in the order of the paper's framework
 (Algorithm 1, then GSNQ): row-prune the convolutions, magnitude-prune the fully connected layers,
-retrain with the masks (LR tracking by default), then quantize to GSNQ levels. With data and
+retrain with the masks (LR tracking by default), then quantize to GSNQ levels (or, with
+``weights="uniform"``, to uniform symmetric levels, :mod:`.uniform`). With data and
 ``retrain.epochs > 0`` quantization is incremental (INQ's portions) with a retraining phase after
 every step but the last; without data it is one-shot.
 """
@@ -21,6 +22,7 @@ from torch import nn
 import workloads
 
 from ..errors import WorkloadError
+from ..integer.graph import WeightFormat
 from .checks import enum_option, is_integer, is_real, require
 from .defaults import DEFAULT_FC_PRUNE, DEFAULT_PORTIONS
 from .gsnq import GsnqSplit, check_bits, check_portions, gsnq_quantize
@@ -29,6 +31,7 @@ from .magnitude import PointwisePolicy, fc_prune
 from .records import LayerRecord, MaskedModel
 from .report import PruningReport, pruning_report
 from .retrain import RetrainConfig, TrainingData, retrain
+from .uniform import uniform_quantize
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,16 @@ class CompressionConfig:
     """What :func:`compress` does.
 
     Attributes:
-        bits: GSNQ code width in bits, 2..8; None skips quantization (pruning only, float32 weights).
+        bits: weight code width in bits, 2..8; None skips quantization (pruning only, float32 weights).
         rows_kept: kernel rows KRP keeps per kernel; must be smaller than every pruned kernel's height.
         fc_prune: fraction of each fully connected layer's weights pruned by magnitude, in [0, 1).
         first_layer: KRP policy of the first convolution ("krp" or "dense").
         pointwise: policy of 1x1 convolutions ("dense", or "magnitude" at the ``fc_prune`` rate).
-        gsnq_split: how each layer's codes are split between the signs ("min-error" or "balanced").
+        gsnq_split: how each layer's codes are split between the signs ("min-error" or "balanced");
+            GSNQ only.
         portions: INQ's accumulated quantized portions, used when retraining (else one-shot).
         retrain: the retraining phases (used only when :func:`compress` gets data).
+        weights: the weight format: power-of-two "gsnq" or uniform symmetric "uniform".
     """
 
     bits: int | None = 4
@@ -54,6 +59,7 @@ class CompressionConfig:
     gsnq_split: GsnqSplit = GsnqSplit.MIN_ERROR
     portions: tuple[float, ...] = DEFAULT_PORTIONS
     retrain: RetrainConfig = field(default_factory=RetrainConfig)
+    weights: WeightFormat = WeightFormat.GSNQ
 
     def __post_init__(self) -> None:
         """Check every field (ConfigError naming it); accept enum values and lists for portions."""
@@ -66,6 +72,7 @@ class CompressionConfig:
         object.__setattr__(self, "gsnq_split", enum_option(GsnqSplit, self.gsnq_split, "gsnq_split"))
         object.__setattr__(self, "portions", check_portions(self.portions))
         require(isinstance(self.retrain, RetrainConfig), "retrain", "a RetrainConfig", self.retrain)
+        object.__setattr__(self, "weights", enum_option(WeightFormat, self.weights, "weights"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (inverse of :meth:`from_dict`)."""
@@ -78,11 +85,15 @@ class CompressionConfig:
             "gsnq_split": self.gsnq_split.value,
             "portions": list(self.portions),
             "retrain": self.retrain.to_dict(),
+            "weights": self.weights.value,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CompressionConfig:
-        """The config :meth:`to_dict` wrote (ConfigError/KeyError/TypeError on malformed input)."""
+        """The config :meth:`to_dict` wrote (ConfigError/KeyError/TypeError on malformed input).
+
+        A dict without ``weights`` (written before uniform quantization existed) is GSNQ.
+        """
         fields = dict(data)
         fields["retrain"] = RetrainConfig(**fields["retrain"])
         fields["portions"] = tuple(fields["portions"])
@@ -118,7 +129,8 @@ def workload_input_shape(workload: str) -> tuple[int, ...] | None:
 
 
 def check_model(model: nn.Module) -> None:
-    """Refuse a model without convolution or with non-finite parameters (WorkloadError)."""
+    """Refuse a model without convolution or with non-finite parameters or float buffers (such as
+    BatchNorm running statistics) (WorkloadError)."""
     if not isinstance(model, nn.Module):
         raise WorkloadError(f"model must be a torch.nn.Module, not {type(model).__name__}")
     if not has_conv(model):
@@ -126,6 +138,9 @@ def check_model(model: nn.Module) -> None:
     for name, param in model.named_parameters():
         if param.numel() and not all(map(math.isfinite, torch.aminmax(param.detach()))):  # NaN propagates
             raise WorkloadError(f"model parameter {name!r} must be finite, not contain NaN or infinity")
+    for name, buffer in model.named_buffers():
+        if buffer.is_floating_point() and not torch.isfinite(buffer).all():
+            raise WorkloadError(f"model buffer {name!r} must be finite, not contain NaN or infinity")
 
 
 def compress(
@@ -136,14 +151,14 @@ def compress(
     data: TrainingData | None = None,
     recipe: workloads.TrainingRecipe | None = None,
 ) -> CompressedModel:
-    """Compress ``model`` (a workload's trained network) with KRP + FC pruning + GSNQ.
+    """Compress ``model`` (a workload's trained network) with KRP + FC pruning + GSNQ (or uniform).
 
     Args:
         model: the network; not modified.
         config: the compression settings.
         workload: the name (or ``"module:factory"`` spec) that rebuilds the architecture.
         data: training data; with it (and ``config.retrain.epochs > 0``) the model is retrained
-            after pruning and between the GSNQ steps.
+            after pruning and between the quantization steps.
         recipe: the original training recipe that retraining tracks; default the workload's.
 
     Raises:
@@ -172,7 +187,10 @@ def compress(
         state = phase(state)
     if config.bits is not None:
         portions = config.portions if phase is not None else (1.0,)
-        state = gsnq_quantize(state, config.bits, portions=portions, retrain=phase, split=config.gsnq_split)
+        if config.weights is WeightFormat.UNIFORM:
+            state = uniform_quantize(state, config.bits, portions=portions, retrain=phase)
+        else:
+            state = gsnq_quantize(state, config.bits, portions=portions, retrain=phase, split=config.gsnq_split)
     return CompressedModel(
         model=state.model.eval(),
         workload=workload,

@@ -2,8 +2,8 @@
 
 Every ``torch.nn.Conv2d`` and ``torch.nn.Linear`` of a model is a *prunable layer*. A
 :class:`LayerRecord` describes its state: how it was pruned (its boolean mask, and for KRP the
-kept kernel-row indices), its GSNQ levels once quantized, and which weights are already fixed at a
-level. A :class:`MaskedModel` pairs a model with the records of all its prunable layers; every
+kept kernel-row indices), its levels once quantized (GSNQ or uniform), and which weights are
+already fixed at a level. A :class:`MaskedModel` pairs a model with the records of all its prunable layers; every
 pass takes a plain ``nn.Module`` or a :class:`MaskedModel` and returns a new :class:`MaskedModel`
 and never mutates its input, so passes compose: ``fc_prune(krp_prune(model), 0.5)``. A pass copies
 only what it changes (:func:`derive`): its result is a new module tree whose changed weights are new
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .levels import GsnqLevels
+from .levels import WeightLevels
 
 
 class LayerKind(str, enum.Enum):
@@ -58,8 +58,8 @@ class LayerRecord:
             pruned (the weight is exactly 0 and stays 0).
         kept_rows: for KRP, int64 tensor (out_channels, in_channels/groups, rows_kept) of the
             kept kernel-row indices of each kernel, ascending; None otherwise.
-        levels: the GSNQ levels once the layer is quantized, else None.
-        quantized: bool tensor of the weight's shape, True where a kept weight is fixed at a GSNQ
+        levels: the levels (GSNQ or uniform) once the layer is quantized, else None.
+        quantized: bool tensor of the weight's shape, True where a kept weight is fixed at a
             level (a subset of ``mask``); None before quantization starts.
     """
 
@@ -68,7 +68,7 @@ class LayerRecord:
     method: PruneMethod
     mask: torch.Tensor
     kept_rows: torch.Tensor | None = None
-    levels: GsnqLevels | None = None
+    levels: WeightLevels | None = None
     quantized: torch.Tensor | None = None
 
     @property

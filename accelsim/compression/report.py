@@ -18,7 +18,7 @@ class LayerPruning:
         weights: number of weights.
         pruned: number of pruned weights (False in the mask).
         rows_kept: kernel rows kept per kernel for KRP layers, else None.
-        bits: GSNQ code width in bits, or None if the layer is not quantized.
+        bits: weight code width in bits (GSNQ or uniform), or None if the layer is not quantized.
     """
 
     name: str

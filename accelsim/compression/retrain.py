@@ -1,7 +1,7 @@
 """Training and masked retraining with SGD (momentum, weight decay) on in-memory data.
 
-Masked retraining keeps the *frozen* weights of every prunable layer (pruned ones, and GSNQ ones
-already quantized; :attr:`LayerRecord.frozen`) exactly unchanged: their gradients are zeroed before
+Masked retraining keeps the *frozen* weights of every prunable layer (pruned ones, and quantized ones
+already fixed at a level; :attr:`LayerRecord.frozen`) exactly unchanged: their gradients are zeroed before
 each optimizer step, and since momentum and weight decay would still move them, their values are
 restored bit for bit after each step. Everything else (other weights, biases, BatchNorm) trains.
 
@@ -36,7 +36,7 @@ from .schedules import LrSchedule, retraining_lr
 
 @dataclass(frozen=True)
 class RetrainConfig:
-    """How each retraining phase runs (after pruning, and between GSNQ steps).
+    """How each retraining phase runs (after pruning, and between quantization steps).
 
     Attributes:
         epochs: epochs per retraining phase; 0 disables retraining.

@@ -8,10 +8,12 @@ and waiting differ (:meth:`~Executor._submit`, :meth:`~Executor._wait_first`).
 
 - :class:`LocalExecutor`: ``concurrent.futures.ProcessPoolExecutor`` with ``spawn`` workers
   (no fork of a parent that holds torch threads); networks are passed to each worker once, by
-  its initializer.
+  its initializer, which also binds the worker's life to this process (:mod:`.lifetime`).
 - :class:`DaskExecutor`: a ``distributed.Client`` connected to a scheduler address, or to a
   ``LocalCluster`` it starts; networks are sent to each worker once with ``Client.run``. Workers
-  must run the same accelsim version (they import it to run the tasks).
+  must run the same accelsim version (they import it to run the tasks). A cluster that loses its
+  scheduler or every worker mid-sweep ends the sweep with an :class:`ExecutorError` within the
+  timeout, never a hang.
 """
 
 from __future__ import annotations
@@ -23,20 +25,26 @@ import itertools
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ..errors import ConfigError, ExecutorError
+from ..errors import ConfigError, ExecutorError, brief
 from ..integer.graph import IntegerNetwork
+from .lifetime import bind_to_parent
 from .workload import NetworkKey, install
 
 T = TypeVar("T")
 R = TypeVar("R")
 E = TypeVar("E", bound="Executor")
 
+LOG = logging.getLogger(__name__)
+
 #: Seconds to wait for a Dask scheduler (and its first worker) before giving up.
 CONNECT_TIMEOUT_S = 10.0
+#: Seconds between two checks of a Dask cluster's health while waiting for tasks.
+POLL_S = 1.0
 
 
 def default_workers() -> int:
@@ -116,6 +124,12 @@ class Executor(abc.ABC):
         self.close()
 
 
+def _start_worker(parent: int, networks: Mapping[NetworkKey, IntegerNetwork]) -> None:
+    """Initializer of a local worker process: the lifetime rule (:mod:`.lifetime`), then the networks."""
+    bind_to_parent(parent)
+    install(networks)
+
+
 class LocalExecutor(Executor):
     """A pool of ``workers`` local processes (default: one per CPU).
 
@@ -139,7 +153,7 @@ class LocalExecutor(Executor):
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=install, initargs=(self._networks,),
+                initializer=_start_worker, initargs=(os.getpid(), self._networks),
             )
         return self._pool
 
@@ -164,10 +178,12 @@ class DaskExecutor(Executor):
             ``LocalCluster`` of ``workers`` single-threaded worker processes.
         workers: workers of a local cluster (default: one per CPU); ignored with an address.
         processes: local cluster only: worker processes (True) or threads of this process.
-        timeout: seconds to wait for the scheduler and at least one worker.
+        timeout: seconds to wait for the scheduler and at least one worker; and, while tasks
+            run, the longest time without a scheduler or without any worker before giving up.
 
     Raises:
-        ExecutorError: the scheduler is unreachable or has no worker within ``timeout``.
+        ExecutorError: a malformed address (before any connection is tried), or a scheduler that
+            is unreachable or has no worker within ``timeout``.
     """
 
     def __init__(self, address: str | None = None, workers: int | None = None, *, processes: bool = True,
@@ -177,6 +193,7 @@ class DaskExecutor(Executor):
         from distributed.scheduler import KilledWorker
 
         self.failures = (KilledWorker, FutureCancelledError, OSError)
+        self._timeout = timeout
         self._cluster = None
         if address in (None, "local"):
             self._cluster = LocalCluster(n_workers=_check_workers(workers), threads_per_worker=1,
@@ -184,18 +201,19 @@ class DaskExecutor(Executor):
                                          silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster, set_as_default=False)
         else:
+            _check_address(address)
             try:
                 self._client = Client(address, timeout=f"{timeout}s", set_as_default=False)
             except (OSError, TimeoutError, ValueError) as error:
                 raise ExecutorError(
                     f"--scheduler must be the address of a reachable Dask scheduler (e.g. tcp://host:8786) or "
-                    f"'local', not {address!r} ({error})"
+                    f"'local', not {brief(address)} ({error})"
                 ) from error
             try:
                 self._client.wait_for_workers(1, timeout=timeout)
             except (OSError, TimeoutError) as error:
                 self._client.close()
-                raise ExecutorError(f"the Dask scheduler at {address!r} must have workers, not none within "
+                raise ExecutorError(f"the Dask scheduler at {brief(address)} must have workers, not none within "
                                     f"{timeout:g} s") from error
         self.workers = max(1, sum(worker["nthreads"] for worker in self._client.scheduler_info()["workers"].values()))
 
@@ -207,16 +225,72 @@ class DaskExecutor(Executor):
         return self._client.submit(fn, item, pure=False)
 
     def _wait_first(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        """Wait in short polls; between them, give up once the cluster has had no scheduler or no
+        worker for ``timeout`` seconds (tasks would wait forever)."""
         from distributed import wait
+        from distributed.client import FuturesCancelledError
 
-        with self._client.as_current():
-            done, rest = wait(list(pending), return_when="FIRST_COMPLETED")
-        return set(done), set(rest)
+        unhealthy_since: float | None = None
+        while True:
+            try:
+                with self._client.as_current():
+                    done, rest = wait(list(pending), timeout=min(POLL_S, self._timeout), return_when="FIRST_COMPLETED")
+            except FuturesCancelledError as error:
+                raise self._lost("lost its tasks (the scheduler went away?)") from error
+            except TimeoutError:
+                done, rest = [], pending
+            if done:
+                return set(done), set(rest)
+            problem = self._problem()
+            if problem is None:
+                unhealthy_since = None
+            elif unhealthy_since is None:
+                unhealthy_since = time.monotonic()
+            elif time.monotonic() - unhealthy_since >= self._timeout:
+                raise self._lost(f"{problem} for {self._timeout:g} s (--timeout)")
+
+    def _problem(self) -> str | None:
+        """What keeps tasks from running: no scheduler connection, or no worker; None if neither."""
+        if self._client.status != "running":
+            return f"has had no scheduler (client {self._client.status})"
+        if not self._client.scheduler_info()["workers"]:
+            return "has had no worker"
+        return None
+
+    def _lost(self, what: str) -> ExecutorError:
+        return ExecutorError(f"the Dask cluster {what}: finished points are kept, rerun to resume")
 
     def close(self) -> None:
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        """Disconnect (and stop a local cluster), waiting at most ``timeout`` for each; a cluster
+        that is already gone (its scheduler lost) is left as it is."""
+        for part in (self._client, self._cluster):
+            if part is None:
+                continue
+            try:
+                part.close(timeout=self._timeout)
+            except (TimeoutError, OSError) as error:
+                LOG.debug("closing %s: %s", type(part).__name__, error)
+
+
+def _check_address(address: str) -> None:
+    """ExecutorError unless ``address`` is a well-formed Dask address (``tcp://host:port``, ...).
+
+    Checked before a ``Client`` is made: a client that fails on a malformed address leaves a
+    half-made object whose finalizer prints a traceback and hangs for seconds.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as error:
+        raise ExecutorError(
+            f"--scheduler must be the address of a Dask scheduler (e.g. tcp://host:8786) or 'local', "
+            f"not {brief(address)} ({error})"
+        ) from None
 
 
 def make_executor(scheduler: str | None = None, workers: int | None = None,

@@ -38,14 +38,15 @@ from ..sim.plan import (
     LayerPlan,
     LoadJob,
     NetworkPlan,
+    Transfer,
     bursts,
     request_cycles,
 )
 
 
-def _occupancies(transfers: Sequence[int], ddr: DdrConfig) -> list[int]:
+def _occupancies(transfers: Sequence[Transfer], ddr: DdrConfig) -> list[int]:
     """Channel cycles of every request of ``transfers``, in order."""
-    return [request_cycles(size, ddr) for nbytes in transfers for size in bursts(nbytes, ddr)]
+    return [request_cycles(size, ddr) for transfer in transfers for size in bursts(transfer.beats(ddr), ddr)]
 
 
 class _Engine:
@@ -160,7 +161,7 @@ def simulate_layer(plan: LayerPlan, config: HwConfig, origin: int) -> LayerResul
     inputs = _Engine([_occupancies(job.transfers, ddr) for job in plan.input_jobs], DDR_PRIORITY[EventKind.LOAD_INPUT])
     weights = _Engine([_occupancies(job.transfers, ddr) for job in plan.weight_jobs],
                       DDR_PRIORITY[EventKind.LOAD_WEIGHT])
-    stores = _Engine([_occupancies((tile.store_bytes,), ddr) for tile in plan.tiles], DDR_PRIORITY[EventKind.STORE_OUTPUT])
+    stores = _Engine([_occupancies((tile.store,), ddr) for tile in plan.tiles], DDR_PRIORITY[EventKind.STORE_OUTPUT])
     run = _Run(plan, origin, [], [])
     free = origin
     busy = 0

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw.config import HwConfig
 from ..hw.fields import check_value
 
@@ -85,7 +85,7 @@ def config_field(name: object) -> FieldInfo:
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(
         f"parameter must name a configuration field such as 'ddr.bytes_per_cycle' or 'pe.tn', "
-        f"not {name!r}{hint}; the fields are {', '.join(CONFIG_FIELDS)}"
+        f"not {brief(name)}{hint}; the fields are {', '.join(CONFIG_FIELDS)}"
     )
 
 
@@ -171,33 +171,33 @@ _RANGE_KEYS = {"low", "high", "step", "log"}
 
 def _number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number, not {value!r}")
+        raise ConfigError(f"{where} must be a finite number, not {brief(value)}")
     return value
 
 
 def _range(field: FieldInfo, data: Mapping[str, Any], where: str) -> Parameter:
     if field.kind is FieldKind.TEXT:
-        raise ConfigError(f"{where} must be a list of values ({field.name} is not numeric), not a range {dict(data)!r}")
+        raise ConfigError(f"{where} must be a list of values ({field.name} is not numeric), not a range {brief(dict(data))}")
     unknown = sorted(set(data) - _RANGE_KEYS)
     if unknown or not {"low", "high"} <= set(data):
         raise ConfigError(f"{where} must be a list of values or a range with keys low, high and optionally "
-                          f"step, log; not {dict(data)!r}")
+                          f"step, log; not {brief(dict(data))}")
     low = field.check(data["low"], f"{where}.low")
     high = field.check(data["high"], f"{where}.high")
     assert isinstance(low, (int, float)) and isinstance(high, (int, float))
     if high < low:
-        raise ConfigError(f"{where} must be a non-empty range (low <= high), not low={low!r}, high={high!r}")
+        raise ConfigError(f"{where} must be a non-empty range (low <= high), not low={brief(low)}, high={brief(high)}")
     step = data.get("step")
     if step is not None:
         step = _number(step, f"{where}.step")
         if step <= 0 or (field.kind is FieldKind.INT and step != int(step)):
             kind = "a positive integer" if field.kind is FieldKind.INT else "a positive number"
-            raise ConfigError(f"{where}.step must be {kind}, not {step!r}")
+            raise ConfigError(f"{where}.step must be {kind}, not {brief(step)}")
     log = data.get("log", False)
     if not isinstance(log, bool):
-        raise ConfigError(f"{where}.log must be true or false, not {log!r}")
+        raise ConfigError(f"{where}.log must be true or false, not {brief(log)}")
     if log and low <= 0:
-        raise ConfigError(f"{where}.low must be positive for a log range, not {low!r}")
+        raise ConfigError(f"{where}.low must be positive for a log range, not {brief(low)}")
     return Parameter(field, None, low, high, step, log)
 
 
@@ -212,7 +212,7 @@ def parameter_from_yaml(name: object, data: object) -> Parameter:
     if isinstance(data, Mapping):
         return _range(field, data, where)
     if not isinstance(data, list) or not data:
-        raise ConfigError(f"{where} must be a non-empty list of values or a range {{low, high}}, not {data!r}")
+        raise ConfigError(f"{where} must be a non-empty list of values or a range {{low, high}}, not {brief(data)}")
     values = tuple(field.check(value, f"{where}[{index}]") for index, value in enumerate(data))
     if field.kind is FieldKind.NUMBER:
         values = tuple(float(value) for value in values)  # type: ignore[arg-type]

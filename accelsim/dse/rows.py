@@ -2,8 +2,11 @@
 
 A row holds the point's identity, workload and varied field values, then either its metrics
 (``status = "ok"``) or the error that stopped it (``status = "error"``, metrics empty), the engine
-that produced it and whether the SimPy reference re-simulated it to check the fast engine
-(``checked``), the wall time spent on it and the complete configuration as JSON. Errors a user
+that produced it, whether the SimPy reference re-simulated it to check the fast engine
+(``checked``), whether the design fits its device, LUTs and FFs included (``fits``: the verdict of
+:func:`accelsim.hw.fits`; a design over the LUTs still simulates, so it is a finished row), the wall
+time spent on it and the complete configuration as JSON. Summaries and Pareto fronts count only
+the rows :func:`counts` accepts: finished designs that fit, unless asked to include the others. Errors a user
 can cause (:class:`~accelsim.errors.AccelsimError`: e.g. a combination that does not fit the
 device) and unexpected exceptions alike are recorded, so one bad point never stops a sweep. A
 checked point whose fast result differs from the reference in any field is an error row naming
@@ -29,7 +32,7 @@ from .workload import network_for
 #: Columns every row has before the parameter columns.
 KEY_COLUMNS = ("point_id", "workload")
 #: Columns after the parameters, before the metrics.
-STATUS_COLUMNS = ("status", "error", "engine", "checked")
+STATUS_COLUMNS = ("status", "error", "engine", "checked", "fits")
 #: Columns after the metrics.
 TAIL_COLUMNS = ("seconds", "config")
 
@@ -41,11 +44,18 @@ def _row(point: DesignPoint, outcome: dict[str, Any], seconds: float) -> dict[st
             "seconds": seconds, "config": json.dumps(point.config, sort_keys=True)}
 
 
+def counts(row: Mapping[str, Any], include_unfit: bool = False) -> bool:
+    """Whether ``row`` counts in a summary or a Pareto front: a finished point (``status`` ok) whose
+    design fits its device (``fits``; a row without the column counts), or any finished point with
+    ``include_unfit``."""
+    return row.get("status", OK) == OK and (include_unfit or row.get("fits", True) is not False)
+
+
 def error_row(point: DesignPoint, message: str, seconds: float = 0.0, engine: Engine | None = None,
               checked: bool = False) -> dict[str, Any]:
     """The row of a point that failed with ``message``."""
     outcome = {"status": ERROR, "error": message, "engine": engine.value if engine else None, "checked": checked,
-               **dict.fromkeys(METRICS)}
+               "fits": None, **dict.fromkeys(METRICS)}
     return _row(point, outcome, seconds)
 
 
@@ -86,7 +96,8 @@ def point_row(point: DesignPoint, engine: Engine = Engine.FAST, check_every: int
                                  time.perf_counter() - start, engine, checked)
     except Exception as error:  # noqa: BLE001 - a failing point is recorded, the sweep goes on
         return error_row(point, f"{type(error).__name__}: {error}", time.perf_counter() - start)
-    outcome = {"status": OK, "error": None, "engine": result.engine.value, "checked": checked, **result.metrics()}
+    outcome = {"status": OK, "error": None, "engine": result.engine.value, "checked": checked,
+               "fits": result.fit.fits, **result.metrics()}
     return _row(point, outcome, time.perf_counter() - start)
 
 

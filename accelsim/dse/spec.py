@@ -21,15 +21,16 @@ Read from YAML (``configs/sweeps/*.yaml``) with :func:`load_spec`, or built from
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw.config import HwConfig, config_from_dict, load_config
+from ..yamlfile import read_yaml_mapping
 from .design import Engine
 from .parameters import Parameter, parameter_from_yaml
 from .workload import Workload, workload_from_yaml
@@ -82,6 +83,13 @@ class SweepSpec:
         """Dotted names of the varied fields."""
         return tuple(parameter.name for parameter in self.parameters)
 
+    @property
+    def identity(self) -> str:
+        """SHA-256 (hex) of the spec's canonical JSON, its name aside: what a results folder records
+        to refuse the results of another spec."""
+        data = {key: value for key, value in self.to_dict().items() if key != "name"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data describing the sweep (stored beside its results)."""
         return {
@@ -96,7 +104,7 @@ class SweepSpec:
 def _int(data: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{key} must be an integer from {low} to {high}, not {value!r}")
+        raise ConfigError(f"{key} must be an integer from {low} to {high}, not {brief(value)}")
     return value
 
 
@@ -104,7 +112,7 @@ def _base(value: object, folder: Path | None) -> HwConfig:
     if isinstance(value, Mapping):
         return config_from_dict(value, "the sweep's base configuration")
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"base must be a configuration name, a YAML path or a mapping of fields, not {value!r}")
+        raise ConfigError(f"base must be a configuration name, a YAML path or a mapping of fields, not {brief(value)}")
     path = Path(value)
     if folder is not None and value.endswith((".yaml", ".yml")) and not path.is_absolute():
         path = folder / path
@@ -119,16 +127,16 @@ def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
             out of its field's range. WorkloadError: an unknown workload.
     """
     if not isinstance(data, Mapping):
-        raise ConfigError(f"a sweep spec must be a mapping with keys {', '.join(_KEYS)}, not {data!r}")
+        raise ConfigError(f"a sweep spec must be a mapping with keys {', '.join(_KEYS)}, not {brief(data)}")
     unknown = [key for key in data if key not in _KEYS]
     if unknown:
-        raise ConfigError(f"sweep spec keys must be among {', '.join(_KEYS)}, not {unknown[0]!r}")
+        raise ConfigError(f"sweep spec keys must be among {', '.join(_KEYS)}, not {brief(unknown[0])}")
     name = data.get("name", "sweep")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"name must be a non-empty string, not {name!r}")
+        raise ConfigError(f"name must be a non-empty string, not {brief(name)}")
     sampler_value = data.get("sampler", "grid")
     if sampler_value not in {sampler.value for sampler in Sampler}:
-        raise ConfigError(f"sampler must be one of 'grid', 'random', 'lhs', not {sampler_value!r}")
+        raise ConfigError(f"sampler must be one of 'grid', 'random', 'lhs', not {brief(sampler_value)}")
     sampler = Sampler(sampler_value)
     if sampler is not Sampler.GRID and "samples" not in data:
         raise ConfigError(f"samples must be given for the {sampler.value} sampler, not missing")
@@ -136,19 +144,19 @@ def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     seed = _int(data, "seed", 0, 0, 2**63 - 1)
     engine_value = data.get("engine", Engine.FAST.value)
     if engine_value not in {engine.value for engine in Engine}:
-        raise ConfigError(f"engine must be one of 'fast', 'simpy', not {engine_value!r}")
+        raise ConfigError(f"engine must be one of 'fast', 'simpy', not {brief(engine_value)}")
     check_every = _int(data, "check_every", CHECK_EVERY, 0, 2**31)
     listed = data.get("workloads")
     if isinstance(listed, str):
         listed = [listed]
     if not isinstance(listed, list) or not listed:
-        raise ConfigError(f"workloads must be a non-empty list of workload names, not {listed!r}")
+        raise ConfigError(f"workloads must be a non-empty list of workload names, not {brief(listed)}")
     chosen = tuple(workload_from_yaml(entry, f"workloads[{index}]", folder) for index, entry in enumerate(listed))
     if len(set(chosen)) != len(chosen):
-        raise ConfigError(f"workloads must not repeat, not {[item.label for item in chosen]!r}")
+        raise ConfigError(f"workloads must not repeat, not {brief([item.label for item in chosen])}")
     params = data.get("parameters")
     if not isinstance(params, Mapping) or not params:
-        raise ConfigError(f"parameters must be a non-empty mapping of configuration fields to values, not {params!r}")
+        raise ConfigError(f"parameters must be a non-empty mapping of configuration fields to values, not {brief(params)}")
     parameters = tuple(parameter_from_yaml(key, value) for key, value in params.items())
     if sampler is Sampler.GRID:
         for parameter in parameters:
@@ -165,9 +173,5 @@ def load_spec(path: str | Path) -> SweepSpec:
     """
     file = Path(path)
     if not file.is_file():
-        raise ConfigError(f"sweep spec must be an existing YAML file, not {str(path)!r}")
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"sweep spec {str(path)!r} must be valid YAML ({error})") from error
-    return spec_from_dict(data, file.parent)
+        raise ConfigError(f"sweep spec must be an existing YAML file, not {brief(str(path))}")
+    return spec_from_dict(read_yaml_mapping(file, "sweep spec"), file.parent)

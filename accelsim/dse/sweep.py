@@ -67,6 +67,7 @@ class SweepSummary:
         build_seconds: wall time to build the networks, seconds.
         parts: part files written by this run.
         workers: workers of the executor.
+        unreadable: parts found unreadable and set aside (name, reason); their points were run again.
     """
 
     name: str
@@ -79,6 +80,7 @@ class SweepSummary:
     build_seconds: float
     parts: int
     workers: int
+    unreadable: tuple[tuple[str, str], ...] = ()
 
     @property
     def points_per_minute(self) -> float:
@@ -90,7 +92,8 @@ class SweepSummary:
         return {"name": self.name, "out": self.out, "points": self.points, "skipped": self.skipped,
                 "ran": self.ran, "failed": self.failed, "seconds": self.seconds,
                 "build_seconds": self.build_seconds, "points_per_minute": self.points_per_minute,
-                "parts": self.parts, "workers": self.workers}
+                "parts": self.parts, "workers": self.workers,
+                "unreadable": [{"part": name, "reason": reason} for name, reason in self.unreadable]}
 
 
 def chunk_size(points: int, workers: int) -> int:
@@ -121,13 +124,20 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
     """Run the points of ``spec`` not yet in ``out`` on ``executor`` (default: local processes).
 
     The networks are built here (``cache``: read from or stored in the network cache) and installed
-    in the workers.
+    in the workers. The results folder is locked for the whole run (see :mod:`accelsim.dse.store`).
 
     Raises:
-        ConfigError: ``out`` is not usable (see :meth:`ResultStore.open`).
+        ConfigError: ``out`` is not usable (see :meth:`ResultStore.open`): e.g. another sweep is
+            writing it, or it holds the results of another spec.
         ExecutorError: the executor failed; rows finished before are written.
     """
-    store = ResultStore.open(out, spec)
+    with ResultStore.open(out, spec) as store:
+        return _run(spec, store, executor, progress, flush_seconds, cache)
+
+
+def _run(spec: SweepSpec, store: ResultStore, executor: Executor | None,
+         progress: Callable[[SweepProgress], None] | None, flush_seconds: float, cache: bool) -> SweepSummary:
+    """:func:`run_sweep` on an open (locked) results folder."""
     points = design_points(spec)
     finished = store.finished_ids()
     todo = [point for point in points if point.point_id not in finished]
@@ -164,5 +174,5 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
         flush()
         if executor is None:
             runner.close()
-    return SweepSummary(spec.name, str(out), len(points), len(finished), done, failed,
-                        time.perf_counter() - start, build_seconds, parts, runner.workers)
+    return SweepSummary(spec.name, str(store.folder), len(points), len(finished), done, failed,
+                        time.perf_counter() - start, build_seconds, parts, runner.workers, tuple(store.unreadable))

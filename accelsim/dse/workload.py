@@ -18,7 +18,7 @@ from pathlib import Path
 
 import workloads
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..integer.graph import IntegerNetwork
 from ..sim.sources import file_network, workload_network
 
@@ -66,22 +66,22 @@ def workload_from_yaml(data: object, where: str, folder: Path | None = None) -> 
     entry = {"name": data} if isinstance(data, str) else data
     if not isinstance(entry, Mapping) or not set(entry) <= set(_KEYS) or not ({"name", "network"} & set(entry)):
         raise ConfigError(f"{where} must be a workload name or a mapping with keys name or network, seed, bits; "
-                          f"not {data!r}")
+                          f"not {brief(data)}")
     for key in ("seed", "bits"):
         value = entry.get(key, 0 if key == "seed" else 4)
         if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 2):
-            raise ConfigError(f"{where}.{key} must be an integer >= {0 if key == 'seed' else 2}, not {value!r}")
+            raise ConfigError(f"{where}.{key} must be an integer >= {0 if key == 'seed' else 2}, not {brief(value)}")
     network = entry.get("network")
     if network is not None:
         path = Path(str(network))
         if folder is not None and not path.is_absolute():
             path = folder / path
         if not path.is_file():
-            raise ConfigError(f"{where}.network must be an existing .krp file, not {str(network)!r}")
+            raise ConfigError(f"{where}.network must be an existing .krp file, not {brief(str(network))}")
         return Workload(str(entry.get("name", path.stem)), str(path.resolve()), entry.get("seed", 0), entry.get("bits", 4))
     name = entry["name"]
     if not isinstance(name, str):
-        raise ConfigError(f"{where}.name must be a workload name, not {name!r}")
+        raise ConfigError(f"{where}.name must be a workload name, not {brief(name)}")
     workloads.info(name)  # WorkloadError naming the choices if unknown
     return Workload(name, None, entry.get("seed", 0), entry.get("bits", 4))
 

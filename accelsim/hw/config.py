@@ -23,9 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
+from ..integer.graph import WeightFormat
+from ..yamlfile import read_yaml_mapping
 from .devices import Device, load_device
 from .fields import (
     build,
@@ -67,6 +67,11 @@ class PeKind(str, enum.Enum):
         """Whether the taps are shifters (power-of-two weights) rather than multipliers."""
         return self in (PeKind.GSNQ_SHIFT, PeKind.KRP_GSNQ)
 
+    @property
+    def weight_format(self) -> WeightFormat:
+        """The integer weights the taps apply: GSNQ powers of two (shifters) or uniform codes."""
+        return WeightFormat.GSNQ if self.is_shift else WeightFormat.UNIFORM
+
     def taps(self, kernel_max: int) -> int:
         """Multipliers / shifters per unit: ``kernel_max`` for KRP, ``kernel_max**2`` otherwise."""
         return kernel_max if self.is_row_unit else kernel_max * kernel_max
@@ -95,6 +100,19 @@ class PeConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "pe")
+        if not is_power_of_two(self.tn):
+            raise ConfigError(
+                f"pe.tn must be a power of two (a feature map's pixel is a block of tn channels, a whole "
+                f"fraction or multiple of a DDR beat), not {self.tn}; the nearest that work: "
+                f"{_powers_around(self.tn)}"
+            )
+        if self.tn % self.tm and self.tm % self.tn:
+            lower = max(d for d in range(1, self.tn + 1) if self.tn % d == 0 and d <= self.tm)
+            upper = -(-self.tm // self.tn) * self.tn
+            raise ConfigError(
+                f"pe.tm must divide pe.tn ({self.tn}) or be a multiple of it (a step reads whole "
+                f"channel blocks), not {self.tm}; the nearest that work: {lower} or {upper}"
+            )
 
     @property
     def units(self) -> int:
@@ -109,20 +127,21 @@ class PeConfig:
 
 @dataclass(frozen=True)
 class BufferConfig:
-    """Depths of the three double-buffered on-chip buffers, in words per half.
+    """Capacities of the three double-buffered on-chip buffers, per half.
 
-    The word widths follow from the PE array (``docs/microarchitecture.md``, "Buffers"):
+    The organizations follow from the PE array and the DDR beat (``docs/microarchitecture.md``,
+    section 4):
 
     Attributes:
-        input_depth: words per half in each of the ``tm * kernel_max**2`` input banks
-            (a word is one activation, ``act_bits`` wide).
-        weight_depth: words per half of the weight buffer (a word holds the weights of every unit
-            for one step: ``tn * tm`` unit words).
-        output_depth: words per half of the output buffer (a word is one output pixel of ``tn``
-            channels, ``tn * act_bits`` wide).
+        input_bytes: bytes per half of the input buffer (the input rows of a tile, stored as they
+            arrive from DDR).
+        weight_depth: step words per half of the weight buffer (a word holds the weights of every
+            unit for one step: ``tn * tm`` unit items).
+        output_depth: pixels per half of the output buffer (a pixel is ``tn`` channels,
+            ``tn * act_bits`` bits).
     """
 
-    input_depth: int = int_field(2048, 1, 1 << 24)
+    input_bytes: int = int_field(32768, 1, 1 << 30)
     weight_depth: int = int_field(512, 1, 1 << 24)
     output_depth: int = int_field(1024, 1, 1 << 24)
 
@@ -147,6 +166,12 @@ class DdrConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "ddr")
+        if not is_power_of_two(self.bytes_per_cycle):
+            raise ConfigError(
+                f"ddr.bytes_per_cycle must be a power of two (the DMA engines place beats with shifts "
+                f"and counters), not {self.bytes_per_cycle}; the nearest that work: "
+                f"{_powers_around(self.bytes_per_cycle)}"
+            )
         if self.burst_bytes % self.bytes_per_cycle:
             raise ConfigError(
                 f"ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle ({self.bytes_per_cycle}), "
@@ -204,12 +229,23 @@ class HwConfig:
             *sections, leaf = dotted.split(".")
             for part in sections:
                 if not isinstance(node.get(part), dict):
-                    raise ConfigError(f"unknown configuration key {dotted!r}")
+                    raise ConfigError(f"unknown configuration key {brief(dotted)}")
                 node = node[part]
             if leaf not in node or isinstance(node[leaf], dict):
-                raise ConfigError(f"unknown configuration key {dotted!r}")
+                raise ConfigError(f"unknown configuration key {brief(dotted)}")
             node[leaf] = value
         return config_from_dict(data)
+
+
+def is_power_of_two(value: int) -> bool:
+    """Whether ``value`` is 1, 2, 4, 8, ..."""
+    return value > 0 and value & (value - 1) == 0
+
+
+def _powers_around(value: int) -> str:
+    """The powers of two just below and above ``value`` (``"8 or 16"``)."""
+    below = 1 << (value.bit_length() - 1)
+    return f"{below} or {below * 2}"
 
 
 def config_from_dict(data: object, source: str = "configuration") -> HwConfig:
@@ -241,21 +277,17 @@ def load_config(name_or_path: str | Path = "default") -> HwConfig:
     """The bundled configuration ``name_or_path`` (e.g. ``"default"``) or the YAML file at that path.
 
     Raises:
-        ConfigError: unknown name, missing file, malformed YAML, or any field error.
+        ConfigError: unknown name, missing file, malformed YAML (see :mod:`accelsim.yamlfile`), or
+            any field error.
     """
     text = str(name_or_path)
     path = Path(text)
     if not (text.endswith((".yaml", ".yml")) or path.is_file()):
         if text not in config_names():
             choices = ", ".join(repr(name) for name in config_names())
-            raise ConfigError(f"config must be one of {choices} or a YAML file path, not {text!r}")
+            raise ConfigError(f"config must be one of {choices} or a YAML file path, not {brief(text)}")
         path = _bundled() / f"{text}.yaml"
     if not path.is_file():
-        raise ConfigError(f"config file must exist, not {text!r}")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"config file {text!r} must be valid YAML ({error})") from error
-    return config_from_dict(data, f"config {text!r}")
+        raise ConfigError(f"config file must exist, not {brief(text)}")
+    return config_from_dict(read_yaml_mapping(path, "config file"), f"config {brief(text)}")
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
+from ..yamlfile import read_yaml_mapping
 from .fields import build, check_fields, int_field, name_field
 
 
@@ -59,16 +58,15 @@ def load_device(name_or_path: str) -> Device:
     """The device profile called ``name_or_path`` (bundled name) or read from that YAML path.
 
     Raises:
-        ConfigError: unknown name, unreadable file, or a field out of range.
+        ConfigError: unknown name, unreadable or malformed file (named, its contents never shown;
+            see :mod:`accelsim.yamlfile`), or a field out of range.
     """
     path = Path(name_or_path)
     if not (name_or_path.endswith((".yaml", ".yml")) or path.is_file()):
         if name_or_path not in device_names():
             choices = ", ".join(repr(name) for name in device_names())
-            raise ConfigError(f"device must be one of {choices} (or a YAML file), not {name_or_path!r}")
+            raise ConfigError(f"device must be one of {choices} (or a YAML file), not {brief(name_or_path)}")
         path = _bundled() / f"{name_or_path}.yaml"
     if not path.is_file():
-        raise ConfigError(f"device file must exist, not {str(path)!r}")
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
-    return build(Device, data, "device")
+        raise ConfigError(f"device file must exist, not {brief(str(path))}")
+    return build(Device, read_yaml_mapping(path, "device file"), "device")

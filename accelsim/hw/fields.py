@@ -16,7 +16,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 
 T = TypeVar("T")
 
@@ -66,17 +66,17 @@ def check_value(path: str, value: object, meta: Mapping[str, Any], annotation: o
         if isinstance(value, bool) or not isinstance(value, int) or value < meta["lo"] or (
             meta["hi"] is not None and value > meta["hi"]
         ):
-            raise ConfigError(f"{path} must be {_int_range(meta['lo'], meta['hi'])}, not {value!r}")
+            raise ConfigError(f"{path} must be {_int_range(meta['lo'], meta['hi'])}, not {brief(value)}")
         return int(value)
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not (
             meta["lo"] < value <= meta["hi"]
         ):
-            raise ConfigError(f"{path} must be a positive number up to {meta['hi']:g}, not {value!r}")
+            raise ConfigError(f"{path} must be a positive number up to {meta['hi']:g}, not {brief(value)}")
         return value
     if kind == "name":
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{path} must be a non-empty string, not {value!r}")
+            raise ConfigError(f"{path} must be a non-empty string, not {brief(value)}")
         return value
     if kind == "choice":
         assert isinstance(annotation, type) and issubclass(annotation, enum.Enum)
@@ -86,7 +86,7 @@ def check_value(path: str, value: object, meta: Mapping[str, Any], annotation: o
         if isinstance(value, str) and value in allowed:
             return annotation(value)
         choices = ", ".join(repr(item) for item in allowed)
-        raise ConfigError(f"{path} must be one of {choices}, not {value!r}")
+        raise ConfigError(f"{path} must be one of {choices}, not {brief(value)}")
     if kind == "section":
         assert isinstance(annotation, type)
         if not isinstance(value, annotation):
@@ -112,14 +112,14 @@ def build(cls: type[T], data: object, section: str) -> T:
     """
     where = section or "the configuration"
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where} must be a mapping of field names to values, not {data!r}")
+        raise ConfigError(f"{where} must be a mapping of field names to values, not {brief(data)}")
     fields = {item.name: item for item in dataclasses.fields(cls)}  # type: ignore[arg-type]
     hints = typing.get_type_hints(cls)
     unknown = [key for key in data if key not in fields]
     if unknown:
         allowed = ", ".join(repr(name) for name in fields)
         key = f"{section}.{unknown[0]}" if section else str(unknown[0])
-        raise ConfigError(f"unknown configuration key {key!r}; {where} has the keys {allowed}")
+        raise ConfigError(f"unknown configuration key {brief(key)}; {where} has the keys {allowed}")
     values: dict[str, object] = {}
     for key, value in data.items():
         path = f"{section}.{key}" if section else str(key)

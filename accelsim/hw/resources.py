@@ -31,6 +31,7 @@ from types import MappingProxyType
 from ..errors import ConfigError
 from .config import HwConfig, PeKind
 from .devices import Device
+from .geometry import input_copies, input_word_bytes, output_rams, weight_row_bytes
 from .intmath import bits_for, ceil_div
 from .memories import Memory, MemoryMapping, map_memory
 
@@ -93,19 +94,24 @@ def _sum(parts: Sequence[Resources]) -> Resources:
 
 
 def max_shift_of(weight_bits: int) -> int:
-    """Largest shift a tap applies: ``2^w - 2`` (the RTL shifts relative to the layer's smallest
-    power-of-two level, and the positive and negative ranges of sign-based GSNQ may not overlap)."""
-    return max(0, (1 << weight_bits) - 2)
+    """Largest shift a shift tap applies: ``2^(w-1)`` (shifts are relative to the layer's smallest
+    power-of-two level, and the GSNQ levels of both signs span at most ``2^(w-1) + 1`` powers of
+    two: ``accelsim.compression.gsnq``)."""
+    return 1 << (weight_bits - 1)
 
 
 def shift_bits_of(weight_bits: int) -> int:
-    """Bits of a shift amount (``SHIFT_W`` of ``pe_tap.v``)."""
-    return max(1, bits_for(max_shift_of(weight_bits) + 1))
+    """Bits of a tap's shift amount (``SHIFT_W`` of ``pe_tap.v``): a code plus a per-sign offset,
+    modulo ``2^SHIFT_W``, so at least the code's width."""
+    return max(weight_bits, bits_for(max_shift_of(weight_bits) + 1))
 
 
-def product_bits_of(act_bits: int, weight_bits: int) -> int:
-    """Bits of one tap product (``PROD_W``): the activation shifted by up to ``2^w - 2``, plus sign."""
-    return act_bits + max_shift_of(weight_bits) + 1
+def product_bits_of(kind: PeKind, act_bits: int, weight_bits: int) -> int:
+    """Bits of one tap product (``PROD_W``): the activation shifted by up to ``2^(w-1)``, plus
+    sign (shift kinds), or the activation times a signed ``w``-bit code (multiplier kinds)."""
+    if kind.is_shift:
+        return act_bits + max_shift_of(weight_bits) + 1
+    return act_bits + weight_bits
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ def pe_widths(config: HwConfig) -> PeWidths:
     """The datapath widths of ``config``."""
     pe, w = config.pe, config.weight_bits
     taps = pe.taps
-    product = product_bits_of(config.act_bits, w)
+    product = product_bits_of(pe.kind, config.act_bits, w)
     unit_sum = product + bits_for(taps)
     index = bits_for(pe.kernel_max) if pe.kind.is_row_unit else 0
     return PeWidths(shift_bits_of(w), product, taps, unit_sum, unit_sum + bits_for(pe.tm), taps * w + index)
@@ -223,11 +229,11 @@ _TAP_PART = {PeKind.MULT_DSP: "tap_mult_dsp", PeKind.MULT_LUT: "tap_mult_lut",
 
 
 def tap_dsps(config: HwConfig) -> int:
-    """DSP48s of one tap: the activation times the decoded ``+-2^s`` weight (``PROD_W - A + 1`` bits)."""
+    """DSP48s of one tap: the activation times a signed ``w``-bit uniform code."""
     if not config.pe.kind.uses_dsp:
         return 0
     widths = pe_widths(config)
-    return multiplier_dsps(config.act_bits, widths.product - config.act_bits + 1, widths.product)
+    return multiplier_dsps(config.act_bits, config.weight_bits, widths.product)
 
 
 def tap(config: HwConfig) -> Resources:
@@ -323,56 +329,23 @@ class BufferMemories:
         return Resources(lut=mapping.lut, ff=mapping.ff, bram18=mapping.bram18) * self.count
 
 
-@dataclass(frozen=True)
-class BufferLayout:
-    """How the RTL organizes its buffers (``accelsim/rtl/params.py``, ``rtl_parameters``).
-
-    Attributes:
-        slots: activations per input / output RAM word (a power of two >= the DDR beat bytes).
-        lanes: weight items one DDR beat can complete (1x1 pairs of ``weight_bits`` bits).
-        interleave: interleaved RAMs per weight row (covers the words one beat can touch).
-        in_half, w_half, out_half: items / words per half, rounded up to whole RAM words.
-    """
-
-    slots: int
-    lanes: int
-    interleave: int
-    in_half: int
-    w_half: int
-    out_half: int
-
-
-def _power_of_two_at_least(value: int) -> int:
-    return 1 << bits_for(max(1, value))
-
-
-def buffer_layout(config: HwConfig) -> BufferLayout:
-    """The RTL's buffer organization for ``config`` (the same rule as ``rtl_parameters``)."""
-    beat, buffers = config.ddr.bytes_per_cycle, config.buffers
-    slots = _power_of_two_at_least(beat)
-    lanes = ceil_div(8 * beat, config.weight_bits)
-    interleave = _power_of_two_at_least(ceil_div(lanes - 1, config.pe.tm) + 1)
-    return BufferLayout(slots, lanes, interleave, ceil_div(buffers.input_depth, 2 * slots) * 2 * slots,
-                        ceil_div(buffers.weight_depth, interleave) * interleave,
-                        ceil_div(buffers.output_depth, 2 * slots) * 2 * slots)
-
-
 def buffer_memories(config: HwConfig) -> tuple[BufferMemories, ...]:
-    """The block-RAM memories of the three buffers, as the RTL builds them.
+    """The block-RAM memories of the three buffers, as the RTL builds them (``hw.geometry``).
 
-    Input: ``tm*k*k`` banks, each two interleaved RAMs of ``slots`` activations per word. Weight:
-    per output channel ``interleave`` RAMs of ``tm`` items per word. Output: per output channel two
-    RAMs of ``slots`` activations per word. Both halves of a double buffer share one RAM.
+    Input: ``input_copies`` copies, each two RAMs (even and odd words) of ``input_word_bytes``
+    bytes per word, written one beat-wide lane at a time. Weight: one RAM of one step word per
+    address, written one beat-wide lane at a time. Output: ``output_rams`` interleaved RAMs of one
+    pixel (``tn`` channels) per word. Both halves of a double buffer share one RAM.
     """
-    pe, a, layout = config.pe, config.act_bits, buffer_layout(config)
-    item = pe_widths(config).item
-    slot_word = Memory(layout.slots * a, layout.in_half // layout.slots, layout.slots)
+    pe, a, buf, beat = config.pe, config.act_bits, config.buffers, config.ddr.bytes_per_cycle
+    word = input_word_bytes(config)
+    input_rows = ceil_div(buf.input_bytes, word)  # per RAM: both halves, half of the words each
+    weight_bytes = weight_row_bytes(config)
+    rams = output_rams(config)
     return (
-        BufferMemories("input", 2 * pe.tm * pe.kernel_max * pe.kernel_max, slot_word),
-        BufferMemories("weight", pe.tn * layout.interleave,
-                       Memory(pe.tm * item, 2 * layout.w_half // layout.interleave, pe.tm)),
-        BufferMemories("output", 2 * pe.tn, Memory(layout.slots * a, layout.out_half // layout.slots,
-                                                   layout.slots)),
+        BufferMemories("input", 2 * input_copies(config), Memory(8 * word, input_rows, word // beat)),
+        BufferMemories("weight", 1, Memory(8 * weight_bytes, 2 * buf.weight_depth, weight_bytes // beat)),
+        BufferMemories("output", rams, Memory(pe.tn * a, 2 * ceil_div(buf.output_depth, rams))),
     )
 
 
@@ -428,18 +401,19 @@ def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
     lane): the units.
     DDR arbiter: the beat bytes.
     """
-    pe, a, layout = config.pe, config.act_bits, buffer_layout(config)
+    pe, a = config.pe, config.act_bits
     beat, item = config.ddr.bytes_per_cycle, pe_widths(config).item
     banks = pe.tm * pe.kernel_max * pe.kernel_max
+    slots, lanes, interleave, w_half = beat, beat, 1, config.buffers.weight_depth
     return {
         "controller": (pe.tn,),
         "ddr_arbiter": (beat,),
         "dma_load_in": (banks * beat,),
-        "input_buffer_logic": (banks * 2 * beat * layout.slots * a,),
-        "dma_load_w": (layout.lanes * (item + bits_for(pe.tn) + bits_for(2 * layout.w_half) + bits_for(pe.tm)),),
-        "weight_buffer_logic": (pe.tn * layout.interleave * layout.lanes * pe.tm * item,),
+        "input_buffer_logic": (banks * 2 * beat * slots * a,),
+        "dma_load_w": (lanes * (item + bits_for(pe.tn) + bits_for(2 * w_half) + bits_for(pe.tm)),),
+        "weight_buffer_logic": (pe.tn * interleave * lanes * pe.tm * item,),
         "dma_store": (pe.tn * beat,),
-        "output_buffer_logic": (pe.tn * 2 * layout.slots * a,),
+        "output_buffer_logic": (pe.tn * 2 * slots * a,),
         "datapath_logic": (pe.units,),
         "core_glue": (pe.tn,),
     }

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         PoolLayer,
         Requant,
         TensorSpec,
+        WeightFormat,
     )
     from .lower import lower
 
@@ -38,6 +39,7 @@ __all__ = [
     "PoolLayer",
     "Requant",
     "TensorSpec",
+    "WeightFormat",
     "dequantize",
     "evaluate",
     "lower",

@@ -3,6 +3,11 @@
 :func:`run` takes integer inputs (use :func:`quantize_input` for float data) and returns the
 integer outputs and, on request, every layer's activations: the golden values the simulator and
 the RTL are compared with.
+
+The kernels apply every tap as a shift (a weight ``sign * 2**s``). A weight that is not a power
+of two (a uniform code such as 7) becomes one tap per set bit of its magnitude, all of its sign
+(:func:`power_of_two_terms`: ``7 x = (x << 2) + (x << 1) + x``): exact integer arithmetic, so the
+result is the product; GSNQ weights are single terms, so their tables do not change.
 """
 
 from __future__ import annotations
@@ -112,7 +117,8 @@ def conv_taps(layer: ConvLayer) -> ConvTaps:
     run padded with null taps to a multiple of :data:`kernels.TAP_GROUP`."""
     k, wide = layer.kernel, uses_wide_layout(layer)
     oc, ic, ky, kx = np.nonzero(computed_taps(layer))
-    values = layer.weights[oc, ic, ky, kx]
+    owner, values = power_of_two_terms(layer.weights[oc, ic, ky, kx])
+    oc, ic, ky, kx = oc[owner], ic[owner], ky[owner], kx[owner]
     key = oc * 2 + (values < 0)  # group: (channel, sign)
     order = np.argsort(key, kind="stable")
     ic, ky, kx, values, key = ic[order], ky[order], kx[order], values[order], key[order]
@@ -135,15 +141,40 @@ def conv_taps(layer: ConvLayer) -> ConvTaps:
 
 
 def linear_taps(layer: LinearLayer) -> LinearTaps:
-    """CSR tables over the non-zero weights of ``layer``."""
+    """CSR tables over the non-zero weights of ``layer`` (one entry per power-of-two term)."""
     rows, cols = np.nonzero(layer.weights)
-    values = layer.weights[rows, cols]
+    owner, values = power_of_two_terms(layer.weights[rows, cols])
+    rows, cols = rows[owner], cols[owner]
     ptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=layer.out_features)))).astype(
         np.int64
     )
     return LinearTaps(
         ptr, cols.astype(np.int64), _log2(values), np.where(values < 0, -1, 0).astype(np.int64)
     )
+
+
+def power_of_two_terms(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split non-zero integers into signed powers of two: the binary digits of each magnitude.
+
+    Returns ``(owner, terms)``: int64 arrays with ``values[i] = sum(terms[owner == i])``, every
+    term ``sign(values[i]) * 2**s`` for one set bit ``s`` of ``|values[i]|``; ordered by owner, then
+    by ascending ``s``. A power of two is its own single term.
+    """
+    owner = np.arange(values.size, dtype=np.int64)
+    rest = np.abs(values).astype(np.int64)
+    owners, terms = [], []
+    while owner.size:
+        lowest = rest & -rest
+        owners.append(owner)
+        terms.append(np.where(values[owner] < 0, -lowest, lowest))
+        rest = rest - lowest
+        left = rest != 0
+        owner, rest = owner[left], rest[left]
+    if not owners:
+        return owner, np.zeros(0, dtype=np.int64)
+    owner, term = np.concatenate(owners), np.concatenate(terms)
+    order = np.argsort(owner, kind="stable")
+    return owner[order], term[order]
 
 
 def _log2(values: np.ndarray) -> np.ndarray:

@@ -19,6 +19,24 @@ from functools import cached_property
 import numpy as np
 
 
+class WeightFormat(str, enum.Enum):
+    """How a conv / linear layer's integer weights relate to its compressed weights.
+
+    * ``GSNQ``: every integer weight is 0 or ``sign * 2**s`` (``s >= 0``); the hardware applies it
+      as a shift and a conditional negate. ``weight_bits`` is the GSNQ code width.
+    * ``UNIFORM``: every integer weight is the signed code ``q`` of a symmetric uniform grid,
+      ``|q| <= 2**(weight_bits - 1) - 1`` (the code ``-2**(weight_bits - 1)`` is unused); the
+      hardware multiplies. ``weight_bits`` is the code width b (the codes are b-bit two's
+      complement).
+
+    In both formats the real weight is the integer times one per-layer scale, which lowering
+    folds into the layer's requantization (``docs/integer-arithmetic.md``).
+    """
+
+    GSNQ = "gsnq"
+    UNIFORM = "uniform"
+
+
 class PoolKind(str, enum.Enum):
     """Pooling operator."""
 
@@ -94,13 +112,15 @@ class ConvLayer:
         kernel: square kernel size K.
         stride, padding: as in ``torch.nn.Conv2d`` (symmetric zero padding).
         weights: signed integer array (out_channels, in_channels, K, K); every entry is 0 or
-            +-2**s, s >= 0. Lowering stores it in the narrowest of int8 .. int64 that holds it
-            (4-bit GSNQ: int8 or int16), read it as int64 for arithmetic.
+            +-2**s, s >= 0 (GSNQ), or a code q with ``|q| <= 2**(weight_bits - 1) - 1`` (uniform).
+            Lowering stores it in the narrowest of int8 .. int64 that holds it (4-bit GSNQ: int8
+            or int16; uniform: int8); read it as int64 for arithmetic.
         kept_rows: for a KRP layer, int64 array (out_channels, in_channels, rows_kept) of the kept
             kernel-row indices, ascending; ``None`` for a dense layer. Rows not listed are all zero.
-        weight_bits: GSNQ code width of the weights in bits.
+        weight_bits: code width of the weights in bits (GSNQ or uniform, see ``weight_format``).
         acc_bits: signed accumulator width in bits, wide enough for the worst case (no wrap-around).
         requant: the requantization applied to the accumulator.
+        weight_format: what the integer weights are (:class:`WeightFormat`).
     """
 
     name: str
@@ -118,6 +138,7 @@ class ConvLayer:
     weight_bits: int
     acc_bits: int
     requant: Requant
+    weight_format: WeightFormat = WeightFormat.GSNQ
 
     @property
     def out_h(self) -> int:
@@ -150,8 +171,11 @@ class LinearLayer:
     """A fully connected layer (possibly sparse: zero weights are skipped) and requantization.
 
     Attributes:
-        weights: signed integer array (out_features, in_features); entries 0 or +-2**s, s >= 0
-            (stored as :class:`ConvLayer`'s).
+        weights: signed integer array (out_features, in_features); entries as in :class:`ConvLayer`
+            (and stored as its are).
+        weight_format: what the integer weights are (:class:`WeightFormat`).
+
+    The other attributes are as in :class:`ConvLayer`.
     """
 
     name: str
@@ -163,6 +187,7 @@ class LinearLayer:
     weight_bits: int
     acc_bits: int
     requant: Requant
+    weight_format: WeightFormat = WeightFormat.GSNQ
 
     @cached_property
     def nonzeros(self) -> int:

@@ -1,5 +1,9 @@
 """Lowering: a torch CNN with power-of-two weights -> :class:`~accelsim.integer.graph.IntegerNetwork`.
 
+Layers whose compression record is uniform (:class:`~accelsim.compression.UniformLevels`) have
+weights ``q * step`` instead; they lower to their integer codes ``q``
+(:attr:`~accelsim.integer.graph.WeightFormat.UNIFORM`).
+
 The model is traced with ``torch.fx.symbolic_trace`` and run once on the calibration batch (float)
 to record every node's value; the graph is then matched node by node against the supported
 patterns, BatchNorm and ReLU folded into the requantization of the layer they follow:
@@ -40,6 +44,7 @@ from .graph import (
     PoolKind,
     PoolLayer,
     TensorSpec,
+    WeightFormat,
 )
 from .quant import (
     check_widths,
@@ -49,6 +54,7 @@ from .quant import (
     integer_weights,
     make_requant,
     signed_width,
+    uniform_integer_weights,
 )
 
 INPUT = "input"
@@ -82,11 +88,14 @@ class LayerHint:
 
     Attributes:
         kept_rows: int64 array (out, in, rows_kept) of kept kernel rows, or None.
-        weight_bits: GSNQ code width in bits, or None.
+        weight_bits: code width in bits (GSNQ or uniform), or None.
+        step: for a uniform layer, the real value of the code 1 (its weights are ``q * step``);
+            None for GSNQ.
     """
 
     kept_rows: np.ndarray | None
     weight_bits: int | None
+    step: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,9 @@ def lower(
 
     Args:
         model_or_compressed: a ``torch.nn.Module``, or a compressed model with ``.model`` and
-            ``.records`` (per-layer ``name``, ``kept_rows``, ``levels.bits``).
+            ``.records`` (per-layer ``name``, ``kept_rows``, ``levels.bits``; uniform levels,
+            ``levels.format == "uniform"``, also give ``levels.step`` and allow weights
+            ``q * step``).
         calibration: float array (N, *input_shape) of typical inputs; every tensor's scale is
             chosen from its largest magnitude on this batch.
         act_bits: signed activation width in bits (4..16).
@@ -170,9 +181,11 @@ def _unwrap(obj: Any) -> tuple[nn.Module, dict[str, LayerHint]]:
         bits = (
             getattr(levels, "bits", None) if levels is not None else getattr(record, "bits", None)
         )
+        uniform = getattr(levels, "format", None) == WeightFormat.UNIFORM
         hints[str(record.name)] = LayerHint(
             None if kept is None else np.asarray(torch.as_tensor(kept).cpu(), dtype=np.int64),
             None if bits is None else int(bits),
+            float(levels.step) if uniform else None,
         )
     return model, hints
 
@@ -286,6 +299,12 @@ class _Lowering:
     # ---- driver -------------------------------------------------------------------------
     def run(self) -> tuple[list[Layer], str]:
         """Lower every node; return the layers and the output layer's name."""
+        for node in self.traced.graph.nodes:  # name an unsupported module (an LSTM), not the reshape feeding it
+            module = self._module_of(node)
+            if module is not None and not self._is_relu(node, module) and not isinstance(
+                module, (nn.BatchNorm1d, nn.BatchNorm2d)
+            ) and not any(matches(node, module) for matches, _ in self._handlers()):
+                raise self._unsupported(node, "an operation the integer datapath does not implement")
         output_name = None
         for node in self.traced.graph.nodes:
             if node in self.fused:
@@ -303,12 +322,11 @@ class _Lowering:
         assert output_name is not None
         return self.layers, output_name
 
-    def _operation(self, node: torch.fx.Node) -> None:
-        """Lower one tensor-valued call node."""
-        module = self.traced.get_submodule(str(node.target)) if node.op == "call_module" else None
-        handlers: list[
-            tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]
-        ] = [
+    def _handlers(
+        self,
+    ) -> list[tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]]:
+        """(predicate, handler) of every lowerable operation, in the order they are tried."""
+        return [
             (lambda n, m: isinstance(m, nn.Conv2d), self._conv),
             (lambda n, m: isinstance(m, nn.Linear), self._linear),
             (self._is_identity, self._identity),
@@ -317,7 +335,11 @@ class _Lowering:
             (self._is_add, self._add),
             (self._is_flatten, self._flatten),
         ]
-        for matches, handler in handlers:
+
+    def _operation(self, node: torch.fx.Node) -> None:
+        """Lower one tensor-valued call node."""
+        module = self._module_of(node)
+        for matches, handler in self._handlers():
             if matches(node, module):
                 handler(node, module)
                 return
@@ -506,17 +528,17 @@ class _Lowering:
                 f"{label} input must be a (C, H, W) feature map, not {source.spec.shape}"
             )
         k, stride, padding = conv.kernel_size[0], conv.stride[0], int(conv.padding[0])
-        weights = integer_weights(name, conv.weight.detach().cpu().numpy())
-        last, scale, offset, relu = self._fold(node, conv, nn.BatchNorm2d, weights.exponent, source)
+        ints, unit, bits, weight_format = self._integer_weights(name, conv)
+        last, scale, offset, relu = self._fold(node, conv, nn.BatchNorm2d, unit, source)
         out_shape = tuple(self.values[last].shape[1:])
-        acc_range = dot_range(weights.ints, source.lo, source.hi)
+        acc_range = dot_range(ints, source.lo, source.hi)
         acc_bits = self._acc_bits(name, acc_range)
         output = self._spec(out_shape, self._frac_bits(last))
         hint = self.hints.get(name)
         if hint is None:  # no compression record: the rows are inferred from the weights
-            rows = kept_rows(name, weights.ints, None)
+            rows = kept_rows(name, ints, None)
         else:  # a record without kept rows is a dense (unpruned or magnitude-pruned) layer
-            rows = None if hint.kept_rows is None else kept_rows(name, weights.ints, hint.kept_rows)
+            rows = None if hint.kept_rows is None else kept_rows(name, ints, hint.kept_rows)
         layer = ConvLayer(
             name=name,
             input=source.name,
@@ -528,9 +550,9 @@ class _Lowering:
             kernel=k,
             stride=stride,
             padding=padding,
-            weights=weights.ints,
+            weights=ints,
             kept_rows=rows,
-            weight_bits=(hint.weight_bits if hint else None) or gsnq_bits(weights),
+            weight_bits=bits,
             acc_bits=acc_bits,
             requant=make_requant(
                 name,
@@ -541,6 +563,7 @@ class _Lowering:
                 relu=relu,
                 multiplier_bits=self.multiplier_bits,
             ),
+            weight_format=weight_format,
         )
         self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
 
@@ -551,21 +574,18 @@ class _Lowering:
             raise UnsupportedLayerError(
                 f"layer {name!r} (Linear) input must be a flattened vector, not shape {source.spec.shape}"
             )
-        weights = integer_weights(name, linear.weight.detach().cpu().numpy())
-        last, scale, offset, relu = self._fold(
-            node, linear, nn.BatchNorm1d, weights.exponent, source
-        )
-        acc_range = dot_range(weights.ints, source.lo, source.hi)
+        ints, unit, bits, weight_format = self._integer_weights(name, linear)
+        last, scale, offset, relu = self._fold(node, linear, nn.BatchNorm1d, unit, source)
+        acc_range = dot_range(ints, source.lo, source.hi)
         output = self._spec(tuple(self.values[last].shape[1:]), self._frac_bits(last))
-        hint = self.hints.get(name)
         layer = LinearLayer(
             name=name,
             input=source.name,
             output=output,
             in_features=linear.in_features,
             out_features=linear.out_features,
-            weights=weights.ints,
-            weight_bits=(hint.weight_bits if hint else None) or gsnq_bits(weights),
+            weights=ints,
+            weight_bits=bits,
             acc_bits=self._acc_bits(name, acc_range),
             requant=make_requant(
                 name,
@@ -576,19 +596,39 @@ class _Lowering:
                 relu=relu,
                 multiplier_bits=self.multiplier_bits,
             ),
+            weight_format=weight_format,
         )
         self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
+
+    def _integer_weights(
+        self, name: str, module: nn.Conv2d | nn.Linear
+    ) -> tuple[np.ndarray, float, int, WeightFormat]:
+        """The layer's integer weights, the real value of the integer 1, its weight bits and format.
+
+        A layer whose compression record is uniform gets its codes ``q`` (the unit is the step);
+        any other layer must be GSNQ: ``sign * 2**s`` (the unit is ``2**e_min``; the bits are the
+        record's, or the smallest GSNQ width holding the levels present).
+        """
+        values = module.weight.detach().cpu().numpy()
+        hint = self.hints.get(name)
+        if hint is not None and hint.step is not None and hint.weight_bits is not None:
+            codes = uniform_integer_weights(name, values, hint.weight_bits, hint.step)
+            return codes, hint.step, hint.weight_bits, WeightFormat.UNIFORM
+        weights = integer_weights(name, values)
+        bits = (hint.weight_bits if hint else None) or gsnq_bits(weights)
+        return weights.ints, 2.0**weights.exponent, bits, WeightFormat.GSNQ
 
     def _fold(
         self,
         node: torch.fx.Node,
         module: nn.Conv2d | nn.Linear,
         bn_type: type[nn.Module],
-        exponent: int,
+        unit: float,
         source: _Tensor,
     ) -> tuple[torch.fx.Node, np.ndarray, np.ndarray, bool]:
         """Fuse a following BatchNorm and ReLU.
 
+        ``unit`` is the real value of the integer weight 1 (``2**e_min`` or the uniform step).
         Returns the last fused node and the real per-channel ``scale`` and ``offset`` with
         ``y_real = acc * scale + offset`` (``acc`` the integer accumulator), and the ReLU flag.
         """
@@ -626,7 +666,7 @@ class _Lowering:
             self.fused.add(bn)
             last = bn
         last, relu = self._fuse_relu(last)
-        scale = gain * 2.0 ** (exponent - source.spec.frac_bits)
+        scale = gain * unit * 2.0**-source.spec.frac_bits
         offset = gain * bias + shift
         return last, scale, offset, relu
 

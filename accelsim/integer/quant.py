@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
 from .graph import Requant, TensorSpec
-from .weightscan import EXPONENT_OFFSET, exponent_census, row_sums, scale_to_integers
+from .weightscan import EXPONENT_OFFSET, exponent_census, row_sums, scale_to_integers, uniform_codes
 
 INT64_MAX = (1 << 63) - 1
 MIN_ACT_BITS = 4
@@ -140,6 +140,28 @@ def gsnq_bits(weights: IntegerWeights) -> int:
     while (1 << bits) < 1 + spans:
         bits += 1
     return bits
+
+
+def uniform_integer_weights(name: str, weights: np.ndarray, bits: int, step: float) -> np.ndarray:
+    """The codes ``q = w / step`` of a uniform layer's weights (real weight = ``q * step``), in the
+    narrowest signed integer type that holds ``bits``-bit codes (:func:`storage_dtype`: int8).
+
+    One pass over the weights, read in place (:func:`accelsim.integer.weightscan.uniform_codes`).
+
+    Raises :class:`UnsupportedLayerError` unless every weight is exactly ``q * step`` (in float32,
+    as :class:`accelsim.compression.UniformLevels` makes them) with ``|q| <= 2**(bits-1) - 1``.
+    """
+    w = np.asarray(weights)
+    if w.dtype not in (np.float32, np.float64):
+        w = w.astype(np.float64)
+    top = (1 << (bits - 1)) - 1
+    codes = np.empty(w.shape, storage_dtype(bits))
+    if uniform_codes(np.ascontiguousarray(w).reshape(-1), float(step), top, codes.reshape(-1)) >= 0:
+        raise UnsupportedLayerError(
+            f"layer {name!r} weights must be uniform-quantized (q * {step!r} with integer |q| <= {top} "
+            f"for {bits} bits), as its compression record says; compress the model again"
+        )
+    return codes
 
 
 def dot_range(ints: np.ndarray, lo: int, hi: int) -> tuple[int, int]:

@@ -1,7 +1,8 @@
 """Numba kernels of lowering: single passes over a layer's weights, read in place.
 
 Lowering checks that every weight is 0 or a signed power of two, collects the exponents present,
-scales the weights to integers, and bounds every output channel's dot product. Done with numpy
+scales the weights to integers (or, for a uniform layer, checks that every weight is a code times
+the step and takes the codes), and bounds every output channel's dot product. Done with numpy
 expressions over a whole layer, each step made float64 and int64 temporaries of the layer's size
 (VGG-16's 102.8 M-weight layer: several GB and most of a minute, a Python set built weight by
 weight); these kernels make none beyond their outputs. Compiled once, cached on disk.
@@ -78,6 +79,25 @@ def scale_to_integers(
         shift = max(_power_exponent(bits[i], np.float64(weight[i]), mantissa_bits, bias) - exponent, 0)
         power = np.int64(1) << np.int64(shift)
         out[i] = power if weight[i] > 0 else (-power if weight[i] < 0 else 0)
+
+
+@njit(cache=True)
+def uniform_codes(weight: np.ndarray, step: float, top: int, out: np.ndarray) -> int:
+    """``out[i] = q``, the code of the flat uniform weight ``weight[i] = q * step`` (``|q| <= top``).
+
+    ``q`` is ``w / step`` rounded to the nearest integer (ties to even, as ``numpy.rint``), and the
+    weight must be exactly ``q * step`` once rounded to float32. Returns the flat index of the
+    first weight that is not (non-finite, off the grid or beyond ``top``), or -1 if every one is.
+    """
+    for i in range(weight.size):
+        w = np.float64(weight[i])
+        if not math.isfinite(w):
+            return i
+        q = np.rint(w / step)
+        if abs(q) > top or np.float64(np.float32(q * step)) != w:
+            return i
+        out[i] = np.int64(q)
+    return -1
 
 
 @njit(cache=True)

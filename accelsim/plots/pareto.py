@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..dse.metrics import Sense, metric
 from ..dse.pareto import pareto_front
+from ..dse.rows import counts
 from ..errors import ConfigError
 from .figure import new_figure, thousands
 
@@ -49,17 +50,22 @@ class ParetoGroup:
                 "front": [{key: self.rows[i].get(key) for key in keep} for i in self.front]}
 
 
-def pareto_groups(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], by: str = "workload") -> tuple[ParetoGroup, ...]:
-    """Split finished ``rows`` (``status == "ok"``) by column ``by``; the front of each over ``metrics``.
+def pareto_groups(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], by: str = "workload", *,
+                  include_unfit: bool = False) -> tuple[ParetoGroup, ...]:
+    """Split finished ``rows`` (``status == "ok"``) of designs that fit their device (all finished
+    rows with ``include_unfit``; :func:`accelsim.dse.rows.counts`) by column ``by``; the front of each
+    over ``metrics``.
 
     Raises:
-        ConfigError: unknown metrics, a missing ``by`` column, or no finished row.
+        ConfigError: unknown metrics, a missing ``by`` column, or no such row.
     """
     for name in metrics:
         metric(name)
-    finished = [row for row in rows if row.get("status", "ok") == "ok" and all(row.get(m) is not None for m in metrics)]
+    finished = [row for row in rows if counts(row, include_unfit) and all(row.get(m) is not None for m in metrics)]
     if not finished:
-        raise ConfigError(f"results must hold finished points with {', '.join(metrics)}, not none")
+        which = "finished points" if include_unfit else "finished points that fit their device"
+        raise ConfigError(f"results must hold {which} with {', '.join(metrics)}, not none"
+                          + ("" if include_unfit else " (--include-unfit plots the others)"))
     if any(by not in row for row in finished):
         raise ConfigError(f"--by must name a results column, not {by!r}")
     groups: dict[str, list[Mapping[str, Any]]] = {}

@@ -331,9 +331,8 @@ def _compare(
             ],
             sim_layer.start_cycle,
         )
-        output = dump[region.output_base : region.output_base + region.output_bytes].view(np.int8)
         expected = activations[region.name][0]
-        output = output.reshape(expected.shape).astype(expected.dtype)
+        output = run_image.output(region, dump).astype(expected.dtype)
         mismatch = first_mismatch(output, expected)
         divergence = first_divergence(rtl_events, sim_events)
         checks.append(

@@ -20,17 +20,30 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
 from ..hw.config import HwConfig
-from ..integer.graph import AddLayer, ConvLayer, IntegerNetwork, LinearLayer, PoolLayer
+from ..integer.graph import (
+    AddLayer,
+    ConvLayer,
+    FlattenLayer,
+    IntegerNetwork,
+    LinearLayer,
+    PoolLayer,
+)
 from ..outputs import atomic_write_bytes
 from ..sim.plan import LayerPlan, plan_network
 from .images import (
+    DESCRIPTOR_FIELDS,
+    DESCRIPTOR_WORDS,
+    LayerCodes,
     PeLayerView,
     VectorLayerView,
+    block_bytes,
     check_pe_layer,
     check_vector_layer,
-    gsnq_codes,
+    from_blocks,
+    layer_codes,
     pe_descriptor,
     pe_view,
+    to_blocks,
     vector_descriptor,
     vector_param_image,
     vector_view,
@@ -100,21 +113,30 @@ def top_level(params: RtlParameters) -> str:
 
 
 def testbench_header(params: RtlParameters) -> str:
-    """``accelsim_params.vh``: the widths the testbench needs."""
+    """``accelsim_params.vh``: the widths and descriptor layout the testbench needs."""
     return (
         "// Written by accelsim.rtl.emit: widths of accelsim_top's ports for tb_harness.\n"
         f"localparam BEAT = {params.beat};\n"
-        f"localparam BYTES_W = {params.bytes_bits};\n"
+        f"localparam BEATS_W = {params.beats_bits};\n"
         f"localparam IDX_W = {params.index_bits};\n"
         "localparam STAMP_W = 32;\n"
         f"localparam DDR_BYTES = {DDR_BYTES};\n"
         f"localparam MAX_LAYERS = {MAX_LAYERS};\n"
+        f"localparam NF = {DESCRIPTOR_WORDS};\n"
+        f"localparam MODE_FIELD = {DESCRIPTOR_FIELDS.index('mode')};\n"
     )
+
+
+def descriptor_ports() -> str:
+    """``accelsim_desc.vh``: the testbench's connection of every descriptor word to its port."""
+    lines = [f".desc_{name}(field({index}))," for index, name in enumerate(DESCRIPTOR_FIELDS)]
+    return "// Written by accelsim.rtl.emit: descriptor word -> accelsim_top port.\n" + "\n".join(lines) + "\n"
 
 
 def design_files(params: RtlParameters) -> dict[str, str]:
     """The generated files of a design point: ``{file name: text}``."""
-    return {f"{TOP_MODULE}.v": top_level(params), "accelsim_params.vh": testbench_header(params)}
+    return {f"{TOP_MODULE}.v": top_level(params), "accelsim_params.vh": testbench_header(params),
+            "accelsim_desc.vh": descriptor_ports()}
 
 
 @dataclass(frozen=True)
@@ -124,7 +146,7 @@ class LayerRegion:
     Attributes:
         name: the layer.
         index: its position in the run (the trace's layer number).
-        output_base, output_bytes: its output feature map (channel-major, one byte per activation).
+        output_base, output_bytes: its output feature map (channel blocks, one byte per activation).
         output_shape: the output tensor's shape.
     """
 
@@ -142,11 +164,17 @@ class RunImage:
     ddr: bytes
     descriptors: tuple[int, ...]
     regions: tuple[LayerRegion, ...]
+    tn: int
 
     @property
     def dump_bytes(self) -> int:
         """DDR bytes the testbench writes back (up to the end of the last output region)."""
         return max((r.output_base + r.output_bytes for r in self.regions), default=0)
+
+    def output(self, region: LayerRegion, dump: np.ndarray) -> np.ndarray:
+        """Layer ``region``'s output tensor (int8) from the testbench's DDR ``dump``."""
+        data = dump[region.output_base : region.output_base + region.output_bytes]
+        return from_blocks(data, region.output_shape, self.tn)
 
 
 class _Allocator:
@@ -222,11 +250,15 @@ def layer_run(
             f"not {len(layers)}"
         )
     shapes = {"input": network.input.shape, **{layer.name: layer.output.shape for layer in network.layers}}
+    sources = {layer.name: layer.input for layer in network.layers if isinstance(layer, FlattenLayer)}
     views: dict[str, PeLayerView | VectorLayerView] = {}
+    codes: dict[str, LayerCodes] = {}
     for layer in layers:
         if isinstance(layer, (ConvLayer, LinearLayer)):
-            pe = pe_view(layer)
+            source = sources.get(layer.input, layer.input)   # a linear layer reads a flatten's map
+            pe = pe_view(layer, shapes[source], params.tn)
             check_pe_layer(pe, params)
+            codes[layer.name] = layer_codes(layer.name, pe.weights, layer.weight_format, params)
             views[layer.name] = pe
         else:
             vector = vector_view(layer, shapes[_operands(layer)[0]])
@@ -237,27 +269,27 @@ def layer_run(
     words: list[int] = [len(layers)]
     regions = []
     for index, layer in enumerate(layers):
-        bases = [memory.place(np.asarray(tensor).reshape(-1).astype(np.int8).tobytes())
-                 for tensor in inputs[layer.name]]
-        tile_rows = plans[layer.name].tile_rows
-        out_bytes = int(np.prod(layer.output.shape))
-        view = views[layer.name]
+        # a linear layer after a flatten reads the map as it lies in DDR: its channel blocks
+        layouts = [shapes[sources.get(name, name)] for name in _operands(layer)]
+        bases = [memory.place(to_blocks(np.asarray(tensor).reshape(shape), params.tn))
+                 for tensor, shape in zip(inputs[layer.name], layouts)]
+        out_bytes = block_bytes(layer.output.shape, params.tn)
+        view, plan = views[layer.name], plans[layer.name]
         if isinstance(view, PeLayerView):
-            codes = gsnq_codes(layer.name, view.weights, params.weight_bits)
-            w_base = memory.place(weight_image(view, params, codes))
+            w_base = memory.place(weight_image(view, config, params, codes[layer.name]))
             out_base = memory.place(b"", out_bytes)
-            words += pe_descriptor(view, params, codes, tile_rows, (bases[0], w_base, out_base))
+            words += pe_descriptor(view, config, params, codes[layer.name], plan, (bases[0], w_base, out_base))
         else:
-            w_base = memory.place(vector_param_image(view, params))
+            w_base = memory.place(vector_param_image(view, config))
             out_base = memory.place(b"", out_bytes)
-            words += vector_descriptor(view, params, tile_rows, (bases[0], w_base, out_base, bases[-1]))
+            words += vector_descriptor(view, config, params, plan, (bases[0], w_base, out_base, bases[-1]))
         regions.append(LayerRegion(layer.name, index, out_base, out_bytes, layer.output.shape))
     if len(memory.data) > DDR_BYTES:
         raise ConfigError(
             f"the run must fit the testbench's {DDR_BYTES} DDR bytes, not {len(memory.data)}; "
             "run fewer layers at once"
         )
-    return RunImage(bytes(memory.data), tuple(words), tuple(regions)), {
+    return RunImage(bytes(memory.data), tuple(words), tuple(regions), params.tn), {
         name: plans[name] for name in (layer.name for layer in layers)
     }
 

@@ -1,18 +1,24 @@
-"""What the RTL reads from DDR: weight codes, packed weight groups, requantization parameters and
-the per-layer descriptors (docs/rtl.md, "Data in DDR").
+"""What the RTL reads from DDR: feature maps, weight codes, step words, requantization parameters
+and the per-layer descriptors (docs/rtl.md, "Data in DDR"; docs/microarchitecture.md, section 2).
 
-Weights are GSNQ codes: per layer, code 0 is the weight 0, codes ``1 .. n_pos`` the positive
-powers ``2^(base_pos + c - 1)`` and codes ``n_pos + 1 ..`` the negative powers
-``-2^(base_neg + c - n_pos - 1)`` (shifts relative to the layer's smallest weight, i.e. of the
-integer weights of :class:`~accelsim.integer.graph.ConvLayer`). The weights of one output-channel
-group are its ``(o, c)`` kernels ("pairs"), ``o`` outer and ``c`` inner, each ``pair_bits`` bits
-packed LSB first without gaps, padded to a byte, then 8 little-endian bytes per output channel:
-the 16-bit multiplier in bits 0-15 and the 48-bit bias in bits 16-63. A pair is the dense
-``K x K`` codes row-major, or, for ``krp_gsnq`` units on a KRP layer, the ``K`` codes of the kept
-row followed by its ``ceil(log2 K)``-bit row index: exactly the byte counts of
-docs/microarchitecture.md, section 2. Pooling and residual adds (vector mode) have no weights: an
-add and an average pooling load only the 8-byte parameter words of each channel group (average
-pooling's one multiplier and bias repeated per channel), max pooling nothing.
+- **Feature maps** lie in channel blocks of ``tn``, row-major (:func:`to_blocks`,
+  :func:`from_blocks`); a linear layer after a flatten reads the map's bytes in that order, so its
+  weight columns are permuted and zero-padded to match (:func:`ddr_columns`).
+- **Weight codes.** Shift kinds: GSNQ codes, per layer code 0 is the weight 0, codes
+  ``1 .. n_pos`` the positive powers ``2^(c + off_pos)`` and codes ``n_pos + 1 ..`` the negative
+  ``-2^(c + off_neg)`` (shifts relative to the layer's smallest weight, i.e. of the integer weights
+  of :class:`~accelsim.integer.graph.ConvLayer`). Multiplier kinds: the integer weight itself as a
+  signed ``w``-bit uniform code.
+- **Step words.** Per output-channel group, for each pass and input group, the items of all
+  ``tn x tm`` units (``i`` outer, ``j`` inner; zero items beyond the layer's channels), LSB first,
+  each word padded to whole beats; then ``tn`` 8-byte parameter words (16-bit multiplier in bits
+  0-15, 48-bit bias in bits 16-63), padded to whole beats. An item is one code for a 1x1 kernel,
+  else the unit's full item: a KRP unit's ``k`` codes of one kernel row and the row's index (a
+  KRP layer's kept row per pass; every row in turn for a dense layer), or a dense unit's
+  ``k x k`` codes (row-major, zero-padded). Vector layers have only the parameter words (max
+  pooling none).
+- **Descriptors**: one per layer, :data:`DESCRIPTOR_FIELDS`; every product of layer sizes the
+  core needs is computed here, so the core only adds and compares.
 """
 
 from __future__ import annotations
@@ -23,42 +29,36 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UnsupportedLayerError
+from ..hw.config import HwConfig, PeKind
+from ..hw.geometry import channel_blocks, param_beats, row_bytes, step_beats
 from ..hw.intmath import bits_for, ceil_div
-from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS
-from ..integer.graph import AddLayer, ConvLayer, LinearLayer, PoolKind, PoolLayer, Requant
-from ..sim.plan import DatapathLayer, datapath_layer
+from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS, max_shift_of
+from ..integer.graph import (
+    AddLayer,
+    ConvLayer,
+    LinearLayer,
+    PoolKind,
+    PoolLayer,
+    Requant,
+    WeightFormat,
+)
+from ..sim.plan import DatapathLayer, LayerPlan, datapath_layer, passes
 from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
 
-#: Descriptor words per layer (tb_harness.v: NF) and their order.
+#: Descriptor words per layer (tb_harness.v: NF; accel_core.v's desc_* ports) and their order.
 DESCRIPTOR_FIELDS = (
-    "c_in",
-    "c_out",
-    "h_in",
-    "w_in",
-    "h_out",
-    "w_out",
-    "ksize",
-    "stride",
-    "pad",
-    "tile_rows",
-    "pair_bits",
-    "n_pos",
-    "base_pos",
-    "base_neg",
-    "rq_shift",
-    "rq_lo",
-    "rq_hi",
-    "in_base",
-    "w_base",
-    "out_base",
-    "mode",
-    "shift_a",
-    "shift_b",
-    "in2_base",
+    "c_out", "h_in", "w_in", "h_out", "w_out", "ksize", "stride", "pad", "blocks", "tile_rows",
+    "mode", "shift_a", "shift_b", "rq_shift", "rq_lo", "rq_hi", "n_pos", "off_pos", "off_neg",
+    "narrow", "passes", "groups", "in_base", "in2_base", "w_base", "out_base", "in_row_bytes",
+    "in_blk_bytes", "pad_bytes", "tr_bytes", "span_bytes", "end_bytes", "srow_bytes", "krow_bytes",
+    "tr_rows", "w_bytes", "w_word_beats", "w_lanes", "out_row_bytes", "out_seg_bytes",
+    "out_tr_bytes", "st_beats", "st_beats_last", "passes_last",
 )
-DESCRIPTOR_WORDS = 24
+DESCRIPTOR_WORDS = 48
 #: Largest left shift of an add's operands (the descriptor's 4-bit fields).
 MAX_ADD_SHIFT = 15
+#: Most passes per window block (the descriptor's 8-bit ``passes`` fields).
+MAX_PASSES = 255
 
 
 class Mode(enum.IntEnum):
@@ -70,34 +70,82 @@ class Mode(enum.IntEnum):
     ADD = 3
 
 
+# ------------------------------------------------------------------------------ feature maps
+
+
+def to_blocks(tensor: np.ndarray, tn: int) -> bytes:
+    """A ``(C, H, W)`` map (or ``(F,)`` vector) of int8 activations in DDR order: channel blocks of
+    ``tn``, row-major (``(H, ceil(C/tn), W, tn)``), missing channels zero."""
+    values = np.asarray(tensor, dtype=np.int64)
+    cube = values.reshape(-1, 1, 1) if values.ndim == 1 else values
+    channels, height, width = cube.shape
+    blocks = ceil_div(channels, tn)
+    padded = np.zeros((blocks * tn, height, width), dtype=np.int8)
+    padded[:channels] = cube
+    return padded.reshape(blocks, tn, height, width).transpose(2, 0, 3, 1).tobytes()
+
+
+def from_blocks(data: np.ndarray, shape: tuple[int, ...], tn: int) -> np.ndarray:
+    """The int8 tensor of ``shape`` stored at ``data`` (uint8 bytes) by :func:`to_blocks`."""
+    channels, height, width = shape if len(shape) == 3 else (shape[0], 1, 1)
+    blocks = ceil_div(channels, tn)
+    cube = np.asarray(data, dtype=np.uint8).view(np.int8).reshape(height, blocks, width, tn)
+    return cube.transpose(1, 3, 0, 2).reshape(blocks * tn, height, width)[:channels].reshape(shape)
+
+
+def block_bytes(shape: tuple[int, ...], tn: int) -> int:
+    """Bytes of a tensor of ``shape`` in DDR (:func:`to_blocks`)."""
+    channels, height, width = shape if len(shape) == 3 else (shape[0], 1, 1)
+    return height * ceil_div(channels, tn) * tn * width
+
+
+def ddr_columns(input_shape: tuple[int, ...], tn: int) -> np.ndarray:
+    """For each activation of a linear layer's input in DDR, its feature index in torch order
+    (``c*H*W + y*W + x`` of a flattened ``(C, H, W)`` map, or ``f`` of a vector), -1 for padding."""
+    channels, height, width = input_shape if len(input_shape) == 3 else (input_shape[0], 1, 1)
+    blocks = ceil_div(channels, tn)
+    y, b, x, j = np.meshgrid(np.arange(height), np.arange(blocks), np.arange(width), np.arange(tn),
+                             indexing="ij")
+    channel = b * tn + j
+    index = channel * height * width + y * width + x
+    return np.where(channel < channels, index, -1).reshape(-1)
+
+
+# -------------------------------------------------------------------------------- weight codes
+
+
 @dataclass(frozen=True)
-class GsnqCodes:
-    """A layer's weights as GSNQ codes.
+class LayerCodes:
+    """A layer's weights as the codes its PE kind decodes.
 
     Attributes:
         codes: uint8 array of the weights' shape.
-        n_pos: codes of positive weights (``1 .. n_pos``).
-        base_pos, base_neg: shift of code 1 and of code ``n_pos + 1``.
+        n_pos, off_pos, off_neg: the GSNQ decoding of shift kinds (descriptor fields; 0 for
+            uniform codes): code ``c`` is ``+2^(c + off_pos)`` for ``1 <= c <= n_pos`` and
+            ``-2^(c + off_neg)`` above, offsets modulo ``2^shift_bits``.
     """
 
     codes: np.ndarray
     n_pos: int
-    base_pos: int
-    base_neg: int
+    off_pos: int
+    off_neg: int
 
 
-def gsnq_codes(name: str, weights: np.ndarray, weight_bits: int) -> GsnqCodes:
+def gsnq_codes(name: str, weights: np.ndarray, params: RtlParameters) -> LayerCodes:
     """Encode integer power-of-two weights (0 or +-2^s) as ``weight_bits``-bit GSNQ codes.
 
     Raises:
         UnsupportedLayerError: a weight is not 0 or +-2^s, the levels need more codes than
-            ``weight_bits`` give, or a shift exceeds ``2^weight_bits - 2``.
+            ``weight_bits`` give, or a shift exceeds what the shifters cover (``2^(w-1)``).
     """
     values = np.asarray(weights, dtype=np.int64)
     magnitude = np.abs(values)
     nonzero = magnitude != 0
     if np.any(magnitude[nonzero] & (magnitude[nonzero] - 1)):
-        raise UnsupportedLayerError(f"layer {name!r} weights must be 0 or +-2^s for the RTL")
+        raise UnsupportedLayerError(
+            f"layer {name!r} weights must be 0 or +-2^s for the {PeKind(_kind(params)).value} RTL "
+            "(compress with GSNQ weights)"
+        )
     shifts = np.zeros(values.shape, dtype=np.int64)
     shifts[nonzero] = np.log2(magnitude[nonzero]).round().astype(np.int64)
     pos, neg = values > 0, values < 0
@@ -106,15 +154,58 @@ def gsnq_codes(name: str, weights: np.ndarray, weight_bits: int) -> GsnqCodes:
     n_pos = int(shifts[pos].max()) - base_pos + 1 if pos.any() else 0
     n_neg = int(shifts[neg].max()) - base_neg + 1 if neg.any() else 0
     top = int(shifts[nonzero].max()) if nonzero.any() else 0
-    if n_pos + n_neg > (1 << weight_bits) - 1 or top > (1 << weight_bits) - 2:
+    w = params.weight_bits
+    if n_pos + n_neg > (1 << w) - 1 or top > max_shift_of(w):
         raise UnsupportedLayerError(
-            f"weight_bits must be large enough for the levels of layer {name!r} "
-            f"({n_pos} positive and {n_neg} negative powers of two, shifts up to {top}), not {weight_bits}"
+            f"weight_bits must be large enough for the levels of layer {name!r} ({n_pos} positive "
+            f"and {n_neg} negative powers of two, shifts up to {top}; {w}-bit shifters cover shifts "
+            f"up to {max_shift_of(w)}), not {w}"
         )
     codes = np.zeros(values.shape, dtype=np.uint8)
     codes[pos] = 1 + shifts[pos] - base_pos
     codes[neg] = n_pos + 1 + shifts[neg] - base_neg
-    return GsnqCodes(codes, n_pos, base_pos, base_neg)
+    mask = (1 << params.shift_bits) - 1
+    return LayerCodes(codes, n_pos, (base_pos - 1) & mask, (base_neg - n_pos - 1) & mask)
+
+
+def uniform_codes(name: str, weights: np.ndarray, params: RtlParameters) -> LayerCodes:
+    """The integer weights as signed ``weight_bits``-bit uniform codes (multiplier kinds).
+
+    Raises:
+        UnsupportedLayerError: a weight outside ``-(2^(w-1) - 1) .. 2^(w-1) - 1``.
+    """
+    values = np.asarray(weights, dtype=np.int64)
+    top = (1 << (params.weight_bits - 1)) - 1
+    if values.size and int(np.abs(values).max()) > top:
+        raise UnsupportedLayerError(
+            f"layer {name!r} weights must be uniform {params.weight_bits}-bit codes (-{top} .. {top}) "
+            f"for the {PeKind(_kind(params)).value} RTL, not up to {int(np.abs(values).max())} "
+            "(compress with uniform weights)"
+        )
+    return LayerCodes((values & ((1 << params.weight_bits) - 1)).astype(np.uint8), 0, 0, 0)
+
+
+def _kind(params: RtlParameters) -> str:
+    return list(PeKind)[params.kind].value
+
+
+def layer_codes(name: str, weights: np.ndarray, weight_format: WeightFormat, params: RtlParameters) -> LayerCodes:
+    """The codes a layer's weights take on the configuration's PE kind.
+
+    Raises:
+        UnsupportedLayerError: the layer's weight format is not the one the PE kind applies
+            (shifters take GSNQ, multipliers uniform codes), or a weight has no code.
+    """
+    kind = PeKind(_kind(params))
+    if WeightFormat(weight_format) is not kind.weight_format:
+        raise UnsupportedLayerError(
+            f"layer {name!r} weights must be {kind.weight_format.value} for the {kind.value} PE kind, "
+            f"not {WeightFormat(weight_format).value} (compress with --weights {kind.weight_format.value}, "
+            f"or choose a PE kind that applies {WeightFormat(weight_format).value} weights)"
+        )
+    if kind.is_shift:
+        return gsnq_codes(name, weights, params)
+    return uniform_codes(name, weights, params)
 
 
 def pack_fields(fields: list[tuple[np.ndarray, int]], count: int) -> np.ndarray:
@@ -137,105 +228,176 @@ def pack_bits(bits: np.ndarray) -> bytes:
     return np.packbits(bits.reshape(-1), bitorder="little").tobytes()
 
 
+# ----------------------------------------------------------------------- convolution and linear
+
+
 @dataclass(frozen=True)
 class PeLayerView:
-    """A convolution or linear layer as the RTL runs it (a linear layer is a 1x1 convolution)."""
+    """A convolution or linear layer as the RTL runs it (a linear layer is a 1x1 convolution).
 
-    name: str
-    c_in: int
-    c_out: int
-    h_in: int
-    w_in: int
-    kernel: int
-    stride: int
-    padding: int
-    h_out: int
-    w_out: int
-    weights: np.ndarray  # (c_out, c_in, K, K) integers
-    kept_rows: np.ndarray | None  # (c_out, c_in, r) or None
+    Attributes:
+        layer: the layer's shape as the datapath sees it (the timing contract's view: a linear
+            layer's input channels are its input's activations in DDR, padding included).
+        weights: ``(c_out, c_in, K, K)`` integer weights in torch's input order.
+        kept_rows: ``(c_out, c_in, r)`` kept rows of a KRP layer, or None.
+        columns: for each DDR input channel, its torch input channel (-1: padding); a linear
+            layer after a flatten reads the map's channel blocks in their DDR order.
+        requant: the per-channel requantization.
+    """
+
+    layer: DatapathLayer
+    weights: np.ndarray
+    kept_rows: np.ndarray | None
+    columns: np.ndarray
     requant: Requant
 
+    @property
+    def name(self) -> str:
+        """The layer's name."""
+        return self.layer.name
 
-def pe_view(layer: ConvLayer | LinearLayer) -> PeLayerView:
-    """The RTL's view of a convolution or linear layer."""
+
+def pe_view(layer: ConvLayer | LinearLayer, input_shape: tuple[int, ...], tn: int) -> PeLayerView:
+    """The RTL's view of a convolution or linear layer whose input tensor has ``input_shape``
+    (a linear layer's input map before its flatten, if any)."""
     if isinstance(layer, LinearLayer):
-        return PeLayerView(
-            layer.name,
-            layer.in_features,
-            layer.out_features,
-            1,
-            1,
-            1,
-            1,
-            0,
-            1,
-            1,
-            layer.weights.reshape(layer.out_features, layer.in_features, 1, 1),
-            None,
-            layer.requant,
-        )
-    return PeLayerView(
-        layer.name,
-        layer.in_channels,
-        layer.out_channels,
-        layer.in_h,
-        layer.in_w,
-        layer.kernel,
-        layer.stride,
-        layer.padding,
-        layer.out_h,
-        layer.out_w,
-        layer.weights,
-        layer.kept_rows,
-        layer.requant,
-    )
-
-
-def row_pairs(view: PeLayerView, params: RtlParameters) -> bool:
-    """Whether the layer's pairs are kept rows with a row index (krp_gsnq units on a KRP layer)."""
-    return params.kind == 3 and view.kept_rows is not None
-
-
-def pair_bits(view: PeLayerView, params: RtlParameters) -> int:
-    """Bits of one pair in DDR (docs/microarchitecture.md, section 2, with ``r = 1``)."""
-    if row_pairs(view, params):
-        return view.kernel * params.weight_bits + bits_for(view.kernel)
-    return view.kernel * view.kernel * params.weight_bits
+        columns = ddr_columns(input_shape, tn)
+        shape = datapath_layer(layer, (len(columns),))
+        weights = layer.weights.reshape(layer.out_features, layer.in_features, 1, 1)
+        return PeLayerView(shape, weights, None, columns, layer.requant)
+    shape = datapath_layer(layer, input_shape)
+    return PeLayerView(shape, layer.weights, layer.kept_rows, np.arange(layer.in_channels), layer.requant)
 
 
 def check_pe_layer(view: PeLayerView, params: RtlParameters) -> None:
-    """Raise if the RTL cannot run ``view`` (before anything is built).
-
-    The RTL runs one pass per input-channel group (P = 1): kernels up to ``pe.kernel_max``; a
-    ``krp_gsnq`` array runs KRP layers with one kept row, and dense layers only with 1x1 kernels.
-    """
-    name, k = view.name, view.kernel
-    if k > params.kernel_max:
-        raise UnsupportedLayerError(
-            f"layer {name!r} kernel must be at most pe.kernel_max = {params.kernel_max} for the RTL "
-            f"(one pass per input group), not {k}"
-        )
-    if params.kind == 3:
-        rows = None if view.kept_rows is None else view.kept_rows.shape[2]
-        if (rows is None and k > 1) or (rows is not None and rows != 1):
-            what = "a dense layer" if rows is None else f"{rows} kept rows"
-            raise UnsupportedLayerError(
-                f"layer {name!r} must have one kept row per kernel (or a 1x1 kernel) to run on the "
-                f"krp_gsnq RTL, not {what} (several passes per group are not implemented in the RTL)"
-            )
-    _check_geometry(name, k, view.padding, (
-        ("stride", view.stride, MAX_SMALL_FIELD),
-        ("input height", view.h_in, (1 << DIM_BITS) - 1),
-        ("input width", view.w_in, (1 << DIM_BITS) - 1),
-        ("input channels", view.c_in, (1 << CHANNEL_BITS) - 1),
-        ("output channels", view.c_out, (1 << CHANNEL_BITS) - 1),
+    """Raise if the RTL cannot run ``view`` (before anything is built): the descriptor's field
+    widths (kernel, window blocks and passes included) and the requantization."""
+    shape, name = view.layer, view.name
+    _check_geometry(name, shape.kernel, shape.padding, (
+        ("kernel", shape.kernel, MAX_SMALL_FIELD),
+        ("stride", shape.stride, MAX_SMALL_FIELD),
+        ("input height", shape.h_in, (1 << DIM_BITS) - 1),
+        ("input width", shape.w_in, (1 << DIM_BITS) - 1),
+        ("input channels", shape.c_in, (1 << CHANNEL_BITS) - 1),
+        ("output channels", shape.c_out, (1 << CHANNEL_BITS) - 1),
+        ("passes per window block", block_passes(view, params)[0], MAX_PASSES),
     ), params)
-    if view.c_in * min(params.tn, view.c_out) >= 1 << CHANNEL_BITS:
-        raise UnsupportedLayerError(
-            f"layer {name!r} must have fewer than {1 << CHANNEL_BITS} weight pairs per channel group "
-            f"for the RTL, not {view.c_in * min(params.tn, view.c_out)}"
-        )
     check_requant(name, view.requant, params)
+
+
+def _layer_passes(view: PeLayerView, params: RtlParameters) -> int:
+    rows = None if view.kept_rows is None else int(view.kept_rows.shape[2])
+    return passes(list(PeKind)[params.kind], params.kernel_max, view.layer.kernel, rows)
+
+
+def block_passes(view: PeLayerView, params: RtlParameters) -> tuple[int, int]:
+    """Passes per ``kmax x kmax`` window block: in every block row but the last, and in the last.
+
+    The core walks a ``K x K`` kernel as ``ceil(K/kmax)^2`` window blocks (row-major) and, in each,
+    its passes: one for the dense kinds, the ``r`` kept-row slots of a KRP layer on KRP units, and
+    the kernel rows inside the block row for a dense layer on KRP units (``kmax``, and
+    ``K - (s-1)*kmax`` in the last block row). Their sum over the blocks is the contract's ``P``.
+    """
+    k, kmax = view.layer.kernel, params.kernel_max
+    if k == 1 or params.kind != list(PeKind).index(PeKind.KRP_GSNQ):
+        return 1, 1
+    if view.kept_rows is not None:
+        rows = int(view.kept_rows.shape[2])
+        return rows, rows
+    return kmax, k - (ceil_div(k, kmax) - 1) * kmax
+
+
+def unit_items(view: PeLayerView, params: RtlParameters, codes: LayerCodes) -> np.ndarray:
+    """The weight item of every (output channel, DDR input channel, step of a pixel): a uint8 bit
+    array of shape ``(c_out, c_in, P, item_bits)`` (section 2's item formats), the steps in the
+    core's order: window block row ``by``, block column ``bx``, pass (:func:`block_passes`).
+
+    A KRP unit's item for a pass of block ``(by, bx)`` holds the codes of columns ``bx*kmax ..``
+    of its kernel row and that row's index inside the block row; a kept row outside the block
+    row gives a zero item. A dense kind's item is the block's ``kmax x kmax`` codes (zero past
+    the kernel).
+    """
+    shape, kmax, w = view.layer, params.kernel_max, params.weight_bits
+    k, columns = shape.kernel, view.columns
+    gathered = np.zeros((shape.c_out, len(columns), k, k), dtype=np.int64)
+    gathered[:, columns >= 0] = codes.codes[:, columns[columns >= 0]]
+    if k == 1:
+        return pack_fields([(gathered.reshape(-1), w)], gathered.size).reshape(shape.c_out, len(columns), 1, w)
+    side = ceil_div(k, kmax)
+    padded = np.zeros(gathered.shape[:2] + (side * kmax, side * kmax), dtype=np.int64)
+    padded[:, :, :k, :k] = gathered
+    steps = []
+    if params.kind == list(PeKind).index(PeKind.KRP_GSNQ):
+        kept = (None if view.kept_rows is None else _ddr_rows(view.kept_rows, columns))  # (c_out, c_in, r)
+        for by in range(side):
+            first = by * kmax
+            slots = range(kept.shape[2]) if kept is not None else range(first, min(k, first + kmax))
+            for bx in range(side):
+                for slot in slots:
+                    row = kept[..., slot] if kept is not None else np.full(gathered.shape[:2], slot)
+                    inside = (row >= first) & (row < first + kmax)
+                    taps = np.take_along_axis(padded, row[..., None, None], axis=2)[:, :, 0]
+                    taps = np.where(inside[..., None], taps[..., bx * kmax:(bx + 1) * kmax], 0)
+                    steps.append(np.concatenate([taps, np.where(inside, row - first, 0)[..., None]], axis=2))
+        widths = [w] * kmax + [bits_for(kmax)]
+    else:
+        for by in range(side):
+            for bx in range(side):
+                block = padded[:, :, by * kmax:(by + 1) * kmax, bx * kmax:(bx + 1) * kmax]
+                steps.append(block.reshape(gathered.shape[:2] + (kmax * kmax,)))
+        widths = [w] * (kmax * kmax)
+    fields_of = np.stack(steps, axis=2)                       # (c_out, c_in, P, fields)
+    count = fields_of.shape[0] * fields_of.shape[1] * fields_of.shape[2]
+    fields = [(fields_of[..., t].reshape(-1), width) for t, width in enumerate(widths)]
+    return pack_fields(fields, count).reshape(fields_of.shape[:3] + (-1,))
+
+
+def _ddr_rows(kept_rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The kept rows per DDR input channel (padding channels: rows 0 ..)."""
+    rows = np.broadcast_to(np.arange(kept_rows.shape[2]), kept_rows.shape[:1] + (len(columns), kept_rows.shape[2]))
+    rows = rows.copy()
+    rows[:, columns >= 0] = kept_rows[:, columns[columns >= 0]]
+    return rows
+
+
+def weight_image(view: PeLayerView, config: HwConfig, params: RtlParameters, codes: LayerCodes) -> bytes:
+    """Every channel group's step words and parameters, one group after the other."""
+    shape, tn, tm = view.layer, params.tn, params.tm
+    items = unit_items(view, params, codes)
+    steps, item_bits = items.shape[2], items.shape[3]
+    groups, blocks = ceil_div(shape.c_in, tm), channel_blocks(shape.c_out, config)
+    padded = np.zeros((blocks * tn, groups * tm, steps, item_bits), dtype=np.uint8)
+    padded[: shape.c_out, : shape.c_in] = items
+    word_bits = 8 * params.beat * step_beats(config, shape.kernel)
+    chunks = []
+    for group in range(blocks):
+        block = padded[group * tn:(group + 1) * tn].reshape(tn, groups, tm, steps, item_bits)
+        words = block.transpose(3, 1, 0, 2, 4).reshape(steps * groups, tn * tm * item_bits)
+        words = np.concatenate([words, np.zeros((len(words), word_bits - words.shape[1]), np.uint8)], axis=1)
+        chunks.append(pack_bits(words) + param_bytes(view.requant, group, config))
+    return b"".join(chunks)
+
+
+def param_bytes(requant: Requant | None, group: int, config: HwConfig) -> bytes:
+    """The parameter beats of output-channel group ``group``: ``tn`` 8-byte words (zeros past the
+    layer's channels), padded to whole beats; none for max pooling."""
+    if requant is None:
+        return b""
+    tn = config.pe.tn
+    channels = len(np.asarray(requant.multiplier).reshape(-1))
+    words = requant_bytes(requant, slice(group * tn, min(channels, (group + 1) * tn)))
+    return words.ljust(param_beats(config) * config.ddr.bytes_per_cycle, b"\0")
+
+
+def requant_bytes(requant: Requant, channels: slice) -> bytes:
+    """The 8-byte parameter words of ``channels``: multiplier in bits 0-15, bias in bits 16-63."""
+    multiplier = np.asarray(requant.multiplier, dtype=np.int64)[channels]
+    bias = np.asarray(requant.bias, dtype=np.int64)[channels]
+    words = [
+        (int(m) & 0xFFFF) | ((int(b) & ((1 << REQUANT_BIAS_BITS) - 1)) << REQUANT_MULTIPLIER_BITS)
+        for m, b in zip(multiplier, bias)
+    ]
+    return b"".join(word.to_bytes(8, "little") for word in words)
 
 
 def check_requant(name: str, requant: Requant, params: RtlParameters) -> None:
@@ -258,6 +420,9 @@ def check_requant(name: str, requant: Requant, params: RtlParameters) -> None:
             f"layer {name!r} requantization must have a shift in 0..63 and bounds in [{a_lo}, {a_hi}], "
             f"not shift {requant.shift}, bounds [{requant.lo}, {requant.hi}]"
         )
+
+
+# ---------------------------------------------------------------------------- vector layers
 
 
 @dataclass(frozen=True)
@@ -306,10 +471,9 @@ def vector_view(layer: PoolLayer | AddLayer, input_shape: tuple[int, ...]) -> Ve
 def _check_geometry(name: str, kernel: int, padding: int, fields: tuple[tuple[str, int, int], ...],
                     params: RtlParameters) -> None:
     """Window, padding and field widths every layer shares (``fields``: name, value, largest)."""
-    if padding >= kernel or padding >= params.kernel_max:
+    if padding >= kernel:
         raise UnsupportedLayerError(
-            f"layer {name!r} padding must be smaller than its kernel and pe.kernel_max for the RTL, "
-            f"not {padding}"
+            f"layer {name!r} padding must be smaller than its kernel for the RTL, not {padding}"
         )
     for field, value, top in fields:
         if value > top:
@@ -338,60 +502,19 @@ def check_vector_layer(view: VectorLayerView, params: RtlParameters) -> None:
         check_requant(view.name, view.requant, params)
 
 
-def vector_param_image(view: VectorLayerView, params: RtlParameters) -> bytes:
-    """The parameter words of every channel group, one group after the other (none for max pooling)."""
-    if view.requant is None:
-        return b""
-    channels = view.layer.c_out
-    return b"".join(
-        requant_bytes(view.requant, slice(first, min(channels, first + params.tn)))
-        for first in range(0, channels, params.tn)
-    )
+def vector_param_image(view: VectorLayerView, config: HwConfig) -> bytes:
+    """The parameter beats of every channel group, one group after the other (none for max pooling)."""
+    return b"".join(param_bytes(view.requant, group, config)
+                    for group in range(channel_blocks(view.layer.c_out, config)))
 
 
-def requant_bytes(requant: Requant, channels: slice) -> bytes:
-    """The 8-byte parameter words of ``channels``: multiplier in bits 0-15, bias in bits 16-63."""
-    multiplier = np.asarray(requant.multiplier, dtype=np.int64)[channels]
-    bias = np.asarray(requant.bias, dtype=np.int64)[channels]
-    words = [
-        (int(m) & 0xFFFF) | ((int(b) & ((1 << REQUANT_BIAS_BITS) - 1)) << REQUANT_MULTIPLIER_BITS)
-        for m, b in zip(multiplier, bias)
-    ]
-    return b"".join(word.to_bytes(8, "little") for word in words)
-
-
-def weight_image(view: PeLayerView, params: RtlParameters, codes: GsnqCodes) -> bytes:
-    """All channel groups of the layer, one after the other (docs/rtl.md)."""
-    k, w = view.kernel, params.weight_bits
-    if row_pairs(view, params):
-        assert view.kept_rows is not None
-        rows = view.kept_rows[:, :, 0]
-        kept = np.take_along_axis(codes.codes, rows[:, :, None, None], axis=2)[
-            :, :, 0, :
-        ]  # (o, c, K)
-        fields = [(kept[..., v].reshape(-1), w) for v in range(k)] + [
-            (rows.reshape(-1), bits_for(k))
-        ]
-    else:
-        flat = codes.codes.reshape(view.c_out, view.c_in, k * k)
-        fields = [(flat[..., t].reshape(-1), w) for t in range(k * k)]
-    pairs = pack_fields(fields, view.c_out * view.c_in).reshape(view.c_out, view.c_in, -1)
-    chunks = []
-    for first in range(0, view.c_out, params.tn):
-        group = slice(first, min(view.c_out, first + params.tn))
-        chunks.append(pack_bits(pairs[group]) + requant_bytes(view.requant, group))
-    return b"".join(chunks)
-
-
-def group_bytes(view: PeLayerView, params: RtlParameters, channels: int) -> int:
-    """Bytes of one weight transfer of ``channels`` output channels (the contract's formula)."""
-    return ceil_div(channels * view.c_in * pair_bits(view, params), 8) + 8 * channels
+# ------------------------------------------------------------------------------- descriptors
 
 
 def descriptor(values: dict[str, int]) -> list[int]:
     """Descriptor words in :data:`DESCRIPTOR_FIELDS` order (absent fields 0), padded to
-    :data:`DESCRIPTOR_WORDS`."""
-    words = [values.get(name, 0) for name in DESCRIPTOR_FIELDS]
+    :data:`DESCRIPTOR_WORDS`; negative values as 32-bit two's complement."""
+    words = [values.get(name, 0) & 0xFFFFFFFF for name in DESCRIPTOR_FIELDS]
     return words + [0] * (DESCRIPTOR_WORDS - len(words))
 
 
@@ -404,56 +527,54 @@ def _requant_fields(requant: Requant | None, params: RtlParameters) -> dict[str,
     return {"rq_shift": requant.shift, "rq_lo": requant.lo & mask, "rq_hi": requant.hi & mask}
 
 
-def _geometry_fields(view: PeLayerView | DatapathLayer, tile_rows: int) -> dict[str, int]:
-    """The descriptor's shape fields: channels, map sizes, window and tile rows."""
+def _geometry_fields(shape: DatapathLayer, plan: LayerPlan, config: HwConfig) -> dict[str, int]:
+    """Shape, tiling and every byte count and offset step of a layer (section 5, by the plan)."""
+    kmax, tn, beat = config.pe.kernel_max, config.pe.tn, config.ddr.bytes_per_cycle
+    k, s, pad, tr = shape.kernel, shape.stride, shape.padding, plan.tile_rows
+    row_in = row_bytes(shape.c_in, shape.w_in, config)
+    seg_out = tn * shape.w_out
+    last_rows = shape.h_out - (plan.row_groups - 1) * tr
     return {
-        "c_in": view.c_in,
-        "c_out": view.c_out,
-        "h_in": view.h_in,
-        "w_in": view.w_in,
-        "h_out": view.h_out,
-        "w_out": view.w_out,
-        "ksize": view.kernel,
-        "stride": view.stride,
-        "pad": view.padding,
-        "tile_rows": tile_rows,
+        "c_out": shape.c_out, "h_in": shape.h_in, "w_in": shape.w_in, "h_out": shape.h_out,
+        "w_out": shape.w_out, "ksize": k, "stride": s, "pad": pad,
+        "blocks": ceil_div(k, kmax), "tile_rows": tr,
+        "in_row_bytes": row_in, "in_blk_bytes": shape.w_in * tn, "pad_bytes": pad * row_in,
+        "tr_bytes": tr * s * row_in, "span_bytes": ((tr - 1) * s + k) * row_in,
+        "end_bytes": min(shape.h_in, (shape.h_out - 1) * s - pad + k) * row_in,
+        "srow_bytes": s * row_in, "krow_bytes": kmax * row_in, "tr_rows": tr * s,
+        "out_row_bytes": row_bytes(shape.c_out, shape.w_out, config), "out_seg_bytes": seg_out,
+        "out_tr_bytes": tr * row_bytes(shape.c_out, shape.w_out, config),
+        "st_beats": tr * ceil_div(seg_out, beat), "st_beats_last": last_rows * ceil_div(seg_out, beat),
     }
 
 
-def pe_descriptor(
-    view: PeLayerView,
-    params: RtlParameters,
-    codes: GsnqCodes,
-    tile_rows: int,
-    bases: tuple[int, int, int],
-) -> list[int]:
+def pe_descriptor(view: PeLayerView, config: HwConfig, params: RtlParameters, codes: LayerCodes,
+                  plan: LayerPlan, bases: tuple[int, int, int]) -> list[int]:
     """The descriptor of a convolution or linear layer (``bases``: input, weights, output)."""
+    shape = view.layer
+    groups = ceil_div(shape.c_in, params.tm)
+    words = _layer_passes(view, params) * groups * step_beats(config, shape.kernel)
     return descriptor({
-        **_geometry_fields(view, tile_rows),
-        "pair_bits": pair_bits(view, params),
-        "n_pos": codes.n_pos,
-        "base_pos": codes.base_pos,
-        "base_neg": codes.base_neg,
+        **_geometry_fields(shape, plan, config),
+        "mode": Mode.CONV, "n_pos": codes.n_pos, "off_pos": codes.off_pos, "off_neg": codes.off_neg,
+        "narrow": int(shape.kernel == 1),
+        "passes": block_passes(view, params)[0], "passes_last": block_passes(view, params)[1],
+        "groups": groups,
         **_requant_fields(view.requant, params),
-        "in_base": bases[0],
-        "w_base": bases[1],
-        "out_base": bases[2],
-        "mode": Mode.CONV,
+        "in_base": bases[0], "w_base": bases[1], "out_base": bases[2],
+        "w_bytes": (words + param_beats(config)) * params.beat, "w_word_beats": words,
+        "w_lanes": step_beats(config, shape.kernel),
     })
 
 
-def vector_descriptor(
-    view: VectorLayerView, params: RtlParameters, tile_rows: int, bases: tuple[int, int, int, int]
-) -> list[int]:
+def vector_descriptor(view: VectorLayerView, config: HwConfig, params: RtlParameters, plan: LayerPlan,
+                      bases: tuple[int, int, int, int]) -> list[int]:
     """The descriptor of a pooling or add (``bases``: input, parameters, output, operand B)."""
     return descriptor({
-        **_geometry_fields(view.layer, tile_rows),
+        **_geometry_fields(view.layer, plan, config),
         **_requant_fields(view.requant, params),
-        "in_base": bases[0],
-        "w_base": bases[1],
-        "out_base": bases[2],
-        "mode": view.mode,
-        "shift_a": view.shift_a,
-        "shift_b": view.shift_b,
-        "in2_base": bases[3],
+        "in_base": bases[0], "w_base": bases[1], "out_base": bases[2], "in2_base": bases[3],
+        "mode": view.mode, "shift_a": view.shift_a, "shift_b": view.shift_b,
+        "w_bytes": param_beats(config) * params.beat if view.requant is not None else 0,
+        "w_lanes": 1,
     })

@@ -1,14 +1,15 @@
 """The Verilog parameters of the core for a hardware configuration, and what the RTL can realize.
 
 :func:`rtl_parameters` turns a :class:`~accelsim.hw.HwConfig` into the parameters of
-``accel_core`` (``accelsim/rtl/verilog/accel_core.v``): the contract's fields plus the RTL's own
-buffer organization (docs/rtl.md, "Buffers"). Configurations the RTL cannot build are rejected
-here, before any file is written, with a :class:`~accelsim.errors.ConfigError` naming the field.
+``accel_core`` (``accelsim/rtl/verilog/accel_core.v``): the contract's fields plus the buffer
+organization of ``accelsim.hw.geometry`` (docs/microarchitecture.md, section 4). Configurations the
+RTL cannot build are rejected here, before any file is written, with a
+:class:`~accelsim.errors.ConfigError` naming the field.
 
 >>> from accelsim.hw import load_config
 >>> p = rtl_parameters(load_config("default"))
->>> p.kind, p.tn, p.tm, p.in_slots, p.w_lanes, p.w_interleave
-(3, 8, 4, 8, 16, 8)
+>>> p.kind, p.tn, p.tm, p.in_word, p.w_lanes, p.out_rams
+(3, 8, 4, 32, 7, 1)
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
 from ..hw.config import HwConfig, PeKind
+from ..hw.geometry import input_word_bytes, output_rams, param_beats, round_up, step_beats
 from ..hw.intmath import bits_for, ceil_div
+from ..hw.resources import pe_widths
 
 #: Activation width the RTL supports (DDR bytes are activations; docs/rtl.md).
 RTL_ACT_BITS = 8
 #: Smallest ``pe.pipeline_depth`` the RTL realizes: a step issued one cycle after the tile start
-#: writes its pixel 9 cycles later, and the store prefetch needs its data 2 cycles before the end.
-RTL_MIN_PIPELINE_DEPTH = 12
-#: Largest GSNQ code width: the shifters cover shifts 0 .. 2^w - 2.
+#: writes its pixel 11 cycles later, and the store prefetch needs its data 2 cycles before the end.
+RTL_MIN_PIPELINE_DEPTH = 14
+#: Largest code width: the shifters cover shifts 0 .. 2^(w-1), the multipliers w-bit codes.
 RTL_MAX_WEIGHT_BITS = 6
-#: Bits of the descriptor's row/column counts, channel counts, tile indices (accel_core.v).
-DIM_BITS, CHANNEL_BITS, INDEX_BITS = 12, 16, 24
+#: Bits of the descriptor's row/column counts, channel counts, tile indices, beat counts and byte
+#: offsets within the input buffer (accel_core.v).
+DIM_BITS, CHANNEL_BITS, INDEX_BITS, BEATS_BITS, OFFSET_BITS = 12, 16, 24, 24, 24
 #: Largest kernel, stride and padding of the descriptor's 4-bit fields.
 MAX_SMALL_FIELD = 15
 #: Verilog parameter names, in the order of the dataclass fields.
@@ -42,17 +46,20 @@ VERILOG_NAMES = {
     "pipeline_depth": "PIPE_D",
     "beat": "BEAT",
     "burst": "BURST",
+    "in_word": "IN_WORD",
     "in_half": "IN_HALF",
-    "in_slots": "IN_SLOTS",
+    "w_lanes": "W_LANES",
     "w_half": "W_HALF",
-    "w_interleave": "W_IL",
-    "w_lanes": "W_NP",
+    "p_lanes": "P_LANES",
+    "out_rams": "OUT_RAMS",
     "out_half": "OUT_HALF",
-    "out_slots": "OUT_SLOTS",
+    "shift_bits": "SHIFT_W",
+    "product_bits": "PROD_W",
     "dim_bits": "DIM_W",
     "channel_bits": "CH_W",
     "index_bits": "IDX_W",
-    "bytes_bits": "BYTES_W",
+    "beats_bits": "BEATS_W",
+    "offset_bits": "OFF_W",
 }
 
 
@@ -65,15 +72,15 @@ class RtlParameters:
         tn, tm, kernel_max, act_bits, weight_bits, acc_bits, pipeline_depth: as in the config.
         beat: DDR bytes per cycle (the data bus is ``8 * beat`` bits).
         burst: largest DDR request, bytes.
-        in_half: items per input bank and half (``buffers.input_depth`` rounded up to whole
-            two-word runs).
-        in_slots: activations per input-bank RAM word (a power of two >= beat).
-        w_half: weight step words per half (``buffers.weight_depth`` rounded up to the interleave).
-        w_interleave: interleaved RAMs per weight row (covers the words one beat can touch).
-        w_lanes: weight pairs one beat can complete (the 1x1 pair of ``weight_bits`` bits).
-        out_half: items per output channel memory and half.
-        out_slots: activations per output RAM word (a power of two >= beat).
-        dim_bits, channel_bits, index_bits, bytes_bits: field widths.
+        in_word: bytes of an input-buffer word (``geometry.input_word_bytes``).
+        in_half: input-buffer bytes per half (``buffers.input_bytes`` rounded up to two words).
+        w_lanes: beats of a weight-buffer word (the widest step word).
+        w_half: weight words per half (``buffers.weight_depth``).
+        p_lanes: beats of a channel group's requantization parameters.
+        out_rams: interleaved output memories (``geometry.output_rams``).
+        out_half: rows per output memory and half (``buffers.output_depth / out_rams``, rounded up).
+        shift_bits: bits of a tap's shift amount; product_bits: bits of a tap's product.
+        dim_bits, channel_bits, index_bits, beats_bits, offset_bits: field widths.
     """
 
     kind: int
@@ -86,31 +93,29 @@ class RtlParameters:
     pipeline_depth: int
     beat: int
     burst: int
+    in_word: int
     in_half: int
-    in_slots: int
-    w_half: int
-    w_interleave: int
     w_lanes: int
+    w_half: int
+    p_lanes: int
+    out_rams: int
     out_half: int
-    out_slots: int
+    shift_bits: int
+    product_bits: int
     dim_bits: int = DIM_BITS
     channel_bits: int = CHANNEL_BITS
     index_bits: int = INDEX_BITS
-    bytes_bits: int = 16
+    beats_bits: int = BEATS_BITS
+    offset_bits: int = OFFSET_BITS
 
     def verilog(self) -> dict[str, int]:
         """``{Verilog parameter name: value}`` for ``accel_core``."""
         return {VERILOG_NAMES[name]: value for name, value in asdict(self).items()}
 
-
-def power_of_two_at_least(value: int) -> int:
-    """The smallest power of two >= ``value`` (>= 1)."""
-    return 1 << bits_for(max(1, value))
-
-
-def round_up(value: int, multiple: int) -> int:
-    """``value`` rounded up to a multiple of ``multiple``."""
-    return ceil_div(value, multiple) * multiple
+    @property
+    def copies(self) -> int:
+        """Input-buffer copies: one per window row and channel block of a group."""
+        return self.kernel_max * max(1, self.tm // self.tn)
 
 
 def rtl_parameters(config: HwConfig) -> RtlParameters:
@@ -119,7 +124,7 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
     Raises:
         ConfigError: a field the RTL cannot realize (the message names it and the supported range).
     """
-    pe = config.pe
+    pe, buffers = config.pe, config.buffers
     if config.act_bits != RTL_ACT_BITS:
         raise ConfigError(
             f"act_bits must be {RTL_ACT_BITS} for the RTL (one activation per DDR byte), "
@@ -132,8 +137,7 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
         )
     if config.weight_bits > RTL_MAX_WEIGHT_BITS:
         raise ConfigError(
-            f"weight_bits must be at most {RTL_MAX_WEIGHT_BITS} for the RTL (shifts up to "
-            f"2^w - 2), not {config.weight_bits}"
+            f"weight_bits must be at most {RTL_MAX_WEIGHT_BITS} for the RTL, not {config.weight_bits}"
         )
     if pe.kernel_max > MAX_SMALL_FIELD:
         raise ConfigError(
@@ -143,11 +147,9 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
         raise ConfigError(
             f"ddr.burst_bytes must be below {1 << 30} for the RTL, not {config.ddr.burst_bytes}"
         )
-    beat = config.ddr.bytes_per_cycle
-    slots = power_of_two_at_least(beat)
-    # 1x1 pairs are the narrowest: weight_bits bits each, so one beat completes at most this many
-    lanes = ceil_div(8 * beat, config.weight_bits)
-    interleave = power_of_two_at_least(ceil_div(lanes - 1, pe.tm) + 1)
+    word = input_word_bytes(config)
+    rams = output_rams(config)
+    widths = pe_widths(config)
     return RtlParameters(
         kind=list(PeKind).index(pe.kind),
         tn=pe.tn,
@@ -157,14 +159,16 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
         weight_bits=config.weight_bits,
         acc_bits=config.acc_bits,
         pipeline_depth=pe.pipeline_depth,
-        beat=beat,
+        beat=config.ddr.bytes_per_cycle,
         burst=config.ddr.burst_bytes,
-        in_half=round_up(config.buffers.input_depth, 2 * slots),
-        in_slots=slots,
-        w_half=round_up(config.buffers.weight_depth, interleave),
-        w_interleave=interleave,
-        w_lanes=lanes,
-        out_half=round_up(config.buffers.output_depth, 2 * slots),
-        out_slots=slots,
-        bytes_bits=max(bits_for(config.ddr.burst_bytes + 1), bits_for(beat + 1)) + 1,
+        in_word=word,
+        in_half=round_up(buffers.input_bytes, 2 * word),
+        w_lanes=step_beats(config, pe.kernel_max),
+        w_half=buffers.weight_depth,
+        p_lanes=param_beats(config),
+        out_rams=rams,
+        out_half=ceil_div(buffers.output_depth, rams),
+        shift_bits=widths.shift,
+        product_bits=widths.product,
+        beats_bits=max(BEATS_BITS, bits_for(config.ddr.burst_bytes + 1) + 1),
     )

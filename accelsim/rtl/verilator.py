@@ -3,15 +3,18 @@
 :class:`VerilatorRunner` compiles ``tb_harness`` (the packaged library, the generated files of a
 design point and the C++ main) with ``verilator --cc --exe --build`` into a directory named by a
 hash of every source's content and every flag, so a second build of the same design point is
-skipped. Commands run through :func:`accelsim.toolchain.run_tool` (argv lists, logged, typed
+skipped; a lock per build key (``fcntl.flock``) makes a concurrent build of the same design point
+wait and reuse the finished build. Commands run through :func:`accelsim.toolchain.run_tool` (argv lists, logged, typed
 errors carrying stderr).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -19,8 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..outputs import atomic_write_bytes
+from ..synth.cache import CACHE_ENV
 from ..toolchain import VERILATOR, Tool, run_tool
 
 LOG = logging.getLogger(__name__)
@@ -29,6 +33,25 @@ LOG = logging.getLogger(__name__)
 BINARY = "Vmodel"
 #: File marking a finished build (written last).
 STAMP = "build.ok"
+#: Characters that break a path in a Makefile, besides white space.
+_MAKE_SPECIAL = "#$%:;=\\'\"`*?[]()&|<>"
+_MAKE_HOSTILE = re.compile(rf"[\s{re.escape(_MAKE_SPECIAL)}]")
+
+
+def _require_make_safe(path: Path, what: str) -> Path:
+    """``path`` if ``make`` can use it (Verilator builds with make, which splits paths at spaces).
+
+    Raises:
+        ConfigError: the path holds a space or another character special to make, naming the
+            path and the fix.
+    """
+    if _MAKE_HOSTILE.search(str(path)):
+        raise ConfigError(
+            f"{what} must be a path without spaces or characters special to make ({_MAKE_SPECIAL}), not "
+            f"{brief(str(path))}: Verilator builds with make, which cannot use it; set {CACHE_ENV} (or pass "
+            "--cache) to a folder whose path has none, e.g. /tmp/accelsim-cache"
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,11 @@ class RunResult:
     seconds: float
 
 
+#: Flags every Verilator run of the library needs: the buffer RAMs' per-lane write loops (up to a
+#: weight word's beats, over a hundred at 1-byte beats) must be unrolled.
+VERILATOR_FLAGS = ("--unroll-count", "4096")
+
+
 class VerilatorRunner:
     """Verilator builds cached by content, and runs of the built models.
 
@@ -66,6 +94,10 @@ class VerilatorRunner:
         tool: the Verilator to use (default: found with :data:`accelsim.toolchain.VERILATOR`).
         jobs: parallel C++ compile jobs (the machine is shared: keep it small).
         cflags: C++ optimization flags of the model.
+
+    Raises:
+        ConfigError: ``jobs`` < 1, or a cache folder whose path make cannot use (a space in it).
+        ToolNotFound: no usable Verilator (without ``tool``).
     """
 
     def __init__(
@@ -78,13 +110,14 @@ class VerilatorRunner:
     ) -> None:
         if jobs < 1:
             raise ConfigError(f"jobs must be an integer >= 1, not {jobs!r}")
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = _require_make_safe(Path(cache_dir).absolute(), "the Verilator cache folder")
         self.tool = tool or VERILATOR.require()
         self.jobs = jobs
         self.cflags = tuple(cflags)
 
     def _flags(self, top: str) -> list[str]:
         return [
+            *VERILATOR_FLAGS,
             "--cc",
             "--exe",
             "--build",
@@ -119,31 +152,33 @@ class VerilatorRunner:
         """Compile ``top`` from ``sources`` (Verilog and C++) and ``generated`` files, or reuse it.
 
         Raises:
+            ConfigError: a source path make cannot use (a space in it).
             ToolError: Verilator or the C++ compiler failed (their stderr attached).
         """
         began = time.perf_counter()
+        for path in sources:
+            _require_make_safe(path, "a Verilator source")
         key = self.key(sources, generated, top)
         directory = self.cache_dir / key
         binary = directory / "obj" / BINARY
-        if (directory / STAMP).is_file() and binary.is_file():
-            LOG.info("reusing Verilator build %s", directory)
-            return Build(key, directory, binary, True, time.perf_counter() - began)
-        # build in a private folder, then rename it into place: concurrent builds of one design
-        # point never see each other's half-built files, and an interrupted build leaves no stamp
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=self.cache_dir))
-        try:
-            self._compile(staging, sources, generated, top)
-            if directory.exists():
-                shutil.rmtree(directory)  # left by an interrupted build of an older version
-            os.replace(staging, directory)
-        except OSError:
-            if not (directory / STAMP).is_file():
-                raise
-            LOG.info("another process finished Verilator build %s first", directory)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
+        # one build per key at a time: a concurrent build of the same design point waits here,
+        # then reuses the finished build instead of building (and replacing) it again
+        with open(self.cache_dir / f"{key}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (directory / STAMP).is_file() and binary.is_file():
+                LOG.info("reusing Verilator build %s", directory)
+                return Build(key, directory, binary, True, time.perf_counter() - began)
+            # build in a private folder, then rename it into place: an interrupted build leaves no stamp
+            staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=self.cache_dir))
+            try:
+                self._compile(staging, sources, generated, top)
+                if directory.exists():
+                    shutil.rmtree(directory)  # unfinished (no stamp): left by an interrupted build
+                os.replace(staging, directory)
+            finally:
+                if staging.exists():
+                    shutil.rmtree(staging)
         return Build(key, directory, binary, False, time.perf_counter() - began)
 
     def _compile(

@@ -1,8 +1,8 @@
 """The one shared DDR channel: requests, a fixed latency, a data rate, an arbiter.
 
-A transfer is split into requests of at most ``burst_bytes`` (:func:`accelsim.sim.plan.bursts`).
-A granted request holds the channel for ``latency_cycles + ceil(bytes / bytes_per_cycle)``
-cycles; the channel serves one request at a time, without preemption. When the channel is free
+A transfer moves whole data beats (each of its segments starts a new beat) and is split into
+requests of at most ``burst_bytes / bytes_per_cycle`` beats (:func:`accelsim.sim.plan.bursts`).
+A granted request holds the channel for ``latency_cycles + beats`` cycles; the channel serves one request at a time, without preemption. When the channel is free
 at cycle ``t`` it grants, among the requests made at or before ``t``, the one made earliest; ties
 go to the stream of higher priority (store, then input, then weight:
 :data:`accelsim.sim.plan.DDR_PRIORITY`). A request made at cycle ``t`` can be granted at ``t``.
@@ -20,7 +20,7 @@ import simpy
 from simpy.events import Event, EventPriority
 
 from ..hw.config import DdrConfig
-from .plan import DDR_PRIORITY, EventKind, bursts, request_cycles
+from .plan import DDR_PRIORITY, EventKind, Transfer, bursts, request_cycles
 
 #: Priority of the arbitration event: after SimPy's URGENT (0) and NORMAL (1) events of a cycle.
 END_OF_CYCLE = EventPriority(2)
@@ -82,15 +82,15 @@ class DdrChannel:
         self._busy = False
         self._schedule_arbitration()
 
-    def transfer(self, kind: EventKind, nbytes: int) -> Generator[Event, Any, tuple[int, int]]:
-        """Move ``nbytes`` for stream ``kind`` (a SimPy process body: ``yield from``).
+    def transfer(self, kind: EventKind, transfer: Transfer) -> Generator[Event, Any, tuple[int, int]]:
+        """Move ``transfer`` for stream ``kind`` (a SimPy process body: ``yield from``).
 
         Returns:
             ``(start, end)``: the cycle the first request was granted and the cycle the channel
             became free after the last one.
         """
         start = -1
-        for size in bursts(nbytes, self.config):
+        for size in bursts(transfer.beats(self.config), self.config):
             yield self._request(kind)
             if start < 0:
                 start = int(self.env.now)
@@ -99,7 +99,7 @@ class DdrChannel:
             self.busy_cycles += cycles
             self._release()
         if kind is EventKind.STORE_OUTPUT:
-            self.bytes_written += nbytes
+            self.bytes_written += transfer.nbytes
         else:
-            self.bytes_read += nbytes
+            self.bytes_read += transfer.nbytes
         return start, int(self.env.now)

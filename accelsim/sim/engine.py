@@ -85,8 +85,8 @@ class LayerRun:
         for index, job in enumerate(self.jobs[kind]):
             yield self.requested[kind][index]
             yield from buffer.acquire(index % 2, job.bits)
-            for part, nbytes in enumerate(job.transfers):
-                start, end = yield from self.hw.ddr.transfer(kind, nbytes)
+            for part, transfer in enumerate(job.transfers):
+                start, end = yield from self.hw.ddr.transfer(kind, transfer)
                 self._log(kind, job.first_tile, part, start, end)
             self.loaded[kind][index].succeed()
 
@@ -118,7 +118,7 @@ class LayerRun:
         output = self.hw.buffers[EventKind.STORE_OUTPUT]
         for tile in self.plan.tiles:
             yield self.computed[tile.index]
-            start, end = yield from self.hw.ddr.transfer(EventKind.STORE_OUTPUT, tile.store_bytes)
+            start, end = yield from self.hw.ddr.transfer(EventKind.STORE_OUTPUT, tile.store)
             self._log(EventKind.STORE_OUTPUT, tile.index, 0, start, end)
             output.release(tile.index % 2)
 

@@ -1,8 +1,8 @@
 """Parallelism gain: within one device budget, how many units of each PE kind fit, and how fast.
 
 A KRP unit has about a third of a dense unit's taps, so more of them fit in the same logic
-budget. For each PE kind and each ``tm`` of :data:`TM_CHOICES`, :func:`max_units` grows ``tn``
-until the budget (a fraction of the device's LUTs, FFs and DSPs; BRAM may use the whole device)
+budget. For each PE kind and each ``tm`` of :data:`TM_CHOICES`, :func:`max_units` doubles ``tn``
+(a power of two, ``docs/microarchitecture.md`` section 1) until the budget (a fraction of the device's LUTs, FFs and DSPs; BRAM may use the whole device)
 no longer holds for the budgeted part (the PE array, as the paper compares, or the whole
 accelerator), using the resource model; :func:`parallelism_gain` simulates the network on each
 such array and keeps, per kind, the shape with the lowest latency (ties: the smaller ``tm``).
@@ -13,14 +13,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw.config import HwConfig, PeKind
 from ..hw.devices import Device
 from ..hw.resources import STRUCTURAL_BUDGET, Resources, estimate_resources, fits
 from ..integer.graph import IntegerNetwork
 from .engine import simulate
 
-#: Largest ``tn`` searched.
+#: Largest ``tn`` searched (a power of two).
 MAX_TN = 4096
 #: Input-channel parallelism (``tm``) tried for each kind.
 TM_CHOICES = (1, 2, 4, 8, 16, 32)
@@ -58,10 +58,14 @@ class GainRow:
                 "latency_ms": self.latency_ms, "speedup": self.speedup}
 
 
-def logic_budget(fraction: float) -> dict[str, float]:
-    """``fraction`` of LUTs, FFs and DSPs; all of the BRAM."""
-    if not 0 < fraction <= 1:
-        raise ConfigError(f"budget must be a fraction in (0, 1], not {fraction!r}")
+def logic_budget(fraction: float, what: str = "budget") -> dict[str, float]:
+    """``fraction`` of LUTs, FFs and DSPs; all of the BRAM. ``what`` names the fraction in errors.
+
+    Raises:
+        ConfigError: ``fraction`` is not in (0, 1].
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise ConfigError(f"{what} must be a fraction in (0, 1], not {brief(fraction)}")
     return {"lut": fraction, "ff": fraction, "dsp": fraction, "bram36": 1.0}
 
 
@@ -82,19 +86,20 @@ def _verdict(config: HwConfig, device: Device, budget: dict[str, float], scope: 
 
 def max_units(config: HwConfig, kind: PeKind, budget: dict[str, float], device: Device,
               scope: str = "pe_array") -> tuple[int, str]:
-    """Largest ``tn`` (``tm`` as in ``config``) of ``kind`` whose ``scope`` part is within ``budget``
-    (and whose whole design can be built), and the limiting resource.
+    """Largest power-of-two ``tn`` (``tm`` as in ``config``) of ``kind`` whose ``scope`` part is
+    within ``budget`` (and whose whole design can be built), and the limiting resource.
 
-    The estimate grows with ``tn``, so a bisection finds the boundary.
+    The estimate grows with ``tn``, so a bisection over its exponent finds the boundary.
     """
-    low, high = 0, MAX_TN + 1  # fits(low) (0: nothing), not fits(high)
+    low, high = -1, MAX_TN.bit_length()  # fits(2**low) (-1: nothing), not fits(2**high)
     while high - low > 1:
         middle = (low + high) // 2
-        if _verdict(_with_array(config, kind, middle), device, budget, scope)[0]:
+        if _verdict(_with_array(config, kind, 1 << middle), device, budget, scope)[0]:
             low = middle
         else:
             high = middle
-    return low, _verdict(_with_array(config, kind, min(high, MAX_TN)), device, budget, scope)[1]
+    top = 1 << min(high, MAX_TN.bit_length() - 1)
+    return (1 << low if low >= 0 else 0), _verdict(_with_array(config, kind, top), device, budget, scope)[1]
 
 
 def _fastest(network: IntegerNetwork, config: HwConfig, kind: PeKind, budget: dict[str, float],
@@ -123,11 +128,20 @@ def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 
     accelerator (buffers, DMA and control included: in our RTL their DMA write crossbars, which
     grow with ``tn`` and ``tm``, dominate; ``docs/resources.md``).
 
+    A kind of which not one unit fits has ``tn = 0`` (and no latency).
+
     Raises:
-        ConfigError: a budget outside (0, 1], an unknown scope, or a buffer too small for the network.
+        ConfigError: a budget outside (0, 1], an unknown scope, a buffer too small for the network,
+            or a budget in which not one unit of any kind fits.
     """
     target = device or config.device_profile
     shares = logic_budget(budget)
     rows = [_fastest(network, config, kind, shares, target, scope) for kind in PeKind]
+    if not any(row.units for row in rows):
+        held = "PE array" if scope == "pe_array" else "accelerator"
+        raise ConfigError(
+            f"budget must leave room for at least one PE unit, not {brief(budget)}: no {held} of any PE kind fits "
+            f"{100 * budget:g}% of {target.name}'s LUT/FF/DSP; give a larger fraction"
+        )
     slowest = max((row.cycles for row in rows if row.cycles), default=0)
     return tuple(dataclasses.replace(row, speedup=slowest / row.cycles if row.cycles else 0.0) for row in rows)

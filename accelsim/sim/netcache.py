@@ -9,10 +9,11 @@ every network they build in ``$ACCELSIM_CACHE_DIR/networks`` (default
 
 An entry is named by the SHA-256 of everything its network depends on (the *key*, canonical JSON):
 where it comes from (a built-in workload and its seed, or a ``.krp`` file's SHA-256 and the
-workload named with it), the compression (GSNQ bits, one-shot method), the activation bits, the
-input shape and the calibration set, and accelsim itself: its version, a digest of the source code
-that builds networks (compression, lowering, workloads) and the versions of numpy and torch. A
-change to any of them is another key, so a stale network is never returned.
+workload named with it), the compression (one-shot method, weight format: GSNQ or uniform, and
+bits), the activation bits, the input shape and the calibration set, and accelsim itself: its
+version, a digest of the source code that builds networks (compression, lowering, workloads) and
+the versions of numpy and torch. A change to any of them is another key, so a stale network is
+never returned.
 
 An entry is one ``<key>.npz`` file (read with ``allow_pickle=False``: no object is unpickled):
 the network's arrays (:mod:`accelsim.integer.netarrays`), its description and the key as JSON (in

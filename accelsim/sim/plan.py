@@ -17,9 +17,16 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError, UnsupportedLayerError
 from ..hw.config import DdrConfig, HwConfig, PeKind
-from ..hw.geometry import input_buffer, weight_buffer
-from ..hw.intmath import bits_for, ceil_div
-from ..hw.resources import REQUANT_BIAS_BITS, REQUANT_MULTIPLIER_BITS, require_fits
+from ..hw.geometry import (
+    REQUANT_PARAM_BITS,
+    ddr_elements,
+    packed_bytes,
+    param_beats,
+    row_bytes,
+    step_beats,
+)
+from ..hw.intmath import ceil_div
+from ..hw.resources import require_fits
 from ..integer.graph import (
     AddLayer,
     ConvLayer,
@@ -29,9 +36,6 @@ from ..integer.graph import (
     LinearLayer,
     PoolLayer,
 )
-
-#: Bits of the requantization parameters of one output channel in DDR (multiplier + bias).
-REQUANT_PARAM_BITS = REQUANT_MULTIPLIER_BITS + REQUANT_BIAS_BITS
 
 
 class LayerKind(str, enum.Enum):
@@ -71,16 +75,37 @@ DDR_PRIORITY: dict[EventKind, int] = {
 
 
 @dataclass(frozen=True)
+class Transfer:
+    """One DDR transfer: ``segments`` contiguous runs of ``segment_bytes`` bytes each.
+
+    Each segment starts a new DDR beat (``docs/microarchitecture.md``, section 7), so a transfer
+    carries ``segments * ceil(segment_bytes / bytes_per_cycle)`` data beats.
+    """
+
+    segments: int
+    segment_bytes: int
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes moved."""
+        return self.segments * self.segment_bytes
+
+    def beats(self, ddr: DdrConfig) -> int:
+        """Data beats on the DDR channel."""
+        return self.segments * ceil_div(self.segment_bytes, ddr.bytes_per_cycle)
+
+
+@dataclass(frozen=True)
 class LoadJob:
     """One load of a buffer half: the DDR transfers that fill it and the tiles that read it.
 
     Attributes:
-        transfers: bytes of each DDR transfer, in order (two for a residual add's operands).
-        bits: bits of the half occupied (words used x word width).
+        transfers: the DDR transfers, in order (two for a residual add's operands).
+        bits: bits of the half occupied (whole beats, as written).
         first_tile, last_tile: indices of the first and last tile that read this half.
     """
 
-    transfers: tuple[int, ...]
+    transfers: tuple[Transfer, ...]
     bits: int
     first_tile: int
     last_tile: int
@@ -94,8 +119,8 @@ class TilePlan:
         index: position in the layer's tile order.
         input_job: index of the input load it reads.
         weight_job: index of the weight load it reads, or ``None`` (no weights).
-        cycles: PE-array (or vector-unit) cycles including the pipeline fill and drain.
-        store_bytes: bytes written to DDR by its store.
+        cycles: PE-datapath cycles including the pipeline fill and drain.
+        store: its DDR store (one segment per output row of the tile).
         store_bits: bits of the output half it occupies.
     """
 
@@ -103,7 +128,7 @@ class TilePlan:
     input_job: int
     weight_job: int | None
     cycles: int
-    store_bytes: int
+    store: Transfer
     store_bits: int
 
 
@@ -146,24 +171,24 @@ class LayerPlan:
 
     @property
     def ddr_bytes_read(self) -> int:
-        """Bytes read from DDR (inputs, weights and parameters)."""
-        return sum(sum(job.transfers) for job in self.input_jobs + self.weight_jobs)
+        """Bytes read from DDR (inputs, weights and parameters; padding included)."""
+        return sum(transfer.nbytes for job in self.input_jobs + self.weight_jobs for transfer in job.transfers)
 
     @property
     def ddr_bytes_written(self) -> int:
-        """Bytes written to DDR (outputs)."""
-        return sum(tile.store_bytes for tile in self.tiles)
+        """Bytes written to DDR (outputs; padding channels included)."""
+        return sum(tile.store.nbytes for tile in self.tiles)
 
-    def transfers(self) -> Iterator[int]:
-        """Bytes of every DDR transfer of the layer."""
+    def transfers(self) -> Iterator[Transfer]:
+        """Every DDR transfer of the layer."""
         for job in self.input_jobs + self.weight_jobs:
             yield from job.transfers
         for tile in self.tiles:
-            yield tile.store_bytes
+            yield tile.store
 
     def memory_cycles(self, ddr: DdrConfig) -> int:
         """Cycles the DDR channel alone needs for all of the layer's transfers."""
-        return sum(transfer_cycles(nbytes, ddr) for nbytes in self.transfers())
+        return sum(transfer_cycles(transfer, ddr) for transfer in self.transfers())
 
 
 @dataclass(frozen=True)
@@ -178,25 +203,21 @@ class NetworkPlan:
 # --------------------------------------------------------------------------------------- DDR
 
 
-def bursts(nbytes: int, ddr: DdrConfig) -> list[int]:
-    """Sizes of the requests a transfer of ``nbytes`` is split into: full bursts, then the rest."""
-    full, rest = divmod(nbytes, ddr.burst_bytes)
-    return [ddr.burst_bytes] * full + ([rest] if rest else [])
+def bursts(beats: int, ddr: DdrConfig) -> list[int]:
+    """Data beats of the requests a transfer of ``beats`` beats is split into: full ones, then the rest."""
+    per_request = ddr.burst_bytes // ddr.bytes_per_cycle
+    full, rest = divmod(beats, per_request)
+    return [per_request] * full + ([rest] if rest else [])
 
 
-def request_cycles(nbytes: int, ddr: DdrConfig) -> int:
-    """Cycles one request of ``nbytes`` holds the channel: ``latency + ceil(nbytes / bytes_per_cycle)``."""
-    return ddr.latency_cycles + ceil_div(nbytes, ddr.bytes_per_cycle)
+def request_cycles(beats: int, ddr: DdrConfig) -> int:
+    """Cycles one request of ``beats`` data beats holds the channel: ``latency + beats``."""
+    return ddr.latency_cycles + beats
 
 
-def transfer_cycles(nbytes: int, ddr: DdrConfig) -> int:
+def transfer_cycles(transfer: Transfer, ddr: DdrConfig) -> int:
     """Channel cycles of a whole transfer: the sum over its requests."""
-    return sum(request_cycles(size, ddr) for size in bursts(nbytes, ddr))
-
-
-def packed_bytes(elements: int, bits: int) -> int:
-    """Bytes of ``elements`` values of ``bits`` bits packed densely: ``ceil(elements*bits/8)``."""
-    return ceil_div(elements * bits, 8)
+    return sum(request_cycles(size, ddr) for size in bursts(transfer.beats(ddr), ddr))
 
 
 # ------------------------------------------------------------------------------ PE geometry
@@ -215,17 +236,6 @@ def passes(kind: PeKind, kernel_max: int, kernel: int, rows_kept: int | None) ->
     if rows_kept is None:
         return kernel * segments
     return rows_kept * segments * segments
-
-
-def weight_pair_bits(kind: PeKind, weight_bits: int, kernel: int, rows_kept: int | None) -> int:
-    """DDR bits of the kernel of one (output, input) channel pair.
-
-    KRP unit on a KRP layer: the kept rows, each ``K`` weights and a ``ceil(log2 K)``-bit row
-    index. Otherwise the dense ``K*K`` weights (zeros included).
-    """
-    if kind.is_row_unit and rows_kept is not None:
-        return rows_kept * (kernel * weight_bits + bits_for(kernel))
-    return kernel * kernel * weight_bits
 
 
 def input_rows(first_out: int, end_out: int, stride: int, padding: int, kernel: int, height: int) -> int:
@@ -256,6 +266,7 @@ class DatapathLayer:
         rows_kept: kept rows per kernel of a KRP convolution, ``None`` for a dense one (and for
             vector layers).
         nonzeros: non-zero weights (0 for vector layers).
+        weights: weights of the dense layer (0 for vector layers).
         operands: input tensors read per output (2 for an add, else 1).
         params: whether requantization parameters are loaded (all but max pooling).
     """
@@ -273,6 +284,7 @@ class DatapathLayer:
     padding: int
     rows_kept: int | None
     nonzeros: int
+    weights: int
     operands: int
     params: bool
 
@@ -287,17 +299,20 @@ def datapath_layer(
 ) -> DatapathLayer:
     """The datapath's view of a convolution, linear, pooling or residual-add layer.
 
+    ``input_shape`` is the shape of the (first) input tensor as it lies in DDR; a linear layer's
+    input channels are its length (a flattened map's padding channels included; section 2).
+
     Raises:
         UnsupportedLayerError: a pooling or add whose tensors are not (C, H, W) feature maps.
     """
     if isinstance(layer, LinearLayer):
-        return DatapathLayer(layer.name, LayerKind.LINEAR, layer.in_features, layer.out_features,
-                             1, 1, 1, 1, 1, 1, 0, None, layer.nonzeros, 1, True)
+        return DatapathLayer(layer.name, LayerKind.LINEAR, input_shape[0], layer.out_features,
+                             1, 1, 1, 1, 1, 1, 0, None, layer.nonzeros, layer.weights.size, 1, True)
     if isinstance(layer, ConvLayer):
         return DatapathLayer(layer.name, LayerKind.CONV, layer.in_channels, layer.out_channels,
                              layer.in_h, layer.in_w, layer.out_h, layer.out_w, layer.kernel,
                              layer.stride, layer.padding, layer.rows_kept if layer.is_krp else None,
-                             layer.nonzeros, 1, True)
+                             layer.nonzeros, layer.weights.size, 1, True)
     if len(layer.output.shape) != 3 or len(input_shape) != 3:
         raise UnsupportedLayerError(
             f"layer {layer.name!r} must work on (C, H, W) feature maps, not {input_shape} -> "
@@ -307,16 +322,10 @@ def datapath_layer(
     _, h_in, w_in = input_shape
     if isinstance(layer, PoolLayer):
         return DatapathLayer(layer.name, LayerKind.POOL, channels, channels, h_in, w_in, h_out, w_out,
-                             layer.kernel, layer.stride, layer.padding, None, 0, 1,
+                             layer.kernel, layer.stride, layer.padding, None, 0, 0, 1,
                              layer.requant is not None)
     return DatapathLayer(layer.name, LayerKind.ADD, channels, channels, h_in, w_in, h_out, w_out,
-                         1, 1, 0, None, 0, 2, True)
-
-
-def _input_words(config: HwConfig, groups: int, rows: int, width: int) -> int:
-    """Words per input bank for a slab of ``groups`` input-channel groups: ``groups * ceil(rows/k) * ceil(W/k)``."""
-    k = config.pe.kernel_max
-    return groups * ceil_div(rows, k) * ceil_div(width, k)
+                         1, 1, 0, None, 0, 0, 2, True)
 
 
 def _largest_tile_rows(height: int, fits_rows: Callable[[int], bool]) -> int:
@@ -354,6 +363,19 @@ def _steps(view: DatapathLayer, config: HwConfig, first: int, channels: int) -> 
     return passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept) * ceil_div(view.c_in, pe.tm)
 
 
+def _weight_transfer(view: DatapathLayer, config: HwConfig, steps: int) -> tuple[Transfer, int]:
+    """The weight transfer of one channel group and the bits it occupies in its half.
+
+    A convolution moves ``steps`` step words of ``step_beats`` beats each, then the parameters
+    (``param_beats``); a vector layer only the parameters (section 2).
+    """
+    beat = config.ddr.bytes_per_cycle
+    words = 0 if view.vector else steps * step_beats(config, view.kernel)
+    transfer = Transfer(1, (words + param_beats(config)) * beat)
+    bits = 8 * beat * words if words else config.pe.tn * REQUANT_PARAM_BITS
+    return transfer, bits
+
+
 def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
     """Tile a layer for the PE datapath (``docs/microarchitecture.md``, sections 5 and 6).
 
@@ -362,71 +384,60 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
     """
     pe, buf, a = config.pe, config.buffers, config.act_bits
     groups = ceil_div(view.c_in, pe.tm)
-    slab_groups = view.operands * groups
     n_pass = 0 if view.vector else passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept)
     if not view.vector and n_pass * groups > buf.weight_depth:
         raise ConfigError(
-            f"buffers.weight_depth must be at least {n_pass * groups} words for layer {view.name!r} "
+            f"buffers.weight_depth must be at least {n_pass * groups} step words for layer {view.name!r} "
             f"({groups} input-channel groups x {n_pass} passes), not {buf.weight_depth}"
         )
+    in_row = row_bytes(view.c_in, view.w_in, config)
     if view.w_out > buf.output_depth:
         raise ConfigError(
-            f"buffers.output_depth must be at least {view.w_out} words for layer {view.name!r} "
-            f"(one output row of {view.w_out} pixels), not {buf.output_depth}"
+            f"buffers.output_depth must be at least {view.w_out} pixels for layer {view.name!r} "
+            f"(one output row), not {buf.output_depth}"
         )
 
-    def fits(rows: int) -> bool:
-        slab = row_bound(rows, view.stride, view.kernel, view.h_in)
-        return rows * view.w_out <= buf.output_depth and (
-            _input_words(config, slab_groups, slab, view.w_in) <= buf.input_depth
-        )
+    def slab_bytes(rows: int) -> int:
+        """Input-buffer bytes of ``rows`` input rows of every operand."""
+        return view.operands * rows * in_row
+
+    def fits(tile_rows: int) -> bool:
+        rows = row_bound(tile_rows, view.stride, view.kernel, view.h_in)
+        return tile_rows * view.w_out <= buf.output_depth and slab_bytes(rows) <= buf.input_bytes
 
     tile_rows = _largest_tile_rows(view.h_out, fits)
     if tile_rows == 0:
-        slab = row_bound(1, view.stride, view.kernel, view.h_in)
-        need = _input_words(config, slab_groups, slab, view.w_in)
-        operands = " of each of its 2 operands" if view.operands > 1 else ""
+        rows = row_bound(1, view.stride, view.kernel, view.h_in)
+        operands = f" of each of its {view.operands} operands" if view.operands > 1 else ""
         raise ConfigError(
-            f"buffers.input_depth must be at least {need} words for layer {view.name!r} (one output "
-            f"row reads up to {slab} input rows of {view.c_in} channels x {view.w_in} columns{operands} "
-            f"in {input_buffer(config).banks} banks), not {buf.input_depth}"
+            f"buffers.input_bytes must be at least {slab_bytes(rows)} for layer {view.name!r} (one output "
+            f"row reads up to {rows} input rows of {in_row} bytes{operands}), not {buf.input_bytes}"
         )
     groups_out = ceil_div(view.c_out, pe.tn)
-    pair_bits = 0 if view.vector else weight_pair_bits(
-        pe.kind, config.weight_bits, view.kernel, view.rows_kept
-    )
-    weight_word = weight_buffer(config).word_bits
     row_ranges = _row_groups(view.h_out, tile_rows)
-
-    channels_of = [min(pe.tn, view.c_out - group * pe.tn) for group in range(groups_out)]
-    steps_of = [_steps(view, config, group * pe.tn, channels) for group, channels in enumerate(channels_of)]
+    store_row = packed_bytes(pe.tn * view.w_out, a)
+    steps_of = [_steps(view, config, group * pe.tn, min(pe.tn, view.c_out - group * pe.tn))
+                for group in range(groups_out)]
     input_jobs: list[LoadJob] = []
     weight_jobs: list[LoadJob] = []
     tiles: list[TilePlan] = []
     for first, end in row_ranges:
         rows_in = input_rows(first, end, view.stride, view.padding, view.kernel, view.h_in)
-        words = _input_words(config, slab_groups, rows_in, view.w_in)
-        slab_bytes = packed_bytes(view.c_in * rows_in * view.w_in, a)
         start = len(tiles)
-        input_jobs.append(LoadJob(_nonzero((slab_bytes,) * view.operands),
-                                  words * input_buffer(config).banks * a, start,
-                                  start + groups_out - 1))
+        transfers = _nonzero((Transfer(1, rows_in * in_row),) * view.operands)
+        input_jobs.append(LoadJob(transfers, 8 * slab_bytes(rows_in), start, start + groups_out - 1))
         for group in range(groups_out):
-            channels, steps = channels_of[group], steps_of[group]
-            index = len(tiles)
+            steps, index = steps_of[group], len(tiles)
             if view.params and (groups_out > 1 or not weight_jobs):
-                weight_bytes = packed_bytes(channels * view.c_in, pair_bits) if pair_bits else 0
-                weight_bytes += packed_bytes(channels, REQUANT_PARAM_BITS)
-                weight_bits = steps * weight_word if not view.vector else channels * REQUANT_PARAM_BITS
-                weight_jobs.append(LoadJob((weight_bytes,), weight_bits, index, index))
-            pixels = (end - first) * view.w_out
+                transfer, bits = _weight_transfer(view, config, steps)
+                weight_jobs.append(LoadJob((transfer,), bits, index, index))
             tiles.append(TilePlan(
                 index=index,
                 input_job=len(input_jobs) - 1,
                 weight_job=len(weight_jobs) - 1 if view.params else None,
-                cycles=pixels * steps + pe.pipeline_depth,
-                store_bytes=packed_bytes(channels * pixels, a),
-                store_bits=pixels * pe.tn * a,
+                cycles=(end - first) * view.w_out * steps + pe.pipeline_depth,
+                store=Transfer(end - first, store_row),
+                store_bits=(end - first) * view.w_out * pe.tn * a,
             ))
     if groups_out == 1 and weight_jobs:  # one weight block serves every tile
         weight_jobs[0] = LoadJob(weight_jobs[0].transfers, weight_jobs[0].bits, 0, len(tiles) - 1)
@@ -434,20 +445,21 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
     return LayerPlan(
         name=view.name, kind=view.kind, unit=Unit.VECTOR if view.vector else Unit.PE,
         tile_rows=tile_rows, row_groups=len(row_ranges), channel_groups=groups_out,
-        input_groups=slab_groups, passes=vector_blocks(view.kernel, pe.kernel_max) if view.vector else n_pass,
+        input_groups=view.operands * groups,
+        passes=vector_blocks(view.kernel, pe.kernel_max) if view.vector else n_pass,
         input_jobs=tuple(input_jobs), weight_jobs=tuple(weight_jobs), tiles=tuple(tiles),
         macs=view.nonzeros * pixels_out,
-        dense_macs=0 if view.vector else view.c_out * view.c_in * view.kernel * view.kernel * pixels_out,
+        dense_macs=view.weights * pixels_out,
     )
 
 
-def _nonzero(transfers: tuple[int, ...]) -> tuple[int, ...]:
+def _nonzero(transfers: tuple[Transfer, ...]) -> tuple[Transfer, ...]:
     """Drop empty transfers (a row group whose window lies wholly in the padding reads nothing)."""
-    return tuple(size for size in transfers if size > 0)
+    return tuple(transfer for transfer in transfers if transfer.nbytes > 0)
 
 
 def _flatten_plan(layer: FlattenLayer) -> LayerPlan:
-    """A flatten is free: the (C, H, W) layout in DDR already is the flattened vector."""
+    """A flatten is free: the layout in DDR already is the flattened vector (section 2)."""
     return LayerPlan(layer.name, LayerKind.FLATTEN, Unit.NONE, 0, 0, 0, 0, 0, (), (), (), 0, 0)
 
 
@@ -471,8 +483,17 @@ def _check_widths(layer: Layer, config: HwConfig) -> None:
             )
 
 
+def ddr_shape(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfig) -> tuple[int, ...]:
+    """The shape of ``layer``'s output as it lies in DDR: its shape, except that a flatten of a
+    ``(C, H, W)`` map is a vector of the map's DDR activations, padding channels included."""
+    if isinstance(layer, FlattenLayer) and len(shapes[layer.input]) == 3:
+        return (ddr_elements(shapes[layer.input], config),)
+    return layer.output.shape
+
+
 def plan_layer(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfig) -> LayerPlan:
-    """Bind one layer; ``shapes`` maps tensor names (``"input"`` and layer names) to shapes.
+    """Bind one layer; ``shapes`` maps tensor names (``"input"`` and layer names) to their DDR
+    shapes (:func:`ddr_shape`).
 
     Raises:
         ConfigError: widths or buffers too small. UnsupportedLayerError: unknown layer type.
@@ -500,5 +521,5 @@ def plan_network(network: IntegerNetwork, config: HwConfig) -> NetworkPlan:
     layers = []
     for layer in network.layers:
         layers.append(plan_layer(layer, shapes, config))
-        shapes[layer.name] = layer.output.shape
+        shapes[layer.name] = ddr_shape(layer, shapes, config)
     return NetworkPlan(network=network.name, config=config, layers=tuple(layers))

@@ -15,8 +15,9 @@ import numpy as np
 
 import workloads
 
+from ..compression.checks import enum_option
 from ..errors import ConfigError
-from ..integer.graph import IntegerNetwork
+from ..integer.graph import IntegerNetwork, WeightFormat
 from ..synth.cache import file_digest
 from .netcache import cached_network
 
@@ -36,9 +37,18 @@ def calibration_key(seed: int) -> dict[str, Any]:
 
 
 def workload_network(
-    workload: str, *, seed: int = 0, bits: int = 4, act_bits: int = 8, cache: bool = True
+    workload: str,
+    *,
+    seed: int = 0,
+    bits: int = 4,
+    act_bits: int = 8,
+    weights: WeightFormat | str = WeightFormat.GSNQ,
+    cache: bool = True,
 ) -> IntegerNetwork:
-    """Built-in ``workload`` with seeded weights, compressed one-shot (KRP + ``bits``-bit GSNQ), lowered.
+    """Built-in ``workload`` with seeded weights, compressed one-shot, lowered.
+
+    The compression is KRP with ``bits``-bit ``weights`` (GSNQ powers of two for the shift PE
+    kinds, uniform codes for the multiplier kinds: :attr:`PeKind.weight_format`).
 
     Read from the network cache when it holds it (``cache``), else built and stored there.
 
@@ -46,17 +56,20 @@ def workload_network(
         WorkloadError: unknown workload. ConfigError: bad bit widths.
     """
     input_shape = workloads.info(workload).input_shape
+    weights = enum_option(WeightFormat, weights, "weights")
 
     def build() -> IntegerNetwork:
         from ..compression import CompressionConfig, compress
         from ..integer.lower import lower
 
         # The model is a temporary: compress drops it once pruned, so its dense weights are not kept.
-        compressed = compress(workloads.build(workload, seed=seed), CompressionConfig(bits=bits), workload=workload)
+        compressed = compress(workloads.build(workload, seed=seed), CompressionConfig(bits=bits, weights=weights),
+                              workload=workload)
         return lower(compressed, _calibration(input_shape, seed, f"workload {workload!r}"), act_bits=act_bits,
                      name=workload)
 
-    source = {"workload": workload, "seed": seed, "compression": {"method": "one-shot KRP + GSNQ", "bits": bits},
+    source = {"workload": workload, "seed": seed,
+              "compression": {"method": "one-shot KRP", "weights": weights.value, "bits": bits},
               "act_bits": act_bits, "input_shape": list(input_shape), "calibration": calibration_key(seed)}
     return cached_network(source, build, cache=cache)
 

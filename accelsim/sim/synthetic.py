@@ -122,14 +122,15 @@ class NetworkBuilder:
         ))
 
     def pool(self, kernel: int, stride: int | None = None, kind: PoolKind = PoolKind.MAX,
-             source: str | None = None, name: str | None = None) -> str:
-        """A max (or average) pooling layer without padding."""
+             source: str | None = None, name: str | None = None, padding: int = 0) -> str:
+        """A max (or average, padding counted as zeros) pooling layer."""
         source, (channels, height, width) = self._source(source)
         step = kernel if stride is None else stride
-        output = self._tensor((channels, (height - kernel) // step + 1, (width - kernel) // step + 1))
+        output = self._tensor((channels, (height + 2 * padding - kernel) // step + 1,
+                               (width + 2 * padding - kernel) // step + 1))
         requant = self._requant(1) if kind is PoolKind.AVG else None
         return self._append(PoolLayer(name or f"pool{len(self._layers)}", source, output, kind,
-                                      kernel, step, 0, requant))
+                                      kernel, step, padding, requant))
 
     def add(self, first: str, second: str, name: str | None = None) -> str:
         """A residual addition of two equally shaped tensors."""

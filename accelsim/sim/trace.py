@@ -12,7 +12,7 @@ import io
 import json
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from .plan import EventKind
 from .results import SimulationResult
 
@@ -70,15 +70,22 @@ def trace_chrome_json(result: SimulationResult) -> bytes:
     return (json.dumps(payload) + "\n").encode()
 
 
+def trace_format(path: str | Path) -> str:
+    """``"json"`` (Chrome trace) or ``"csv"``: the trace format named by ``path``'s suffix.
+
+    Raises:
+        ConfigError: another suffix.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise ConfigError(f"trace path must end in '.json' (Chrome trace) or '.csv', not {brief(str(path))}")
+    return suffix[1:]
+
+
 def export_trace(result: SimulationResult, path: str | Path) -> bytes:
     """The trace in the format named by ``path``'s suffix: ``.json`` (Chrome) or ``.csv``.
 
     Raises:
         ConfigError: another suffix.
     """
-    suffix = Path(path).suffix.lower()
-    if suffix == ".json":
-        return trace_chrome_json(result)
-    if suffix == ".csv":
-        return trace_csv(result)
-    raise ConfigError(f"trace path must end in '.json' (Chrome trace) or '.csv', not {str(path)!r}")
+    return trace_chrome_json(result) if trace_format(path) == "json" else trace_csv(result)

@@ -10,7 +10,7 @@ module ddr_arbiter #(
     parameter NPORTS   = 3,
     parameter STAMP_W  = 32,
     parameter ADDR_W   = 32,
-    parameter BYTES_W  = 16,
+    parameter BEATS_W  = 24,
     parameter DATA_W   = 64
 ) (
     input  wire                       clk,
@@ -22,8 +22,9 @@ module ddr_arbiter #(
     input  wire [NPORTS*ADDR_W-1:0]   req_base,
     input  wire [NPORTS*ADDR_W-1:0]   req_seg,
     input  wire [NPORTS*ADDR_W-1:0]   req_stride,
-    input  wire [NPORTS*ADDR_W-1:0]   req_offset,
-    input  wire [NPORTS*BYTES_W-1:0]  req_bytes,
+    input  wire [NPORTS*BEATS_W-1:0]  req_bps,
+    input  wire [NPORTS*BEATS_W-1:0]  req_offset,
+    input  wire [NPORTS*BEATS_W-1:0]  req_beats,
     output wire [NPORTS-1:0]          grant,
     output wire [NPORTS-1:0]          beat,       // a read beat arrives / a write beat is taken
     output wire                       beat_last,  // ... and it is the request's last
@@ -35,8 +36,9 @@ module ddr_arbiter #(
     output wire [ADDR_W-1:0]          m_req_base,
     output wire [ADDR_W-1:0]          m_req_seg,
     output wire [ADDR_W-1:0]          m_req_stride,
-    output wire [ADDR_W-1:0]          m_req_offset,
-    output wire [BYTES_W-1:0]         m_req_bytes,
+    output wire [BEATS_W-1:0]         m_req_bps,
+    output wire [BEATS_W-1:0]         m_req_offset,
+    output wire [BEATS_W-1:0]         m_req_beats,
     input  wire                       m_rd_valid,
     input  wire                       m_rd_last,
     input  wire                       m_wr_ready,
@@ -73,8 +75,9 @@ module ddr_arbiter #(
     assign m_req_base   = req_base[winner*ADDR_W +: ADDR_W];
     assign m_req_seg    = req_seg[winner*ADDR_W +: ADDR_W];
     assign m_req_stride = req_stride[winner*ADDR_W +: ADDR_W];
-    assign m_req_offset = req_offset[winner*ADDR_W +: ADDR_W];
-    assign m_req_bytes  = req_bytes[winner*BYTES_W +: BYTES_W];
+    assign m_req_bps    = req_bps[winner*BEATS_W +: BEATS_W];
+    assign m_req_offset = req_offset[winner*BEATS_W +: BEATS_W];
+    assign m_req_beats  = req_beats[winner*BEATS_W +: BEATS_W];
 
     // the owner of the channel: registered at the grant, the winner in the grant cycle
     reg [PORT_W-1:0] owner_q;

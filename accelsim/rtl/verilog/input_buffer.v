@@ -1,79 +1,84 @@
-// The input buffer: NB = TM*KMAX*KMAX banks, each a scatter_ram of two interleaved block RAMs
-// with SLOTS activations per word, both ping-pong halves in one address space (half h holds
-// items [h*HALF_ITEMS, (h+1)*HALF_ITEMS) of every bank).
+// The input buffer (docs/microarchitecture.md, section 4): COPIES copies of one memory that holds
+// the input rows of a tile as they arrive from DDR, both ping-pong halves in one address space
+// (half h holds bytes [h*HALF_BYTES, (h+1)*HALF_BYTES)).
 //
-// Write side (the input DMA): up to LANES activations per cycle, lane l to bank lane_bank[l] at
-// item lane_item[l]. The DMA writes each bank in runs of consecutive items no longer than SLOTS,
-// so a run touches at most two consecutive words, one per RAM of the bank.
+// Each copy is two simple dual-port RAMs of WORD bytes per word: even words in RAM 0, odd words in
+// RAM 1 (word w at row w >> 1), so any two consecutive words are read in one cycle.
 //
-// Read side (the PE array): one activation from every bank per cycle. Bank (c, ym, xm) (input
-// channel c of the group, window row/column class ym, xm) reads item rd_item[ym*KMAX + xm]; the
-// activations come back one cycle later in rd_data, bank b at (b*A).
+// Write side (the input DMA): one DDR beat per cycle into lane `wr_lane` (BEAT bytes) of word
+// `wr_word`, the same in every copy.
+//
+// Read side (the PE datapath): each copy reads a run at its own byte address: the two words
+// holding it come back a cycle later and CHUNKS chunks of CHUNK bytes are cut out of them, chunk i
+// at byte `addr + i*STRIDE` (modulo the two words). Every address is a multiple of GRAN bytes.
 module input_buffer #(
-    parameter TM         = 4,
-    parameter KMAX       = 3,
-    parameter A          = 8,
-    parameter SLOTS      = 8,     // activations per RAM word (a power of two)
-    parameter HALF_ITEMS = 2048,  // items per bank and half (a multiple of 2*SLOTS)
-    parameter LANES      = 8,
-    parameter ITEM_W     = $clog2(2 * HALF_ITEMS),
-    parameter NB         = TM * KMAX * KMAX,
-    parameter BANK_W     = (NB > 1) ? $clog2(NB) : 1
+    parameter COPIES     = 3,
+    parameter WORD       = 32,     // bytes per word (a power of two, >= BEAT)
+    parameter BEAT       = 8,      // bytes written per cycle (a power of two)
+    parameter HALF_BYTES = 32768,  // bytes per half (a multiple of 2*WORD)
+    parameter CHUNKS     = 3,
+    parameter CHUNK      = 4,      // bytes per chunk
+    parameter STRIDE     = 8,      // bytes from one chunk to the next
+    parameter GRAN       = 4,      // every read address is a multiple of GRAN (a power of two)
+    parameter ADDR_W     = $clog2(2 * HALF_BYTES),
+    parameter WORD_IDX_W = ADDR_W - $clog2(WORD)
 ) (
-    input  wire                        clk,
-    input  wire [LANES-1:0]            lane_valid,
-    input  wire [LANES*BANK_W-1:0]     lane_bank,
-    input  wire [LANES*ITEM_W-1:0]     lane_item,
-    input  wire [LANES*A-1:0]          lane_data,
-    input  wire                        rd_en,
-    input  wire [KMAX*KMAX*ITEM_W-1:0] rd_item,
-    output wire [NB*A-1:0]             rd_data
+    input  wire                         clk,
+    input  wire                         wr_valid,
+    input  wire [WORD_IDX_W-1:0]        wr_word,
+    input  wire [((WORD/BEAT > 1) ? $clog2(WORD/BEAT) : 1)-1:0] wr_lane,
+    input  wire [8*BEAT-1:0]            wr_data,
+    input  wire                         rd_en,
+    input  wire [COPIES*ADDR_W-1:0]     rd_addr,
+    output wire [COPIES*CHUNKS*CHUNK*8-1:0] rd_data
 );
-    localparam SLOT_W = (SLOTS > 1) ? $clog2(SLOTS) : 1;
-    localparam SLOT_BITS = (SLOTS > 1) ? $clog2(SLOTS) : 0;
-    localparam WORD_W = ITEM_W - SLOT_BITS;   // global word index (RAM in bit 0)
-    localparam ADDR_W = WORD_W - 1;           // local RAM address
-    localparam DEPTH  = (2 * HALF_ITEMS) / (2 * SLOTS);
+    localparam LANES  = WORD / BEAT;
+    localparam LANE_W = (LANES > 1) ? $clog2(LANES) : 1;
+    localparam WORD_B = $clog2(WORD);
+    localparam DEPTH  = HALF_BYTES / WORD;            // rows per RAM: both halves, half of the words
+    localparam ROW_W  = WORD_IDX_W - 1;
+    localparam POS    = 2 * WORD / GRAN;             // run start positions in the two words
+    localparam POS_W  = $clog2(POS);
+    localparam GRAN_B = $clog2(GRAN);
+    localparam RUN    = (CHUNKS - 1) * STRIDE + CHUNK;   // bytes from the first chunk to the last
 
-    // split the write lanes' items into words and slots (the same for every bank)
-    wire [LANES*WORD_W-1:0] lane_word;
-    wire [LANES*SLOT_W-1:0] lane_slot;
-    genvar l, b;
+    // write: one lane of one word, in the RAM of the word's parity
+    reg [LANES-1:0] lane_we;
+    integer l;
+    always @(*) begin
+        for (l = 0; l < LANES; l = l + 1)
+            lane_we[l] = wr_valid && (LANES == 1 || wr_lane == l[LANE_W-1:0]);
+    end
+    wire [ROW_W-1:0]     wr_row = wr_word[WORD_IDX_W-1:1];
+    wire [8*WORD-1:0]    wr_wide = {LANES{wr_data}};
+
+    genvar c;
     generate
-        for (l = 0; l < LANES; l = l + 1) begin : g_lane
-            assign lane_word[l*WORD_W +: WORD_W] = lane_item[l*ITEM_W + SLOT_BITS +: WORD_W];
-            if (SLOTS > 1) begin : g_slot
-                assign lane_slot[l*SLOT_W +: SLOT_W] = lane_item[l*ITEM_W +: SLOT_BITS];
-            end else begin : g_noslot
-                assign lane_slot[l*SLOT_W +: SLOT_W] = 1'b0;
-            end
-        end
-
-        for (b = 0; b < NB; b = b + 1) begin : g_bank
-            localparam CLASS = b % (KMAX * KMAX);
-            wire [ITEM_W-1:0] item = rd_item[CLASS*ITEM_W +: ITEM_W];
-            wire [2*ADDR_W-1:0] rd_addr = {2{item[SLOT_BITS+1 +: ADDR_W]}};
-            wire [2*SLOTS*A-1:0] words;
-            reg [LANES-1:0] mine;
-            integer i;
-            always @(*) begin
-                for (i = 0; i < LANES; i = i + 1)
-                    mine[i] = lane_valid[i] && (lane_bank[i*BANK_W +: BANK_W] == b[BANK_W-1:0]);
-            end
-            scatter_ram #(
-                .ITEM_W(A), .SLOTS(SLOTS), .IL(2), .DEPTH(DEPTH), .LANES(LANES),
-                .SLOT_W(SLOT_W), .ADDR_W(ADDR_W)
-            ) u_bank (
-                .clk(clk), .lane_valid(mine), .lane_word(lane_word), .lane_slot(lane_slot),
-                .lane_data(lane_data), .rd_en(rd_en), .rd_addr(rd_addr), .rd_data(words)
+        for (c = 0; c < COPIES; c = c + 1) begin : g_copy
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [ADDR_W-1:0]     addr = rd_addr[c*ADDR_W +: ADDR_W];   // a multiple of GRAN
+            wire [ROW_W:0]        word = addr[ADDR_W-1:WORD_B];
+            wire [ROW_W:0]        next = word + 1'b1;                   // its row: bits above the parity
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [8*WORD-1:0]     even, odd;
+            sdp_ram #(.ITEM_W(8*BEAT), .ITEMS(LANES), .DEPTH(DEPTH), .ADDR_W(ROW_W)) u_even (
+                .clk(clk), .we(wr_word[0] ? {LANES{1'b0}} : lane_we), .waddr(wr_row), .wdata(wr_wide),
+                .re(rd_en), .raddr(next[ROW_W:1]), .rdata(even)
             );
-            reg [SLOT_BITS:0] pick_q;   // {RAM, slot} of the item read last cycle
-            always @(posedge clk) if (rd_en) pick_q <= item[SLOT_BITS:0];
-            wire [SLOTS*A-1:0] chosen = pick_q[SLOT_BITS] ? words[SLOTS*A +: SLOTS*A] : words[0 +: SLOTS*A];
-            if (SLOTS > 1) begin : g_pick
-                assign rd_data[b*A +: A] = chosen[pick_q[SLOT_BITS-1:0]*A +: A];
-            end else begin : g_whole
-                assign rd_data[b*A +: A] = chosen;
+            sdp_ram #(.ITEM_W(8*BEAT), .ITEMS(LANES), .DEPTH(DEPTH), .ADDR_W(ROW_W)) u_odd (
+                .clk(clk), .we(wr_word[0] ? lane_we : {LANES{1'b0}}), .waddr(wr_row), .wdata(wr_wide),
+                .re(rd_en), .raddr(word[ROW_W:1]), .rdata(odd)
+            );
+            // the run's start in the two words {odd, even}: the address modulo 2*WORD
+            reg [POS_W-1:0] start;
+            always @(posedge clk) if (rd_en) start <= addr[WORD_B:GRAN_B];
+            wire [32*WORD-1:0] circle = {odd, even, odd, even};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [8*RUN-1:0]   run = circle[start*GRAN*8 +: 8*RUN];   // only the chunks are used
+            /* verilator lint_on UNUSEDSIGNAL */
+            genvar i;
+            for (i = 0; i < CHUNKS; i = i + 1) begin : g_chunk
+                assign rd_data[(c*CHUNKS + i)*CHUNK*8 +: CHUNK*8] = run[i*STRIDE*8 +: CHUNK*8];
             end
         end
     endgenerate

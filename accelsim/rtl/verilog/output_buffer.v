@@ -1,49 +1,34 @@
-// The output buffer: TN channel memories, each a scatter_ram of two interleaved block RAMs with
-// SLOTS activations per word, both ping-pong halves in one address space (half h holds items
-// [h*HALF_ITEMS, (h+1)*HALF_ITEMS) of every channel).
+// The output buffer: RAMS interleaved memories of one pixel (TN activations) per word, pixel p of
+// a half in memory p mod RAMS at row p / RAMS; both ping-pong halves in one address space (half h
+// holds rows [h*HALF_ROWS, (h+1)*HALF_ROWS) of every memory).
 //
-// Write side (the requantization lanes): one output pixel per cycle, channel i's activation at
-// item wr_item of memory i. Read side (the store DMA): both RAMs of every memory, RAM q of memory
-// i at local address rd_addr[(i*2 + q)*ADDR_W]; the words come back one cycle later.
+// Write side (the requantization lanes): one pixel per cycle. Read side (the store DMA): one
+// row of every memory per cycle, each at its own address (the RAMS pixels of one DDR beat lie
+// in distinct memories); the words come back one cycle later.
 module output_buffer #(
-    parameter TN         = 8,
-    parameter A          = 8,
-    parameter SLOTS      = 8,
-    parameter HALF_ITEMS = 1024,
-    parameter ITEM_W     = $clog2(2 * HALF_ITEMS),
-    parameter SLOT_BITS  = (SLOTS > 1) ? $clog2(SLOTS) : 0,
-    parameter ADDR_W     = ITEM_W - SLOT_BITS - 1
+    parameter TN        = 8,
+    parameter A         = 8,
+    parameter RAMS      = 1,      // a power of two
+    parameter HALF_ROWS = 1024,   // rows per memory and half
+    parameter ROW_W     = $clog2(2 * HALF_ROWS),
+    parameter RAM_W     = (RAMS > 1) ? $clog2(RAMS) : 1
 ) (
     input  wire                      clk,
     input  wire                      wr_valid,
-    input  wire [ITEM_W-1:0]         wr_item,
+    input  wire [ROW_W-1:0]          wr_row,
+    input  wire [RAM_W-1:0]          wr_ram,
     input  wire [TN*A-1:0]           wr_data,
     input  wire                      rd_en,
-    input  wire [TN*2*ADDR_W-1:0]    rd_addr,
-    output wire [TN*2*SLOTS*A-1:0]   rd_words
+    input  wire [RAMS*ROW_W-1:0]     rd_row,
+    output wire [RAMS*TN*A-1:0]      rd_words
 );
-    localparam SLOT_W = (SLOTS > 1) ? SLOT_BITS : 1;
-    localparam DEPTH  = (2 * HALF_ITEMS) / (2 * SLOTS);
-    wire [SLOT_W-1:0] slot;
+    genvar r;
     generate
-        if (SLOTS > 1) begin : g_slot
-            assign slot = wr_item[SLOT_BITS-1:0];
-        end else begin : g_noslot
-            assign slot = 1'b0;
-        end
-    endgenerate
-
-    genvar i;
-    generate
-        for (i = 0; i < TN; i = i + 1) begin : g_channel
-            scatter_ram #(
-                .ITEM_W(A), .SLOTS(SLOTS), .IL(2), .DEPTH(DEPTH), .LANES(1),
-                .SLOT_W(SLOT_W), .ADDR_W(ADDR_W)
-            ) u_mem (
-                .clk(clk), .lane_valid(wr_valid), .lane_word(wr_item[ITEM_W-1:SLOT_BITS]),
-                .lane_slot(slot), .lane_data(wr_data[i*A +: A]),
-                .rd_en(rd_en), .rd_addr(rd_addr[i*2*ADDR_W +: 2*ADDR_W]),
-                .rd_data(rd_words[i*2*SLOTS*A +: 2*SLOTS*A])
+        for (r = 0; r < RAMS; r = r + 1) begin : g_ram
+            wire mine = wr_valid && (RAMS == 1 || wr_ram == r[RAM_W-1:0]);
+            sdp_ram #(.ITEM_W(TN*A), .ITEMS(1), .DEPTH(2 * HALF_ROWS), .ADDR_W(ROW_W)) u_mem (
+                .clk(clk), .we(mine), .waddr(wr_row), .wdata(wr_data),
+                .re(rd_en), .raddr(rd_row[r*ROW_W +: ROW_W]), .rdata(rd_words[r*TN*A +: TN*A])
             );
         end
     endgenerate

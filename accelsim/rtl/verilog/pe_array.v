@@ -7,8 +7,8 @@
 // out_valid = 1 and the pixel's tag.
 //
 // Operands (windows, items) and their control (valid, first, last, tag) enter together, already
-// registered; results leave 4 cycles later (registers: tap products, unit sums, column sums,
-// output; the accumulators update in the fourth cycle).
+// registered; results leave 5 cycles later (registers: the units' operands, tap products, unit
+// sums, column sums, output; the accumulators update in the fifth cycle).
 module pe_array #(
     parameter KIND    = 3,
     parameter TN      = 8,
@@ -17,7 +17,7 @@ module pe_array #(
     parameter A       = 8,
     parameter W       = 4,
     parameter SHIFT_W = 4,
-    parameter PROD_W  = 23,
+    parameter PROD_W  = 17,
     parameter ACC_W   = 32,
     parameter TAG_W   = 12,
     parameter TAPS    = (KIND == 3) ? KMAX : KMAX * KMAX,
@@ -29,8 +29,8 @@ module pe_array #(
     input  wire [TM*KMAX*KMAX*A-1:0] windows,
     input  wire [TN*TM*ITEM_W-1:0]   items,      // unit (i, j) at ((i*TM + j)*ITEM_W)
     input  wire [W-1:0]              n_pos,
-    input  wire [SHIFT_W-1:0]        base_pos,
-    input  wire [SHIFT_W-1:0]        base_neg,
+    input  wire [SHIFT_W-1:0]        off_pos,
+    input  wire [SHIFT_W-1:0]        off_neg,
     input  wire                      in_valid,
     input  wire                      in_first,   // first step of a pixel
     input  wire                      in_last,    // last step of a pixel
@@ -42,18 +42,19 @@ module pe_array #(
     localparam SUM_W = PROD_W + ((TAPS > 1) ? $clog2(TAPS) : 0);
     localparam COL_W = SUM_W + ((TM > 1) ? $clog2(TM) : 0);
 
-    // control delayed to the accumulator stage (products, unit sums, column sums: 3 cycles)
-    reg [2:0] valid_d, first_d, last_d;
-    reg [3*TAG_W-1:0] tag_d;
+    // control delayed to the accumulator stage (operands, products, unit sums, column sums: 4)
+    localparam DLY = 4;
+    reg [DLY-1:0] valid_d, first_d, last_d;
+    reg [DLY*TAG_W-1:0] tag_d;
     always @(posedge clk) begin
         if (rst) begin
-            valid_d <= 3'b0;
+            valid_d <= {DLY{1'b0}};
         end else begin
-            valid_d <= {valid_d[1:0], in_valid};
+            valid_d <= {valid_d[DLY-2:0], in_valid};
         end
-        first_d <= {first_d[1:0], in_first};
-        last_d  <= {last_d[1:0], in_last};
-        tag_d   <= {tag_d[2*TAG_W-1:0], in_tag};
+        first_d <= {first_d[DLY-2:0], in_first};
+        last_d  <= {last_d[DLY-2:0], in_last};
+        tag_d   <= {tag_d[(DLY-1)*TAG_W-1:0], in_tag};
     end
 
     wire [TN*TM*SUM_W-1:0] unit_sums;
@@ -66,7 +67,7 @@ module pe_array #(
                 ) u_unit (
                     .clk(clk), .window(windows[j*KMAX*KMAX*A +: KMAX*KMAX*A]),
                     .item(items[(i*TM + j)*ITEM_W +: ITEM_W]),
-                    .n_pos(n_pos), .base_pos(base_pos), .base_neg(base_neg),
+                    .n_pos(n_pos), .off_pos(off_pos), .off_neg(off_neg),
                     .sum(unit_sums[(i*TM + j)*SUM_W +: SUM_W])
                 );
             end
@@ -89,18 +90,18 @@ module pe_array #(
                 assign addend = {{(ACC_W-COL_W){column_q[COL_W-1]}}, column_q};
             end
             reg signed [ACC_W-1:0] acc;
-            wire signed [ACC_W-1:0] total = first_d[2] ? addend : acc + addend;
+            wire signed [ACC_W-1:0] total = first_d[DLY-1] ? addend : acc + addend;
             always @(posedge clk) begin
                 column_q <= column;
-                if (valid_d[2]) acc <= total;
-                if (valid_d[2] && last_d[2]) out_sums[i*ACC_W +: ACC_W] <= total;
+                if (valid_d[DLY-1]) acc <= total;
+                if (valid_d[DLY-1] && last_d[DLY-1]) out_sums[i*ACC_W +: ACC_W] <= total;
             end
         end
     endgenerate
 
     always @(posedge clk) begin
         if (rst) out_valid <= 1'b0;
-        else out_valid <= valid_d[2] && last_d[2];
-        out_tag <= tag_d[3*TAG_W-1 -: TAG_W];
+        else out_valid <= valid_d[DLY-1] && last_d[DLY-1];
+        out_tag <= tag_d[DLY*TAG_W-1 -: TAG_W];
     end
 endmodule

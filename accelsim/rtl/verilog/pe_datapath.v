@@ -1,27 +1,30 @@
 // The PE datapath of one tile: step sequencer, input and weight reads, operand registers, the PE
 // array (or, in vector mode, the vector lanes), the requantization lanes and the output-buffer
-// writes.
+// writes (docs/microarchitecture.md, sections 3, 4 and 6).
 //
-// Loop order (docs/microarchitecture.md, sections 3 and 6): for each output pixel of the tile
-// (row-major), for each window block (by, bx), for each operand, for each input-channel group g
-// of [g_first, g_first + g_count): one step. A convolution has one block (the RTL runs one pass
-// per group, P = 1), one operand and the groups [0, ceil(C_in / TM)); a pooling layer
-// ceil(K / KMAX)^2 blocks and the groups that hold the tile's channels; an add also two operands
-// (operand B's channels are stored from group `groups` = ceil(C / TM) on). A step
-// issued in cycle t (stage S0) reads the buffers in t+1, has its operands registered at the end
-// of t+2, enters the array in t+3 and, if it is the last step of its pixel, its TN outputs are
-// written to the output buffer in cycle t+9. The tile's last output is therefore written in
-// cycle start + steps + 8; `data_done` pulses in the next cycle. The controller holds the PE
-// busy for steps + D cycles (D >= 11 leaves the store's prefetch two cycles before the end).
+// Loop order: for each output pixel of the tile (row-major), for each window block (by, bx), for
+// each pass, for each operand, for each input-channel group g: one step. A convolution has
+// `blocks`^2 window blocks of KMAX x KMAX (one when K <= KMAX), `passes` passes in each block
+// (`passes_last` in the last block row; a KRP unit's kept-row slots, or a dense layer's rows on
+// KRP units: the pass only changes the weight word), one operand and `groups` groups; a pooling
+// layer `blocks`^2 window blocks and the groups that hold the tile's channels; an add also two
+// operands. Window elements past the kernel (or pooling window) are masked to zero.
 //
-// Window addressing: the window of output pixel (oy, ox) starts at slab row y0 = y_first + oy*s
-// and column x0 = ox*s - pad, kept as (quotient, remainder) by KMAX. Bank class (ym, xm) supplies
-// window element (dy, dx) = ((ym - y0) mod KMAX, (xm - x0) mod KMAX), at slab row
-// yq*KMAX + ym with yq = y0/KMAX + (ym < y0 mod KMAX), column likewise; out of the slab (padding)
-// or beyond the layer's input channels the element is 0. Its item in the bank (dma_load_in.v):
-// (g * R[ym] + yq) * Wc[xm] + xq, R[ym] / Wc[xm] the slab rows / columns of class ym / xm.
-// Window block (by, bx) starts KMAX * (by, bx) further: its quotients are y0q + by, x0q + bx.
-// In vector mode an element is also ignored outside the pooling window (KMAX * by + dy >= K).
+// Pipeline: a step issued in cycle t (S0, the counters) has its byte offset summed in t+1 (S1),
+// its input-copy and weight-word addresses registered in t+2 (S2), the words back from the
+// buffers in t+3 (S3: the window is cut out, masked and registered as the operands), enters the
+// array in t+4 and, if it is the last step of its pixel, its TN outputs are written to the output
+// buffer in cycle t+11. `last_issue` is high in the cycle the tile's last step is issued, and
+// `data_done` pulses the cycle after the tile's last output is written.
+//
+// Input addressing (no multiplier, no division): the input half holds the tile's rows as they
+// lie in DDR (channel blocks of TN, row-major). The window of output pixel (oy, ox) starts at
+// input row y0 = y_first + oy*s and column x0 = ox*s - pad; its window row dy of block bb of
+// group g is the run of KMAX pixels at byte
+//   row_off + oy*srow_bytes + x0*TN + [block (by, bx): by*krow_bytes + bx*KMAX*TN]
+//   + [operand B: opb_off] + [group g: block and slice offset] + dy*row_bytes + bb*blk_bytes
+// where every term is a counter stepped by a per-layer constant. Rows and columns outside the
+// map (and, in vector mode, elements outside the pooling window) are masked to zero.
 module pe_datapath #(
     parameter KIND       = 3,
     parameter TN         = 8,
@@ -30,20 +33,26 @@ module pe_datapath #(
     parameter A          = 8,
     parameter W          = 4,
     parameter ACC_W      = 32,
-    parameter IN_HALF    = 2048,   // input buffer items per bank and half
-    parameter W_HALF     = 512,    // weight buffer words per half
-    parameter OUT_HALF   = 1024,   // output buffer items per channel and half
+    parameter BEAT       = 8,
+    parameter IN_HALF    = 32768,  // input-buffer bytes per half
+    parameter W_LANES    = 7,      // beats per weight word
+    parameter W_HALF     = 512,    // weight words per half
+    parameter OUT_RAMS   = 1,
+    parameter OUT_HALF   = 1024,   // output-buffer rows per memory and half
     parameter DIM_W      = 12,
     parameter CH_W       = 16,
+    parameter OFF_W      = 24,
     parameter SHIFT_W    = W,
-    parameter PROD_W     = A + (1 << W) - 1,
+    parameter PROD_W     = 17,
     parameter TAPS       = (KIND == 3) ? KMAX : KMAX * KMAX,
     parameter IDX_W      = (KIND == 3 && KMAX > 1) ? $clog2(KMAX) : 0,
     parameter ITEM_W     = TAPS * W + IDX_W,
-    parameter NB         = TM * KMAX * KMAX,
-    parameter IN_ITEM_W  = $clog2(2 * IN_HALF),
+    parameter COPIES     = KMAX * ((TM > TN) ? TM / TN : 1),
+    parameter CW         = (TM < TN) ? TM : TN,            // channels per chunk
+    parameter IN_ADDR_W  = $clog2(2 * IN_HALF),
     parameter W_WORD_W   = $clog2(2 * W_HALF),
-    parameter OUT_ITEM_W = $clog2(2 * OUT_HALF),
+    parameter OUT_ROW_W  = $clog2(2 * OUT_HALF),
+    parameter OUT_RAM_W  = (OUT_RAMS > 1) ? $clog2(OUT_RAMS) : 1,
     parameter COL_W      = (TM > 1) ? $clog2(TM) : 1
 ) (
     input  wire                         clk,
@@ -51,86 +60,114 @@ module pe_datapath #(
     // tile start and geometry (sampled at start)
     input  wire                         start,
     input  wire [DIM_W-1:0]             out_rows,    // output rows of the tile
-    input  wire [DIM_W-1:0]             out_width,   // W_out
-    input  wire [CH_W-1:0]              groups,      // ceil(C_in / TM): one operand's groups
-    input  wire [CH_W-1:0]              g_first,     // first input group the tile reads
-    input  wire [CH_W-1:0]              g_count,     // input groups it reads
-    input  wire [CH_W-1:0]              rem_first,   // input channels from g_first * TM on
-    input  wire [3:0]                   blocks,      // window blocks per side (1 for a convolution)
-    input  wire [COL_W-1:0]             col_first,   // the tile's first channel mod TM (vector mode)
+    input  wire [DIM_W+1:0]             y_first,     // input row of its first window (signed)
+    input  wire [OFF_W-1:0]             row_off,     // that row's byte offset in the half (signed)
+    input  wire [OFF_W-1:0]             opb_off,     // operand B's byte offset in the half
+    input  wire [OFF_W-1:0]             blk_first,   // vector mode: the tile's first block offset
     input  wire [CH_W-1:0]              chans,       // output channels of the tile
-    input  wire [3:0]                   stride,
-    input  wire [3:0]                   pad,
-    input  wire [3:0]                   y_first,     // -(window origin row of the tile's first output row), 0..KMAX-1
-    input  wire [DIM_W-1:0]             slab_rows,
-    input  wire [DIM_W-1:0]             slab_width,  // W_in
+    input  wire [COL_W-1:0]             col_first,   // vector mode: its first channel mod TM
     input  wire                         in_half,
     input  wire                         w_half,
     input  wire                         out_half,
     // layer constants
     input  wire [1:0]                   mode,        // 0 convolution, 1 max pool, 2 average pool, 3 add
-    input  wire [3:0]                   ksize,       // K (vector mode's window)
+    input  wire [3:0]                   ksize,
+    input  wire [3:0]                   stride,
+    input  wire [3:0]                   pad,
+    input  wire [3:0]                   blocks,      // window blocks per side (vector mode)
+    input  wire [DIM_W-1:0]             h_in,
+    input  wire [DIM_W-1:0]             w_in,
+    input  wire [DIM_W-1:0]             w_out,
+    input  wire [CH_W-1:0]              groups,      // convolution: input groups per pass
+    input  wire [7:0]                   passes,      // convolution: passes per window block
+    input  wire [7:0]                   passes_last, // convolution: passes per block of the last block row
+    input  wire                         narrow,      // 1x1 items: one code per unit
+    input  wire [OFF_W-1:0]             row_bytes,   // one input row of every block
+    input  wire [OFF_W-1:0]             blk_bytes,   // one input row of one block (W_in * TN)
+    input  wire [OFF_W-1:0]             srow_bytes,  // stride * row_bytes
+    input  wire [OFF_W-1:0]             krow_bytes,  // KMAX * row_bytes
     input  wire [3:0]                   shift_a,     // add: left shift of operand A
     input  wire [3:0]                   shift_b,     // add: left shift of operand B
     input  wire [W-1:0]                 n_pos,
-    input  wire [SHIFT_W-1:0]           base_pos,
-    input  wire [SHIFT_W-1:0]           base_neg,
+    input  wire [SHIFT_W-1:0]           off_pos,
+    input  wire [SHIFT_W-1:0]           off_neg,
     input  wire [5:0]                   rq_shift,
     input  wire signed [A-1:0]          rq_lo,
     input  wire signed [A-1:0]          rq_hi,
     // buffers
     output reg                          in_rd_en,
-    output reg  [KMAX*KMAX*IN_ITEM_W-1:0] in_rd_item,
-    input  wire [NB*A-1:0]              in_rd_data,
+    output reg  [COPIES*IN_ADDR_W-1:0]  in_rd_addr,
+    input  wire [COPIES*KMAX*CW*8-1:0]  in_rd_data,
     output reg                          w_rd_en,
     output reg  [W_WORD_W-1:0]          w_rd_word,
-    input  wire [TN*TM*ITEM_W-1:0]      w_rd_items,
+    input  wire [W_LANES*8*BEAT-1:0]    w_rd_data,
     output wire                         param_half,
     input  wire [TN*64-1:0]             params,
     output wire                         out_wr_valid,
-    output wire [OUT_ITEM_W-1:0]        out_wr_item,
+    output wire [OUT_ROW_W-1:0]         out_wr_row,
+    output wire [OUT_RAM_W-1:0]         out_wr_ram,
     output wire [TN*A-1:0]              out_wr_data,
+    output wire                         last_issue,  // the tile's last step is issued this cycle
     output reg                          data_done    // the tile's last output was written
 );
-    localparam KW    = (KMAX > 1) ? $clog2(KMAX) : 1;
-    localparam SQ_W  = DIM_W + 2;                  // signed quotient
-    localparam TAG_W = OUT_ITEM_W + 1;             // {last pixel of the tile, output item}
-    localparam integer KMAX_I = KMAX, TM_I = TM;
-    localparam [CH_W-1:0] TM_C = TM_I[CH_W-1:0];
-    localparam REL_W = $clog2(TN + 2) + 1;          // a group relative to the tile's first
+    localparam PIX_W = 2 * DIM_W;                  // a pixel of the tile
+    localparam TAG_W = PIX_W + 1;                  // {last pixel of the tile, pixel}
+    localparam REL_W = $clog2(TN + 2) + 1;         // a group relative to the tile's first
+    localparam integer TN_I = TN, TM_I = TM, KMAX_I = KMAX;
+    localparam TN_B = (TN > 1) ? $clog2(TN) : 0;
+    localparam TM_B = (TM > 1) ? $clog2(TM) : 0;
+    localparam M = (TM > TN) ? TM / TN : 1;        // blocks per group
     localparam NE = KMAX * KMAX;
+    localparam OUT_B = (OUT_RAMS > 1) ? $clog2(OUT_RAMS) : 0;
+    localparam integer KBX_I = KMAX * TN;          // bytes of a window block's width
+    localparam [OFF_W-1:0] TM_OFF = TM_I[OFF_W-1:0];
+    localparam [OFF_W-1:0] TN_OFF = TN_I[OFF_W-1:0];
+    localparam [OFF_W-1:0] KBX = KBX_I[OFF_W-1:0];
+    localparam integer IN_HALF_I = IN_HALF, W_HALF_I = W_HALF, OUT_HALF_I = OUT_HALF;
+    localparam [IN_ADDR_W-1:0] IN_HALF_A = IN_HALF_I[IN_ADDR_W-1:0];
+    localparam [W_WORD_W-1:0] W_HALF_A = W_HALF_I[W_WORD_W-1:0];
+    localparam [OUT_ROW_W-1:0] OUT_HALF_A = OUT_HALF_I[OUT_ROW_W-1:0];
 
     // ---------------------------------------------------------------- tile registers
-    reg [DIM_W-1:0] rows_q, width_q;
-    reg [CH_W-1:0]  groups_q, g_first_q, g_count_q, rem_first_q;
-    reg [3:0]       stride_q, pad_q, blocks_q, ksize_q;
-    reg             in_half_q, w_half_q, vector_q, is_max_q, two_q;
+    reg [DIM_W-1:0] rows_q, width_q, h_in_q, w_in_q;
+    reg [CH_W-1:0]  g_count;
+    reg [7:0]       p_count, p_last;
+    reg [3:0]       stride_q, pad_q, b_count, ksize_q;
+    reg             in_half_q, w_half_q, out_half_q, vector_q, is_max_q, two_q, narrow_q;
+    reg [OFF_W-1:0] opb_q, g_base, g_step, srow_q, krow_q;
+    reg [COPIES*OFF_W-1:0] copy_off;      // copy (dy, bb): dy*row_bytes + bb*blk_bytes
     reg [TN*COL_W-1:0] lane_col;
     reg [TN*REL_W-1:0] lane_group;
     reg [TN-1:0]       lane_on;
-    reg [KMAX*DIM_W-1:0] r_cls, w_cls;   // R[ym], Wc[xm]
     integer m;
     always @(posedge clk) begin
         if (start) begin
             rows_q <= out_rows;
-            width_q <= out_width;
-            groups_q <= groups;
-            g_first_q <= g_first;
-            g_count_q <= g_count;
-            rem_first_q <= rem_first;
-            stride_q <= stride;
-            pad_q <= pad;
-            blocks_q <= blocks;
-            ksize_q <= ksize;
-            in_half_q <= in_half;
-            w_half_q <= w_half;
+            width_q <= w_out;
+            h_in_q <= h_in;
+            w_in_q <= w_in;
             vector_q <= (mode != 2'd0);
             is_max_q <= (mode == 2'd1);
             two_q <= (mode == 2'd3);
-            for (m = 0; m < KMAX; m = m + 1) begin
-                r_cls[m*DIM_W +: DIM_W] <= class_count(slab_rows, m[DIM_W-1:0]);
-                w_cls[m*DIM_W +: DIM_W] <= class_count(slab_width, m[DIM_W-1:0]);
-            end
+            narrow_q <= narrow;
+            // vector mode: the groups holding the tile's channels (TM <= TN: ceil(chans / TM))
+            g_count <= (mode == 2'd0) ? groups : (TM > TN) ? {{(CH_W-1){1'b0}}, 1'b1}
+                                               : (chans + TM_I[CH_W-1:0] - 1'b1) >> TM_B;
+            p_count <= (mode == 2'd0) ? passes : 8'd1;
+            p_last <= (mode == 2'd0) ? passes_last : 8'd1;
+            b_count <= blocks;
+            g_base <= (mode == 2'd0) ? {OFF_W{1'b0}} : blk_first;
+            stride_q <= stride;
+            pad_q <= pad;
+            ksize_q <= ksize;
+            in_half_q <= in_half;
+            w_half_q <= w_half;
+            out_half_q <= out_half;
+            opb_q <= opb_off;
+            g_step <= group_step(blk_bytes);
+            copy_off <= copy_offsets(row_bytes, blk_bytes);
+            srow_q <= srow_bytes;
+            krow_q <= krow_bytes;
             for (m = 0; m < TN; m = m + 1) begin
                 {lane_group[m*REL_W +: REL_W], lane_col[m*COL_W +: COL_W]} <= lane_place(col_first, m);
                 lane_on[m] <= (m < chans);
@@ -139,8 +176,33 @@ module pe_datapath #(
     end
     assign param_half = w_half_q;
 
+    // bytes from one group's first block to the next: one block, or M (TM > TN), by additions
+    function [OFF_W-1:0] group_step(input [OFF_W-1:0] blk);
+        integer k;
+        begin
+            group_step = blk;
+            for (k = 1; k < M; k = k + 1) group_step = group_step + blk;
+        end
+    endfunction
+    // every copy's offset, by additions: copy dy*M + bb reads window row dy of block bb
+    function [COPIES*OFF_W-1:0] copy_offsets(input [OFF_W-1:0] row, input [OFF_W-1:0] blk);
+        integer dy, bb;
+        reg [OFF_W-1:0] at_row, at;
+        begin
+            at_row = {OFF_W{1'b0}};
+            for (dy = 0; dy < KMAX; dy = dy + 1) begin
+                at = at_row;
+                for (bb = 0; bb < M; bb = bb + 1) begin
+                    copy_offsets[(dy*M + bb)*OFF_W +: OFF_W] = at;
+                    at = at + blk;
+                end
+                at_row = at_row + row;
+            end
+        end
+    endfunction
+
     // lane i's channel, col_first + i places after the start of the tile's first group:
-    // {its group relative to g_first, its column}
+    // {its group relative to the first, its column}
     function [REL_W+COL_W-1:0] lane_place(input [COL_W-1:0] first, input integer lane);
         integer t, q, n;
         begin
@@ -155,247 +217,231 @@ module pe_datapath #(
             lane_place = {q[REL_W-1:0], t[COL_W-1:0]};
         end
     endfunction
-    // number of v in [0, n) with v mod KMAX == cls: ceil((n - cls) / KMAX)
-    /* verilator lint_off UNUSEDSIGNAL */
-    function [DIM_W-1:0] class_count(input [DIM_W-1:0] n, input [DIM_W-1:0] cls);
-        reg [DIM_W:0] t;
-        reg [DIM_W:0] quotient;    // < 2^DIM_W
-        begin
-            t = {1'b0, n} + KMAX_I[DIM_W:0] - 1'b1 - {1'b0, cls};
-            quotient = t / KMAX_I[DIM_W:0];
-            class_count = (n > cls) ? quotient[DIM_W-1:0] : {DIM_W{1'b0}};
-        end
-    endfunction
-    /* verilator lint_on UNUSEDSIGNAL */
 
     // ---------------------------------------------------------------- S0: step sequencer
     reg                  s0_valid;
-    reg [CH_W-1:0]       g_rel, gaddr, rem;  // group - g_first; its slab group; channels from it on
-    reg                  op;                 // operand
-    reg [3:0]            bx, by;             // window block
+    reg [CH_W-1:0]       g;                   // group of the pass, relative to the first
+    reg [OFF_W-1:0]      g_blk, g_slice;      // its block offset and slice offset (bytes)
+    reg                  op;                  // operand
+    reg [7:0]            pass;
+    reg [3:0]            bx, by;              // window block
+    reg [OFF_W-1:0]      bx_off, by_off;      // its byte offsets
+    reg [DIM_W+1:0]      bx_pix, by_pix;      // its pixel offsets (KMAX * bx, KMAX * by)
+    reg [W_WORD_W-1:0]   wword;               // weight word of the step, within the pixel's steps
     reg [DIM_W-1:0]      ox, oy;
-    reg [OUT_ITEM_W-1:0] pixel;
-    reg signed [SQ_W-1:0] x0q, y0q;
-    reg [KW-1:0]         x0m, y0m;
-    wire last_group = (g_rel + 1'b1 == g_count_q);
+    reg [PIX_W-1:0]      pixel;
+    reg signed [DIM_W+1:0] x0, y0;            // window origin, input pixels (signed)
+    reg [OFF_W-1:0]      row_base, pix_byte;  // byte offsets of the window's first row / pixel
+    wire last_group = (g + 1'b1 == g_count);
     wire last_op    = !two_q || op;
-    wire last_bx    = (bx + 1'b1 == blocks_q);
-    wire last_by    = (by + 1'b1 == blocks_q);
-    wire first_step = (g_rel == {CH_W{1'b0}}) && !op && (bx == 4'd0) && (by == 4'd0);
-    wire last_step  = last_group && last_op && last_bx && last_by;
+    wire last_bx    = (bx + 1'b1 == b_count);
+    wire last_by    = (by + 1'b1 == b_count);
+    wire last_pass  = (pass + 1'b1 == (last_by ? p_last : p_count));
+    wire last_step  = last_group && last_op && last_pass && last_bx && last_by;
     wire last_col   = (ox + 1'b1 == width_q);
     wire last_row   = (oy + 1'b1 == rows_q);
     wire tile_last  = last_step && last_col && last_row;
+    wire first_step = (g == {CH_W{1'b0}}) && !op && (pass == 8'd0) && (bx == 4'd0) && (by == 4'd0);
+    assign last_issue = s0_valid && tile_last;
 
-    // (q, m) of -p for 0 <= p < KMAX, and of (q, m) + s
-    function [SQ_W+KW-1:0] neg_divmod(input [3:0] p);
-        begin
-            if (p == 4'd0) neg_divmod = {{SQ_W{1'b0}}, {KW{1'b0}}};
-            else neg_divmod = {{SQ_W{1'b1}}, KMAX_I[KW-1:0] - p[KW-1:0]};
-        end
-    endfunction
-    /* verilator lint_off UNUSEDSIGNAL */
-    function [SQ_W+KW-1:0] advance(input signed [SQ_W-1:0] q, input [KW-1:0] r, input [3:0] s);
-        reg [4:0] t, kq, rest;     // rest < KMAX
-        begin
-            t = {{(5-KW){1'b0}}, r} + {1'b0, s};
-            kq = t / KMAX_I[4:0];
-            rest = t - kq * KMAX_I[4:0];
-            advance = {q + {{(SQ_W-5){1'b0}}, kq}, rest[KW-1:0]};
-        end
-    endfunction
-    /* verilator lint_on UNUSEDSIGNAL */
-
-    wire [SQ_W+KW-1:0] x_start = neg_divmod(pad);
-    wire [SQ_W+KW-1:0] y_start = neg_divmod(y_first);
-    wire [SQ_W+KW-1:0] x_next  = advance(x0q, x0m, stride_q);
-    wire [SQ_W+KW-1:0] y_next  = advance(y0q, y0m, stride_q);
-    wire [SQ_W+KW-1:0] x_reset = neg_divmod(pad_q);
+    wire [OFF_W-1:0] pad_bytes = {{(OFF_W-4){1'b0}}, pad_q} << TN_B;
+    wire [OFF_W-1:0] step_bytes = {{(OFF_W-4){1'b0}}, stride_q} << TN_B;
+    wire             slice_end = (TM >= TN) || (g_slice + TM_OFF == TN_OFF);
 
     always @(posedge clk) begin
         if (rst) begin
             s0_valid <= 1'b0;
         end else if (start) begin
             s0_valid <= 1'b1;
-            g_rel <= {CH_W{1'b0}};
-            gaddr <= g_first;
-            rem <= rem_first;
+            g <= {CH_W{1'b0}};
+            g_blk <= (mode == 2'd0) ? {OFF_W{1'b0}} : blk_first;
+            g_slice <= {OFF_W{1'b0}};
             op <= 1'b0;
-            bx <= 4'd0;
-            by <= 4'd0;
+            pass <= 8'd0;
+            {bx, by} <= 8'd0;
+            {bx_off, by_off} <= {2*OFF_W{1'b0}};
+            {bx_pix, by_pix} <= {2*(DIM_W+2){1'b0}};
+            wword <= {W_WORD_W{1'b0}};
             ox <= {DIM_W{1'b0}};
             oy <= {DIM_W{1'b0}};
-            pixel <= out_half ? OUT_HALF[OUT_ITEM_W-1:0] : {OUT_ITEM_W{1'b0}};
-            {x0q, x0m} <= x_start;
-            {y0q, y0m} <= y_start;
+            pixel <= {PIX_W{1'b0}};
+            x0 <= -$signed({{(DIM_W-2){1'b0}}, pad});
+            y0 <= y_first;
+            row_base <= row_off;
+            pix_byte <= row_off - ({{(OFF_W-4){1'b0}}, pad} << TN_B);
         end else if (s0_valid) begin
+            wword <= last_step ? {W_WORD_W{1'b0}} : wword + 1'b1;
+            // groups: TM-channel slices of a block, or M whole blocks
             if (!last_group) begin
-                g_rel <= g_rel + 1'b1;
-                gaddr <= gaddr + 1'b1;
-                rem <= rem - TM_C;
+                g <= g + 1'b1;
+                if (slice_end) begin
+                    g_slice <= {OFF_W{1'b0}};
+                    g_blk <= g_blk + g_step;
+                end else begin
+                    g_slice <= g_slice + TM_OFF;
+                end
             end else begin
-                g_rel <= {CH_W{1'b0}};
-                rem <= rem_first_q;
-                // the next operand's groups, or operand A's of the next block or pixel
-                gaddr <= (!last_op) ? g_first_q + groups_q : g_first_q;
+                g <= {CH_W{1'b0}};
+                g_blk <= g_base;
+                g_slice <= {OFF_W{1'b0}};
                 op <= !last_op;
-            end
-            if (last_group && last_op) begin
-                bx <= last_bx ? 4'd0 : bx + 1'b1;
-                if (last_bx) by <= last_by ? 4'd0 : by + 1'b1;
+                if (last_op) begin
+                    pass <= last_pass ? 8'd0 : pass + 1'b1;
+                    if (last_pass) begin
+                        if (!last_bx) begin
+                            bx <= bx + 1'b1;
+                            bx_off <= bx_off + KBX;
+                            bx_pix <= bx_pix + KMAX_I[DIM_W+1:0];
+                        end else begin
+                            bx <= 4'd0;
+                            bx_off <= {OFF_W{1'b0}};
+                            bx_pix <= {(DIM_W+2){1'b0}};
+                            by <= last_by ? 4'd0 : by + 1'b1;
+                            by_off <= last_by ? {OFF_W{1'b0}} : by_off + krow_q;
+                            by_pix <= last_by ? {(DIM_W+2){1'b0}} : by_pix + KMAX_I[DIM_W+1:0];
+                        end
+                    end
+                end
             end
             if (last_step) begin
                 pixel <= pixel + 1'b1;
                 if (!last_col) begin
                     ox <= ox + 1'b1;
-                    {x0q, x0m} <= x_next;
+                    x0 <= x0 + $signed({2'b00, {(DIM_W-4){1'b0}}, stride_q});
+                    pix_byte <= pix_byte + step_bytes;
                 end else begin
                     ox <= {DIM_W{1'b0}};
-                    {x0q, x0m} <= x_reset;
+                    x0 <= -$signed({{(DIM_W-2){1'b0}}, pad_q});
                     oy <= oy + 1'b1;
-                    {y0q, y0m} <= y_next;
+                    y0 <= y0 + $signed({2'b00, {(DIM_W-4){1'b0}}, stride_q});
+                    row_base <= row_base + srow_q;
+                    pix_byte <= row_base + srow_q - pad_bytes;
                 end
                 if (last_row && last_col) s0_valid <= 1'b0;
             end
         end
     end
 
-    // ---------------------------------------------------------------- S0 -> S1: addresses
+    // ---------------------------------------------------------------- S1: the step's byte offset and masks
     reg                  s1_valid, s1_first, s1_last, s1_tile_last, s1_op;
-    reg [OUT_ITEM_W-1:0] s1_pixel;
-    reg [NB-1:0]         s1_mask;          // bank element inside the slab and the layer's channels
-    reg [KW-1:0]         s1_y0m, s1_x0m;
+    reg [PIX_W-1:0]      s1_pixel;
     reg [REL_W-1:0]      s1_group;
-    reg [KMAX-1:0]       s1_krow, s1_kcol; // window rows / columns inside the pooling window
-    reg signed [SQ_W-1:0] yq, xq;
-    reg                  row_ok, col_ok;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg [IN_ITEM_W+DIM_W-1:0] item;   // < IN_HALF for an element inside the slab
+    reg [OFF_W-1:0]      s1_offset;           // bytes from the half's start (signed; modulo the buffer)
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [IN_ITEM_W-1:0] in_base = in_half_q ? IN_HALF[IN_ITEM_W-1:0] : {IN_ITEM_W{1'b0}};
-    wire [W_WORD_W-1:0]  w_base = w_half_q ? W_HALF[W_WORD_W-1:0] : {W_WORD_W{1'b0}};
-    reg [KMAX*KMAX*IN_ITEM_W-1:0] items;
-    reg [NB-1:0]         mask;
-    integer ym, xm, cm;
+    reg [W_WORD_W-1:0]   s1_word;
+    reg [KMAX-1:0]       s1_row_ok, s1_col_ok, s1_krow, s1_kcol;
+    reg [KMAX-1:0]       row_ok, col_ok, krow, kcol;
+    reg signed [DIM_W+3:0] yy, xx;
+    integer d;
     always @(*) begin
-        items = {KMAX*KMAX*IN_ITEM_W{1'b0}};
-        mask = {NB{1'b0}};
-        yq = {SQ_W{1'b0}};
-        xq = {SQ_W{1'b0}};
-        row_ok = 1'b0;
-        col_ok = 1'b0;
-        item = {(IN_ITEM_W+DIM_W){1'b0}};
-        if (s0_valid) begin
-            for (ym = 0; ym < KMAX; ym = ym + 1) begin
-                for (xm = 0; xm < KMAX; xm = xm + 1) begin
-                    yq = y0q + {{(SQ_W-4){1'b0}}, by} + ((ym[KW-1:0] < y0m) ? 1 : 0);
-                    xq = x0q + {{(SQ_W-4){1'b0}}, bx} + ((xm[KW-1:0] < x0m) ? 1 : 0);
-                    row_ok = !yq[SQ_W-1] && (yq[DIM_W-1:0] < r_cls[ym*DIM_W +: DIM_W]);
-                    col_ok = !xq[SQ_W-1] && (xq[DIM_W-1:0] < w_cls[xm*DIM_W +: DIM_W]);
-                    item = ({{DIM_W{1'b0}}, gaddr[IN_ITEM_W-1:0]} * {{IN_ITEM_W{1'b0}}, r_cls[ym*DIM_W +: DIM_W]}
-                            + {{IN_ITEM_W{1'b0}}, yq[DIM_W-1:0]}) * {{IN_ITEM_W{1'b0}}, w_cls[xm*DIM_W +: DIM_W]}
-                           + {{IN_ITEM_W{1'b0}}, xq[DIM_W-1:0]};
-                    items[(ym*KMAX + xm)*IN_ITEM_W +: IN_ITEM_W] = (row_ok && col_ok) ? in_base + item[IN_ITEM_W-1:0] : in_base;
-                    for (cm = 0; cm < TM; cm = cm + 1)
-                        mask[(cm*KMAX + ym)*KMAX + xm] = row_ok && col_ok && (cm < rem);
-                end
-            end
+        for (d = 0; d < KMAX; d = d + 1) begin
+            yy = {{2{y0[DIM_W+1]}}, y0} + {2'b00, by_pix} + d[DIM_W+3:0];
+            xx = {{2{x0[DIM_W+1]}}, x0} + {2'b00, bx_pix} + d[DIM_W+3:0];
+            row_ok[d] = (yy >= 0) && (yy < $signed({4'b0000, h_in_q}));
+            col_ok[d] = (xx >= 0) && (xx < $signed({4'b0000, w_in_q}));
+            krow[d] = (by_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
+            kcol[d] = (bx_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
         end
     end
-
     always @(posedge clk) begin
-        if (rst) begin
-            s1_valid <= 1'b0;
-            in_rd_en <= 1'b0;
-            w_rd_en <= 1'b0;
-        end else begin
-            s1_valid <= s0_valid;
-            in_rd_en <= s0_valid;
-            w_rd_en <= s0_valid;
-        end
+        s1_valid <= !rst && s0_valid;
         s1_first <= first_step;
         s1_last <= last_step;
         s1_tile_last <= tile_last;
-        s1_pixel <= pixel;
-        s1_mask <= mask;
-        s1_y0m <= y0m;
-        s1_x0m <= x0m;
         s1_op <= op;
-        s1_group <= g_rel[REL_W-1:0];
-        for (m = 0; m < KMAX; m = m + 1) begin
-            s1_krow[m] <= ({1'b0, by} * KMAX_I[4:0] + m[4:0] < {1'b0, ksize_q});
-            s1_kcol[m] <= ({1'b0, bx} * KMAX_I[4:0] + m[4:0] < {1'b0, ksize_q});
-        end
-        in_rd_item <= items;
-        w_rd_word <= w_base + gaddr[W_WORD_W-1:0];
+        s1_pixel <= pixel;
+        s1_group <= g[REL_W-1:0];
+        s1_offset <= pix_byte + by_off + bx_off + (op ? opb_q : {OFF_W{1'b0}}) + g_blk + g_slice;
+        s1_word <= (w_half_q ? W_HALF_A : {W_WORD_W{1'b0}}) + wword;
+        s1_row_ok <= row_ok;
+        s1_col_ok <= col_ok;
+        s1_krow <= krow;
+        s1_kcol <= kcol;
     end
 
-    // ---------------------------------------------------------------- S2: operands
+    // ---------------------------------------------------------------- S2: buffer addresses
     reg                  s2_valid, s2_first, s2_last, s2_tile_last, s2_op;
-    reg [OUT_ITEM_W-1:0] s2_pixel;
-    reg [NB-1:0]         s2_mask;
-    reg [KW-1:0]         s2_y0m, s2_x0m;
+    reg [PIX_W-1:0]      s2_pixel;
     reg [REL_W-1:0]      s2_group;
-    reg [KMAX-1:0]       s2_krow, s2_kcol;
+    reg [KMAX*KMAX-1:0]  s2_mask;             // window element (dy, dx) valid
+    wire [IN_ADDR_W-1:0] in_base = (in_half_q ? IN_HALF_A : {IN_ADDR_W{1'b0}}) + s1_offset[IN_ADDR_W-1:0];
+    integer c, dy, dx;
     always @(posedge clk) begin
-        s2_valid <= rst ? 1'b0 : s1_valid;
+        s2_valid <= !rst && s1_valid;
+        in_rd_en <= !rst && s1_valid;
+        w_rd_en <= !rst && s1_valid;
         s2_first <= s1_first;
         s2_last <= s1_last;
         s2_tile_last <= s1_tile_last;
-        s2_pixel <= s1_pixel;
-        s2_mask <= s1_mask;
-        s2_y0m <= s1_y0m;
-        s2_x0m <= s1_x0m;
         s2_op <= s1_op;
+        s2_pixel <= s1_pixel;
         s2_group <= s1_group;
-        s2_krow <= s1_krow;
-        s2_kcol <= s1_kcol;
+        for (dy = 0; dy < KMAX; dy = dy + 1)
+            for (dx = 0; dx < KMAX; dx = dx + 1)
+                s2_mask[dy*KMAX + dx] <= s1_row_ok[dy] && s1_col_ok[dx] && s1_krow[dy] && s1_kcol[dx];
+        // copy (dy, bb): window row dy of the group's block bb
+        for (c = 0; c < COPIES; c = c + 1)
+            in_rd_addr[c*IN_ADDR_W +: IN_ADDR_W] <= in_base + copy_off[c*OFF_W +: IN_ADDR_W];
+        w_rd_word <= s1_word;
     end
 
-    // window element (dy, dx) of column cm comes from bank (cm, (y0m + dy) mod K, (x0m + dx) mod K)
-    reg [TM*KMAX*KMAX*A-1:0] windows;
-    reg [TM*NE-1:0]          valid_elems;   // inside the slab, the channels and the pooling window
-    integer c, dy, dx, bank;
-    reg [KW:0] sy, sx;
+    // ---------------------------------------------------------------- S3: operands
+    // the step's control, in the cycle its words come back from the buffers
+    reg                  s3_valid, s3_first, s3_last, s3_tile_last, s3_op;
+    reg [PIX_W-1:0]      s3_pixel;
+    reg [REL_W-1:0]      s3_group;
+    reg [KMAX*KMAX-1:0]  s3_mask;
+    always @(posedge clk) begin
+        s3_valid <= !rst && s2_valid;
+        s3_first <= s2_first;
+        s3_last <= s2_last;
+        s3_tile_last <= s2_tile_last;
+        s3_op <= s2_op;
+        s3_pixel <= s2_pixel;
+        s3_group <= s2_group;
+        s3_mask <= s2_mask;
+    end
+
+    // window element (dy, dx) of column j: copy (dy, j / CW) chunk dx, channel j mod CW
+    reg [TM*NE*A-1:0] windows;
+    reg [TM*NE-1:0]   valid_elems;
+    integer j, e;
     always @(*) begin
-        windows = {TM*KMAX*KMAX*A{1'b0}};
-        valid_elems = {TM*NE{1'b0}};
-        sy = {(KW+1){1'b0}};
-        sx = {(KW+1){1'b0}};
-        bank = 0;
-        if (s2_valid) begin
-            for (c = 0; c < TM; c = c + 1) begin
-                for (dy = 0; dy < KMAX; dy = dy + 1) begin
-                    for (dx = 0; dx < KMAX; dx = dx + 1) begin
-                        sy = {1'b0, s2_y0m} + dy[KW:0];
-                        if (sy >= KMAX_I[KW:0]) sy = sy - KMAX_I[KW:0];
-                        sx = {1'b0, s2_x0m} + dx[KW:0];
-                        if (sx >= KMAX_I[KW:0]) sx = sx - KMAX_I[KW:0];
-                        bank = (c * KMAX + {{(32-KW-1){1'b0}}, sy}) * KMAX + {{(32-KW-1){1'b0}}, sx};
-                        windows[((c*KMAX + dy)*KMAX + dx)*A +: A] = s2_mask[bank] ? in_rd_data[bank*A +: A] : {A{1'b0}};
-                        valid_elems[(c*KMAX + dy)*KMAX + dx] = s2_mask[bank] && s2_krow[dy] && s2_kcol[dx];
-                    end
-                end
+        for (j = 0; j < TM; j = j + 1)
+            for (e = 0; e < NE; e = e + 1) begin
+                valid_elems[j*NE + e] = s3_mask[e];
+                windows[(j*NE + e)*A +: A] = s3_mask[e]
+                    ? in_rd_data[((((e / KMAX) * M + j / CW) * KMAX + e % KMAX) * CW + j % CW) * 8 +: A]
+                    : {A{1'b0}};
             end
+    end
+    // unit (i, j)'s item: one code of a 1x1 step word, or its full item
+    reg [TN*TM*ITEM_W-1:0] items;
+    integer u;
+    always @(*) begin
+        for (u = 0; u < TN * TM; u = u + 1) begin
+            items[u*ITEM_W +: ITEM_W] = w_rd_data[u*ITEM_W +: ITEM_W];
+            if (narrow_q) items[u*ITEM_W +: ITEM_W] = {{(ITEM_W-W){1'b0}}, w_rd_data[u*W +: W]};
         end
     end
 
-    reg [TM*KMAX*KMAX*A-1:0] op_windows;
-    reg [TM*NE-1:0]          op_elems;
-    reg [TN*TM*ITEM_W-1:0]   op_items;
-    reg                      op_valid, op_first, op_last, op_operand;
-    reg [REL_W-1:0]          op_group;
-    reg [TAG_W-1:0]          op_tag;
+    reg [TM*NE*A-1:0]      op_windows;
+    reg [TM*NE-1:0]        op_elems;
+    reg [TN*TM*ITEM_W-1:0] op_items;
+    reg                    op_valid, op_first, op_last, op_operand;
+    reg [REL_W-1:0]        op_group;
+    reg [TAG_W-1:0]        op_tag;
     always @(posedge clk) begin
         op_windows <= windows;
         op_elems <= valid_elems;
-        op_items <= w_rd_items;
-        op_valid <= rst ? 1'b0 : s2_valid;
-        op_first <= s2_first;
-        op_last <= s2_last;
-        op_operand <= s2_op;
-        op_group <= s2_group;
-        op_tag <= {s2_tile_last, s2_pixel};
+        op_items <= items;
+        op_valid <= !rst && s3_valid;
+        op_first <= s3_first;
+        op_last <= s3_last;
+        op_operand <= s3_op;
+        op_group <= s3_group;
+        op_tag <= {s3_tile_last, s3_pixel};
     end
 
     // ---------------------------------------------------------------- array, requant, writes
@@ -407,7 +453,7 @@ module pe_datapath #(
         .PROD_W(PROD_W), .ACC_W(ACC_W), .TAG_W(TAG_W)
     ) u_array (
         .clk(clk), .rst(rst), .windows(op_windows), .items(op_items),
-        .n_pos(n_pos), .base_pos(base_pos), .base_neg(base_neg),
+        .n_pos(n_pos), .off_pos(off_pos), .off_neg(off_neg),
         .in_valid(op_valid && !vector_q), .in_first(op_first), .in_last(op_last), .in_tag(op_tag),
         .out_valid(pe_valid), .out_tag(pe_tag), .out_sums(pe_sums)
     );
@@ -441,7 +487,17 @@ module pe_datapath #(
             );
         end
     endgenerate
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PIX_W-1:0] out_pixel = rq_tag[TAG_W +: PIX_W];   // < OUT_HALF * OUT_RAMS
+    /* verilator lint_on UNUSEDSIGNAL */
     assign out_wr_valid = &rq_valid;   // the lanes run in lockstep
-    assign out_wr_item  = rq_tag[TAG_W +: OUT_ITEM_W];
+    assign out_wr_row   = (out_half_q ? OUT_HALF_A : {OUT_ROW_W{1'b0}}) + out_pixel[OUT_B +: OUT_ROW_W];
+    generate
+        if (OUT_RAMS > 1) begin : g_ram
+            assign out_wr_ram = out_pixel[OUT_B-1:0];
+        end else begin : g_one
+            assign out_wr_ram = 1'b0;
+        end
+    endgenerate
     always @(posedge clk) data_done <= !rst && out_wr_valid && rq_tag[2*TAG_W-1];
 endmodule

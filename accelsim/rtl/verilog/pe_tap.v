@@ -1,46 +1,49 @@
-// One tap of a PE unit: activation x times the weight of a GSNQ code, as a shifter (GSNQ kinds)
-// or as a multiplier (mult kinds: the code is decoded to +-2^s first, then multiplied, on DSP48
-// slices for mult_dsp and in LUTs for mult_lut). Combinational; the unit registers the product.
+// One tap of a PE unit: the activation x times the weight a code names, combinational.
+//
+// Shift kinds (MULT = 0, gsnq_shift and krp_gsnq): a GSNQ code c of a layer is
+//   c = 0           : the weight 0
+//   1 <= c <= n_pos : +2^(c + off_pos)      (off_pos = base_pos - 1, mod 2^SHIFT_W)
+//   c > n_pos       : -2^(c + off_neg)      (off_neg = base_neg - n_pos - 1, mod 2^SHIFT_W)
+// in units of the layer's smallest weight, every shift at most SHIFT_MAX = 2^(W-1) (checked when
+// the layer is emitted). The tap returns the shifted activation in one's complement form
+// (x << s, bit-inverted for a negative weight) and `neg`; the unit's adder tree adds the `neg`
+// bits back, which completes the two's complement negation without an adder per tap.
+//
+// Multiplier kinds (MULT = 1, mult_dsp and mult_lut): the code is the weight itself, a signed
+// W-bit uniform code (-(2^(W-1) - 1) .. 2^(W-1) - 1), and the tap is an A x W-bit signed
+// multiplier (DSP48 or LUTs, decided by synthesis: mult_lut is synthesized without DSPs).
 module pe_tap #(
-    parameter MULT    = 0,  // 0: shift-and-negate, 1: multiplier
-    parameter USE_DSP = 0,  // with MULT: 1 = DSP48, 0 = LUTs
-    parameter A       = 8,  // activation bits (signed)
-    parameter W       = 4,  // code bits
-    parameter SHIFT_W = 4,  // shift bits
-    parameter PROD_W  = 23  // product bits: A + (2^W - 2) + 1
+    parameter MULT    = 0,
+    parameter A       = 8,   // activation bits (signed)
+    parameter W       = 4,   // code bits
+    parameter SHIFT_W = 4,   // bits of a shift amount
+    parameter PROD_W  = 17   // product bits: A + SHIFT_MAX + 1 (shift), A + W (multiply)
 ) (
-    input  wire signed [A-1:0]   x,
-    input  wire [W-1:0]          code,
-    input  wire [W-1:0]          n_pos,
-    input  wire [SHIFT_W-1:0]    base_pos,
-    input  wire [SHIFT_W-1:0]    base_neg,
-    output wire signed [PROD_W-1:0] product
+    input  wire signed [A-1:0]  x,
+    input  wire [W-1:0]         code,
+    /* verilator lint_off UNUSEDSIGNAL */   // the multipliers decode nothing
+    input  wire [W-1:0]         n_pos,
+    input  wire [SHIFT_W-1:0]   off_pos,
+    input  wire [SHIFT_W-1:0]   off_neg,
+    /* verilator lint_on UNUSEDSIGNAL */
+    output wire [PROD_W-1:0]    product,
+    output wire                 neg
 );
-    wire               zero, neg;
-    wire [SHIFT_W-1:0] shift;
-    gsnq_decode #(.W(W), .SHIFT_W(SHIFT_W)) u_dec (
-        .code(code), .n_pos(n_pos), .base_pos(base_pos), .base_neg(base_neg),
-        .zero(zero), .neg(neg), .shift(shift)
-    );
-
     generate
         if (MULT == 0) begin : g_shift
-            wire signed [PROD_W-1:0] x_wide = {{(PROD_W-A){x[A-1]}}, x};
-            wire signed [PROD_W-1:0] shifted = x_wide <<< shift;
-            assign product = zero ? {PROD_W{1'b0}} : (neg ? -shifted : shifted);
+            wire zero = (code == {W{1'b0}});
+            assign neg = !zero && (code > n_pos);
+            /* verilator lint_off WIDTH */
+            wire [SHIFT_W-1:0] shift = code + (neg ? off_neg : off_pos);
+            /* verilator lint_on WIDTH */
+            wire signed [PROD_W-1:0] wide = {{(PROD_W-A){x[A-1]}}, x};
+            wire signed [PROD_W-1:0] magnitude = wide <<< shift;
+            assign product = zero ? {PROD_W{1'b0}} : (magnitude ^ {PROD_W{neg}});
         end else begin : g_mult
-            // +-2^shift as a signed (PROD_W - A + 1)-bit operand
-            localparam WV = PROD_W - A + 1;
-            wire signed [WV-1:0] magnitude = {{(WV-1){1'b0}}, 1'b1} <<< shift;
-            wire signed [WV-1:0] weight = zero ? {WV{1'b0}} : (neg ? -magnitude : magnitude);
-            // |x * weight| <= 2^(A-1) * 2^(2^W - 2) fits PROD_W bits, so the product is exact.
-            if (USE_DSP != 0) begin : g_dsp
-                (* use_dsp = "yes" *) wire signed [PROD_W-1:0] full = x * weight;
-                assign product = full;
-            end else begin : g_lut
-                (* use_dsp = "no" *) wire signed [PROD_W-1:0] full = x * weight;
-                assign product = full;
-            end
+            wire signed [W-1:0]      weight = code;
+            wire signed [PROD_W-1:0] full = x * weight;
+            assign product = full;
+            assign neg = 1'b0;
         end
     endgenerate
 endmodule

@@ -3,13 +3,15 @@
 //
 // DDR model: one channel, BEAT bytes per cycle, DDR_LATENCY cycles per request. A request
 // accepted in cycle g (the grant; the channel is ready whenever it is idle) holds the channel
-// for DDR_LATENCY + ceil(bytes / BEAT) cycles, its data beats in the last ceil(bytes / BEAT) of
-// them (with zero latency the first beat is in cycle g itself), and the channel is ready again in
-// the cycle after the last beat: docs/microarchitecture.md, section 7. Byte z of a 2-D transfer is
-// at base + (z / seg) * stride + z % seg.
+// for DDR_LATENCY + beats cycles, its data beats in the last `beats` of them (with zero latency
+// the first beat is in cycle g itself), and the channel is ready again in the cycle after the
+// last beat: docs/microarchitecture.md, section 7. Beat t of a transfer (t = the request's beat
+// offset + its beat index) is in segment s = t / bps at byte (t mod bps) * BEAT of the segment;
+// segment s starts at base + s * stride and has `seg` bytes (the rest of its last beat is not
+// read or written).
 //
 // Files (plusargs): +ddr=FILE (memory image, $readmemh bytes), +desc=FILE (word 0: the number of
-// layers, then NF words per layer, see accelsim/rtl/emit.py), +trace=FILE (one line per event:
+// layers, then NF words per layer, in the order of accelsim.rtl.images.DESCRIPTOR_FIELDS), +trace=FILE (one line per event:
 // `layer event tile part start end`), +dump=FILE (the first +dump_bytes=N bytes of DDR at the end),
 // +latency=L (DDR_LATENCY by default), +max_cycles=N (the run stops with a `timeout` line),
 // +requests=1 (also log every granted request: `layer request write bytes cycle address`).
@@ -20,8 +22,7 @@ module tb_harness #(
 ) (
     input wire clk
 );
-    `include "accelsim_params.vh"     // BEAT, BYTES_W, IDX_W, STAMP_W, DDR_BYTES, MAX_LAYERS
-    localparam NF = 24;
+    `include "accelsim_params.vh"     // BEAT, BEATS_W, IDX_W, STAMP_W, DDR_BYTES, MAX_LAYERS, NF, MODE_FIELD
 
     // ---------------------------------------------------------------- reset and files
     reg [3:0] rst_count = 4'd0;
@@ -57,8 +58,8 @@ module tb_harness #(
 
     wire [STAMP_W-1:0] now;
     wire               m_req_valid, m_req_write;
-    wire [31:0]        m_req_base, m_req_seg, m_req_stride, m_req_offset;
-    wire [BYTES_W-1:0] m_req_bytes;
+    wire [31:0]        m_req_base, m_req_seg, m_req_stride;
+    wire [BEATS_W-1:0] m_req_bps, m_req_offset, m_req_beats;
     reg                m_rd_valid, m_rd_last, m_wr_ready, m_wr_last;
     reg  [8*BEAT-1:0]  m_rd_data;
     wire [8*BEAT-1:0]  m_wr_data;
@@ -72,17 +73,10 @@ module tb_harness #(
 
     accelsim_top u_dut (
         .clk(clk), .rst(rst), .now(now), .layer_start(layer_start), .layer_ending(layer_ending),
-        .desc_c_in(field(0)), .desc_c_out(field(1)), .desc_h_in(field(2)), .desc_w_in(field(3)),
-        .desc_h_out(field(4)), .desc_w_out(field(5)), .desc_ksize(field(6)), .desc_stride(field(7)),
-        .desc_pad(field(8)), .desc_tile_rows(field(9)), .desc_pair_bits(field(10)),
-        .desc_n_pos(field(11)), .desc_base_pos(field(12)), .desc_base_neg(field(13)),
-        .desc_rq_shift(field(14)), .desc_rq_lo(field(15)), .desc_rq_hi(field(16)),
-        .desc_in_base(field(17)), .desc_w_base(field(18)), .desc_out_base(field(19)),
-        .desc_mode(field(20)), .desc_shift_a(field(21)), .desc_shift_b(field(22)),
-        .desc_in2_base(field(23)),
+        `include "accelsim_desc.vh"      // .desc_<field>(field(<index>)), one per descriptor field
         .m_req_valid(m_req_valid), .m_req_ready(m_req_ready), .m_req_write(m_req_write),
         .m_req_base(m_req_base), .m_req_seg(m_req_seg), .m_req_stride(m_req_stride),
-        .m_req_offset(m_req_offset), .m_req_bytes(m_req_bytes),
+        .m_req_bps(m_req_bps), .m_req_offset(m_req_offset), .m_req_beats(m_req_beats),
         .m_rd_valid(m_rd_valid), .m_rd_last(m_rd_last), .m_rd_data(m_rd_data),
         .m_wr_ready(m_wr_ready), .m_wr_last(m_wr_last), .m_wr_data(m_wr_data),
         .tr_xfer_valid(tr_xfer_valid), .tr_xfer_part(tr_xfer_part), .tr_xfer_tile(tr_xfer_tile),
@@ -94,7 +88,7 @@ module tb_harness #(
     reg         busy = 1'b0;
     reg [31:0]  age;                 // cycles since the grant
     reg         q_write;
-    reg [31:0]  q_base, q_seg, q_stride, q_offset, q_bytes;
+    reg [31:0]  q_base, q_seg, q_stride, q_bps, q_offset, q_beats;
     assign m_req_ready = !busy;
     wire        accept = m_req_valid && m_req_ready;
     wire        active = busy || accept;
@@ -103,30 +97,26 @@ module tb_harness #(
     wire [31:0] cur_base   = busy ? q_base : m_req_base;
     wire [31:0] cur_seg    = busy ? q_seg : m_req_seg;
     wire [31:0] cur_stride = busy ? q_stride : m_req_stride;
+    wire [31:0] cur_bps    = busy ? q_bps : m_req_bps;
     wire [31:0] cur_offset = busy ? q_offset : m_req_offset;
-    wire [31:0] cur_bytes  = busy ? q_bytes : {{(32-BYTES_W){1'b0}}, m_req_bytes};
-    wire [31:0] beats      = (cur_bytes + BEAT - 1) / BEAT;
+    wire [31:0] beats      = busy ? q_beats : m_req_beats;
     wire        in_beat    = active && cur_age >= latency && cur_age < latency + beats;
     wire [31:0] beat_index = cur_age - latency;
     wire        last_beat  = in_beat && (beat_index + 1 == beats);
-
-    function [31:0] address(input [31:0] z);
-        address = cur_base + (z / cur_seg) * cur_stride + z % cur_seg;
-    endfunction
+    wire [31:0] t          = cur_offset + beat_index;            // beat of the transfer
+    wire [31:0] seg_byte     = (t % cur_bps) * BEAT;               // its byte in its segment
+    wire [31:0] seg_base   = cur_base + (t / cur_bps) * cur_stride;
 
     integer e;
-    reg [31:0] z;
     always @(*) begin
         m_rd_valid = in_beat && !cur_write;
         m_rd_last  = last_beat && !cur_write;
         m_wr_ready = in_beat && cur_write;
         m_wr_last  = last_beat && cur_write;
         m_rd_data  = {8*BEAT{1'b0}};
-        for (e = 0; e < BEAT; e = e + 1) begin
-            z = cur_offset + beat_index * BEAT + e;
-            if (in_beat && !cur_write && beat_index * BEAT + e < cur_bytes)
-                m_rd_data[e*8 +: 8] = ddr[address(z)];
-        end
+        for (e = 0; e < BEAT; e = e + 1)
+            if (in_beat && !cur_write && seg_byte + e < cur_seg)
+                m_rd_data[e*8 +: 8] = ddr[seg_base + seg_byte + e];
     end
 
     always @(posedge clk) begin
@@ -135,17 +125,21 @@ module tb_harness #(
             q_base <= m_req_base;
             q_seg <= m_req_seg;
             q_stride <= m_req_stride;
+            q_bps <= m_req_bps;
             q_offset <= m_req_offset;
-            q_bytes <= {{(32-BYTES_W){1'b0}}, m_req_bytes};
+            q_beats <= m_req_beats;
         end
         if (active) begin
             busy <= !last_beat;
             age <= cur_age + 1;
         end
+        // blocking: the memory is read only by the combinational read beats of other requests
+        /* verilator lint_off BLKSEQ */
         if (in_beat && cur_write)
             for (e = 0; e < BEAT; e = e + 1)
-                if (beat_index * BEAT + e < cur_bytes)
-                    ddr[address(cur_offset + beat_index * BEAT + e)] <= m_wr_data[e*8 +: 8];
+                if (seg_byte + e < cur_seg)
+                    ddr[seg_base + seg_byte + e] = m_wr_data[e*8 +: 8];
+        /* verilator lint_on BLKSEQ */
     end
 
     // ---------------------------------------------------------------- trace, sequencing, end
@@ -166,10 +160,10 @@ module tb_harness #(
                 $fwrite(trace_fd, "%0d store_output %0d %0d %0d %0d\n", owner, tr_xfer_tile[2*IDX_W +: IDX_W],
                         tr_xfer_part[2], tr_xfer_start[2*STAMP_W +: STAMP_W], now);
             if (accept && log_requests != 0)
-                $fwrite(trace_fd, "%0d request %0d %0d %0d %0d\n", layer, m_req_write, m_req_bytes, now,
-                        m_req_base + m_req_offset);
+                $fwrite(trace_fd, "%0d request %0d %0d %0d %0d\n", layer, m_req_write, m_req_beats, now,
+                        m_req_offset);
             if (tr_pe_valid)   // a tile of the running layer (a layer's last tile ends before its last store)
-                $fwrite(trace_fd, "%0d %0s %0d 0 %0d %0d\n", owner, (field(20) == 0) ? "compute" : "vector",
+                $fwrite(trace_fd, "%0d %0s %0d 0 %0d %0d\n", owner, (field(MODE_FIELD) == 0) ? "compute" : "vector",
                         tr_pe_tile, tr_pe_start, now);
             if (layer_start) begin
                 started <= 1'b1;

@@ -5,9 +5,9 @@
 // left by the operand's shift (adds) and combines it into its accumulator (maximum or sum),
 // which restarts on the first step of a pixel.
 //
-// Same interface timing as pe_array: operands and control enter registered, results leave 4
-// cycles later (registers: the selected and reduced window, a delay, the shifted value; the
-// accumulators update in the fourth cycle, together with the output register).
+// Same interface timing as pe_array: operands and control enter registered, results leave 5
+// cycles later (registers: the selected and reduced window, two delays, the shifted value; the
+// accumulators update in the fifth cycle, together with the output register).
 module vector_lanes #(
     parameter TN    = 8,
     parameter TM    = 4,
@@ -44,14 +44,15 @@ module vector_lanes #(
     localparam RED_W = A + 1 + ((NE > 1) ? $clog2(NE) : 0);   // a window sum, or a maximum with -inf
     localparam [RED_W-1:0] NEG_INF = {{(RED_W-A){1'b1}}, {A{1'b0}}};   // -2^A: below every A-bit value
 
-    // control through the three registered stages
-    reg [2:0] valid_d, first_d, last_d;
-    reg [3*TAG_W-1:0] tag_d;
+    // control through the four registered stages
+    localparam DLY = 4;
+    reg [DLY-1:0] valid_d, first_d, last_d;
+    reg [DLY*TAG_W-1:0] tag_d;
     always @(posedge clk) begin
-        valid_d <= rst ? 3'b0 : {valid_d[1:0], in_valid};
-        first_d <= {first_d[1:0], in_first};
-        last_d  <= {last_d[1:0], in_last};
-        tag_d   <= {tag_d[2*TAG_W-1:0], in_tag};
+        valid_d <= rst ? {DLY{1'b0}} : {valid_d[DLY-2:0], in_valid};
+        first_d <= {first_d[DLY-2:0], in_first};
+        last_d  <= {last_d[DLY-2:0], in_last};
+        tag_d   <= {tag_d[(DLY-1)*TAG_W-1:0], in_tag};
     end
 
     genvar i;
@@ -88,37 +89,40 @@ module vector_lanes #(
                 end
                 red = is_max ? {{(RED_W-A-1){mx[0][A]}}, mx[0]} : sm[0];
             end
-            reg signed [RED_W-1:0] red1, red2;
-            reg        [3:0]       sh1, sh2;
-            reg                    hit1, hit2, hit3;
+            reg signed [RED_W-1:0] red1, red2, red3;
+            reg        [3:0]       sh1, sh2, sh3;
+            reg                    hit1, hit2, hit3, hit4;
             always @(posedge clk) begin
                 red1 <= red;
                 hit1 <= lane_on[i] && (lane_group[i*REL_W +: REL_W] == in_group);
                 sh1  <= in_operand ? shift_b : shift_a;
-                red2 <= red1;                    // stage 2: a delay (keeps the PE array's latency)
+                red2 <= red1;                    // stages 2 and 3: delays (the PE array's latency)
                 sh2  <= sh1;
                 hit2 <= hit1;
+                red3 <= red2;
+                sh3  <= sh2;
                 hit3 <= hit2;
+                hit4 <= hit3;
             end
 
-            // stage 3: the operand's shift
-            reg signed [ACC_W-1:0] value3;
-            always @(posedge clk) value3 <= {{(ACC_W-RED_W){red2[RED_W-1]}}, red2} <<< sh2;
+            // stage 4: the operand's shift
+            reg signed [ACC_W-1:0] value4;
+            always @(posedge clk) value4 <= {{(ACC_W-RED_W){red3[RED_W-1]}}, red3} <<< sh3;
 
-            // stage 4: accumulate (a maximum stays within RED_W bits: compare those)
+            // stage 5: accumulate (a maximum stays within RED_W bits: compare those)
             reg  signed [ACC_W-1:0] acc;
-            wire signed [ACC_W-1:0] base = first_d[2] ? (is_max ? {{(ACC_W-RED_W){1'b1}}, NEG_INF} : {ACC_W{1'b0}}) : acc;
-            wire                    more = $signed(value3[RED_W-1:0]) > $signed(base[RED_W-1:0]);
-            wire signed [ACC_W-1:0] total = !hit3 ? base : is_max ? (more ? value3 : base) : base + value3;
+            wire signed [ACC_W-1:0] base = first_d[DLY-1] ? (is_max ? {{(ACC_W-RED_W){1'b1}}, NEG_INF} : {ACC_W{1'b0}}) : acc;
+            wire                    more = $signed(value4[RED_W-1:0]) > $signed(base[RED_W-1:0]);
+            wire signed [ACC_W-1:0] total = !hit4 ? base : is_max ? (more ? value4 : base) : base + value4;
             always @(posedge clk) begin
-                if (valid_d[2]) acc <= total;
-                if (valid_d[2] && last_d[2]) out_sums[i*ACC_W +: ACC_W] <= total;
+                if (valid_d[DLY-1]) acc <= total;
+                if (valid_d[DLY-1] && last_d[DLY-1]) out_sums[i*ACC_W +: ACC_W] <= total;
             end
         end
     endgenerate
 
     always @(posedge clk) begin
-        out_valid <= rst ? 1'b0 : valid_d[2] && last_d[2];
-        out_tag <= tag_d[3*TAG_W-1 -: TAG_W];
+        out_valid <= rst ? 1'b0 : valid_d[DLY-1] && last_d[DLY-1];
+        out_tag <= tag_d[DLY*TAG_W-1 -: TAG_W];
     end
 endmodule
