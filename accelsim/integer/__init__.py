@@ -4,11 +4,13 @@ from .evaluate import Evaluation, evaluate
 from .execute import InferenceResult, dequantize, quantize_input, run
 from .graph import (
     AddLayer,
+    ConcatLayer,
     ConvLayer,
     FlattenLayer,
     IntegerNetwork,
     Layer,
     LinearLayer,
+    PoolAxis,
     PoolKind,
     PoolLayer,
     Requant,
@@ -19,6 +21,7 @@ from .lower import lower
 
 __all__ = [
     "AddLayer",
+    "ConcatLayer",
     "ConvLayer",
     "Evaluation",
     "FlattenLayer",
@@ -26,6 +29,7 @@ __all__ = [
     "IntegerNetwork",
     "Layer",
     "LinearLayer",
+    "PoolAxis",
     "PoolKind",
     "PoolLayer",
     "Requant",
