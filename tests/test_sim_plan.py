@@ -8,18 +8,18 @@ import pytest
 
 from accelsim.errors import ConfigError, UnsupportedLayerError
 from accelsim.hw import BufferConfig, HwConfig, PeConfig, PeKind, load_config
+from accelsim.hw.geometry import param_beats, row_bytes, step_beats
 from accelsim.integer.graph import IntegerNetwork
 from accelsim.sim import NetworkBuilder, plan_network, simulate, vgg16_shapes
 from accelsim.sim.plan import (
+    Transfer,
     bursts,
     datapath_layer,
     input_groups,
     passes,
     request_cycles,
     transfer_cycles,
-    Transfer,
 )
-from accelsim.hw.geometry import param_beats, row_bytes, step_beats
 
 
 @pytest.mark.parametrize(

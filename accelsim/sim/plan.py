@@ -536,8 +536,7 @@ def concat_slices(network: IntegerNetwork, config: HwConfig) -> dict[str, tuple[
             parent[name] = (layer.name, first)
             first += channels
     places = {}
-    for name in parent:
-        root, offset = parent[name]
+    for name, (root, offset) in parent.items():
         while root in parent:
             root, offset = parent[root][0], parent[root][1] + offset
         places[name] = (root, offset)

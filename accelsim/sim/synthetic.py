@@ -131,7 +131,7 @@ class NetworkBuilder:
              ceil_mode: bool = False) -> str:
         """A max or average pooling (square ``kernel``; an average counts padding as zeros)."""
         axis = PoolAxis.regular(kernel, kernel if stride is None else stride, padding)
-        source, (channels, height, width) = self._source(source)
+        source, (_, height, width) = self._source(source)
         return self._pool(kind, axis, axis, (axis.count(height, ceil_mode), axis.count(width, ceil_mode)),
                           source, name)
 
