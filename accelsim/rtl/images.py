@@ -319,34 +319,29 @@ class GroupSteps:
 def group_steps(shape: DatapathLayer, params: RtlParameters) -> GroupSteps:
     """The channel walk of a (grouped) convolution's tiles, checked against the contract's.
 
+    Tile ``n``'s steps start at its first input channel rounded down to ``min(tm, tn)``
+    (:func:`~accelsim.sim.plan.input_groups`); the core steps that start by ``step`` every ``per``
+    tiles, so the starts must follow one such walk and every tile but the last must read as many
+    groups.
+
     Raises:
-        UnsupportedLayerError: a grouped convolution whose tiles' first input channels or group
-            counts do not follow one step (its output channels per group neither divide nor are a
-            multiple of ``tn``, or its groups do not start on input-channel groups).
+        UnsupportedLayerError: a grouped convolution whose tiles' starts or group counts do not.
     """
     tn, tm = params.tn, params.tm
+    unit = min(tm, tn)
     tiles = ceil_div(shape.c_out, tn)
     exact = [shape.input_channels(n * tn, min(tn, shape.c_out - n * tn)) for n in range(tiles)]
     counts = [input_groups(lo, hi, tm, tn) for lo, hi in exact]
-    if shape.groups == 1:
-        return GroupSteps(counts[0], counts[-1], 0, 0)
-    group_in, group_out = shape.c_in // shape.groups, shape.c_out // shape.groups
-    if group_out % tn == 0:
-        per, step = group_out // tn, group_in
-    elif tn % group_out == 0:
-        per, step = 1, tn // group_out * group_in
-    else:
-        per, step = 0, 0
-    unit = min(tm, tn)
-    walked = [(n // per) * step if per else -1 for n in range(tiles)]
-    if any(first != lo // unit * unit or lo % unit for first, (lo, _) in zip(walked, exact)) or (
-        len(set(counts[:-1])) > 1
-    ):
+    firsts = [lo // unit * unit for lo, _ in exact]
+    per = next((n for n in range(1, tiles) if firsts[n] != firsts[0]), 0)
+    step = firsts[per] if per else 0
+    walked = [(n // per) * step if per else 0 for n in range(tiles)]
+    if walked != firsts or len(set(counts[:-1])) > 1 or (tm > tn and step % tn):
+        group_in, group_out = shape.c_in // shape.groups, shape.c_out // shape.groups
         raise UnsupportedLayerError(
-            f"layer {shape.name!r} groups must give every tile of pe.tn = {tn} output channels its input "
-            f"channels from a multiple of {unit} in one step, not {shape.groups} groups of {group_in} "
-            f"inputs and {group_out} outputs (choose a pe.tn that divides or is a multiple of {group_out}, "
-            f"and a pe.tm dividing the groups' input channels)"
+            f"layer {shape.name!r} groups must give the tiles of pe.tn = {tn} output channels input "
+            f"channels that start in equal steps, not {shape.groups} groups of {group_in} inputs and "
+            f"{group_out} outputs (choose a pe.tn that divides or is a multiple of {group_out})"
         )
     return GroupSteps(counts[0], counts[-1], per, step)
 
