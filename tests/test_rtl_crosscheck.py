@@ -227,7 +227,6 @@ def test_every_pooling_window_form(runner):
     for layer in network.layers:  # one bias for every area (the RTL's), spread multipliers
         if isinstance(layer, PoolLayer) and layer.requant is not None:
             count = len(layer.areas)
-            q = layer.requant
             layer = dataclasses.replace(layer, requant=Requant(np.arange(count) * 500 + 900, np.full(count, -3000),
                                                                11, -128, 127, 16))
         layers.append(layer)
