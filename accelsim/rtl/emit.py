@@ -292,18 +292,19 @@ def layer_run(
         # concatenated row apart
         root, first = places.get(layer.name, (layer.name, 0))
         stored = shapes[root]
+        offset = first * stored[2] if root != layer.name else 0  # its first block, in a row
         out_bytes = block_bytes(stored, params.tn)
         view, plan = views[layer.name], plans[layer.name]
         if isinstance(view, PeLayerView):
             w_base = memory.place(weight_image(view, config, params, codes[layer.name]))
             out_base = memory.place(b"", out_bytes)
             fields = pe_descriptor(view, config, params, codes[layer.name], plan,
-                                   (bases[0], w_base, out_base + first * stored[2]))
+                                   (bases[0], w_base, out_base + offset))
         else:
             w_base = memory.place(vector_param_image(view, config))
             out_base = memory.place(b"", out_bytes)
             fields = vector_descriptor(view, config, params, plan,
-                                       (bases[0], w_base, out_base + first * stored[2], bases[-1]))
+                                       (bases[0], w_base, out_base + offset, bases[-1]))
         if root != layer.name:
             fields = stored_rows(fields, row_bytes(stored[0], stored[2], config), plan.tile_rows)
         words += fields
