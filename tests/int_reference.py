@@ -23,6 +23,7 @@ from torch import nn
 
 from accelsim.integer.graph import (
     AddLayer,
+    ConcatLayer,
     ConvLayer,
     FlattenLayer,
     IntegerNetwork,
@@ -46,21 +47,58 @@ def requant(acc: torch.Tensor, q: Requant, channel_dim: int = 1) -> torch.Tensor
     return value.clamp(q.lo, q.hi)
 
 
-def conv_acc(x: torch.Tensor, weights: np.ndarray, stride: int, padding: int) -> torch.Tensor:
-    """Exact integer convolution (N, OC, OH, OW) int64 via unfold and an int64 matrix product."""
-    n, _, h, w = x.shape
+def conv_acc(x: torch.Tensor, weights: np.ndarray, stride: int, padding: int, groups: int = 1) -> torch.Tensor:
+    """Exact integer convolution (N, OC, OH, OW) int64 via unfold and an int64 matrix product per
+    group (output channels ``[g*OC/groups, ...)`` read input channels ``[g*IC/groups, ...)``)."""
+    n, ic, h, w = x.shape
     oc, _, k, _ = weights.shape
-    cols = F.unfold(x.to(torch.float64), k, padding=padding, stride=stride).round().to(torch.int64)
-    acc = torch.from_numpy(weights.reshape(oc, -1).astype(np.int64)) @ cols
     oh = (h + 2 * padding - k) // stride + 1
     ow = (w + 2 * padding - k) // stride + 1
-    return acc.view(n, oc, oh, ow)
+    parts = []
+    for g in range(groups):
+        xs = x[:, g * ic // groups:(g + 1) * ic // groups].to(torch.float64)
+        cols = F.unfold(xs, k, padding=padding, stride=stride).round().to(torch.int64)
+        ws = weights[g * oc // groups:(g + 1) * oc // groups]
+        parts.append(torch.from_numpy(ws.reshape(len(ws), -1).astype(np.int64)) @ cols)
+    return torch.cat(parts, dim=1).view(n, oc, oh, ow)
+
+
+def _pool_call(layer: PoolLayer, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(window sums or maxima, window divisors) of a pooling layer by torch's own pooling ops:
+    regular windows (``den == 1``) by ``max_pool2d`` / ``avg_pool2d`` (ceil mode when the output
+    is larger than floor mode gives), adaptive ones by ``adaptive_*_pool2d``."""
+    _, out_h, out_w = layer.output.shape
+    x64 = x.to(torch.float64)
+    if layer.rows.den == 1 and layer.cols.den == 1:
+        kernel, stride = (layer.rows.span, layer.cols.span), (layer.rows.step, layer.cols.step)
+        padding = (layer.rows.pad, layer.cols.pad)
+        floor_h = (x.shape[2] + 2 * padding[0] - kernel[0]) // stride[0] + 1
+        floor_w = (x.shape[3] + 2 * padding[1] - kernel[1]) // stride[1] + 1
+        ceil_mode = (out_h, out_w) != (floor_h, floor_w)
+        if layer.kind is PoolKind.MAX:
+            return F.max_pool2d(x64, kernel, stride, padding, ceil_mode=ceil_mode), torch.ones(1)
+        include = layer.rows.divisor_pad == layer.rows.pad
+        sums = F.avg_pool2d(x64, kernel, stride, padding, ceil_mode, divisor_override=1)
+        ones = torch.ones((1, 1, *x.shape[2:]), dtype=torch.float64)
+        counted = F.avg_pool2d(ones, kernel, stride, padding, ceil_mode, divisor_override=1)
+        averaged = F.avg_pool2d(ones, kernel, stride, padding, ceil_mode, count_include_pad=include)
+        return sums, (counted / averaged).round()
+    if layer.kind is PoolKind.MAX:
+        return F.adaptive_max_pool2d(x64, (out_h, out_w)), torch.ones(1)
+    sizes = []
+    for n, m in ((x.shape[2], out_h), (x.shape[3], out_w)):
+        sizes.append(torch.tensor([-(-(i + 1) * n // m) - i * n // m for i in range(m)], dtype=torch.float64))
+    divisors = sizes[0][:, None] * sizes[1][None, :]
+    return F.adaptive_avg_pool2d(x64, (out_h, out_w)) * divisors, divisors
 
 
 def reference_run(network: IntegerNetwork, x: np.ndarray) -> dict[str, torch.Tensor]:
     """Every layer's integer output (int64 tensors) for the integer input batch ``x``."""
     values: dict[str, torch.Tensor] = {"input": torch.from_numpy(np.asarray(x, dtype=np.int64))}
     for layer in network.layers:
+        if isinstance(layer, ConcatLayer):
+            values[layer.name] = torch.cat([values[name] for name in layer.inputs], dim=1)
+            continue
         if isinstance(layer, AddLayer):
             a, b = (values[name] for name in layer.inputs)
             acc = (a << layer.shift_a) + (b << layer.shift_b)
@@ -68,33 +106,23 @@ def reference_run(network: IntegerNetwork, x: np.ndarray) -> dict[str, torch.Ten
             continue
         x_in = values[layer.input]
         if isinstance(layer, ConvLayer):
-            acc = conv_acc(x_in, layer.weights, layer.stride, layer.padding)
+            acc = conv_acc(x_in, layer.weights, layer.stride, layer.padding, layer.groups)
             values[layer.name] = requant(acc, layer.requant)
         elif isinstance(layer, LinearLayer):
             acc = x_in @ torch.from_numpy(layer.weights.astype(np.int64)).T
             values[layer.name] = requant(acc, layer.requant)
         elif isinstance(layer, PoolLayer) and layer.kind is PoolKind.MAX:
-            pooled = F.max_pool2d(x_in.to(torch.float64), layer.kernel, layer.stride, layer.padding)
-            values[layer.name] = pooled.to(torch.int64)
+            values[layer.name] = _pool_call(layer, x_in)[0].to(torch.int64)
         elif isinstance(layer, PoolLayer):
-            total = F.avg_pool2d(
-                x_in.to(torch.float64),
-                layer.kernel,
-                layer.stride,
-                layer.padding,
-                count_include_pad=True,
-                divisor_override=1,
-            )
+            total, divisors = _pool_call(layer, x_in)
             q = layer.requant
-            flat = Requant(
-                np.full(layer.output.shape[0], q.multiplier[0]),
-                np.full(layer.output.shape[0], q.bias[0]),
-                q.shift,
-                q.lo,
-                q.hi,
-                q.multiplier_bits,
-            )
-            values[layer.name] = requant(total.round().to(torch.int64), flat)
+            entry = torch.from_numpy(np.searchsorted(np.asarray(layer.areas), divisors.to(torch.int64).numpy()))
+            m = torch.from_numpy(np.asarray(q.multiplier, dtype=np.int64))[entry]
+            b = torch.from_numpy(np.asarray(q.bias, dtype=np.int64))[entry]
+            value = total.round().to(torch.int64) * m + b
+            if q.shift > 0:
+                value = (value + (1 << (q.shift - 1))) >> q.shift
+            values[layer.name] = value.clamp(q.lo, q.hi)
         elif isinstance(layer, FlattenLayer):
             values[layer.name] = x_in.reshape(x_in.shape[0], -1)
         else:

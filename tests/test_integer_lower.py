@@ -16,6 +16,7 @@ from accelsim.integer import (
     ConvLayer,
     FlattenLayer,
     LinearLayer,
+    PoolAxis,
     PoolKind,
     PoolLayer,
     dequantize,
@@ -71,7 +72,7 @@ def test_functional_patterns_lower_and_match_reference() -> None:
         isinstance(add, AddLayer) and add.inputs == (conv2.name, conv1.name) and add.requant.lo == 0
     )
     pools = [layer for layer in network.layers if isinstance(layer, PoolLayer)]
-    assert [p.kind for p in pools] == [PoolKind.MAX, PoolKind.AVG] and pools[1].kernel == 5
+    assert [p.kind for p in pools] == [PoolKind.MAX, PoolKind.AVG] and pools[1].rows == pools[1].cols == PoolAxis.adaptive(5, 1)
     assert pools[0].output.frac_bits == add.output.frac_bits  # max pooling keeps the scale
     x = quantize_input(network, calibration((3, 10, 10), n=3, seed=1))
     result = run(network, x, activations=True)

@@ -15,9 +15,16 @@ import pytest
 import workloads
 from accelsim.cli import main
 from accelsim.compression import CompressionConfig, compress, save_network
-from accelsim.integer.graph import ConvLayer, IntegerNetwork, LinearLayer, Requant, WeightFormat
+from accelsim.integer.graph import (
+    ConvLayer,
+    IntegerNetwork,
+    LinearLayer,
+    PoolKind,
+    Requant,
+    WeightFormat,
+)
 from accelsim.integer.netarrays import network_from_arrays, network_to_arrays
-from accelsim.sim import netcache
+from accelsim.sim import NetworkBuilder, netcache
 from accelsim.sim.sources import file_network, workload_network
 
 
@@ -53,6 +60,22 @@ def test_arrays_round_trip_exactly(resnet: IntegerNetwork) -> None:
     assert_same_network(network_from_arrays(stored, {k: v.copy() for k, v in arrays.items()}), resnet)
     assert {type(layer).__name__ for layer in resnet.layers} >= {"ConvLayer", "PoolLayer", "AddLayer",
                                                                   "LinearLayer", "FlattenLayer"}
+
+
+def test_grouped_convolutions_every_pooling_form_and_concatenation_round_trip(tmp_path: Path) -> None:
+    builder = NetworkBuilder((8, 11, 9), seed=4)
+    start = builder.conv(8, kernel=3, groups=8, rows_kept=1, name="depthwise")
+    grouped = builder.conv(16, kernel=3, stride=2, groups=4, rows_kept=None, name="grouped", source=start)
+    ceil = builder.pool(3, stride=2, padding=1, kind=PoolKind.AVG, ceil_mode=True, name="ceil", source=start)
+    builder.adaptive_pool((4, 3), kind=PoolKind.AVG, name="uneven", source=start)
+    builder.adaptive_pool((6, 5), kind=PoolKind.MAX, name="adaptive", source=grouped)
+    builder.concat([ceil, "adaptive"], name="cat")
+    network = builder.build()
+    assert {type(layer).__name__ for layer in network.layers} >= {"ConvLayer", "PoolLayer", "ConcatLayer"}
+    data, arrays = network_to_arrays(network)
+    assert_same_network(network_from_arrays(json.loads(json.dumps(data)), arrays), network)
+    netcache.cached_network({"ops": 1}, lambda: network, folder=tmp_path)
+    assert_same_network(netcache.cached_network({"ops": 1}, lambda: pytest.fail("rebuilt"), folder=tmp_path), network)
 
 
 def counting(build: Callable[[], IntegerNetwork]) -> tuple[Callable[[], IntegerNetwork], list[int]]:

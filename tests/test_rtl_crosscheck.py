@@ -65,9 +65,12 @@ def requantized(network: IntegerNetwork, seed: int = 0, uniform_bits: int | None
         requant = getattr(layer, "requant", None)
         if requant is not None:
             channels = requant.multiplier.size
+            bias = rng.integers(-(1 << 20), 1 << 20, channels)
+            if isinstance(layer, PoolLayer):  # an average's entries are per window area: one bias
+                bias = np.full(channels, bias[0])
             requant = Requant(
                 rng.integers(-3000, 3000, channels),
-                rng.integers(-(1 << 20), 1 << 20, channels),
+                bias,
                 13,
                 -128,
                 127,
@@ -191,6 +194,60 @@ def test_kernels_larger_than_kernel_max_run_in_window_blocks(kind, runner):
     assert_all_equal(cross_check(network, config, runner=runner))
 
 
+@pytest.mark.parametrize("kind", ["krp_gsnq", "mult_lut"])
+def test_grouped_and_depthwise_convolutions(kind, runner):
+    # depthwise (one input per output: a diagonal of units), grouped with a group per channel
+    # block and with two groups per block, a channel multiplier, on 4 x 2 and 4 x 8 arrays
+    builder = NetworkBuilder((8, 7, 6), seed=6)
+    depthwise = builder.conv(8, kernel=3, groups=8, rows_kept=1, name="depthwise")
+    builder.conv(8, kernel=3, stride=2, groups=2, rows_kept=None, name="grouped_block", source=depthwise)
+    builder.conv(16, kernel=1, padding=0, groups=4, rows_kept=None, name="grouped_half_block")
+    builder.conv(32, kernel=5, padding=2, groups=16, rows_kept=1, name="multiplier")
+    for tm in (2, 8):
+        config = load_config("default").replace(
+            **{**SMALL, "pe.kind": kind, "pe.tn": 4, "pe.tm": tm, "weight_bits": 5, "pe.pipeline_depth": 14}
+        )
+        network = requantized(builder.build(), seed=5, uniform_bits=5 if kind.startswith("mult") else None)
+        assert_all_equal(cross_check(network, config, runner=runner))
+
+
+def test_every_pooling_window_form(runner):
+    # ceil mode, padding counted or not (two divisors per axis), adaptive up- and down-sampling,
+    # global pooling of a non-square map, adaptive max; windows larger than kernel_max
+    builder = NetworkBuilder((3, 9, 7), seed=8)
+    start = builder.conv(6, kernel=3, rows_kept=None, name="conv")
+    builder.pool(3, stride=2, ceil_mode=True, name="max_ceil", source=start)
+    builder.pool(3, stride=2, padding=1, kind=PoolKind.AVG, ceil_mode=True, name="avg_ceil_pad", source=start)
+    builder.adaptive_pool((4, 3), name="avg_adaptive", source=start)
+    builder.adaptive_pool((7, 7), name="avg_up", source=builder.adaptive_pool((2, 2), name="avg_down", source=start))
+    builder.adaptive_pool((1, 1), name="avg_global", source=start)
+    builder.adaptive_pool((2, 3), kind=PoolKind.MAX, name="max_adaptive", source=start)
+    network = builder.build()
+    layers = []
+    for layer in network.layers:  # one bias for every area (the RTL's), spread multipliers
+        if isinstance(layer, PoolLayer) and layer.requant is not None:
+            count = len(layer.areas)
+            layer = dataclasses.replace(layer, requant=Requant(np.arange(count) * 500 + 900, np.full(count, -3000),
+                                                               11, -128, 127, 16))
+        layers.append(layer)
+    network = dataclasses.replace(network, layers=tuple(layers))
+    config = load_config("default").replace(**{**SMALL, "pe.tn": 2, "pe.tm": 2, "pe.kernel_max": 2})
+    assert_all_equal(cross_check(network, config, runner=runner, seed=3))
+
+
+def test_concatenated_outputs_are_stored_into_their_concatenation(runner):
+    builder = NetworkBuilder((4, 6, 5), seed=9)
+    squeeze = builder.conv(4, kernel=1, padding=0, rows_kept=None, name="squeeze")
+    left = builder.conv(4, kernel=1, padding=0, rows_kept=None, source=squeeze, name="expand1x1")
+    right = builder.conv(6, kernel=3, rows_kept=1, source=squeeze, name="expand3x3")
+    builder.pool(2, source=builder.concat([left, right], name="fire"), name="after")
+    config = load_config("default").replace(**{**SMALL, "pe.tn": 4, "pe.tm": 2})
+    network = requantized(builder.build(), seed=2)
+    result = cross_check(network, config, runner=runner)
+    assert [layer.name for layer in result.layers] == ["squeeze", "expand1x1", "expand3x3", "after"]
+    assert_all_equal(result)
+
+
 def random_case(seed: int) -> tuple[IntegerNetwork, object]:
     """A random configuration (kind, array, kernel_max, pipeline, DDR, buffers) and 1-3 layers."""
     rng = np.random.default_rng(seed)
@@ -222,8 +279,11 @@ def random_case(seed: int) -> tuple[IntegerNetwork, object]:
         kernel = int(rng.integers(1, kernel_max + 3))   # up to two past kernel_max: window blocks
         krp_unit = kind == "krp_gsnq"
         rows = 1 if (krp_unit and kernel > 1) else (None if rng.random() < 0.5 else 1)
+        channels = builder.build().layers[-1].output.shape[0] if builder.build().layers else builder.build().input.shape[0]
+        depthwise = rng.random() < 0.25
         builder.conv(
-            int(rng.integers(1, 8)),
+            channels if depthwise else int(rng.integers(1, 8)),
+            groups=channels if depthwise else 1,
             kernel=kernel,
             stride=int(rng.integers(1, 3)),
             padding=int(rng.integers(kernel // 2, kernel)),
@@ -238,6 +298,10 @@ def random_case(seed: int) -> tuple[IntegerNetwork, object]:
         other = builder.conv(channels, kernel=1, padding=0, rows_kept=1 if kind == "krp_gsnq" else None,
                              source=last.name)
         builder.add(last.name, other)
+    elif rng.random() < 0.3:
+        builder.adaptive_pool((int(rng.integers(max(1, height // 2), 2 * height)),
+                               int(rng.integers(max(1, width // 2), 2 * width))),
+                              kind=PoolKind.MAX if tail == "max" else PoolKind.AVG, source=last.name)
     elif min(height, width) >= 2:
         kernel = int(rng.integers(2, min(height, width, 5) + 1))
         builder.pool(kernel, stride=int(rng.integers(1, kernel + 1)), padding=int(rng.integers(0, kernel // 2 + 1)),

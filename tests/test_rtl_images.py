@@ -250,12 +250,19 @@ def test_vector_layers_the_rtl_cannot_run_are_rejected():
     inputs = {"add": (np.zeros(72, np.int8), np.zeros(72, np.int8))}
     with pytest.raises(UnsupportedLayerError, match="'add' operand shift must be at most 15 for the RTL, not 16"):
         layer_run(shifted, small_config(), inputs, ["add"])
-    padded = NetworkBuilder((1, 6, 6))
-    padded.pool(3, name="pool")
-    pool = padded.build()
-    pool = dataclasses.replace(pool, layers=(dataclasses.replace(pool.layers[0], padding=3),))
-    with pytest.raises(UnsupportedLayerError, match="'pool' padding must be smaller than its kernel for the RTL, not 3"):
-        layer_run(pool, small_config(**{"pe.kernel_max": 1}), {"pool": (np.zeros(36, np.int8),)})
+    wide = NetworkBuilder((1, 16, 16))
+    wide.pool(16, name="pool")
+    with pytest.raises(UnsupportedLayerError, match="'pool' window height must be at most 15 for the RTL, not 16"):
+        layer_run(wide.build(), small_config(), {"pool": (np.zeros(256, np.int8),)})
+    uneven = NetworkBuilder((1, 6, 6))
+    uneven.pool(3, stride=2, padding=1, kind=PoolKind.AVG, ceil_mode=True, name="pool")
+    network = uneven.build()
+    pool = network.layers[0]
+    network = dataclasses.replace(network, layers=(dataclasses.replace(
+        pool, rows=dataclasses.replace(pool.rows, divisor_pad=0)),))  # divisors 2, 3 and 1 along the rows
+    with pytest.raises(UnsupportedLayerError, match="'pool' row windows must have at most two divisors for "
+                                                    r"the RTL, not 3 \(2, 3, 1\)"):
+        layer_run(network, small_config(), {"pool": (np.zeros(36, np.int8),)})
 
 
 def test_vector_layers_get_parameter_only_weight_groups():

@@ -8,18 +8,18 @@ import pytest
 
 from accelsim.errors import ConfigError, UnsupportedLayerError
 from accelsim.hw import BufferConfig, HwConfig, PeConfig, PeKind, load_config
+from accelsim.hw.geometry import param_beats, row_bytes, step_beats
 from accelsim.integer.graph import IntegerNetwork
 from accelsim.sim import NetworkBuilder, plan_network, simulate, vgg16_shapes
 from accelsim.sim.plan import (
+    Transfer,
     bursts,
-    channel_groups_read,
+    datapath_layer,
+    input_groups,
     passes,
     request_cycles,
     transfer_cycles,
-    Transfer,
-    vector_blocks,
 )
-from accelsim.hw.geometry import param_beats, row_bytes, step_beats
 
 
 @pytest.mark.parametrize(
@@ -44,27 +44,33 @@ def test_passes_table(kind, kernel, rows, expected):
 
 
 @pytest.mark.parametrize(
-    ("first", "channels", "tm", "expected"),
+    ("lo", "hi", "tm", "tn", "expected"),
     [
-        (0, 8, 4, 2),   # channels 0-7: groups 0 and 1
-        (8, 8, 4, 2),
-        (3, 3, 2, 2),   # channels 3-5 with tm = 2: groups 1 and 2
-        (2, 2, 3, 2),   # channels 2-3 with tm = 3: groups 0 and 1 (straddles)
-        (0, 2, 3, 1),
-        (5, 1, 4, 1),
-        (0, 1, 1, 1),
-        (6, 6, 1, 6),
+        (0, 8, 4, 8, 2),    # channels 0-7: groups 0 and 1 (slices of block 0)
+        (8, 16, 4, 8, 2),
+        (3, 6, 2, 4, 2),    # channels 3-5 with tm = 2: slices 1 and 2
+        (5, 6, 4, 8, 1),
+        (0, 1, 1, 1, 1),
+        (6, 12, 1, 2, 6),
+        (16, 24, 32, 8, 1),  # tm = 4 blocks: one group from block 2
+        (8, 48, 16, 8, 3),   # blocks 1-5 in groups of two blocks from block 1: three groups
     ],
 )
-def test_vector_tiles_read_the_input_groups_holding_their_channels(first, channels, tm, expected):
-    assert channel_groups_read(first, channels, tm) == expected
-    touched = {channel // tm for channel in range(first, first + channels)}
-    assert expected == len(touched)
+def test_steps_read_the_input_groups_holding_their_channels(lo, hi, tm, tn, expected):
+    assert input_groups(lo, hi, tm, tn) == expected
+    if tm <= tn:  # tm-slices of the blocks: the slices the channels touch
+        assert expected == len({channel // tm for channel in range(lo, hi)})
 
 
 def test_vector_window_blocks():
-    assert [vector_blocks(kernel, 3) for kernel in (1, 2, 3, 4, 6, 7, 8)] == [1, 1, 1, 4, 4, 9, 9]
-    assert vector_blocks(2, 1) == 4
+    builder = NetworkBuilder((2, 9, 9))
+    for kernel in (1, 2, 3, 4, 6, 7, 8):
+        builder.pool(kernel, stride=1, source="input", name=f"k{kernel}")
+    builder.adaptive_pool((2, 5), source="input", name="adaptive")  # windows of 5 rows, 2 or 3 columns
+    views = {layer.name: datapath_layer(layer, (2, 9, 9)) for layer in builder.build().layers}
+    assert [views[f"k{k}"].blocks(3) for k in (1, 2, 3, 4, 6, 7, 8)] == [(1, 1)] * 3 + [(2, 2)] * 2 + [(3, 3)] * 2
+    assert views["k2"].blocks(1) == (2, 2)
+    assert views["adaptive"].blocks(2) == (3, 2)
 
 
 def test_step_words_and_parameters_are_whole_beats():

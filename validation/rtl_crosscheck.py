@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         "the simulator's (`accelsim.sim`), its event trace (`event, tile, part, start, end`, cycles "
         "from the layer's start) event by event, and its output feature map with the bit-exact "
         "datapath (`accelsim.integer.run`) element by element. Zero difference is the bar. The "
-        "networks are the seeded built-in workloads compressed one-shot with KRP and 4-bit GSNQ and "
-        "lowered (`accelsim.sim.sources.workload_network`, as `accelsim run` does).", "",
+        "networks are the seeded built-in workloads compressed one-shot with KRP and 4-bit GSNQ (uniform "
+        "4-bit codes for the multiplier kinds) and lowered (`accelsim.sim.sources.workload_network`, as `accelsim run` does).", "",
         "## Every design point", "",
         "| design point | command (`accelsim rtl check ...`) | layers | max cycle difference | "
         "outputs equal | traces equal | RTL cycles |",

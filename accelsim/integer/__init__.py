@@ -11,11 +11,13 @@ if TYPE_CHECKING:
     from .execute import InferenceResult, dequantize, quantize_input, run
     from .graph import (
         AddLayer,
+        ConcatLayer,
         ConvLayer,
         FlattenLayer,
         IntegerNetwork,
         Layer,
         LinearLayer,
+        PoolAxis,
         PoolKind,
         PoolLayer,
         Requant,
@@ -28,6 +30,7 @@ __getattr__, __dir__ = lazy_exports(__name__, globals())
 
 __all__ = [
     "AddLayer",
+    "ConcatLayer",
     "ConvLayer",
     "Evaluation",
     "FlattenLayer",
@@ -35,6 +38,7 @@ __all__ = [
     "IntegerNetwork",
     "Layer",
     "LinearLayer",
+    "PoolAxis",
     "PoolKind",
     "PoolLayer",
     "Requant",

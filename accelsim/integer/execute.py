@@ -22,6 +22,7 @@ from ..errors import ConfigError
 from . import kernels
 from .graph import (
     AddLayer,
+    ConcatLayer,
     ConvLayer,
     FlattenLayer,
     IntegerNetwork,
@@ -99,8 +100,9 @@ def accumulator_dtype(acc_bits: int) -> np.dtype:
 
 
 def computed_taps(layer: ConvLayer) -> np.ndarray:
-    """bool (OC, IC, K, K): the taps the datapath computes (kept rows; zero weights skipped)."""
-    rows = np.ones(layer.weights.shape[:3], dtype=bool)
+    """bool (OC, IC / groups, K, K): the taps the datapath computes (kept rows; zero weights
+    skipped), indexed like the weights."""
+    rows = np.ones(layer.weights.shape[:3], dtype=bool)  # (OC, IC / groups, K)
     if layer.kept_rows is not None:
         rows[:] = False
         np.put_along_axis(rows, layer.kept_rows, True, axis=2)
@@ -119,6 +121,7 @@ def conv_taps(layer: ConvLayer) -> ConvTaps:
     oc, ic, ky, kx = np.nonzero(computed_taps(layer))
     owner, values = power_of_two_terms(layer.weights[oc, ic, ky, kx])
     oc, ic, ky, kx = oc[owner], ic[owner], ky[owner], kx[owner]
+    ic = ic + oc // layer.group_out * layer.group_in  # the input channel of the tap's group
     key = oc * 2 + (values < 0)  # group: (channel, sign)
     order = np.argsort(key, kind="stable")
     ic, ky, kx, values, key = ic[order], ky[order], kx[order], values[order], key[order]
@@ -267,6 +270,9 @@ def _run_layer(
     """One layer's output batch."""
     if isinstance(layer, AddLayer):
         return _run_add(layer, values[layer.inputs[0]], values[layer.inputs[1]])
+    if isinstance(layer, ConcatLayer):
+        dtype = storage_dtype(layer.output.bits)
+        return np.concatenate([values[name].astype(dtype, copy=False) for name in layer.inputs], axis=1)
     x = values[layer.input]
     if isinstance(layer, ConvLayer):
         assert isinstance(taps, ConvTaps)
@@ -351,23 +357,19 @@ def _run_conv(layer: ConvLayer, x: np.ndarray, taps: ConvTaps) -> np.ndarray:
 def _run_pool(layer: PoolLayer, x: np.ndarray) -> np.ndarray:
     """Max or average pooling of a batch."""
     out = _output_array(x.shape[0], layer.output)
+    (_, out_h, out_w), (height, width) = layer.output.shape, x.shape[2:]
+    rows = layer.rows.starts(out_h), layer.rows.ends(out_h)
+    cols = layer.cols.starts(out_w), layer.cols.ends(out_w)
     if layer.kind is PoolKind.MAX:
-        kernels.max_pool2d(x, layer.kernel, layer.stride, layer.padding, out)
-    else:
-        q = layer.requant
-        assert q is not None
-        kernels.avg_pool2d(
-            x,
-            layer.kernel,
-            layer.stride,
-            layer.padding,
-            int(q.multiplier[0]),
-            int(q.bias[0]),
-            q.shift,
-            q.lo,
-            q.hi,
-            out,
-        )
+        kernels.max_pool2d(x, *rows, *cols, out)
+        return out
+    q = layer.requant
+    assert q is not None
+    entry = np.searchsorted(np.asarray(layer.areas, dtype=np.int64), layer.window_areas(height, width))
+    kernels.avg_pool2d(
+        x, *rows, *cols, entry.astype(np.int64), np.asarray(q.multiplier, dtype=np.int64),
+        np.asarray(q.bias, dtype=np.int64), q.shift, q.lo, q.hi, out,
+    )
     return out
 
 

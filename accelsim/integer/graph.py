@@ -101,7 +101,7 @@ class Requant:
 
 @dataclass(frozen=True, eq=False)
 class ConvLayer:
-    """A 2-D convolution (groups=1, dilation=1) followed by requantization.
+    """A 2-D convolution (dilation 1; grouped or depthwise with ``groups``) and requantization.
 
     Attributes:
         name: layer name (the torch module's qualified name).
@@ -111,16 +111,20 @@ class ConvLayer:
         in_h, in_w: input feature-map height and width in pixels (before padding).
         kernel: square kernel size K.
         stride, padding: as in ``torch.nn.Conv2d`` (symmetric zero padding).
-        weights: signed integer array (out_channels, in_channels, K, K); every entry is 0 or
-            +-2**s, s >= 0 (GSNQ), or a code q with ``|q| <= 2**(weight_bits - 1) - 1`` (uniform).
-            Lowering stores it in the narrowest of int8 .. int64 that holds it (4-bit GSNQ: int8
-            or int16; uniform: int8); read it as int64 for arithmetic.
-        kept_rows: for a KRP layer, int64 array (out_channels, in_channels, rows_kept) of the kept
-            kernel-row indices, ascending; ``None`` for a dense layer. Rows not listed are all zero.
+        weights: signed integer array (out_channels, in_channels / groups, K, K), as torch's; every
+            entry is 0 or +-2**s, s >= 0 (GSNQ), or a code q with ``|q| <= 2**(weight_bits - 1) - 1``
+            (uniform). Lowering stores it in the narrowest of int8 .. int64 that holds it (4-bit
+            GSNQ: int8 or int16; uniform: int8); read it as int64 for arithmetic.
+        kept_rows: for a KRP layer, int64 array (out_channels, in_channels / groups, rows_kept) of
+            the kept kernel-row indices, ascending; ``None`` for a dense layer. Rows not listed are
+            all zero.
         weight_bits: code width of the weights in bits (GSNQ or uniform, see ``weight_format``).
         acc_bits: signed accumulator width in bits, wide enough for the worst case (no wrap-around).
         requant: the requantization applied to the accumulator.
         weight_format: what the integer weights are (:class:`WeightFormat`).
+        groups: as in ``torch.nn.Conv2d``: output channel ``o`` reads the input channels
+            ``[g * in_channels/groups, (g + 1) * in_channels/groups)`` of its group
+            ``g = o // (out_channels/groups)``; ``groups == in_channels`` is a depthwise convolution.
     """
 
     name: str
@@ -139,6 +143,17 @@ class ConvLayer:
     acc_bits: int
     requant: Requant
     weight_format: WeightFormat = WeightFormat.GSNQ
+    groups: int = 1
+
+    @property
+    def group_in(self) -> int:
+        """Input channels of one group (``in_channels / groups``)."""
+        return self.in_channels // self.groups
+
+    @property
+    def group_out(self) -> int:
+        """Output channels of one group (``out_channels / groups``)."""
+        return self.out_channels // self.groups
 
     @property
     def out_h(self) -> int:
@@ -195,22 +210,109 @@ class LinearLayer:
         return int(np.count_nonzero(self.weights))
 
 
+@dataclass(frozen=True)
+class PoolAxis:
+    """The pooling windows along one axis (rows or columns) of a map of ``size`` positions.
+
+    Window ``i`` spans ``[start(i), end(i))`` with ``start(i) = floor(i*step/den) - pad`` and
+    ``end(i) = floor((i*step + span)/den) - pad``; it reads the positions of that range inside
+    ``[0, size)``. torch's windows are exactly these:
+
+    * ``MaxPool2d`` / ``AvgPool2d`` (kernel k, stride s, padding p, floor or ceil mode): ``step=s,
+      span=k, den=1, pad=p`` (:meth:`regular`);
+    * ``AdaptiveAvgPool2d`` / ``AdaptiveMaxPool2d`` from ``n`` positions to ``m``: ``step=n,
+      span=n+m-1, den=m, pad=0`` (:meth:`adaptive`: ``floor(i*n/m)`` to ``ceil((i+1)*n/m)``).
+
+    An average divides window ``i``'s sum by its **divisor** ``min(end, size + divisor_pad) -
+    max(start, -divisor_pad)`` along this axis (times the other axis's): ``divisor_pad = pad``
+    counts the padding (torch's ``count_include_pad=True``, and its clipping of ceil-mode windows
+    to the padded map), ``0`` counts the elements read.
+
+    Attributes:
+        step, span, den: the window formula's integers (``den >= 1``, ``step >= 1``, ``span >= 1``).
+        pad: positions before the map's first one at which window 0 starts.
+        divisor_pad: padding counted in an average's divisor (``0 <= divisor_pad <= pad``).
+    """
+
+    step: int
+    span: int
+    den: int = 1
+    pad: int = 0
+    divisor_pad: int = 0
+
+    @classmethod
+    def regular(cls, kernel: int, stride: int, padding: int = 0, count_include_pad: bool = True) -> PoolAxis:
+        """Windows of ``kernel`` positions every ``stride``, starting at ``-padding``."""
+        return cls(stride, kernel, 1, padding, padding if count_include_pad else 0)
+
+    @classmethod
+    def adaptive(cls, size: int, count: int) -> PoolAxis:
+        """torch's adaptive windows: ``count`` windows over ``size`` positions."""
+        return cls(size, size + count - 1, count, 0, 0)
+
+    @property
+    def is_regular(self) -> bool:
+        """Whether every window has ``span`` positions, ``step`` apart (``den == 1``)."""
+        return self.den == 1
+
+    def start(self, index: int) -> int:
+        """``start(index)``: the first position of window ``index`` (before clipping to the map)."""
+        return index * self.step // self.den - self.pad
+
+    def end(self, index: int) -> int:
+        """``end(index)``: one past the last position of window ``index`` (before clipping)."""
+        return (index * self.step + self.span) // self.den - self.pad
+
+    def starts(self, count: int) -> np.ndarray:
+        """int64 ``start(i)`` of windows ``0 .. count-1`` (before clipping to the map)."""
+        return np.arange(count, dtype=np.int64) * self.step // self.den - self.pad
+
+    def ends(self, count: int) -> np.ndarray:
+        """int64 ``end(i)`` of windows ``0 .. count-1`` (before clipping to the map)."""
+        return (np.arange(count, dtype=np.int64) * self.step + self.span) // self.den - self.pad
+
+    def divisors(self, size: int, count: int) -> np.ndarray:
+        """int64 divisor of each window along this axis (see the class docstring)."""
+        lo = np.maximum(self.starts(count), -self.divisor_pad)
+        return np.minimum(self.ends(count), size + self.divisor_pad) - lo
+
+    def window(self, count: int) -> int:
+        """The most positions a window spans (clipping aside): the hardware's window size."""
+        return int((self.ends(count) - self.starts(count)).max()) if count else 0
+
+    def count(self, size: int, ceil_mode: bool = False) -> int:
+        """Windows of a regular axis over ``size`` positions, as torch counts them."""
+        span = size + 2 * self.pad - self.span
+        if not ceil_mode:
+            return span // self.step + 1
+        count = -(-span // self.step) + 1
+        return count - 1 if (count - 1) * self.step >= size + self.pad else count
+
+
 @dataclass(frozen=True, eq=False)
 class PoolLayer:
-    """Max or average pooling (square window).
+    """Max or average pooling: per channel, windows ``rows`` x ``cols`` (:class:`PoolAxis`).
 
-    For average pooling the window sum is requantized with ``requant`` (a single-channel
-    multiplier broadcast to all channels); max pooling leaves values and scale unchanged.
+    Max pooling takes the maximum of the elements a window reads (never padding); values and
+    scale are unchanged. Average pooling requantizes each window's sum: the multiplier and bias of
+    its **area**, the product of its two divisors. ``areas`` lists the distinct areas of the
+    layer's windows, ascending, and ``requant.multiplier`` / ``requant.bias`` hold one entry per
+    area, in that order (``shift``, ``lo``, ``hi`` are shared).
     """
 
     name: str
     input: str
     output: TensorSpec
     kind: PoolKind
-    kernel: int
-    stride: int
-    padding: int
+    rows: PoolAxis
+    cols: PoolAxis
     requant: Requant | None = None
+    areas: tuple[int, ...] = ()
+
+    def window_areas(self, in_h: int, in_w: int) -> np.ndarray:
+        """int64 (out_h, out_w): each window's area (the average's divisor)."""
+        _, out_h, out_w = self.output.shape
+        return self.rows.divisors(in_h, out_h)[:, None] * self.cols.divisors(in_w, out_w)[None, :]
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,7 +339,20 @@ class FlattenLayer:
     output: TensorSpec
 
 
-Layer = ConvLayer | LinearLayer | PoolLayer | AddLayer | FlattenLayer
+@dataclass(frozen=True, eq=False)
+class ConcatLayer:
+    """Channel concatenation of feature maps of one height and width, in ``inputs`` order.
+
+    Every input has the output's ``bits`` and ``frac_bits`` (lowering gives the producers one
+    scale), so values are unchanged.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    output: TensorSpec
+
+
+Layer = ConvLayer | LinearLayer | PoolLayer | AddLayer | FlattenLayer | ConcatLayer
 
 
 @dataclass(frozen=True, eq=False)

@@ -233,19 +233,20 @@ def linear(
 
 
 @njit(cache=True, parallel=True)
-def max_pool2d(x: np.ndarray, kernel: int, stride: int, padding: int, out: np.ndarray) -> None:
-    """Max pooling of (N, C, H, W) into (N, C, OH, OW); padded positions are ignored (-inf)."""
+def max_pool2d(
+    x: np.ndarray, y0: np.ndarray, y1: np.ndarray, x0: np.ndarray, x1: np.ndarray, out: np.ndarray
+) -> None:
+    """Max pooling of (N, C, H, W) into (N, C, OH, OW): output (oh, ow) is the maximum of rows
+    ``[y0[oh], y1[oh])`` and columns ``[x0[ow], x1[ow])`` (clipped to the map: padding ignored)."""
     n_images, channels, height, width = x.shape
     out_h, out_w = out.shape[2], out.shape[3]
     for nc in prange(n_images * channels):
         n, c = nc // channels, nc % channels
         for oh in range(out_h):
-            y0 = oh * stride - padding
             for ow in range(out_w):
-                x0 = ow * stride - padding
                 best = np.int64(-(1 << 62))
-                for y in range(max(y0, 0), min(y0 + kernel, height)):
-                    for xx in range(max(x0, 0), min(x0 + kernel, width)):
+                for y in range(max(y0[oh], 0), min(y1[oh], height)):
+                    for xx in range(max(x0[ow], 0), min(x1[ow], width)):
                         best = max(best, np.int64(x[n, c, y, xx]))
                 out[n, c, oh, ow] = best
 
@@ -253,30 +254,32 @@ def max_pool2d(x: np.ndarray, kernel: int, stride: int, padding: int, out: np.nd
 @njit(cache=True, parallel=True)
 def avg_pool2d(
     x: np.ndarray,
-    kernel: int,
-    stride: int,
-    padding: int,
-    multiplier: int,
-    bias: int,
+    y0: np.ndarray,
+    y1: np.ndarray,
+    x0: np.ndarray,
+    x1: np.ndarray,
+    area_index: np.ndarray,
+    multiplier: np.ndarray,
+    bias: np.ndarray,
     shift: int,
     lo: int,
     hi: int,
     out: np.ndarray,
 ) -> None:
-    """Average pooling: the window sum (zero padding counts) requantized with one multiplier."""
+    """Average pooling: each window's sum (windows as in :func:`max_pool2d`) requantized with the
+    multiplier and bias of its area, entry ``area_index[oh, ow]``."""
     n_images, channels, height, width = x.shape
     out_h, out_w = out.shape[2], out.shape[3]
     for nc in prange(n_images * channels):
         n, c = nc // channels, nc % channels
         for oh in range(out_h):
-            y0 = oh * stride - padding
             for ow in range(out_w):
-                x0 = ow * stride - padding
                 acc = np.int64(0)
-                for y in range(max(y0, 0), min(y0 + kernel, height)):
-                    for xx in range(max(x0, 0), min(x0 + kernel, width)):
+                for y in range(max(y0[oh], 0), min(y1[oh], height)):
+                    for xx in range(max(x0[ow], 0), min(x1[ow], width)):
                         acc += np.int64(x[n, c, y, xx])
-                out[n, c, oh, ow] = requant_value(acc, multiplier, bias, shift, lo, hi)
+                entry = area_index[oh, ow]
+                out[n, c, oh, ow] = requant_value(acc, multiplier[entry], bias[entry], shift, lo, hi)
 
 
 @njit(cache=True, parallel=True)

@@ -11,7 +11,9 @@ patterns, BatchNorm and ReLU folded into the requantization of the layer they fo
 * ``Conv2d [-> BatchNorm2d] [-> ReLU]`` -> :class:`ConvLayer` (KRP when the kernels keep fewer
   rows than K);
 * ``Linear [-> BatchNorm1d] [-> ReLU]`` -> :class:`LinearLayer`;
-* ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d`` (module or functional) -> :class:`PoolLayer`;
+* ``MaxPool2d``, ``AvgPool2d`` (any padding, floor or ceil mode, ``count_include_pad`` either
+  way), ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d`` (any sizes; module or functional) ->
+  :class:`PoolLayer`;
 * tensor ``+`` / ``torch.add`` ``[-> ReLU]`` -> :class:`AddLayer`;
 * ``flatten`` (``nn.Flatten``, ``torch.flatten``, ``x.view(x.size(0), -1)``) -> :class:`FlattenLayer`;
 * ``Dropout`` and ``Identity`` are the identity (eval mode).
@@ -41,6 +43,7 @@ from .graph import (
     IntegerNetwork,
     Layer,
     LinearLayer,
+    PoolAxis,
     PoolKind,
     PoolLayer,
     TensorSpec,
@@ -357,7 +360,7 @@ class _Lowering:
         return UnsupportedLayerError(
             f"layer {str(label)!r} ({_node_kind(node, self.traced)}) is {what}; supported: Conv2d "
             "(groups=1, dilation=1, square kernel), BatchNorm, ReLU, MaxPool2d, AvgPool2d, "
-            "AdaptiveAvgPool2d, add, flatten, Linear, Dropout"
+            "AdaptiveAvgPool2d, AdaptiveMaxPool2d, add, flatten, Linear, Dropout"
         )
 
     # ---- helpers ------------------------------------------------------------------------
@@ -455,8 +458,9 @@ class _Lowering:
         return False
 
     def _is_maxpool(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
-        return isinstance(module, nn.MaxPool2d) or (
-            node.op == "call_function" and node.target in (F.max_pool2d, torch.max_pool2d)
+        return isinstance(module, (nn.MaxPool2d, nn.AdaptiveMaxPool2d)) or (
+            node.op == "call_function"
+            and node.target in (F.max_pool2d, torch.max_pool2d, F.adaptive_max_pool2d)
         )
 
     def _is_avgpool(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
@@ -681,36 +685,34 @@ class _Lowering:
 
     def _maxpool(self, node: torch.fx.Node, module: nn.Module | None) -> None:
         name = self._layer_name(node)
-        if module is not None:
-            params = {key: getattr(module, key) for key in _MAXPOOL_ARGS[1:]}
+        if isinstance(module, nn.AdaptiveMaxPool2d) or node.target is F.adaptive_max_pool2d:
             source = self._input_of(node, node.args[0])
+            if getattr(module, "return_indices", False):
+                raise UnsupportedLayerError(f"layer {name!r} (AdaptiveMaxPool2d) must not return indices")
+            rows, cols = self._adaptive_axes(node, source)
         else:
-            params = self._call_args(node, _MAXPOOL_ARGS)
-            source = self._input_of(node, params["input"])
-        kernel, stride, padding = self._window(node, params)
-        if _pair(params.get("dilation", 1)) != (1, 1):
-            raise UnsupportedLayerError(
-                f"layer {name!r} (MaxPool2d) must have dilation 1, not {params['dilation']!r}"
-            )
-        if params.get("return_indices", False):
-            raise UnsupportedLayerError(f"layer {name!r} (MaxPool2d) must not return indices")
+            if module is not None:
+                params = {key: getattr(module, key) for key in _MAXPOOL_ARGS[1:]}
+                source = self._input_of(node, node.args[0])
+            else:
+                params = self._call_args(node, _MAXPOOL_ARGS)
+                source = self._input_of(node, params["input"])
+            if _pair(params.get("dilation", 1)) != (1, 1):
+                raise UnsupportedLayerError(
+                    f"layer {name!r} (MaxPool2d) must have dilation 1, not {params['dilation']!r}"
+                )
+            if params.get("return_indices", False):
+                raise UnsupportedLayerError(f"layer {name!r} (MaxPool2d) must not return indices")
+            rows, cols = self._window(node, params, count_include_pad=False)
         output = self._spec(tuple(self.values[node].shape[1:]), source.spec.frac_bits)
-        layer = PoolLayer(name, source.name, output, PoolKind.MAX, kernel, stride, padding)
+        layer = PoolLayer(name, source.name, output, PoolKind.MAX, rows, cols)
         self._add_layer(layer, node, source.lo, source.hi)
 
     def _avgpool(self, node: torch.fx.Node, module: nn.Module | None) -> None:
         name = self._layer_name(node)
-        adaptive = isinstance(module, nn.AdaptiveAvgPool2d) or node.target is F.adaptive_avg_pool2d
-        if adaptive:
+        if isinstance(module, nn.AdaptiveAvgPool2d) or node.target is F.adaptive_avg_pool2d:
             source = self._input_of(node, node.args[0])
-            size = (
-                module.output_size
-                if module is not None
-                else self._static(
-                    node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
-                )
-            )
-            kernel, stride, padding = self._adaptive_window(node, source, size)
+            rows, cols = self._adaptive_axes(node, source)
         else:
             if module is not None:
                 params = {key: getattr(module, key) for key in _AVGPOOL_ARGS[1:]}
@@ -718,60 +720,49 @@ class _Lowering:
             else:
                 params = self._call_args(node, _AVGPOOL_ARGS)
                 source = self._input_of(node, params["input"])
-            kernel, stride, padding = self._window(node, params)
             if params.get("divisor_override") is not None:
                 raise UnsupportedLayerError(
                     f"layer {name!r} (AvgPool2d) must not set divisor_override"
                 )
-            if padding and not params.get("count_include_pad", True):
-                raise UnsupportedLayerError(
-                    f"layer {name!r} (AvgPool2d) with padding must have count_include_pad=True"
-                )
+            rows, cols = self._window(node, params, count_include_pad=params.get("count_include_pad", True))
         output = self._spec(tuple(self.values[node].shape[1:]), self._frac_bits(node))
-        window = kernel * kernel
-        acc_range = (window * source.lo, window * source.hi)
-        scale = np.array([2.0 ** (output.frac_bits - source.spec.frac_bits) / window])
+        probe = PoolLayer(name, source.name, output, PoolKind.AVG, rows, cols)
+        areas = np.unique(probe.window_areas(*source.spec.shape[1:]))
+        largest = int(areas.max())
+        acc_range = (largest * source.lo, largest * source.hi)
+        scale = 2.0 ** (output.frac_bits - source.spec.frac_bits) / areas.astype(np.float64)
         requant = make_requant(
             name,
             scale,
-            np.zeros(1),
+            np.zeros(len(areas)),
             acc_range,
             output,
             relu=False,
             multiplier_bits=self.multiplier_bits,
         )
-        layer = PoolLayer(name, source.name, output, PoolKind.AVG, kernel, stride, padding, requant)
+        layer = PoolLayer(name, source.name, output, PoolKind.AVG, rows, cols, requant,
+                          tuple(int(area) for area in areas))
         # M >= 0 and B = 0: a non-negative input gives a non-negative output.
         self._add_layer(layer, node, 0 if source.lo >= 0 else requant.lo, requant.hi)
 
-    def _window(self, node: torch.fx.Node, params: Mapping[str, Any]) -> tuple[int, int, int]:
-        """Square (kernel, stride, padding) of a pooling call; stride None means the kernel."""
+    def _window(
+        self, node: torch.fx.Node, params: Mapping[str, Any], *, count_include_pad: bool
+    ) -> tuple[PoolAxis, PoolAxis]:
+        """The row and column windows of a pooling call (stride None means the kernel; floor or
+        ceil mode alike: the output's size, from torch, says how many windows there are)."""
         kernel = _pair(params["kernel_size"])
         stride = kernel if params.get("stride") in (None, (), []) else _pair(params["stride"])
         padding = _pair(params.get("padding", 0))
-        if params.get("ceil_mode", False):
-            raise self._unsupported(node, "a pooling with ceil_mode=True")
-        if len({kernel[0], kernel[1]}) != 1 or stride[0] != stride[1] or padding[0] != padding[1]:
-            raise self._unsupported(
-                node, f"a non-square pooling (kernel {kernel}, stride {stride}, padding {padding})"
-            )
-        return kernel[0], stride[0], padding[0]
+        return (PoolAxis.regular(int(kernel[0]), int(stride[0]), int(padding[0]), bool(count_include_pad)),
+                PoolAxis.regular(int(kernel[1]), int(stride[1]), int(padding[1]), bool(count_include_pad)))
 
-    def _adaptive_window(
-        self, node: torch.fx.Node, source: _Tensor, size: Any
-    ) -> tuple[int, int, int]:
-        """The fixed window of an adaptive average pool whose output divides its input."""
+    def _adaptive_axes(self, node: torch.fx.Node, source: _Tensor) -> tuple[PoolAxis, PoolAxis]:
+        """The row and column windows of an adaptive pooling (its output size from torch)."""
         if len(source.spec.shape) != 3:
             raise self._unsupported(node, f"a pooling of a tensor of shape {source.spec.shape}")
         _, h, w = source.spec.shape
-        out = _pair(size)
-        out = (h if out[0] is None else out[0], w if out[1] is None else out[1])
-        if h != w or out[0] != out[1] or h % out[0]:
-            raise self._unsupported(
-                node, f"an adaptive pooling from {h}x{w} to {out} (needs a square, divisible size)"
-            )
-        kernel = h // out[0]
-        return kernel, kernel, 0
+        _, _, out_h, out_w = self.values[node].shape
+        return PoolAxis.adaptive(h, int(out_h)), PoolAxis.adaptive(w, int(out_w))
 
     def _add(self, node: torch.fx.Node, module: nn.Module | None) -> None:
         name = self._layer_name(node)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import IntegerNetwork, Layer, PoolKind, Requant, TensorSpec, WeightFormat
+from .graph import IntegerNetwork, Layer, PoolAxis, PoolKind, Requant, TensorSpec, WeightFormat
 
 #: Layer classes (every member of :data:`accelsim.integer.graph.Layer`) by the name stored for them.
 LAYER_TYPES: dict[str, type[Layer]] = {cls.__name__: cls for cls in typing.get_args(Layer)}
@@ -35,10 +35,12 @@ def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
                             for field in dataclasses.fields(value)}}
     if isinstance(value, PoolKind):
         return {"pool": value.value}
+    if isinstance(value, PoolAxis):
+        return {"pool_axis": {field.name: int(getattr(value, field.name)) for field in dataclasses.fields(value)}}
     if isinstance(value, WeightFormat):
         return {"weight_format": value.value}
     if isinstance(value, tuple):
-        return {"tuple": list(value)}
+        return {"tuple": [item.item() if isinstance(item, np.generic) else item for item in value]}
     return value
 
 
@@ -56,11 +58,14 @@ def _decode(value: Any, arrays: Mapping[str, np.ndarray]) -> Any:
         return Requant(**{key: _decode(item, arrays) for key, item in data.items()})
     if kind == "pool":
         return PoolKind(data)
+    if kind == "pool_axis":
+        return PoolAxis(**{key: int(item) for key, item in data.items()})
     if kind == "weight_format":
         return WeightFormat(data)
     if kind == "tuple":
         return tuple(data)
-    raise ValueError(f"stored field must be an array, spec, requant, pool kind, weight format or tuple, not {kind!r}")
+    raise ValueError(f"stored field must be an array, spec, requant, pool kind or axis, weight format or tuple, "
+                     f"not {kind!r}")
 
 
 def network_to_arrays(network: IntegerNetwork) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import ToolError
 from ..hw.config import HwConfig
 from ..integer import IntegerNetwork, run
-from ..integer.graph import AddLayer
+from ..integer.graph import AddLayer, ConcatLayer
 from ..sim import simulate
 from ..sim.plan import EventKind
 from ..synth.cache import cache_root
@@ -169,7 +169,7 @@ def _layer_inputs(
     values = {"input": image, **activations}
     inputs = {}
     for layer in network.layers:
-        sources = layer.inputs if isinstance(layer, AddLayer) else (layer.input,)
+        sources = layer.inputs if isinstance(layer, (AddLayer, ConcatLayer)) else (layer.input,)
         inputs[layer.name] = tuple(values[source][0] for source in sources)
     return inputs
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
 from ..hw.config import HwConfig
+from ..hw.geometry import row_bytes
 from ..integer.graph import (
     AddLayer,
     ConvLayer,
@@ -29,7 +30,7 @@ from ..integer.graph import (
     PoolLayer,
 )
 from ..outputs import atomic_write_bytes
-from ..sim.plan import LayerPlan, plan_network
+from ..sim.plan import LayerPlan, concat_slices, plan_network
 from .images import (
     DESCRIPTOR_FIELDS,
     DESCRIPTOR_WORDS,
@@ -146,8 +147,11 @@ class LayerRegion:
     Attributes:
         name: the layer.
         index: its position in the run (the trace's layer number).
-        output_base, output_bytes: its output feature map (channel blocks, one byte per activation).
+        output_base, output_bytes: its output feature map (channel blocks, one byte per activation;
+            the whole concatenation its output lies in, if any).
         output_shape: the output tensor's shape.
+        stored_shape: the shape of what lies at ``output_base`` (a concatenation's, else the output's).
+        first_channel: the output's first channel in it.
     """
 
     name: str
@@ -155,6 +159,8 @@ class LayerRegion:
     output_base: int
     output_bytes: int
     output_shape: tuple[int, ...]
+    stored_shape: tuple[int, ...]
+    first_channel: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,8 @@ class RunImage:
     def output(self, region: LayerRegion, dump: np.ndarray) -> np.ndarray:
         """Layer ``region``'s output tensor (int8) from the testbench's DDR ``dump``."""
         data = dump[region.output_base : region.output_base + region.output_bytes]
-        return from_blocks(data, region.output_shape, self.tn)
+        stored = from_blocks(data, region.stored_shape, self.tn)
+        return stored[region.first_channel:region.first_channel + region.output_shape[0]].reshape(region.output_shape)
 
 
 class _Allocator:
@@ -191,7 +198,7 @@ class _Allocator:
         return base
 
 
-#: The layers the datapath runs (a flatten is free: no hardware, no events).
+#: The layers the datapath runs (a flatten or concatenation is free: no hardware, no events).
 DatapathLayer = ConvLayer | LinearLayer | PoolLayer | AddLayer
 
 
@@ -209,7 +216,8 @@ def _datapath_layers(network: IntegerNetwork, names: list[str] | None) -> list[D
         if not isinstance(layer, kinds):
             raise UnsupportedLayerError(
                 f"layer {name!r} must be a convolution, linear, pooling or add layer to run on the "
-                f"RTL, not {type(layer).__name__} (a flatten has no hardware: it moves no data)"
+                f"RTL, not {type(layer).__name__} (a flatten or concatenation has no hardware: it moves "
+                "no data)"
             )
         chosen.append(layer)
     return chosen
@@ -251,9 +259,16 @@ def layer_run(
         )
     shapes = {"input": network.input.shape, **{layer.name: layer.output.shape for layer in network.layers}}
     sources = {layer.name: layer.input for layer in network.layers if isinstance(layer, FlattenLayer)}
+    places = concat_slices(network, config)
     views: dict[str, PeLayerView | VectorLayerView] = {}
     codes: dict[str, LayerCodes] = {}
     for layer in layers:
+        for operand in _operands(layer):
+            if operand in places:
+                raise UnsupportedLayerError(
+                    f"layer {layer.name!r} must read whole tensors for the RTL, not {operand!r}, a slice "
+                    f"of concatenation {places[operand][0]!r} (its rows are not one run in DDR)"
+                )
         if isinstance(layer, (ConvLayer, LinearLayer)):
             source = sources.get(layer.input, layer.input)   # a linear layer reads a flatten's map
             pe = pe_view(layer, shapes[source], params.tn)
@@ -273,17 +288,27 @@ def layer_run(
         layouts = [shapes[sources.get(name, name)] for name in _operands(layer)]
         bases = [memory.place(to_blocks(np.asarray(tensor).reshape(shape), params.tn))
                  for tensor, shape in zip(inputs[layer.name], layouts)]
-        out_bytes = block_bytes(layer.output.shape, params.tn)
+        # an output that lies in a concatenation is stored into it: its blocks, the rows a
+        # concatenated row apart
+        root, first = places.get(layer.name, (layer.name, 0))
+        stored = shapes[root]
+        offset = first * stored[2] if root != layer.name else 0  # its first block, in a row
+        out_bytes = block_bytes(stored, params.tn)
         view, plan = views[layer.name], plans[layer.name]
         if isinstance(view, PeLayerView):
             w_base = memory.place(weight_image(view, config, params, codes[layer.name]))
             out_base = memory.place(b"", out_bytes)
-            words += pe_descriptor(view, config, params, codes[layer.name], plan, (bases[0], w_base, out_base))
+            fields = pe_descriptor(view, config, params, codes[layer.name], plan,
+                                   (bases[0], w_base, out_base + offset))
         else:
             w_base = memory.place(vector_param_image(view, config))
             out_base = memory.place(b"", out_bytes)
-            words += vector_descriptor(view, config, params, plan, (bases[0], w_base, out_base, bases[-1]))
-        regions.append(LayerRegion(layer.name, index, out_base, out_bytes, layer.output.shape))
+            fields = vector_descriptor(view, config, params, plan,
+                                       (bases[0], w_base, out_base + offset, bases[-1]))
+        if root != layer.name:
+            fields = stored_rows(fields, row_bytes(stored[0], stored[2], config), plan.tile_rows)
+        words += fields
+        regions.append(LayerRegion(layer.name, index, out_base, out_bytes, layer.output.shape, stored, first))
     if len(memory.data) > DDR_BYTES:
         raise ConfigError(
             f"the run must fit the testbench's {DDR_BYTES} DDR bytes, not {len(memory.data)}; "
@@ -292,6 +317,14 @@ def layer_run(
     return RunImage(bytes(memory.data), tuple(words), tuple(regions), params.tn), {
         name: plans[name] for name in (layer.name for layer in layers)
     }
+
+
+def stored_rows(fields: list[int], out_row: int, tile_rows: int) -> list[int]:
+    """A descriptor whose output rows lie ``out_row`` bytes apart (in a concatenation)."""
+    fields = list(fields)
+    fields[DESCRIPTOR_FIELDS.index("out_row_bytes")] = out_row
+    fields[DESCRIPTOR_FIELDS.index("out_tr_bytes")] = tile_rows * out_row
+    return fields
 
 
 def _check_transfers(plan: LayerPlan) -> None:

@@ -37,24 +37,29 @@ from ..integer.graph import (
     AddLayer,
     ConvLayer,
     LinearLayer,
+    PoolAxis,
     PoolKind,
     PoolLayer,
     Requant,
     WeightFormat,
 )
-from ..sim.plan import DatapathLayer, LayerPlan, datapath_layer, passes
+from ..sim.plan import DatapathLayer, LayerPlan, datapath_layer, input_groups, passes
 from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
 
 #: Descriptor words per layer (tb_harness.v: NF; accel_core.v's desc_* ports) and their order.
 DESCRIPTOR_FIELDS = (
-    "c_out", "h_in", "w_in", "h_out", "w_out", "ksize", "stride", "pad", "blocks", "tile_rows",
+    "c_out", "h_in", "w_in", "h_out", "w_out", "tile_rows",
     "mode", "shift_a", "shift_b", "rq_shift", "rq_lo", "rq_hi", "n_pos", "off_pos", "off_neg",
     "narrow", "passes", "groups", "in_base", "in2_base", "w_base", "out_base", "in_row_bytes",
     "in_blk_bytes", "pad_bytes", "tr_bytes", "span_bytes", "end_bytes", "srow_bytes", "krow_bytes",
     "tr_rows", "w_bytes", "w_word_beats", "w_lanes", "out_row_bytes", "out_seg_bytes",
     "out_tr_bytes", "st_beats", "st_beats_last", "passes_last",
+    "y_step", "x_step", "y_rem", "x_rem", "y_den", "x_den", "y_size", "x_size", "y_thr", "x_thr",
+    "y_pad", "x_pad", "y_dpad", "x_dpad", "y_div1", "x_div1", "y_blocks", "x_blocks",
+    "avg_m01", "avg_m23", "t_rem", "span_thr", "xstep_bytes",
+    "groups_last", "c_per", "c_step_blk", "c_step_slice", "w_bytes_last", "w_word_beats_last",
 )
-DESCRIPTOR_WORDS = 48
+DESCRIPTOR_WORDS = 72
 #: Largest left shift of an add's operands (the descriptor's 4-bit fields).
 MAX_ADD_SHIFT = 15
 #: Most passes per window block (the descriptor's 8-bit ``passes`` fields).
@@ -238,7 +243,8 @@ class PeLayerView:
     Attributes:
         layer: the layer's shape as the datapath sees it (the timing contract's view: a linear
             layer's input channels are its input's activations in DDR, padding included).
-        weights: ``(c_out, c_in, K, K)`` integer weights in torch's input order.
+        weights: ``(c_out, c_in, K, K)`` integer weights in torch's input order (a grouped
+            convolution's block-diagonal: zero between channels of different groups).
         kept_rows: ``(c_out, c_in, r)`` kept rows of a KRP layer, or None.
         columns: for each DDR input channel, its torch input channel (-1: padding); a linear
             layer after a flatten reads the map's channel blocks in their DDR order.
@@ -266,23 +272,78 @@ def pe_view(layer: ConvLayer | LinearLayer, input_shape: tuple[int, ...], tn: in
         weights = layer.weights.reshape(layer.out_features, layer.in_features, 1, 1)
         return PeLayerView(shape, weights, None, columns, layer.requant)
     shape = datapath_layer(layer, input_shape)
-    return PeLayerView(shape, layer.weights, layer.kept_rows, np.arange(layer.in_channels), layer.requant)
+    weights, kept = layer.weights, layer.kept_rows
+    if layer.groups > 1:  # the dense equivalent: each output channel's group, zeros elsewhere
+        weights = np.zeros((layer.out_channels, layer.in_channels, layer.kernel, layer.kernel), weights.dtype)
+        rows = None if kept is None else np.zeros((layer.out_channels, layer.in_channels, kept.shape[2]), np.int64)
+        for group in range(layer.groups):
+            outs = slice(group * layer.group_out, (group + 1) * layer.group_out)
+            ins = slice(group * layer.group_in, (group + 1) * layer.group_in)
+            weights[outs, ins] = layer.weights[outs]
+            if rows is not None and kept is not None:
+                rows[outs, ins] = kept[outs]
+        kept = rows
+    return PeLayerView(shape, weights, kept, np.arange(layer.in_channels), layer.requant)
 
 
 def check_pe_layer(view: PeLayerView, params: RtlParameters) -> None:
     """Raise if the RTL cannot run ``view`` (before anything is built): the descriptor's field
-    widths (kernel, window blocks and passes included) and the requantization."""
+    widths (kernel, window blocks and passes included), a grouped convolution's channel steps,
+    and the requantization."""
     shape, name = view.layer, view.name
-    _check_geometry(name, shape.kernel, shape.padding, (
+    _check_geometry(name, shape.kernel, shape.rows.pad, (
         ("kernel", shape.kernel, MAX_SMALL_FIELD),
-        ("stride", shape.stride, MAX_SMALL_FIELD),
+        ("stride", shape.rows.step, (1 << DIM_BITS) - 1),
         ("input height", shape.h_in, (1 << DIM_BITS) - 1),
         ("input width", shape.w_in, (1 << DIM_BITS) - 1),
         ("input channels", shape.c_in, (1 << CHANNEL_BITS) - 1),
         ("output channels", shape.c_out, (1 << CHANNEL_BITS) - 1),
         ("passes per window block", block_passes(view, params)[0], MAX_PASSES),
     ), params)
+    group_steps(shape, params)
     check_requant(name, view.requant, params)
+
+
+@dataclass(frozen=True)
+class GroupSteps:
+    """How a convolution's tiles walk their input channels (``docs/rtl.md``): tile ``n`` reads
+    ``groups`` input-channel groups (``groups_last`` for the last) from channel
+    ``(n // per) * step`` (``per = 0``: always from channel 0)."""
+
+    groups: int
+    groups_last: int
+    per: int
+    step: int
+
+
+def group_steps(shape: DatapathLayer, params: RtlParameters) -> GroupSteps:
+    """The channel walk of a (grouped) convolution's tiles, checked against the contract's.
+
+    Tile ``n``'s steps start at its first input channel rounded down to ``min(tm, tn)``
+    (:func:`~accelsim.sim.plan.input_groups`); the core steps that start by ``step`` every ``per``
+    tiles, so the starts must follow one such walk and every tile but the last must read as many
+    groups.
+
+    Raises:
+        UnsupportedLayerError: a grouped convolution whose tiles' starts or group counts do not.
+    """
+    tn, tm = params.tn, params.tm
+    unit = min(tm, tn)
+    tiles = ceil_div(shape.c_out, tn)
+    exact = [shape.input_channels(n * tn, min(tn, shape.c_out - n * tn)) for n in range(tiles)]
+    counts = [input_groups(lo, hi, tm, tn) for lo, hi in exact]
+    firsts = [lo // unit * unit for lo, _ in exact]
+    per = next((n for n in range(1, tiles) if firsts[n] != firsts[0]), 0)
+    step = firsts[per] if per else 0
+    walked = [(n // per) * step if per else 0 for n in range(tiles)]
+    if walked != firsts or len(set(counts[:-1])) > 1 or (tm > tn and step % tn):
+        group_in, group_out = shape.c_in // shape.groups, shape.c_out // shape.groups
+        raise UnsupportedLayerError(
+            f"layer {shape.name!r} groups must give the tiles of pe.tn = {tn} output channels input "
+            f"channels that start in equal steps, not {shape.groups} groups of {group_in} inputs and "
+            f"{group_out} outputs (choose a pe.tn that divides or is a multiple of {group_out})"
+        )
+    return GroupSteps(counts[0], counts[-1], per, step)
 
 
 def _layer_passes(view: PeLayerView, params: RtlParameters) -> int:
@@ -361,18 +422,25 @@ def _ddr_rows(kept_rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
 
 
 def weight_image(view: PeLayerView, config: HwConfig, params: RtlParameters, codes: LayerCodes) -> bytes:
-    """Every channel group's step words and parameters, one group after the other."""
+    """Every channel group's step words and parameters, one group after the other.
+
+    Tile ``n``'s step words cover the input channels its outputs read, from the first input group
+    that holds them (:meth:`DatapathLayer.input_channels`, :func:`input_groups`).
+    """
     shape, tn, tm = view.layer, params.tn, params.tm
     items = unit_items(view, params, codes)
     steps, item_bits = items.shape[2], items.shape[3]
-    groups, blocks = ceil_div(shape.c_in, tm), channel_blocks(shape.c_out, config)
-    padded = np.zeros((blocks * tn, groups * tm, steps, item_bits), dtype=np.uint8)
-    padded[: shape.c_out, : shape.c_in] = items
+    blocks = channel_blocks(shape.c_out, config)
     word_bits = 8 * params.beat * step_beats(config, shape.kernel)
     chunks = []
     for group in range(blocks):
-        block = padded[group * tn:(group + 1) * tn].reshape(tn, groups, tm, steps, item_bits)
-        words = block.transpose(3, 1, 0, 2, 4).reshape(steps * groups, tn * tm * item_bits)
+        lo, hi = shape.input_channels(group * tn, min(tn, shape.c_out - group * tn))
+        first, count = lo // min(tm, tn) * min(tm, tn), input_groups(lo, hi, tm, tn)
+        block = np.zeros((tn, count * tm, steps, item_bits), dtype=np.uint8)
+        outs = items[group * tn:(group + 1) * tn, first:first + count * tm]
+        block[:outs.shape[0], :outs.shape[1]] = outs
+        words = block.reshape(tn, count, tm, steps, item_bits).transpose(3, 1, 0, 2, 4)
+        words = words.reshape(steps * count, tn * tm * item_bits)
         words = np.concatenate([words, np.zeros((len(words), word_bits - words.shape[1]), np.uint8)], axis=1)
         chunks.append(pack_bits(words) + param_bytes(view.requant, group, config))
     return b"".join(chunks)
@@ -433,8 +501,9 @@ class VectorLayerView:
         layer: the layer's shape as the datapath sees it (the timing contract's view).
         mode: what the datapath does.
         shift_a, shift_b: an add's operand shifts (0 for pooling).
-        requant: the per-channel requantization (an add; average pooling's single multiplier
-            repeated per channel), ``None`` for max pooling.
+        requant: the per-channel requantization (an add; average pooling's first multiplier and
+            its bias repeated per channel), ``None`` for max pooling.
+        pool: the pooling layer (its windows' divisors and multipliers), None for an add.
     """
 
     layer: DatapathLayer
@@ -442,6 +511,7 @@ class VectorLayerView:
     shift_a: int
     shift_b: int
     requant: Requant | None
+    pool: PoolLayer | None = None
 
     @property
     def name(self) -> str:
@@ -460,12 +530,36 @@ def vector_view(layer: PoolLayer | AddLayer, input_shape: tuple[int, ...]) -> Ve
         return VectorLayerView(shape, Mode.ADD, layer.shift_a, layer.shift_b, layer.requant)
     requant = layer.requant
     if layer.kind is PoolKind.AVG and requant is not None:
+        # every channel's parameter word carries the bias; the multiplier of each window's
+        # divisor class is in the descriptor (:func:`average_multipliers`)
         repeat = (shape.c_out,)
         requant = Requant(np.full(repeat, int(np.asarray(requant.multiplier).reshape(-1)[0])),
                           np.full(repeat, int(np.asarray(requant.bias).reshape(-1)[0])),
                           requant.shift, requant.lo, requant.hi, requant.multiplier_bits)
     mode = Mode.MAX_POOL if layer.kind is PoolKind.MAX else Mode.AVG_POOL
-    return VectorLayerView(shape, mode, 0, 0, requant)
+    return VectorLayerView(shape, mode, 0, 0, requant, layer)
+
+
+def divisor_classes(axis: PoolAxis, size: int, count: int) -> tuple[int, ...]:
+    """The distinct divisors of an axis's windows, the first window's first (at most two run)."""
+    values = axis.divisors(size, count)
+    return tuple(dict.fromkeys(int(v) for v in values))
+
+
+def average_multipliers(layer: PoolLayer, shape: DatapathLayer) -> tuple[int, int, int, int]:
+    """The multiplier of each divisor class ``2 * (row divisor is the second) + (column divisor is
+    the second)`` of an average pooling (0 for a class no window has)."""
+    rows = divisor_classes(layer.rows, shape.h_in, shape.h_out)
+    cols = divisor_classes(layer.cols, shape.w_in, shape.w_out)
+    assert layer.requant is not None
+    by_area = dict(zip(layer.areas, np.asarray(layer.requant.multiplier).reshape(-1).tolist()))
+    table = []
+    for y in range(2):
+        for x in range(2):
+            area = rows[min(y, len(rows) - 1)] * cols[min(x, len(cols) - 1)]
+            present = y < len(rows) and x < len(cols)
+            table.append(int(by_area.get(area, 0)) if present else 0)
+    return table[0], table[1], table[2], table[3]
 
 
 def _check_geometry(name: str, kernel: int, padding: int, fields: tuple[tuple[str, int, int], ...],
@@ -484,22 +578,46 @@ def _check_geometry(name: str, kernel: int, padding: int, fields: tuple[tuple[st
 
 def check_vector_layer(view: VectorLayerView, params: RtlParameters) -> None:
     """Raise if the RTL cannot run the pooling or add ``view`` (before anything is built)."""
-    shape = view.layer
-    _check_geometry(view.name, shape.kernel, shape.padding, (
-        ("kernel", shape.kernel, MAX_SMALL_FIELD),
-        ("stride", shape.stride, MAX_SMALL_FIELD),
-        ("input height", shape.h_in, (1 << DIM_BITS) - 1),
-        ("input width", shape.w_in, (1 << DIM_BITS) - 1),
+    shape, name = view.layer, view.name
+    dim = (1 << DIM_BITS) - 1
+    fields = [
+        ("window height", shape.rows.window(shape.h_out), MAX_SMALL_FIELD),
+        ("window width", shape.cols.window(shape.w_out), MAX_SMALL_FIELD),
+        ("padding", max(shape.rows.pad, shape.cols.pad), MAX_SMALL_FIELD),
+        ("window step", max(shape.rows.step, shape.cols.step), dim),
+        ("window denominator", max(shape.rows.den, shape.cols.den), dim),
+        ("input height", shape.h_in, dim),
+        ("input width", shape.w_in, dim),
         ("channels", shape.c_in, (1 << CHANNEL_BITS) - 1),
         ("operand shift", max(view.shift_a, view.shift_b), MAX_ADD_SHIFT),
-    ), params)
+    ]
+    for field, value, top in fields:
+        if value > top:
+            raise UnsupportedLayerError(f"layer {name!r} {field} must be at most {top} for the RTL, not {value}")
     if min(view.shift_a, view.shift_b) < 0:
         raise UnsupportedLayerError(
-            f"layer {view.name!r} operand shifts must be 0 to {MAX_ADD_SHIFT} for the RTL, not "
+            f"layer {name!r} operand shifts must be 0 to {MAX_ADD_SHIFT} for the RTL, not "
             f"{view.shift_a} and {view.shift_b}"
         )
+    if view.mode is Mode.AVG_POOL and view.pool is not None:
+        for label, axis, size, count in (("row", shape.rows, shape.h_in, shape.h_out),
+                                         ("column", shape.cols, shape.w_in, shape.w_out)):
+            classes = divisor_classes(axis, size, count)
+            if len(classes) > 2:
+                raise UnsupportedLayerError(
+                    f"layer {name!r} {label} windows must have at most two divisors for the RTL, not "
+                    f"{len(classes)} ({', '.join(map(str, classes))})"
+                )
+        requant = view.pool.requant
+        assert requant is not None
+        if len(set(np.asarray(requant.bias).reshape(-1).tolist())) > 1:
+            raise UnsupportedLayerError(
+                f"layer {name!r} requantization must have one bias for every window area for the RTL, "
+                f"not {sorted(set(np.asarray(requant.bias).reshape(-1).tolist()))}"
+            )
+        check_requant(name, requant, params)
     if view.requant is not None:
-        check_requant(view.name, view.requant, params)
+        check_requant(name, view.requant, params)
 
 
 def vector_param_image(view: VectorLayerView, config: HwConfig) -> bytes:
@@ -527,21 +645,40 @@ def _requant_fields(requant: Requant | None, params: RtlParameters) -> dict[str,
     return {"rq_shift": requant.shift, "rq_lo": requant.lo & mask, "rq_hi": requant.hi & mask}
 
 
+def _axis_fields(prefix: str, axis: PoolAxis, size: int, count: int, kernel_max: int) -> dict[str, int]:
+    """One axis's window fields (section 6): step, remainder, denominator, span, threshold,
+    padding, the divisor padding and second divisor of an average, window blocks."""
+    classes = divisor_classes(axis, size, count)
+    return {
+        f"{prefix}_step": axis.step // axis.den, f"{prefix}_rem": axis.step % axis.den,
+        f"{prefix}_den": axis.den, f"{prefix}_size": axis.span // axis.den,
+        f"{prefix}_thr": axis.den - axis.span % axis.den, f"{prefix}_pad": axis.pad,
+        f"{prefix}_dpad": axis.divisor_pad, f"{prefix}_div1": classes[1] if len(classes) > 1 else 0,
+        f"{prefix}_blocks": ceil_div(axis.window(count), kernel_max),
+    }
+
+
 def _geometry_fields(shape: DatapathLayer, plan: LayerPlan, config: HwConfig) -> dict[str, int]:
-    """Shape, tiling and every byte count and offset step of a layer (section 5, by the plan)."""
+    """Shape, windows, tiling and every byte count and offset step of a layer (sections 5 and 6,
+    by the plan)."""
     kmax, tn, beat = config.pe.kernel_max, config.pe.tn, config.ddr.bytes_per_cycle
-    k, s, pad, tr = shape.kernel, shape.stride, shape.padding, plan.tile_rows
+    rows, tr = shape.rows, plan.tile_rows
     row_in = row_bytes(shape.c_in, shape.w_in, config)
     seg_out = tn * shape.w_out
     last_rows = shape.h_out - (plan.row_groups - 1) * tr
+    span, span_rem = divmod((tr - 1) * rows.step + rows.span, rows.den)
+    tile_step, tile_rem = divmod(tr * rows.step, rows.den)
     return {
         "c_out": shape.c_out, "h_in": shape.h_in, "w_in": shape.w_in, "h_out": shape.h_out,
-        "w_out": shape.w_out, "ksize": k, "stride": s, "pad": pad,
-        "blocks": ceil_div(k, kmax), "tile_rows": tr,
-        "in_row_bytes": row_in, "in_blk_bytes": shape.w_in * tn, "pad_bytes": pad * row_in,
-        "tr_bytes": tr * s * row_in, "span_bytes": ((tr - 1) * s + k) * row_in,
-        "end_bytes": min(shape.h_in, (shape.h_out - 1) * s - pad + k) * row_in,
-        "srow_bytes": s * row_in, "krow_bytes": kmax * row_in, "tr_rows": tr * s,
+        "w_out": shape.w_out, "tile_rows": tr,
+        **_axis_fields("y", rows, shape.h_in, shape.h_out, kmax),
+        **_axis_fields("x", shape.cols, shape.w_in, shape.w_out, kmax),
+        "in_row_bytes": row_in, "in_blk_bytes": shape.w_in * tn, "pad_bytes": rows.pad * row_in,
+        "tr_bytes": tile_step * row_in, "tr_rows": tile_step, "t_rem": tile_rem,
+        "span_bytes": span * row_in, "span_thr": rows.den - span_rem,
+        "end_bytes": min(shape.h_in, rows.end(shape.h_out - 1)) * row_in,
+        "srow_bytes": rows.step // rows.den * row_in, "krow_bytes": kmax * row_in,
+        "xstep_bytes": shape.cols.step // shape.cols.den * tn,
         "out_row_bytes": row_bytes(shape.c_out, shape.w_out, config), "out_seg_bytes": seg_out,
         "out_tr_bytes": tr * row_bytes(shape.c_out, shape.w_out, config),
         "st_beats": tr * ceil_div(seg_out, beat), "st_beats_last": last_rows * ceil_div(seg_out, beat),
@@ -552,17 +689,20 @@ def pe_descriptor(view: PeLayerView, config: HwConfig, params: RtlParameters, co
                   plan: LayerPlan, bases: tuple[int, int, int]) -> list[int]:
     """The descriptor of a convolution or linear layer (``bases``: input, weights, output)."""
     shape = view.layer
-    groups = ceil_div(shape.c_in, params.tm)
-    words = _layer_passes(view, params) * groups * step_beats(config, shape.kernel)
+    walk = group_steps(shape, params)
+    per_group = _layer_passes(view, params) * step_beats(config, shape.kernel)
+    words, words_last = per_group * walk.groups, per_group * walk.groups_last
     return descriptor({
         **_geometry_fields(shape, plan, config),
         "mode": Mode.CONV, "n_pos": codes.n_pos, "off_pos": codes.off_pos, "off_neg": codes.off_neg,
         "narrow": int(shape.kernel == 1),
         "passes": block_passes(view, params)[0], "passes_last": block_passes(view, params)[1],
-        "groups": groups,
+        "groups": walk.groups, "groups_last": walk.groups_last, "c_per": walk.per,
+        "c_step_blk": walk.step // params.tn * shape.w_in * params.tn, "c_step_slice": walk.step % params.tn,
         **_requant_fields(view.requant, params),
         "in_base": bases[0], "w_base": bases[1], "out_base": bases[2],
         "w_bytes": (words + param_beats(config)) * params.beat, "w_word_beats": words,
+        "w_bytes_last": (words_last + param_beats(config)) * params.beat, "w_word_beats_last": words_last,
         "w_lanes": step_beats(config, shape.kernel),
     })
 
@@ -570,11 +710,17 @@ def pe_descriptor(view: PeLayerView, config: HwConfig, params: RtlParameters, co
 def vector_descriptor(view: VectorLayerView, config: HwConfig, params: RtlParameters, plan: LayerPlan,
                       bases: tuple[int, int, int, int]) -> list[int]:
     """The descriptor of a pooling or add (``bases``: input, parameters, output, operand B)."""
+    w_bytes = param_beats(config) * params.beat if view.requant is not None else 0
+    multipliers = (0, 0, 0, 0)
+    if view.mode is Mode.AVG_POOL and view.pool is not None:
+        multipliers = average_multipliers(view.pool, view.layer)
+    mask = 0xFFFF
     return descriptor({
         **_geometry_fields(view.layer, plan, config),
         **_requant_fields(view.requant, params),
         "in_base": bases[0], "w_base": bases[1], "out_base": bases[2], "in2_base": bases[3],
         "mode": view.mode, "shift_a": view.shift_a, "shift_b": view.shift_b,
-        "w_bytes": param_beats(config) * params.beat if view.requant is not None else 0,
-        "w_lanes": 1,
+        "w_bytes": w_bytes, "w_bytes_last": w_bytes, "w_lanes": 1,
+        "avg_m01": (multipliers[0] & mask) | (multipliers[1] & mask) << 16,
+        "avg_m23": (multipliers[2] & mask) | (multipliers[3] & mask) << 16,
     })

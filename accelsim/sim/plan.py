@@ -29,11 +29,13 @@ from ..hw.intmath import ceil_div
 from ..hw.resources import require_fits
 from ..integer.graph import (
     AddLayer,
+    ConcatLayer,
     ConvLayer,
     FlattenLayer,
     IntegerNetwork,
     Layer,
     LinearLayer,
+    PoolAxis,
     PoolLayer,
 )
 
@@ -46,6 +48,7 @@ class LayerKind(str, enum.Enum):
     POOL = "pool"
     ADD = "add"
     FLATTEN = "flatten"
+    CONCAT = "concat"
 
 
 class Unit(str, enum.Enum):
@@ -144,7 +147,7 @@ class LayerPlan:
         input_groups: input-channel groups of the input slab, ``G = ceil(C_in / tm)`` (twice
             that for an add's two operands; 0 for a flatten).
         passes: passes ``P`` per input-channel group (convolutions), window blocks
-            ``ceil(K/kmax)**2`` (vector layers), 0 for a flatten.
+            ``ceil(Ky/kmax) * ceil(Kx/kmax)`` (vector layers), 0 for a flatten or concatenation.
         input_jobs, weight_jobs, tiles: the schedule's building blocks.
         macs: multiply-accumulates with a non-zero weight (the useful work).
         dense_macs: multiply-accumulates of the dense layer.
@@ -238,16 +241,18 @@ def passes(kind: PeKind, kernel_max: int, kernel: int, rows_kept: int | None) ->
     return rows_kept * segments * segments
 
 
-def input_rows(first_out: int, end_out: int, stride: int, padding: int, kernel: int, height: int) -> int:
-    """Input rows (padding excluded) that output rows ``[first_out, end_out)`` read."""
-    first = max(0, first_out * stride - padding)
-    last = min(height - 1, (end_out - 1) * stride - padding + kernel - 1)
-    return max(0, last - first + 1)
+def input_rows(axis: PoolAxis, first_out: int, end_out: int, height: int) -> int:
+    """Input rows (padding excluded) that the windows of output rows ``[first_out, end_out)``
+    read: ``[start(first), end(last))`` clipped to ``[0, height)``."""
+    first = max(0, axis.start(first_out))
+    last = min(height, axis.end(end_out - 1))
+    return max(0, last - first)
 
 
-def row_bound(tile_rows: int, stride: int, kernel: int, height: int) -> int:
-    """Most input rows a row group of ``tile_rows`` output rows can read: ``min((Tr-1)s + K, H)``."""
-    return min((tile_rows - 1) * stride + kernel, height)
+def row_bound(axis: PoolAxis, tile_rows: int, height: int) -> int:
+    """Most input rows a row group of ``tile_rows`` output rows can read:
+    ``min(ceil(((Tr-1)*step + span)/den), H)`` (``min((Tr-1)s + K, H)`` for regular windows)."""
+    return min(ceil_div((tile_rows - 1) * axis.step + axis.span, axis.den), height)
 
 
 @dataclass(frozen=True)
@@ -255,20 +260,26 @@ class DatapathLayer:
     """A layer as the PE datapath runs it (``docs/microarchitecture.md``, sections 5 and 6).
 
     A linear layer is a 1x1 convolution over a 1x1 map. A pooling layer has ``C_in = C_out``
-    and the pool's window; a residual add is a 1x1 window over two operands. Pooling and adds run
-    in vector mode: each output lane reduces its own channel's window (no weights).
+    and the pool's windows; a residual add is a 1x1 window over two operands. Pooling and adds
+    run in vector mode: each output lane reduces its own channel's window (no weights).
 
     Attributes:
         name, kind: the layer and what it is.
         c_in, c_out: input and output channels (equal for vector layers).
         h_in, w_in, h_out, w_out: feature-map sizes, pixels.
-        kernel, stride, padding: the (square) window.
+        kernel: a convolution's K (its weights' side; 1 for linear layers and adds, the largest
+            window side for a pooling).
+        rows, cols: the windows along the rows and the columns (a convolution's and an add's are
+            regular: ``PoolAxis.regular(K, stride, padding)``).
         rows_kept: kept rows per kernel of a KRP convolution, ``None`` for a dense one (and for
             vector layers).
         nonzeros: non-zero weights (0 for vector layers).
         weights: weights of the dense layer (0 for vector layers).
         operands: input tensors read per output (2 for an add, else 1).
         params: whether requantization parameters are loaded (all but max pooling).
+        groups: a convolution's groups (``C_in / groups`` input channels per output channel).
+        strided: per operand, whether each of its input rows is its own DDR segment (the operand is
+            a slice of a concatenation, whose rows lie a concatenated row apart); empty: none.
     """
 
     name: str
@@ -280,39 +291,58 @@ class DatapathLayer:
     h_out: int
     w_out: int
     kernel: int
-    stride: int
-    padding: int
+    rows: PoolAxis
+    cols: PoolAxis
     rows_kept: int | None
     nonzeros: int
     weights: int
     operands: int
     params: bool
+    groups: int = 1
+    strided: tuple[bool, ...] = ()
 
     @property
     def vector(self) -> bool:
         """Whether the layer runs in vector mode (pooling, residual add)."""
         return self.kind in (LayerKind.POOL, LayerKind.ADD)
 
+    def input_channels(self, first: int, channels: int) -> tuple[int, int]:
+        """``[lo, hi)``: the input channels output channels ``[first, first + channels)`` read
+        (their own for a vector layer, their groups' for a grouped convolution)."""
+        if self.vector:
+            return first, first + channels
+        group_in, group_out = self.c_in // self.groups, self.c_out // self.groups
+        return first // group_out * group_in, ((first + channels - 1) // group_out + 1) * group_in
+
+    def blocks(self, kernel_max: int) -> tuple[int, int]:
+        """Window blocks of ``kmax x kmax`` per side (rows, columns) a vector layer's window needs."""
+        return (ceil_div(self.rows.window(self.h_out), kernel_max),
+                ceil_div(self.cols.window(self.w_out), kernel_max))
+
 
 def datapath_layer(
-    layer: ConvLayer | LinearLayer | PoolLayer | AddLayer, input_shape: tuple[int, ...]
+    layer: ConvLayer | LinearLayer | PoolLayer | AddLayer, input_shape: tuple[int, ...],
+    strided: tuple[bool, ...] = (),
 ) -> DatapathLayer:
     """The datapath's view of a convolution, linear, pooling or residual-add layer.
 
     ``input_shape`` is the shape of the (first) input tensor as it lies in DDR; a linear layer's
     input channels are its length (a flattened map's padding channels included; section 2).
+    ``strided``: the input is a slice of a concatenation (:attr:`DatapathLayer.strided`).
 
     Raises:
         UnsupportedLayerError: a pooling or add whose tensors are not (C, H, W) feature maps.
     """
+    one = PoolAxis.regular(1, 1)
     if isinstance(layer, LinearLayer):
         return DatapathLayer(layer.name, LayerKind.LINEAR, input_shape[0], layer.out_features,
-                             1, 1, 1, 1, 1, 1, 0, None, layer.nonzeros, layer.weights.size, 1, True)
+                             1, 1, 1, 1, 1, one, one, None, layer.nonzeros, layer.weights.size, 1, True)
     if isinstance(layer, ConvLayer):
+        axis = PoolAxis.regular(layer.kernel, layer.stride, layer.padding)
         return DatapathLayer(layer.name, LayerKind.CONV, layer.in_channels, layer.out_channels,
-                             layer.in_h, layer.in_w, layer.out_h, layer.out_w, layer.kernel,
-                             layer.stride, layer.padding, layer.rows_kept if layer.is_krp else None,
-                             layer.nonzeros, layer.weights.size, 1, True)
+                             layer.in_h, layer.in_w, layer.out_h, layer.out_w, layer.kernel, axis, axis,
+                             layer.rows_kept if layer.is_krp else None, layer.nonzeros, layer.weights.size,
+                             1, True, layer.groups, strided)
     if len(layer.output.shape) != 3 or len(input_shape) != 3:
         raise UnsupportedLayerError(
             f"layer {layer.name!r} must work on (C, H, W) feature maps, not {input_shape} -> "
@@ -321,11 +351,12 @@ def datapath_layer(
     channels, h_out, w_out = layer.output.shape
     _, h_in, w_in = input_shape
     if isinstance(layer, PoolLayer):
+        side = max(layer.rows.window(h_out), layer.cols.window(w_out))
         return DatapathLayer(layer.name, LayerKind.POOL, channels, channels, h_in, w_in, h_out, w_out,
-                             layer.kernel, layer.stride, layer.padding, None, 0, 0, 1,
-                             layer.requant is not None)
+                             side, layer.rows, layer.cols, None, 0, 0, 1, layer.requant is not None,
+                             strided=strided)
     return DatapathLayer(layer.name, LayerKind.ADD, channels, channels, h_in, w_in, h_out, w_out,
-                         1, 1, 0, None, 0, 0, 2, True)
+                         1, one, one, None, 0, 0, 2, True, strided=strided)
 
 
 def _largest_tile_rows(height: int, fits_rows: Callable[[int], bool]) -> int:
@@ -341,26 +372,29 @@ def _row_groups(height: int, tile_rows: int) -> list[tuple[int, int]]:
     return [(first, min(height, first + tile_rows)) for first in range(0, height, tile_rows)]
 
 
-def vector_blocks(kernel: int, kernel_max: int) -> int:
-    """Window blocks of a vector layer: ``ceil(K/kmax)**2`` (each ``kmax x kmax``, row-major)."""
-    return ceil_div(kernel, kernel_max) ** 2
+def input_groups(lo: int, hi: int, tm: int, tn: int) -> int:
+    """Input-channel groups of ``tm`` that the steps of input channels ``[lo, hi)`` read: ``G_n``.
 
-
-def channel_groups_read(first: int, channels: int, tm: int) -> int:
-    """Input-channel groups (of ``tm``) holding channels ``[first, first + channels)``: ``G_n``."""
-    return (first + channels - 1) // tm - first // tm + 1
+    The first group starts at ``lo`` rounded down to ``min(tm, tn)`` (a group is a ``tm``-slice of
+    a channel block, or ``tm / tn`` whole blocks from any block), so ``G_n = ceil((hi - that)/tm)``.
+    """
+    unit = min(tm, tn)
+    return ceil_div(hi - lo // unit * unit, tm)
 
 
 def _steps(view: DatapathLayer, config: HwConfig, first: int, channels: int) -> int:
     """Datapath steps per output pixel of the tile of output channels ``[first, first + channels)``.
 
-    Convolution: ``P * ceil(C_in/tm)``. Vector layer: ``ceil(K/kmax)**2 * operands * G_n``.
+    Convolution: ``P * G_n``, ``G_n`` the groups holding the input channels of the tile's
+    outputs (all of them, ``ceil(C_in/tm)``, unless grouped). Vector layer: window blocks
+    ``* operands * G_n``.
     """
     pe = config.pe
+    read = input_groups(*view.input_channels(first, channels), pe.tm, pe.tn)
     if view.vector:
-        return (vector_blocks(view.kernel, pe.kernel_max) * view.operands
-                * channel_groups_read(first, channels, pe.tm))
-    return passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept) * ceil_div(view.c_in, pe.tm)
+        blocks_y, blocks_x = view.blocks(pe.kernel_max)
+        return blocks_y * blocks_x * view.operands * read
+    return passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept) * read
 
 
 def _weight_transfer(view: DatapathLayer, config: HwConfig, steps: int) -> tuple[Transfer, int]:
@@ -384,11 +418,15 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
     """
     pe, buf, a = config.pe, config.buffers, config.act_bits
     groups = ceil_div(view.c_in, pe.tm)
+    groups_out = ceil_div(view.c_out, pe.tn)
     n_pass = 0 if view.vector else passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept)
-    if not view.vector and n_pass * groups > buf.weight_depth:
+    steps_of = [_steps(view, config, group * pe.tn, min(pe.tn, view.c_out - group * pe.tn))
+                for group in range(groups_out)]
+    if not view.vector and max(steps_of) > buf.weight_depth:
+        read = max(steps_of) // n_pass
         raise ConfigError(
-            f"buffers.weight_depth must be at least {n_pass * groups} step words for layer {view.name!r} "
-            f"({groups} input-channel groups x {n_pass} passes), not {buf.weight_depth}"
+            f"buffers.weight_depth must be at least {max(steps_of)} step words for layer {view.name!r} "
+            f"({read} input-channel groups x {n_pass} passes), not {buf.weight_depth}"
         )
     in_row = row_bytes(view.c_in, view.w_in, config)
     if view.w_out > buf.output_depth:
@@ -402,29 +440,29 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
         return view.operands * rows * in_row
 
     def fits(tile_rows: int) -> bool:
-        rows = row_bound(tile_rows, view.stride, view.kernel, view.h_in)
-        return tile_rows * view.w_out <= buf.output_depth and slab_bytes(rows) <= buf.input_bytes
+        if tile_rows * view.w_out > buf.output_depth:
+            return False
+        return slab_bytes(row_bound(view.rows, tile_rows, view.h_in)) <= buf.input_bytes
 
     tile_rows = _largest_tile_rows(view.h_out, fits)
     if tile_rows == 0:
-        rows = row_bound(1, view.stride, view.kernel, view.h_in)
+        rows = row_bound(view.rows, 1, view.h_in)
         operands = f" of each of its {view.operands} operands" if view.operands > 1 else ""
         raise ConfigError(
             f"buffers.input_bytes must be at least {slab_bytes(rows)} for layer {view.name!r} (one output "
             f"row reads up to {rows} input rows of {in_row} bytes{operands}), not {buf.input_bytes}"
         )
-    groups_out = ceil_div(view.c_out, pe.tn)
     row_ranges = _row_groups(view.h_out, tile_rows)
     store_row = packed_bytes(pe.tn * view.w_out, a)
-    steps_of = [_steps(view, config, group * pe.tn, min(pe.tn, view.c_out - group * pe.tn))
-                for group in range(groups_out)]
     input_jobs: list[LoadJob] = []
     weight_jobs: list[LoadJob] = []
     tiles: list[TilePlan] = []
     for first, end in row_ranges:
-        rows_in = input_rows(first, end, view.stride, view.padding, view.kernel, view.h_in)
+        rows_in = input_rows(view.rows, first, end, view.h_in)
         start = len(tiles)
-        transfers = _nonzero((Transfer(1, rows_in * in_row),) * view.operands)
+        strided = view.strided or (False,) * view.operands
+        transfers = _nonzero(tuple(Transfer(rows_in, in_row) if sliced else Transfer(1, rows_in * in_row)
+                                   for sliced in strided))
         input_jobs.append(LoadJob(transfers, 8 * slab_bytes(rows_in), start, start + groups_out - 1))
         for group in range(groups_out):
             steps, index = steps_of[group], len(tiles)
@@ -446,7 +484,7 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
         name=view.name, kind=view.kind, unit=Unit.VECTOR if view.vector else Unit.PE,
         tile_rows=tile_rows, row_groups=len(row_ranges), channel_groups=groups_out,
         input_groups=view.operands * groups,
-        passes=vector_blocks(view.kernel, pe.kernel_max) if view.vector else n_pass,
+        passes=view.blocks(pe.kernel_max)[0] * view.blocks(pe.kernel_max)[1] if view.vector else n_pass,
         input_jobs=tuple(input_jobs), weight_jobs=tuple(weight_jobs), tiles=tuple(tiles),
         macs=view.nonzeros * pixels_out,
         dense_macs=view.weights * pixels_out,
@@ -458,9 +496,57 @@ def _nonzero(transfers: tuple[Transfer, ...]) -> tuple[Transfer, ...]:
     return tuple(transfer for transfer in transfers if transfer.nbytes > 0)
 
 
-def _flatten_plan(layer: FlattenLayer) -> LayerPlan:
-    """A flatten is free: the layout in DDR already is the flattened vector (section 2)."""
-    return LayerPlan(layer.name, LayerKind.FLATTEN, Unit.NONE, 0, 0, 0, 0, 0, (), (), (), 0, 0)
+def _free_plan(layer: FlattenLayer | ConcatLayer) -> LayerPlan:
+    """A flatten or a channel concatenation is free: its output already lies in DDR as it should
+    (a flatten's vector is the map's bytes; a concatenation's inputs were stored into it)."""
+    kind = LayerKind.FLATTEN if isinstance(layer, FlattenLayer) else LayerKind.CONCAT
+    return LayerPlan(layer.name, kind, Unit.NONE, 0, 0, 0, 0, 0, (), (), (), 0, 0)
+
+
+def concat_slices(network: IntegerNetwork, config: HwConfig) -> dict[str, tuple[str, int]]:
+    """Where each concatenated tensor lies: ``name -> (outermost concatenation, first channel)``.
+
+    A concatenation's inputs are stored into its output (section 2): input ``i`` is the channel
+    blocks from ``sum(C_j for j < i) / tn`` on, so every input but the last must be a whole number
+    of blocks, and a tensor can lie in one concatenation only.
+
+    Raises:
+        UnsupportedLayerError: a concatenation whose inputs do not start on channel blocks, a
+            tensor concatenated twice, or a flatten of a concatenated tensor.
+    """
+    tn = config.pe.tn
+    parent: dict[str, tuple[str, int]] = {}
+    for layer in network.layers:
+        if not isinstance(layer, ConcatLayer):
+            continue
+        first = 0
+        for position, name in enumerate(layer.inputs):
+            channels = network.tensor(name).shape[0]
+            if name in parent:
+                raise UnsupportedLayerError(
+                    f"layer {layer.name!r} input {name!r} must be concatenated once, not also by "
+                    f"{parent[name][0]!r} (a tensor lies in one place in DDR)"
+                )
+            if position < len(layer.inputs) - 1 and channels % tn:
+                raise UnsupportedLayerError(
+                    f"layer {layer.name!r} input {name!r} must have a multiple of pe.tn = {tn} channels "
+                    f"(every input but the last starts a channel block), not {channels}: choose a pe.tn "
+                    f"dividing the channel counts"
+                )
+            parent[name] = (layer.name, first)
+            first += channels
+    places = {}
+    for name, (root, offset) in parent.items():
+        while root in parent:
+            root, offset = parent[root][0], parent[root][1] + offset
+        places[name] = (root, offset)
+    for layer in network.layers:
+        if isinstance(layer, FlattenLayer) and layer.input in places:
+            raise UnsupportedLayerError(
+                f"layer {layer.name!r} must flatten a whole tensor, not {layer.input!r}, a slice of "
+                f"concatenation {places[layer.input][0]!r}"
+            )
+    return places
 
 
 def _check_widths(layer: Layer, config: HwConfig) -> None:
@@ -491,9 +577,10 @@ def ddr_shape(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfig
     return layer.output.shape
 
 
-def plan_layer(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfig) -> LayerPlan:
+def plan_layer(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfig,
+               strided: tuple[bool, ...] = ()) -> LayerPlan:
     """Bind one layer; ``shapes`` maps tensor names (``"input"`` and layer names) to their DDR
-    shapes (:func:`ddr_shape`).
+    shapes (:func:`ddr_shape`); ``strided``: its input is a slice of a concatenation.
 
     Raises:
         ConfigError: widths or buffers too small. UnsupportedLayerError: unknown layer type.
@@ -501,11 +588,20 @@ def plan_layer(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfi
     _check_widths(layer, config)
     if isinstance(layer, (ConvLayer, LinearLayer, PoolLayer, AddLayer)):
         source = layer.inputs[0] if isinstance(layer, AddLayer) else layer.input
-        return plan_datapath_layer(datapath_layer(layer, shapes[source]), config)
-    if isinstance(layer, FlattenLayer):
-        return _flatten_plan(layer)
+        return plan_datapath_layer(datapath_layer(layer, shapes[source], strided), config)
+    if isinstance(layer, (FlattenLayer, ConcatLayer)):
+        return _free_plan(layer)
     raise UnsupportedLayerError(f"layer {getattr(layer, 'name', layer)!r} has a type the accelerator does not run: "
                                 f"{type(layer).__name__}")
+
+
+def reads_slice(layer: Layer, places: dict[str, tuple[str, int]]) -> tuple[bool, ...]:
+    """Per operand of ``layer``, whether it is a slice of a concatenation (rows a concatenated
+    row apart); empty for a concatenation."""
+    if isinstance(layer, ConcatLayer):
+        return ()
+    sources = layer.inputs if isinstance(layer, AddLayer) else (layer.input,)
+    return tuple(source in places for source in sources)
 
 
 def plan_network(network: IntegerNetwork, config: HwConfig) -> NetworkPlan:
@@ -517,9 +613,10 @@ def plan_network(network: IntegerNetwork, config: HwConfig) -> NetworkPlan:
         UnsupportedLayerError: a layer the accelerator cannot run.
     """
     require_fits(config, f"configuration {config.name!r}")
+    places = concat_slices(network, config)
     shapes: dict[str, tuple[int, ...]] = {"input": network.input.shape}
     layers = []
     for layer in network.layers:
-        layers.append(plan_layer(layer, shapes, config))
+        layers.append(plan_layer(layer, shapes, config, reads_slice(layer, places)))
         shapes[layer.name] = ddr_shape(layer, shapes, config)
     return NetworkPlan(network=network.name, config=config, layers=tuple(layers))

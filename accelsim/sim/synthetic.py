@@ -19,11 +19,13 @@ import numpy as np
 from ..errors import ConfigError
 from ..integer.graph import (
     AddLayer,
+    ConcatLayer,
     ConvLayer,
     FlattenLayer,
     IntegerNetwork,
     Layer,
     LinearLayer,
+    PoolAxis,
     PoolKind,
     PoolLayer,
     Requant,
@@ -83,17 +85,20 @@ class NetworkBuilder:
 
     def conv(self, out_channels: int, kernel: int = 3, stride: int = 1, padding: int | None = None,
              rows_kept: int | None = 1, density: float = 1.0, source: str | None = None,
-             name: str | None = None) -> str:
-        """A KxK convolution; ``rows_kept=None`` makes it dense, else KRP with that many rows."""
+             name: str | None = None, groups: int = 1) -> str:
+        """A KxK convolution; ``rows_kept=None`` makes it dense, else KRP with that many rows;
+        ``groups`` as in torch (``groups`` = input channels: depthwise)."""
         source, shape = self._source(source)
         channels, height, width = shape
         pad = kernel // 2 if padding is None else padding
         if kernel > min(height, width) + 2 * pad:
             raise ConfigError(f"kernel must fit the padded {height}x{width} input (padding {pad}), not {kernel}")
-        weights = self._powers_of_two((out_channels, channels, kernel, kernel), density)
+        if groups < 1 or channels % groups or out_channels % groups:
+            raise ConfigError(f"groups must divide {channels} input and {out_channels} output channels, not {groups}")
+        weights = self._powers_of_two((out_channels, channels // groups, kernel, kernel), density)
         kept = None
         if rows_kept is not None:
-            scores = self._rng.random((out_channels, channels, kernel))
+            scores = self._rng.random((out_channels, channels // groups, kernel))
             kept = np.sort(np.argsort(scores, axis=2)[:, :, :rows_kept], axis=2).astype(np.int64)
             mask = np.zeros(weights.shape, dtype=bool)
             np.put_along_axis(mask, kept[..., None].repeat(kernel, axis=3), True, axis=2)
@@ -105,7 +110,7 @@ class NetworkBuilder:
             output=self._tensor((out_channels, out_h, out_w)), in_channels=channels,
             out_channels=out_channels, in_h=height, in_w=width, kernel=kernel, stride=stride,
             padding=pad, weights=weights, kept_rows=kept, weight_bits=self.weight_bits, acc_bits=32,
-            requant=self._requant(out_channels),
+            requant=self._requant(out_channels), groups=groups,
         ))
 
     def linear(self, out_features: int, density: float = 1.0, source: str | None = None,
@@ -122,15 +127,31 @@ class NetworkBuilder:
         ))
 
     def pool(self, kernel: int, stride: int | None = None, kind: PoolKind = PoolKind.MAX,
-             source: str | None = None, name: str | None = None, padding: int = 0) -> str:
-        """A max (or average, padding counted as zeros) pooling layer."""
-        source, (channels, height, width) = self._source(source)
-        step = kernel if stride is None else stride
-        output = self._tensor((channels, (height + 2 * padding - kernel) // step + 1,
-                               (width + 2 * padding - kernel) // step + 1))
-        requant = self._requant(1) if kind is PoolKind.AVG else None
-        return self._append(PoolLayer(name or f"pool{len(self._layers)}", source, output, kind,
-                                      kernel, step, padding, requant))
+             source: str | None = None, name: str | None = None, padding: int = 0,
+             ceil_mode: bool = False) -> str:
+        """A max or average pooling (square ``kernel``; an average counts padding as zeros)."""
+        axis = PoolAxis.regular(kernel, kernel if stride is None else stride, padding)
+        source, (_, height, width) = self._source(source)
+        return self._pool(kind, axis, axis, (axis.count(height, ceil_mode), axis.count(width, ceil_mode)),
+                          source, name)
+
+    def adaptive_pool(self, size: tuple[int, int], kind: PoolKind = PoolKind.AVG,
+                      source: str | None = None, name: str | None = None) -> str:
+        """An adaptive pooling to ``size`` (torch's windows, :meth:`PoolAxis.adaptive`)."""
+        source, (_, height, width) = self._source(source)
+        return self._pool(kind, PoolAxis.adaptive(height, size[0]), PoolAxis.adaptive(width, size[1]),
+                          size, source, name)
+
+    def _pool(self, kind: PoolKind, rows: PoolAxis, cols: PoolAxis, size: tuple[int, int],
+              source: str, name: str | None) -> str:
+        channels, height, width = self._shapes[source]
+        output = self._tensor((channels, *size))
+        layer = PoolLayer(name or f"pool{len(self._layers)}", source, output, kind, rows, cols)
+        if kind is PoolKind.AVG:
+            areas = tuple(int(a) for a in np.unique(layer.window_areas(height, width)))
+            requant = self._requant(len(areas))
+            layer = PoolLayer(layer.name, source, output, kind, rows, cols, requant, areas)
+        return self._append(layer)
 
     def add(self, first: str, second: str, name: str | None = None) -> str:
         """A residual addition of two equally shaped tensors."""
@@ -139,6 +160,15 @@ class NetworkBuilder:
             raise ConfigError(f"added tensors must have one shape, not {shape} and {other}")
         return self._append(AddLayer(name or f"add{len(self._layers)}", (first, second),
                                      self._tensor(shape), 0, 0, self._requant(shape[0])))
+
+    def concat(self, sources: list[str], name: str | None = None) -> str:
+        """A channel concatenation of maps of one height and width."""
+        shapes = [self._source(source)[1] for source in sources]
+        if len(sources) < 2 or len({shape[1:] for shape in shapes}) != 1:
+            raise ConfigError(f"concatenated maps must be two or more of one height and width, not {shapes}")
+        channels = sum(shape[0] for shape in shapes)
+        return self._append(ConcatLayer(name or f"concat{len(self._layers)}", tuple(sources),
+                                        self._tensor((channels, *shapes[0][1:]))))
 
     def flatten(self, source: str | None = None, name: str | None = None) -> str:
         """Flatten a (C, H, W) tensor to a vector."""

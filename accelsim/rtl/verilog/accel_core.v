@@ -54,10 +54,29 @@ module accel_core #(
     input  wire [DIM_W-1:0]      desc_w_in,
     input  wire [DIM_W-1:0]      desc_h_out,
     input  wire [DIM_W-1:0]      desc_w_out,
-    input  wire [3:0]            desc_ksize,
-    input  wire [3:0]            desc_stride,
-    input  wire [3:0]            desc_pad,
-    input  wire [3:0]            desc_blocks,     // window blocks per side
+    // windows along the rows (y) and columns (x): start floor(i*a/d) - pad, span b (section 6)
+    input  wire [DIM_W-1:0]      desc_y_step,     // a div d
+    input  wire [DIM_W-1:0]      desc_x_step,
+    input  wire [DIM_W-1:0]      desc_y_rem,      // a mod d
+    input  wire [DIM_W-1:0]      desc_x_rem,
+    input  wire [DIM_W-1:0]      desc_y_den,      // d
+    input  wire [DIM_W-1:0]      desc_x_den,
+    input  wire [3:0]            desc_y_size,     // b div d
+    input  wire [3:0]            desc_x_size,
+    input  wire [DIM_W-1:0]      desc_y_thr,      // d - b mod d
+    input  wire [DIM_W-1:0]      desc_x_thr,
+    input  wire [3:0]            desc_y_pad,
+    input  wire [3:0]            desc_x_pad,
+    input  wire [3:0]            desc_y_dpad,     // average: padding counted in the divisor
+    input  wire [3:0]            desc_x_dpad,
+    input  wire [4:0]            desc_y_div1,     // average: the second divisor (0: none)
+    input  wire [4:0]            desc_x_div1,
+    input  wire [3:0]            desc_y_blocks,   // window blocks per side
+    input  wire [3:0]            desc_x_blocks,
+    input  wire [31:0]           desc_avg_m01,    // average: multipliers of divisor classes 0 and 1
+    input  wire [31:0]           desc_avg_m23,    // and 2 and 3 (class = 2 * y class + x class)
+    input  wire [DIM_W-1:0]      desc_t_rem,      // (Tr * a) mod d of the row windows
+    input  wire [DIM_W-1:0]      desc_span_thr,
     input  wire [DIM_W-1:0]      desc_tile_rows,
     input  wire [1:0]            desc_mode,       // 0 convolution / linear, 1 max pool, 2 average pool, 3 add
     input  wire [3:0]            desc_shift_a,    // add: left shift of operand A
@@ -71,7 +90,10 @@ module accel_core #(
     input  wire                  desc_narrow,     // 1x1 weights: one code per unit
     input  wire [7:0]            desc_passes,
     input  wire [7:0]            desc_passes_last,
-    input  wire [CH_W-1:0]       desc_groups,
+    input  wire [CH_W-1:0]       desc_groups,     // convolution: input-channel groups of a tile
+    input  wire [CH_W-1:0]       desc_groups_last,
+    input  wire [CH_W-1:0]       desc_c_per,      // grouped convolution: tiles per step of the first channel
+    input  wire [CH_W-1:0]       desc_c_step_slice,
     input  wire [ADDR_W-1:0]     desc_in_base,
     input  wire [ADDR_W-1:0]     desc_in2_base,   // add: operand B
     input  wire [ADDR_W-1:0]     desc_w_base,
@@ -85,6 +107,10 @@ module accel_core #(
     input  wire [ADDR_W-1:0]     desc_end_bytes,
     input  wire [ADDR_W-1:0]     desc_srow_bytes,
     input  wire [ADDR_W-1:0]     desc_krow_bytes,
+    input  wire [ADDR_W-1:0]     desc_xstep_bytes,
+    input  wire [ADDR_W-1:0]     desc_c_step_blk,
+    input  wire [ADDR_W-1:0]     desc_w_bytes_last,
+    input  wire [BEATS_W-1:0]    desc_w_word_beats_last,
     input  wire [DIM_W-1:0]      desc_tr_rows,
     input  wire [ADDR_W-1:0]     desc_w_bytes,
     input  wire [BEATS_W-1:0]    desc_w_word_beats,
@@ -140,8 +166,11 @@ module accel_core #(
     wire pf_ready, pf_half, pf_done, pe_start, pe_in_half, pe_w_half, pe_out_half, pe_last_issue, pe_data_done;
     wire [DIM_W-1:0] pe_rows, pf_rows;
     wire [DIM_W+1:0] pe_y_first;
-    wire [OFF_W-1:0] pe_row_off, pe_opb_off, pe_blk_first;
-    wire [CH_W-1:0] pe_chans;
+    wire [OFF_W-1:0] pe_row_off, pe_opb_off, pe_blk_first, pe_slice_first;
+    wire [CH_W-1:0] pe_chans, pe_groups;
+    wire [DIM_W-1:0] pe_y_rem;
+    wire [ADDR_W-1:0] w_job_bytes;
+    wire [BEATS_W-1:0] w_job_words;
     wire [COL_W-1:0] pe_col_first;
     wire [ADDR_W-1:0] in_addr, in_addr2, in_bytes, w_addr, st_addr;
     wire [BEATS_W-1:0] in_beats, w_beats, st_bps, st_total;
@@ -151,7 +180,12 @@ module accel_core #(
         .BEATS_W(BEATS_W), .OFF_W(OFF_W), .STAMP_W(STAMP_W), .IDX_W(IDX_W), .COL_W(COL_W)
     ) u_ctrl (
         .clk(clk), .rst(rst), .now(now), .layer_start(layer_start), .layer_ending(layer_ending),
-        .c_out(desc_c_out), .h_out(desc_h_out), .tile_rows(desc_tile_rows), .pad(desc_pad),
+        .c_out(desc_c_out), .h_out(desc_h_out), .tile_rows(desc_tile_rows), .pad(desc_y_pad),
+        .y_den(desc_y_den), .t_rem(desc_t_rem), .span_thr(desc_span_thr), .in_row_bytes(desc_in_row_bytes),
+        .groups(desc_groups), .groups_last(desc_groups_last), .c_per(desc_c_per),
+        .c_step_blk(desc_c_step_blk), .c_step_slice(desc_c_step_slice), .w_bytes_last(desc_w_bytes_last),
+        .w_words(desc_w_word_beats), .w_words_last(desc_w_word_beats_last),
+        .w_job_bytes(w_job_bytes), .w_job_words(w_job_words),
         .mode(desc_mode), .in_base(desc_in_base), .in2_base(desc_in2_base), .w_base(desc_w_base),
         .out_base(desc_out_base), .pad_bytes(desc_pad_bytes), .tr_bytes(desc_tr_bytes),
         .span_bytes(desc_span_bytes), .end_bytes(desc_end_bytes), .tr_rows(desc_tr_rows),
@@ -169,7 +203,8 @@ module accel_core #(
         .pf_ready(pf_ready), .pf_half(pf_half), .pf_rows(pf_rows), .pf_done(pf_done),
         .pe_start(pe_start), .pe_rows(pe_rows), .pe_y_first(pe_y_first), .pe_row_off(pe_row_off),
         .pe_opb_off(pe_opb_off), .pe_blk_first(pe_blk_first), .pe_chans(pe_chans),
-        .pe_col_first(pe_col_first), .pe_in_half(pe_in_half), .pe_w_half(pe_w_half),
+        .pe_col_first(pe_col_first), .pe_slice_first(pe_slice_first), .pe_groups(pe_groups),
+        .pe_y_rem(pe_y_rem), .pe_in_half(pe_in_half), .pe_w_half(pe_w_half),
         .pe_out_half(pe_out_half), .pe_last_issue(pe_last_issue), .pe_data_done(pe_data_done),
         .pe_trace_valid(tr_pe_valid), .pe_trace_tile(tr_pe_tile), .pe_trace_start(tr_pe_start)
     );
@@ -242,7 +277,7 @@ module accel_core #(
         .STAMP_W(STAMP_W), .ADDR_W(ADDR_W), .BEATS_W(BEATS_W)
     ) u_dma_w (
         .clk(clk), .rst(rst), .now(now), .start(w_start), .half(w_half), .part_base(w_addr),
-        .part_bytes(desc_w_bytes), .part_beats(w_beats), .word_beats(desc_w_word_beats),
+        .part_bytes(w_job_bytes), .part_beats(w_beats), .word_beats(w_job_words),
         .lanes(desc_w_lanes[W_LANE_W:0]), .job_done(w_done),
         .req_valid(req_valid[2]), .req_stamp(req_stamp[2*STAMP_W +: STAMP_W]),
         .req_base(req_base[2*ADDR_W +: ADDR_W]), .req_seg(req_seg[2*ADDR_W +: ADDR_W]),
@@ -277,9 +312,16 @@ module accel_core #(
         .clk(clk), .rst(rst), .start(pe_start), .out_rows(pe_rows), .y_first(pe_y_first),
         .row_off(pe_row_off), .opb_off(pe_opb_off), .blk_first(pe_blk_first), .chans(pe_chans),
         .col_first(pe_col_first), .in_half(pe_in_half), .w_half(pe_w_half), .out_half(pe_out_half),
-        .mode(desc_mode), .ksize(desc_ksize), .stride(desc_stride), .pad(desc_pad),
-        .blocks(desc_blocks), .h_in(desc_h_in), .w_in(desc_w_in), .w_out(desc_w_out),
-        .groups(desc_groups), .passes(desc_passes), .passes_last(desc_passes_last), .narrow(desc_narrow),
+        .slice_first(pe_slice_first), .tile_groups(pe_groups), .y_rem_first(pe_y_rem),
+        .mode(desc_mode), .y_step(desc_y_step), .x_step(desc_x_step), .y_rem(desc_y_rem),
+        .x_rem(desc_x_rem), .y_den(desc_y_den), .x_den(desc_x_den), .y_size(desc_y_size),
+        .x_size(desc_x_size), .y_thr(desc_y_thr), .x_thr(desc_x_thr), .x_pad(desc_x_pad),
+        .y_dpad(desc_y_dpad), .x_dpad(desc_x_dpad), .y_div1(desc_y_div1), .x_div1(desc_x_div1),
+        .y_blocks(desc_y_blocks), .x_blocks(desc_x_blocks), .xstep_bytes(desc_xstep_bytes[OFF_W-1:0]),
+        .avg_m0(desc_avg_m01[15:0]), .avg_m1(desc_avg_m01[31:16]), .avg_m2(desc_avg_m23[15:0]),
+        .avg_m3(desc_avg_m23[31:16]),
+        .h_in(desc_h_in), .w_in(desc_w_in), .w_out(desc_w_out),
+        .passes(desc_passes), .passes_last(desc_passes_last), .narrow(desc_narrow),
         .row_bytes(desc_in_row_bytes[OFF_W-1:0]), .blk_bytes(desc_in_blk_bytes[OFF_W-1:0]),
         .srow_bytes(desc_srow_bytes[OFF_W-1:0]), .krow_bytes(desc_krow_bytes[OFF_W-1:0]),
         .shift_a(desc_shift_a), .shift_b(desc_shift_b), .n_pos(desc_n_pos),

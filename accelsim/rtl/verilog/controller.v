@@ -15,9 +15,19 @@
 //      beat, so the next layer can start in the cycle the store ends.
 //
 // Geometry by running sums (no multiplier: the descriptor carries every product the layer
-// needs). Row group r's windows start at input row u_r = r*Tr*s - pad; in bytes of the input map
-// (rows of row_bytes) U_r = u_r*row_bytes. Its load moves the bytes [max(U_r, 0),
-// min(U_r + span_bytes, end_bytes)) of the map: one contiguous run.
+// needs). Row group r's windows start at input row u_r = floor(r*Tr*a/d) - pad (a, d: the row
+// windows' step and denominator; a = stride, d = 1 for a convolution), kept as a quotient
+// stepped by tr_rows = (Tr*a) div d plus a carry of the remainder (t_rem = (Tr*a) mod d); in
+// bytes of the input map (rows of row_bytes) U_r = u_r*row_bytes. Its windows span
+// floor((rem + (Tr-1)*a + b)/d) rows: span_bytes, or one row more when the remainder is at least
+// span_thr. Its load moves the bytes [max(U_r, 0), min(U_r + span, end_bytes)) of the map: one
+// contiguous run.
+//
+// A grouped convolution's tile reads the input channels of its outputs' groups: they start at
+// channel lo, which steps by the descriptor's c_step (c_step_blk bytes of whole blocks and
+// c_step_slice channels) every c_per tiles of a row group; the tile reads `groups` input-channel
+// groups (`groups_last` for the last channel group), and its weight transfer is w_bytes
+// (w_bytes_last).
 module controller #(
     parameter TN      = 8,
     parameter TM      = 4,
@@ -42,16 +52,30 @@ module controller #(
     input  wire [DIM_W-1:0]   h_out,
     input  wire [DIM_W-1:0]   tile_rows,
     input  wire [3:0]         pad,
+    input  wire [DIM_W-1:0]   y_den,      // the row windows' denominator d
+    input  wire [DIM_W-1:0]   t_rem,      // (Tr * a) mod d
+    input  wire [DIM_W-1:0]   span_thr,   // a row group spans one more row from this remainder
+    input  wire [ADDR_W-1:0]  in_row_bytes,
+    input  wire [CH_W-1:0]    groups,     // convolution: input-channel groups of a tile
+    input  wire [CH_W-1:0]    groups_last,
+    input  wire [CH_W-1:0]    c_per,      // grouped convolution: tiles per step of the first channel (0: never)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [ADDR_W-1:0]  c_step_blk,     // < 2^OFF_W
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire [CH_W-1:0]    c_step_slice,
+    input  wire [ADDR_W-1:0]  w_bytes_last,
+    input  wire [BEATS_W-1:0] w_words,        // step-word beats of a weight transfer
+    input  wire [BEATS_W-1:0] w_words_last,
     input  wire [1:0]         mode,       // 0 convolution or linear, 1 max pool, 2 average pool, 3 add
     input  wire [ADDR_W-1:0]  in_base,
     input  wire [ADDR_W-1:0]  in2_base,   // an add's operand B
     input  wire [ADDR_W-1:0]  w_base,
     input  wire [ADDR_W-1:0]  out_base,
     input  wire [ADDR_W-1:0]  pad_bytes,  // pad * row_bytes
-    input  wire [ADDR_W-1:0]  tr_bytes,   // Tr * stride * row_bytes
-    input  wire [ADDR_W-1:0]  span_bytes, // ((Tr - 1) * stride + K) * row_bytes
-    input  wire [ADDR_W-1:0]  end_bytes,  // min(H_in, (H_out - 1) * stride - pad + K) * row_bytes
-    input  wire [DIM_W-1:0]   tr_rows,    // Tr * stride
+    input  wire [ADDR_W-1:0]  tr_bytes,   // tr_rows * row_bytes
+    input  wire [ADDR_W-1:0]  span_bytes, // ((Tr - 1) * a + b) div d * row_bytes
+    input  wire [ADDR_W-1:0]  end_bytes,  // min(H_in, end of the last window) * row_bytes
+    input  wire [DIM_W-1:0]   tr_rows,    // (Tr * a) div d
     /* verilator lint_off UNUSEDSIGNAL */
     input  wire [ADDR_W-1:0]  in_blk_bytes, // W_in * TN: one block's row (< 2^OFF_W)
     /* verilator lint_on UNUSEDSIGNAL */
@@ -75,6 +99,8 @@ module controller #(
     output wire               w_half,
     output wire [ADDR_W-1:0]  w_addr,
     output wire [BEATS_W-1:0] w_beats,
+    output wire [ADDR_W-1:0]  w_job_bytes,    // bytes of this weight transfer
+    output wire [BEATS_W-1:0] w_job_words,    // its step-word beats
     output wire [IDX_W-1:0]   w_tile,
     input  wire               w_done_raw,
     // store DMA
@@ -98,6 +124,9 @@ module controller #(
     output wire [OFF_W-1:0]   pe_blk_first,  // vector mode: the tile's first channel block
     output wire [CH_W-1:0]    pe_chans,      // output channels of the tile
     output wire [COL_W-1:0]   pe_col_first,  // vector mode: the tile's first channel mod TM
+    output wire [OFF_W-1:0]   pe_slice_first, // convolution: the first input group's channel in its block
+    output wire [CH_W-1:0]    pe_groups,     // convolution: input-channel groups of the tile
+    output wire [DIM_W-1:0]   pe_y_rem,      // remainder of the tile's first window row
     output wire               pe_in_half,
     output wire               pe_w_half,
     output wire               pe_out_half,
@@ -263,19 +292,25 @@ module controller #(
     // ------------------------------------------------------------ input loads: row group in_group
     reg signed [ADDR_W:0]  in_u_q;      // U_r of the next load: its first window row, in map bytes
     reg signed [DIM_W+1:0] in_urows_q;  // u_r in rows
+    reg [DIM_W-1:0]        in_rem_q;    // its remainder (modulo y_den)
     wire                   fresh    = layer_start && !running;   // the layer's first cycle
     wire signed [ADDR_W:0] in_u     = fresh ? -$signed({1'b0, pad_bytes}) : in_u_q;
     wire signed [DIM_W+1:0] in_urows = fresh ? -$signed({{(DIM_W-2){1'b0}}, pad}) : in_urows_q;
+    wire [DIM_W-1:0]       in_rem   = fresh ? {DIM_W{1'b0}} : in_rem_q;
+    wire                   in_wide  = (in_rem >= span_thr);          // the row group spans one row more
+    wire [DIM_W:0]         rem_sum  = {1'b0, in_rem} + {1'b0, t_rem};
+    wire                   rem_wrap = (rem_sum >= {1'b0, y_den});
     wire signed [ADDR_W:0] in_top  = (in_u < 0) ? {(ADDR_W+1){1'b0}} : in_u;
-    wire signed [ADDR_W:0] in_span = in_u + $signed({1'b0, span_bytes});
+    wire signed [ADDR_W:0] in_span = in_u + $signed({1'b0, span_bytes}) + (in_wide ? $signed({1'b0, in_row_bytes}) : 0);
     wire signed [ADDR_W:0] in_end  = (in_span < $signed({1'b0, end_bytes})) ? in_span : $signed({1'b0, end_bytes});
     /* verilator lint_off UNUSEDSIGNAL */
     wire [ADDR_W:0]        in_len  = in_end - in_top;      // >= 0
     /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         if (in_start) begin
-            in_u_q <= in_u + $signed({1'b0, tr_bytes});
-            in_urows_q <= in_urows + $signed({2'b00, tr_rows});
+            in_u_q <= in_u + $signed({1'b0, tr_bytes}) + (rem_wrap ? $signed({1'b0, in_row_bytes}) : 0);
+            in_urows_q <= in_urows + $signed({2'b00, tr_rows}) + (rem_wrap ? 1 : 0);
+            in_rem_q <= rem_wrap ? rem_sum[DIM_W-1:0] - y_den : rem_sum[DIM_W-1:0];
         end
     end
     assign in_bytes = in_len[ADDR_W-1:0];
@@ -285,14 +320,16 @@ module controller #(
     assign in_half  = in_group[0];
     assign in_tile  = in_index;
 
-    // what the tiles of each input half need: their first window row, its byte offset from the
-    // half's first row, and operand B's place (a whole beat after operand A)
+    // what the tiles of each input half need: their first window row and its remainder, its
+    // byte offset from the half's first row, and operand B's place (a whole beat after operand A)
     reg signed [DIM_W+1:0] half_y [0:1];
+    reg [DIM_W-1:0]        half_rem [0:1];
     reg [OFF_W-1:0]        half_row_off [0:1];
     reg [OFF_W-1:0]        half_opb [0:1];
     always @(posedge clk) begin
         if (in_start) begin
             half_y[in_half] <= in_urows;
+            half_rem[in_half] <= in_rem;
             half_row_off[in_half] <= (in_u < 0) ? in_u[OFF_W-1:0] : {OFF_W{1'b0}};
             half_opb[in_half] <= (in_len[OFF_W-1:0] + BEAT_MASK[OFF_W-1:0]) & ~BEAT_MASK[OFF_W-1:0];
         end
@@ -310,8 +347,12 @@ module controller #(
             w_offset <= (wt_lastn || !multi_n) ? {ADDR_W{1'b0}} : w_offset + w_bytes;
         end
     end
+    // the last channel group's transfer (a grouped convolution's may read fewer input groups)
+    wire w_last_job = multi_n ? wt_lastn : 1'b1;
+    assign w_job_bytes = w_last_job ? w_bytes_last : w_bytes;
+    assign w_job_words = w_last_job ? w_words_last : w_words;
     assign w_addr  = w_base + w_offset;
-    assign w_beats = w_bytes[BEATS_W-1:0] >> BEAT_B;
+    assign w_beats = w_job_bytes[BEATS_W-1:0] >> BEAT_B;
     assign w_half  = w_started[0];
     assign w_tile  = multi_n ? wt_index : {IDX_W{1'b0}};
 
@@ -334,11 +375,36 @@ module controller #(
             end
         end
     end
+    // convolution: the first input channel of the tile's groups (a grouped convolution's steps
+    // every c_per tiles of the row group by c_step)
+    reg [OFF_W-1:0] c_blk;               // its block, in bytes of a block row
+    reg [CH_W-1:0]  c_slice, c_count;    // its channel in the block; tiles since the last step
+    wire [CH_W:0]   c_slice_sum = {1'b0, c_slice} + {1'b0, c_step_slice};
+    wire            c_wrap = (c_slice_sum >= {1'b0, TN_I[CH_W-1:0]});
+    always @(posedge clk) begin
+        if (clear || layer_start || (pe_start && t_lastn)) begin
+            c_blk <= {OFF_W{1'b0}};
+            c_slice <= {CH_W{1'b0}};
+            c_count <= {CH_W{1'b0}};
+        end else if (pe_start && c_per != {CH_W{1'b0}}) begin
+            if (c_count + 1'b1 == c_per) begin
+                c_count <= {CH_W{1'b0}};
+                c_blk <= c_blk + c_step_blk[OFF_W-1:0] + (c_wrap ? in_blk_bytes[OFF_W-1:0] : {OFF_W{1'b0}});
+                c_slice <= c_wrap ? c_slice_sum[CH_W-1:0] - TN_I[CH_W-1:0] : c_slice_sum[CH_W-1:0];
+            end else begin
+                c_count <= c_count + 1'b1;
+            end
+        end
+    end
+    wire conv_mode = (mode == 2'd0);
+    assign pe_slice_first = {{(OFF_W-CH_W){1'b0}}, c_slice};
+    assign pe_groups    = t_lastn ? groups_last : groups;
+    assign pe_y_rem     = half_rem[t_group[0]];
     assign pe_rows      = t_rows;
     assign pe_y_first   = half_y[t_group[0]];
     assign pe_row_off   = half_row_off[t_group[0]];
     assign pe_opb_off   = half_opb[t_group[0]];
-    assign pe_blk_first = (TM > TN) ? t_blk_group : t_blk;
+    assign pe_blk_first = conv_mode ? c_blk : (TM > TN) ? t_blk_group : t_blk;
     assign pe_chans     = t_chans;
     assign pe_col_first = (TM > TN) ? (t_mod[COL_W-1:0] << TN_B) : {COL_W{1'b0}};
     assign pe_in_half   = t_group[0];

@@ -4,11 +4,20 @@
 //
 // Loop order: for each output pixel of the tile (row-major), for each window block (by, bx), for
 // each pass, for each operand, for each input-channel group g: one step. A convolution has
-// `blocks`^2 window blocks of KMAX x KMAX (one when K <= KMAX), `passes` passes in each block
-// (`passes_last` in the last block row; a KRP unit's kept-row slots, or a dense layer's rows on
-// KRP units: the pass only changes the weight word), one operand and `groups` groups; a pooling
-// layer `blocks`^2 window blocks and the groups that hold the tile's channels; an add also two
-// operands. Window elements past the kernel (or pooling window) are masked to zero.
+// `y_blocks` x `x_blocks` window blocks of KMAX x KMAX (one when K <= KMAX), `passes` passes in
+// each block (`passes_last` in the last block row; a KRP unit's kept-row slots, or a dense layer's
+// rows on KRP units: the pass only changes the weight word), one operand and the tile's `groups`
+// (from `blk_first` and `slice_first`: a grouped convolution's tile reads its groups' channels);
+// a pooling layer its window blocks and the groups that hold the tile's channels; an add also two
+// operands. Window elements past the window are masked to zero.
+//
+// Windows (docs/microarchitecture.md, section 6): along each axis, window i starts at
+// floor(i*a/d) - pad and spans floor((i*a + b)/d) - floor(i*a/d) positions; the datapath steps
+// the start by `step` = a div d plus a carry of the remainder (`rem` = a mod d, modulo `den` = d)
+// and takes the span as `size` = b div d, plus one when the remainder is at least `thr` =
+// d - (b mod d). A convolution's and an add's windows are regular (d = 1: a = stride, b = K). An
+// average pooling's window divisor along each axis (its extent in the map padded by `dpad`) is
+// one of two values; `div1` marks the second, and the pixel's two bits pick its multiplier.
 //
 // Pipeline: a step issued in cycle t (S0, the counters) has its byte offset summed in t+1 (S1),
 // its input-copy and weight-word addresses registered in t+2 (S2), the words back from the
@@ -66,25 +75,34 @@ module pe_datapath #(
     input  wire [OFF_W-1:0]             blk_first,   // vector mode: the tile's first block offset
     input  wire [CH_W-1:0]              chans,       // output channels of the tile
     input  wire [COL_W-1:0]             col_first,   // vector mode: its first channel mod TM
+    input  wire [OFF_W-1:0]             slice_first, // convolution: the first group's channel offset in its block
+    input  wire [CH_W-1:0]              tile_groups, // convolution: input-channel groups the tile reads
+    input  wire [DIM_W-1:0]             y_rem_first, // remainder of the tile's first window row
     input  wire                         in_half,
     input  wire                         w_half,
     input  wire                         out_half,
     // layer constants
     input  wire [1:0]                   mode,        // 0 convolution, 1 max pool, 2 average pool, 3 add
-    input  wire [3:0]                   ksize,
-    input  wire [3:0]                   stride,
-    input  wire [3:0]                   pad,
-    input  wire [3:0]                   blocks,      // window blocks per side (vector mode)
+    input  wire [DIM_W-1:0]             y_step, x_step,   // window start step (a div d)
+    input  wire [DIM_W-1:0]             y_rem, x_rem,     // its remainder (a mod d)
+    input  wire [DIM_W-1:0]             y_den, x_den,     // d
+    input  wire [3:0]                   y_size, x_size,   // window span b div d
+    input  wire [DIM_W-1:0]             y_thr, x_thr,     // the span is one more from this remainder
+    input  wire [3:0]                   x_pad,            // padding before the first column
+    input  wire [3:0]                   y_dpad, x_dpad,   // average: padding counted in the divisor
+    input  wire [4:0]                   y_div1, x_div1,   // average: the second divisor
+    input  wire [3:0]                   y_blocks, x_blocks, // window blocks per side
+    input  wire [OFF_W-1:0]             xstep_bytes,      // x_step * TN
+    input  wire [15:0]                  avg_m0, avg_m1, avg_m2, avg_m3, // average: multiplier by divisor class
     input  wire [DIM_W-1:0]             h_in,
     input  wire [DIM_W-1:0]             w_in,
     input  wire [DIM_W-1:0]             w_out,
-    input  wire [CH_W-1:0]              groups,      // convolution: input groups per pass
     input  wire [7:0]                   passes,      // convolution: passes per window block
     input  wire [7:0]                   passes_last, // convolution: passes per block of the last block row
     input  wire                         narrow,      // 1x1 items: one code per unit
     input  wire [OFF_W-1:0]             row_bytes,   // one input row of every block
     input  wire [OFF_W-1:0]             blk_bytes,   // one input row of one block (W_in * TN)
-    input  wire [OFF_W-1:0]             srow_bytes,  // stride * row_bytes
+    input  wire [OFF_W-1:0]             srow_bytes,  // y_step * row_bytes
     input  wire [OFF_W-1:0]             krow_bytes,  // KMAX * row_bytes
     input  wire [3:0]                   shift_a,     // add: left shift of operand A
     input  wire [3:0]                   shift_b,     // add: left shift of operand B
@@ -111,7 +129,7 @@ module pe_datapath #(
     output reg                          data_done    // the tile's last output was written
 );
     localparam PIX_W = 2 * DIM_W;                  // a pixel of the tile
-    localparam TAG_W = PIX_W + 1;                  // {last pixel of the tile, pixel}
+    localparam TAG_W = PIX_W + 3;                  // {last pixel of the tile, pixel, divisor class}
     localparam REL_W = $clog2(TN + 2) + 1;         // a group relative to the tile's first
     localparam integer TN_I = TN, TM_I = TM, KMAX_I = KMAX;
     localparam TN_B = (TN > 1) ? $clog2(TN) : 0;
@@ -132,9 +150,9 @@ module pe_datapath #(
     reg [DIM_W-1:0] rows_q, width_q, h_in_q, w_in_q;
     reg [CH_W-1:0]  g_count;
     reg [7:0]       p_count, p_last;
-    reg [3:0]       stride_q, pad_q, b_count, ksize_q;
-    reg             in_half_q, w_half_q, out_half_q, vector_q, is_max_q, two_q, narrow_q;
-    reg [OFF_W-1:0] opb_q, g_base, g_step, srow_q, krow_q;
+    reg [3:0]       by_count, bx_count;
+    reg             in_half_q, w_half_q, out_half_q, vector_q, is_max_q, is_avg_q, two_q, narrow_q;
+    reg [OFF_W-1:0] opb_q, g_base, g_slice0, g_step, srow_q, krow_q, xstep_q, blk_row_q;
     reg [COPIES*OFF_W-1:0] copy_off;      // copy (dy, bb): dy*row_bytes + bb*blk_bytes
     reg [TN*COL_W-1:0] lane_col;
     reg [TN*REL_W-1:0] lane_group;
@@ -148,18 +166,18 @@ module pe_datapath #(
             w_in_q <= w_in;
             vector_q <= (mode != 2'd0);
             is_max_q <= (mode == 2'd1);
+            is_avg_q <= (mode == 2'd2);
             two_q <= (mode == 2'd3);
             narrow_q <= narrow;
             // vector mode: the groups holding the tile's channels (TM <= TN: ceil(chans / TM))
-            g_count <= (mode == 2'd0) ? groups : (TM > TN) ? {{(CH_W-1){1'b0}}, 1'b1}
+            g_count <= (mode == 2'd0) ? tile_groups : (TM > TN) ? {{(CH_W-1){1'b0}}, 1'b1}
                                                : (chans + TM_I[CH_W-1:0] - 1'b1) >> TM_B;
             p_count <= (mode == 2'd0) ? passes : 8'd1;
             p_last <= (mode == 2'd0) ? passes_last : 8'd1;
-            b_count <= blocks;
-            g_base <= (mode == 2'd0) ? {OFF_W{1'b0}} : blk_first;
-            stride_q <= stride;
-            pad_q <= pad;
-            ksize_q <= ksize;
+            by_count <= y_blocks;
+            bx_count <= x_blocks;
+            g_base <= blk_first;
+            g_slice0 <= (mode == 2'd0) ? slice_first : {OFF_W{1'b0}};
             in_half_q <= in_half;
             w_half_q <= w_half;
             out_half_q <= out_half;
@@ -168,6 +186,8 @@ module pe_datapath #(
             copy_off <= copy_offsets(row_bytes, blk_bytes);
             srow_q <= srow_bytes;
             krow_q <= krow_bytes;
+            xstep_q <= xstep_bytes;
+            blk_row_q <= row_bytes;
             for (m = 0; m < TN; m = m + 1) begin
                 {lane_group[m*REL_W +: REL_W], lane_col[m*COL_W +: COL_W]} <= lane_place(col_first, m);
                 lane_on[m] <= (m < chans);
@@ -231,11 +251,12 @@ module pe_datapath #(
     reg [DIM_W-1:0]      ox, oy;
     reg [PIX_W-1:0]      pixel;
     reg signed [DIM_W+1:0] x0, y0;            // window origin, input pixels (signed)
+    reg [DIM_W-1:0]      xr, yr;              // the window starts' remainders (modulo x_den, y_den)
     reg [OFF_W-1:0]      row_base, pix_byte;  // byte offsets of the window's first row / pixel
     wire last_group = (g + 1'b1 == g_count);
     wire last_op    = !two_q || op;
-    wire last_bx    = (bx + 1'b1 == b_count);
-    wire last_by    = (by + 1'b1 == b_count);
+    wire last_bx    = (bx + 1'b1 == bx_count);
+    wire last_by    = (by + 1'b1 == by_count);
     wire last_pass  = (pass + 1'b1 == (last_by ? p_last : p_count));
     wire last_step  = last_group && last_op && last_pass && last_bx && last_by;
     wire last_col   = (ox + 1'b1 == width_q);
@@ -244,9 +265,18 @@ module pe_datapath #(
     wire first_step = (g == {CH_W{1'b0}}) && !op && (pass == 8'd0) && (bx == 4'd0) && (by == 4'd0);
     assign last_issue = s0_valid && tile_last;
 
-    wire [OFF_W-1:0] pad_bytes = {{(OFF_W-4){1'b0}}, pad_q} << TN_B;
-    wire [OFF_W-1:0] step_bytes = {{(OFF_W-4){1'b0}}, stride_q} << TN_B;
+    wire [OFF_W-1:0] pad_bytes = {{(OFF_W-4){1'b0}}, x_pad} << TN_B;
     wire             slice_end = (TM >= TN) || (g_slice + TM_OFF == TN_OFF);
+    // the next window start along each axis: step, plus one when the remainder wraps
+    wire [DIM_W:0]   xr_sum = {1'b0, xr} + {1'b0, x_rem};
+    wire [DIM_W:0]   yr_sum = {1'b0, yr} + {1'b0, y_rem};
+    wire             x_carry = (xr_sum >= {1'b0, x_den});
+    wire             y_carry = (yr_sum >= {1'b0, y_den});
+    wire [DIM_W-1:0] xr_next = x_carry ? xr_sum[DIM_W-1:0] - x_den : xr_sum[DIM_W-1:0];  // < x_den
+    wire [DIM_W-1:0] yr_next = y_carry ? yr_sum[DIM_W-1:0] - y_den : yr_sum[DIM_W-1:0];
+    wire signed [DIM_W+1:0] x_adv = $signed({2'b00, x_step}) + $signed({{(DIM_W+1){1'b0}}, x_carry});
+    wire signed [DIM_W+1:0] y_adv = $signed({2'b00, y_step}) + $signed({{(DIM_W+1){1'b0}}, y_carry});
+    wire [OFF_W-1:0] row_next = row_base + srow_q + (y_carry ? blk_row_q : {OFF_W{1'b0}});
 
     always @(posedge clk) begin
         if (rst) begin
@@ -254,8 +284,8 @@ module pe_datapath #(
         end else if (start) begin
             s0_valid <= 1'b1;
             g <= {CH_W{1'b0}};
-            g_blk <= (mode == 2'd0) ? {OFF_W{1'b0}} : blk_first;
-            g_slice <= {OFF_W{1'b0}};
+            g_blk <= blk_first;
+            g_slice <= (mode == 2'd0) ? slice_first : {OFF_W{1'b0}};
             op <= 1'b0;
             pass <= 8'd0;
             {bx, by} <= 8'd0;
@@ -265,10 +295,12 @@ module pe_datapath #(
             ox <= {DIM_W{1'b0}};
             oy <= {DIM_W{1'b0}};
             pixel <= {PIX_W{1'b0}};
-            x0 <= -$signed({{(DIM_W-2){1'b0}}, pad});
+            x0 <= -$signed({{(DIM_W-2){1'b0}}, x_pad});
             y0 <= y_first;
+            xr <= {DIM_W{1'b0}};
+            yr <= y_rem_first;
             row_base <= row_off;
-            pix_byte <= row_off - ({{(OFF_W-4){1'b0}}, pad} << TN_B);
+            pix_byte <= row_off - ({{(OFF_W-4){1'b0}}, x_pad} << TN_B);
         end else if (s0_valid) begin
             wword <= last_step ? {W_WORD_W{1'b0}} : wword + 1'b1;
             // groups: TM-channel slices of a block, or M whole blocks
@@ -283,7 +315,7 @@ module pe_datapath #(
             end else begin
                 g <= {CH_W{1'b0}};
                 g_blk <= g_base;
-                g_slice <= {OFF_W{1'b0}};
+                g_slice <= g_slice0;
                 op <= !last_op;
                 if (last_op) begin
                     pass <= last_pass ? 8'd0 : pass + 1'b1;
@@ -307,15 +339,18 @@ module pe_datapath #(
                 pixel <= pixel + 1'b1;
                 if (!last_col) begin
                     ox <= ox + 1'b1;
-                    x0 <= x0 + $signed({2'b00, {(DIM_W-4){1'b0}}, stride_q});
-                    pix_byte <= pix_byte + step_bytes;
+                    x0 <= x0 + x_adv;
+                    xr <= xr_next;
+                    pix_byte <= pix_byte + xstep_q + (x_carry ? TN_OFF : {OFF_W{1'b0}});
                 end else begin
                     ox <= {DIM_W{1'b0}};
-                    x0 <= -$signed({{(DIM_W-2){1'b0}}, pad_q});
+                    x0 <= -$signed({{(DIM_W-2){1'b0}}, x_pad});
+                    xr <= {DIM_W{1'b0}};
                     oy <= oy + 1'b1;
-                    y0 <= y0 + $signed({2'b00, {(DIM_W-4){1'b0}}, stride_q});
-                    row_base <= row_base + srow_q;
-                    pix_byte <= row_base + srow_q - pad_bytes;
+                    y0 <= y0 + y_adv;
+                    yr <= yr_next;
+                    row_base <= row_next;
+                    pix_byte <= row_next - pad_bytes;
                 end
                 if (last_row && last_col) s0_valid <= 1'b0;
             end
@@ -325,6 +360,7 @@ module pe_datapath #(
     // ---------------------------------------------------------------- S1: the step's byte offset and masks
     reg                  s1_valid, s1_first, s1_last, s1_tile_last, s1_op;
     reg [PIX_W-1:0]      s1_pixel;
+    reg [1:0]            s1_class;            // average pooling: the pixel's divisor classes (y, x)
     reg [REL_W-1:0]      s1_group;
     /* verilator lint_off UNUSEDSIGNAL */
     reg [OFF_W-1:0]      s1_offset;           // bytes from the half's start (signed; modulo the buffer)
@@ -334,16 +370,32 @@ module pe_datapath #(
     reg [KMAX-1:0]       row_ok, col_ok, krow, kcol;
     reg signed [DIM_W+3:0] yy, xx;
     integer d;
+    // the window's span along each axis
+    wire [4:0] size_y = {1'b0, y_size} + {4'd0, (yr >= y_thr)};
+    wire [4:0] size_x = {1'b0, x_size} + {4'd0, (xr >= x_thr)};
     always @(*) begin
         for (d = 0; d < KMAX; d = d + 1) begin
             yy = {{2{y0[DIM_W+1]}}, y0} + {2'b00, by_pix} + d[DIM_W+3:0];
             xx = {{2{x0[DIM_W+1]}}, x0} + {2'b00, bx_pix} + d[DIM_W+3:0];
             row_ok[d] = (yy >= 0) && (yy < $signed({4'b0000, h_in_q}));
             col_ok[d] = (xx >= 0) && (xx < $signed({4'b0000, w_in_q}));
-            krow[d] = (by_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
-            kcol[d] = (bx_pix + d[DIM_W+1:0] < {{(DIM_W-2){1'b0}}, ksize_q});
+            krow[d] = (by_pix + d[DIM_W+1:0] < {{(DIM_W-3){1'b0}}, size_y});
+            kcol[d] = (bx_pix + d[DIM_W+1:0] < {{(DIM_W-3){1'b0}}, size_x});
         end
     end
+    // an average's divisor along each axis: the window clipped to the map padded by dpad
+    wire signed [DIM_W+3:0] y_lo  = {{2{y0[DIM_W+1]}}, y0};
+    wire signed [DIM_W+3:0] x_lo  = {{2{x0[DIM_W+1]}}, x0};
+    wire signed [DIM_W+3:0] y_hi  = y_lo + $signed({{(DIM_W-2){1'b0}}, size_y});
+    wire signed [DIM_W+3:0] x_hi  = x_lo + $signed({{(DIM_W-2){1'b0}}, size_x});
+    wire signed [DIM_W+3:0] y_top = $signed({4'b0000, h_in_q}) + $signed({{DIM_W{1'b0}}, y_dpad});
+    wire signed [DIM_W+3:0] x_top = $signed({4'b0000, w_in_q}) + $signed({{DIM_W{1'b0}}, x_dpad});
+    wire signed [DIM_W+3:0] y_bot = -$signed({{DIM_W{1'b0}}, y_dpad});
+    wire signed [DIM_W+3:0] x_bot = -$signed({{DIM_W{1'b0}}, x_dpad});
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire signed [DIM_W+3:0] y_div = ((y_hi < y_top) ? y_hi : y_top) - ((y_lo > y_bot) ? y_lo : y_bot);
+    wire signed [DIM_W+3:0] x_div = ((x_hi < x_top) ? x_hi : x_top) - ((x_lo > x_bot) ? x_lo : x_bot);
+    /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         s1_valid <= !rst && s0_valid;
         s1_first <= first_step;
@@ -351,6 +403,7 @@ module pe_datapath #(
         s1_tile_last <= tile_last;
         s1_op <= op;
         s1_pixel <= pixel;
+        s1_class <= {y_div[4:0] == y_div1, x_div[4:0] == x_div1};
         s1_group <= g[REL_W-1:0];
         s1_offset <= pix_byte + by_off + bx_off + (op ? opb_q : {OFF_W{1'b0}}) + g_blk + g_slice;
         s1_word <= (w_half_q ? W_HALF_A : {W_WORD_W{1'b0}}) + wword;
@@ -363,6 +416,7 @@ module pe_datapath #(
     // ---------------------------------------------------------------- S2: buffer addresses
     reg                  s2_valid, s2_first, s2_last, s2_tile_last, s2_op;
     reg [PIX_W-1:0]      s2_pixel;
+    reg [1:0]            s2_class;
     reg [REL_W-1:0]      s2_group;
     reg [KMAX*KMAX-1:0]  s2_mask;             // window element (dy, dx) valid
     wire [IN_ADDR_W-1:0] in_base = (in_half_q ? IN_HALF_A : {IN_ADDR_W{1'b0}}) + s1_offset[IN_ADDR_W-1:0];
@@ -376,6 +430,7 @@ module pe_datapath #(
         s2_tile_last <= s1_tile_last;
         s2_op <= s1_op;
         s2_pixel <= s1_pixel;
+        s2_class <= s1_class;
         s2_group <= s1_group;
         for (dy = 0; dy < KMAX; dy = dy + 1)
             for (dx = 0; dx < KMAX; dx = dx + 1)
@@ -390,6 +445,7 @@ module pe_datapath #(
     // the step's control, in the cycle its words come back from the buffers
     reg                  s3_valid, s3_first, s3_last, s3_tile_last, s3_op;
     reg [PIX_W-1:0]      s3_pixel;
+    reg [1:0]            s3_class;
     reg [REL_W-1:0]      s3_group;
     reg [KMAX*KMAX-1:0]  s3_mask;
     always @(posedge clk) begin
@@ -399,6 +455,7 @@ module pe_datapath #(
         s3_tile_last <= s2_tile_last;
         s3_op <= s2_op;
         s3_pixel <= s2_pixel;
+        s3_class <= s2_class;
         s3_group <= s2_group;
         s3_mask <= s2_mask;
     end
@@ -441,7 +498,7 @@ module pe_datapath #(
         op_last <= s3_last;
         op_operand <= s3_op;
         op_group <= s3_group;
-        op_tag <= {s3_tile_last, s3_pixel};
+        op_tag <= {s3_tile_last, s3_pixel, s3_class};
     end
 
     // ---------------------------------------------------------------- array, requant, writes
@@ -470,6 +527,9 @@ module pe_datapath #(
     wire [TAG_W-1:0]      acc_tag = vector_q ? vec_tag : pe_tag;
     wire [TN*ACC_W-1:0]   acc_sums = vector_q ? vec_sums : pe_sums;
 
+    wire [1:0]         acc_class = acc_tag[1:0];
+    wire signed [15:0] avg_mult = (acc_class == 2'd0) ? avg_m0 : (acc_class == 2'd1) ? avg_m1
+                                : (acc_class == 2'd2) ? avg_m2 : avg_m3;
     wire [TN-1:0]      rq_valid;
     reg  [2*TAG_W-1:0] rq_tag;     // the tag through the requantization latency (2)
     always @(posedge clk) rq_tag <= {rq_tag[TAG_W-1:0], acc_tag};
@@ -479,8 +539,9 @@ module pe_datapath #(
             requant #(.ACC_W(ACC_W), .A(A)) u_rq (
                 .clk(clk), .rst(rst), .in_valid(acc_valid),
                 .acc(acc_sums[i*ACC_W +: ACC_W]),
-                // max pooling is not requantized: multiplier 1, bias 0 (and shift 0 in its descriptor)
-                .multiplier(is_max_q ? 16'sd1 : params[i*64 +: 16]),
+                // max pooling is not requantized: multiplier 1, bias 0 (and shift 0 in its
+                // descriptor); an average pooling's multiplier is its pixel's divisor class's
+                .multiplier(is_max_q ? 16'sd1 : is_avg_q ? avg_mult : params[i*64 +: 16]),
                 .bias(is_max_q ? 48'sd0 : params[i*64 + 16 +: 48]),
                 .shift(rq_shift), .lo(rq_lo), .hi(rq_hi),
                 .out_valid(rq_valid[i]), .y(out_wr_data[i*A +: A])
@@ -488,7 +549,7 @@ module pe_datapath #(
         end
     endgenerate
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [PIX_W-1:0] out_pixel = rq_tag[TAG_W +: PIX_W];   // < OUT_HALF * OUT_RAMS
+    wire [PIX_W-1:0] out_pixel = rq_tag[TAG_W + 2 +: PIX_W];   // < OUT_HALF * OUT_RAMS
     /* verilator lint_on UNUSEDSIGNAL */
     assign out_wr_valid = &rq_valid;   // the lanes run in lockstep
     assign out_wr_row   = (out_half_q ? OUT_HALF_A : {OUT_ROW_W{1'b0}}) + out_pixel[OUT_B +: OUT_ROW_W];
