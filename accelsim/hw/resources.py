@@ -22,6 +22,7 @@ The model follows the RTL (``accelsim/rtl/verilog``) block by block and is check
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -40,9 +41,11 @@ REQUANT_MULTIPLIER_BITS, REQUANT_BIAS_BITS = 16, 48
 #: Yosys's DSP48 split for 7-series (``synth_xilinx``'s ``mul2dsp`` defines): A x B port widths,
 #: partial-product width of a split A operand, and the smallest product mapped to a DSP48.
 DSP_A_BITS, DSP_B_BITS, DSP_A_PARTIAL_BITS, DSP_MIN_PRODUCT_BITS = 25, 18, 18, 9
+#: Bits of the descriptor's row and column counts (``accelsim.rtl.params.DIM_BITS``; a test checks it).
+DIM_BITS = 12
 #: Tag bits that travel with a pixel through the PE array: ``pe_datapath``'s TAG_W, {last pixel of
-#: the tile, pixel of 2 x DIM_W bits} (``accelsim.rtl.params.DIM_BITS`` = 12; a test checks it).
-ARRAY_TAG_BITS = 25
+#: the tile, pixel of 2 x DIM_W bits}.
+ARRAY_TAG_BITS = 2 * DIM_BITS + 1
 #: Shortest register chain Yosys turns into a shift-register LUT (SRL16E), no reset.
 SRL_MIN_LENGTH = 3
 RESOURCE_NAMES = ("lut", "ff", "dsp", "bram36")
@@ -324,11 +327,26 @@ def pe_array(config: HwConfig) -> Resources:
     return units + Resources(ff=-(pe.tn - 1) * pe.tm * operand_registers(config))
 
 
-def requant_lane(config: HwConfig) -> Resources:
-    """One requantization lane (``requant.v``): measured LUT/FF/CARRY, DSP48s of ``acc x 16`` bits."""
-    measured_lane = _measured_resources("requant", config.acc_bits, config.act_bits, ff=True)
-    product = config.acc_bits + REQUANT_MULTIPLIER_BITS
-    return measured_lane + Resources(dsp=multiplier_dsps(config.acc_bits, REQUANT_MULTIPLIER_BITS, product))
+def requant_lane(config: HwConfig, in_core: bool = True) -> Resources:
+    """One requantization lane (``requant.v``): measured LUT/FF/CARRY, DSP48s of ``acc x 16`` bits.
+
+    A ``mult_lut`` core is synthesized without DSP48s (``accelsim.synth.targets``), so its lanes'
+    multipliers are LUTs: that lane is measured so too (``requant_lut``). ``in_core``: the lane as
+    the hierarchical core holds it, which Yosys maps into fewer LUTs than the lane alone (its LUTs
+    scaled by the ratio measured in the calibration cores, :data:`REQUANT_IN_CORE`); else the
+    lane synthesized alone (``Design.REQUANT``).
+    """
+    if config.pe.kind is PeKind.MULT_LUT:
+        lane = _measured_resources("requant_lut", config.acc_bits, config.act_bits, ff=True)
+    else:
+        product = config.acc_bits + REQUANT_MULTIPLIER_BITS
+        lane = _measured_resources("requant", config.acc_bits, config.act_bits, ff=True) + Resources(
+            dsp=multiplier_dsps(config.acc_bits, REQUANT_MULTIPLIER_BITS, product))
+    if not in_core:
+        return lane
+    ((key, in_place),) = _grid(REQUANT_IN_CORE).items()
+    ratio = in_place[0] / measured("requant", *key)[0]
+    return dataclasses.replace(lane, lut=round(lane.lut * ratio))
 
 
 # ------------------------------------------------------------------------------------ buffers
@@ -412,8 +430,9 @@ CONTROL_PARTS = ("controller", "ddr_arbiter", "dma_load_in", "dma_load_w", "dma_
                  "core_glue")
 BUFFER_LOGIC_PARTS = ("input_buffer_logic", "weight_buffer_logic", "output_buffer_logic")
 INFRASTRUCTURE_PARTS = CONTROL_PARTS + BUFFER_LOGIC_PARTS
-#: Bits of the descriptor's counts, channel counts, beat counts and byte offsets (``rtl.params``).
-DIM_BITS, BEATS_BITS, OFFSET_BITS = 12, 24, 24
+#: One requantization lane as the core holds it (measured at the core's accumulator and activation
+#: widths; ``accelsim/synth/calibrate.py``).
+REQUANT_IN_CORE = "requant_in_core"
 
 
 @dataclass(frozen=True)
@@ -481,17 +500,24 @@ def _index_bits(count: int) -> int:
     return max(1, bits_for(count))
 
 
+def mux_luts(inputs: int) -> int:
+    """LUTs of a one-bit ``inputs``:1 multiplexer on 7-series: a LUT6 per 4 inputs, joined by the
+    slice's MUXF7/MUXF8 up to 16 inputs, and by another multiplexer level beyond."""
+    luts = ceil_div(inputs, 4)
+    return luts + (mux_luts(ceil_div(inputs, 16)) if inputs > 16 else 0)
+
+
 def infrastructure_key(config: HwConfig, part: str) -> tuple[int, int]:
     """The point of the measured grid a part is read at: (its structural size, DDR beat bits).
 
     The size is the number of output channels ``tn`` (what the datapath's lanes, the parameter
     words, the store width and the controller's constants follow), except for the input buffer,
     whose logic is the run extraction: every bit a copy delivers is a multiplexer over the run's
-    start positions, so it grows with copies x delivered bits x positions.
+    start positions, so it grows with copies x delivered bits x :func:`mux_luts` (positions).
     """
     shape = core_shape(config)
     if part == "input_buffer_logic":
-        return shape.copies * shape.chunk_bits * shape.positions, 8 * shape.beat
+        return shape.copies * shape.chunk_bits * mux_luts(shape.positions), 8 * shape.beat
     return shape.tn, 8 * shape.beat
 
 
@@ -532,15 +558,9 @@ def declared_ff(config: HwConfig, part: str) -> int:
 
 def infrastructure_part(config: HwConfig, part: str) -> Resources:
     """One part of :data:`INFRASTRUCTURE_PARTS`: LUT, CARRY4, DSP48 and the undeclared flip-flops
-    interpolated over the grid at :func:`infrastructure_key`, plus :func:`declared_ff`; the datapath
-    also adds its item multiplexers (a measured number of LUTs per item bit, one bit per unit item:
-    the one thing the PE kind and weight width change in it)."""
+    interpolated over the grid at :func:`infrastructure_key`, plus :func:`declared_ff`."""
     measured_part = _measured_resources(part, *infrastructure_key(config, part), ff=True, dsp=True)
-    extra = Resources(ff=declared_ff(config, part))
-    if part == "datapath_logic":
-        per_bit = _measured_resources("datapath_item_luts", 1)
-        extra = extra + Resources(lut=round(per_bit.lut * core_shape(config).units * pe_widths(config).item / 1000))
-    return measured_part + extra
+    return measured_part + Resources(ff=declared_ff(config, part))
 
 
 def control(config: HwConfig) -> Resources:
@@ -665,7 +685,7 @@ def require_fits(config: HwConfig, source: str = "configuration") -> None:
         return
     key = report.limiting
     have = getattr(report.device, key)
-    hint = "reduce buffers.*_depth or pe.tn" if key == "bram36" else "reduce pe.tn or pe.tm"
+    hint = "reduce the buffers or pe.tn" if key == "bram36" else "reduce pe.tn or pe.tm"
     raise ConfigError(
         f"the design of {source} must fit device {report.device.name!r}: it needs {report.need[key]:,g} "
         f"{key.upper()} but the device has {have:,}; {hint}"

@@ -8,14 +8,17 @@ takes the flip-flops of these parts from the RTL's registers, except inside the 
 their registers (accumulator, requantization lane), and DSP48s and BRAM from Yosys's rules
 (multiplier split, memory mapping).
 
-Parts: ``pe_tap`` of the RTL library for each tap kind (shift, LUT multiplier, DSP multiplier),
-the sums ``calib_sum`` (the adder loops of ``pe_unit.v``, with the shift taps' negation bits, and
-``pe_array.v``), the KRP row select ``calib_select``, one accumulator ``calib_accumulate``
-(``accelsim/synth/verilog``) and one requantization lane ``requant``. The core's other modules
-(:data:`~accelsim.hw.resources.INFRASTRUCTURE_PARTS`) are measured in place: the whole core,
-hierarchical as it is synthesized (``Design.CORE``), with the PE array and the requantization
-lanes black boxes, at the :data:`INFRASTRUCTURE_POINTS`; each module's cells come from the
-hierarchy's statistics, less its buffer RAMs and the flip-flops the model declares from the RTL
+Parts (``accelsim/synth/verilog``): one tap of each kind (``pe_tap`` of the RTL library: shift, LUT
+multiplier, DSP multiplier) with its product register (``calib_tap``: as in the unit, where the
+register takes part of the tap's last level), the sums ``calib_sum`` (the adder loops of
+``pe_unit.v``, with the shift taps' negation bits, and ``pe_array.v``), the KRP row select with
+its operand register ``calib_select``, one accumulator ``calib_accumulate`` and one
+requantization lane ``requant`` (also with ``-nodsp``, as a ``mult_lut`` core is synthesized: its
+multiplier in LUTs). The core's other modules (:data:`~accelsim.hw.resources.INFRASTRUCTURE_PARTS`)
+and the requantization lane as the core holds it are measured in place: the whole core,
+hierarchical as it is synthesized (``Design.CORE``), with the PE array a black box, at the
+:data:`INFRASTRUCTURE_POINTS`; each module's cells come from the hierarchy's statistics, less its
+buffer RAMs and the flip-flops the model declares from the RTL
 (:func:`~accelsim.hw.resources.declared_ff`). ``python validation/calibrate_resources.py``
 regenerates the table after the RTL changes (cached per design).
 """
@@ -30,10 +33,10 @@ from pathlib import Path
 from ..hw.config import HwConfig, PeKind
 from ..hw.resources import (
     INFRASTRUCTURE_PARTS,
+    REQUANT_IN_CORE,
     buffer_memories,
     declared_ff,
     infrastructure_key,
-    pe_widths,
     product_bits_of,
     shift_bits_of,
 )
@@ -59,23 +62,23 @@ ACCUMULATE_ADDEND_BITS = 27
 REQUANT_ACT_BITS = (4, 8, 16)
 #: Tap kinds: (part name, pe_tap MULT, Yosys may use DSP48s).
 TAP_KINDS = (("tap_shift", 0, True), ("tap_mult_lut", 1, False), ("tap_mult_dsp", 1, True))
-#: The PE arrays (kind, tn, tm, weight bits) and DDR beats (bytes) the core's other modules are
-#: measured at: 4 x 2, 8 x 4 and 16 x 8 KRP arrays at 8 and 32 bytes per cycle (the grid), and a
-#: dense 4 x 2 array at 8 bytes (its wider weight items: the datapath's item multiplexers).
-INFRASTRUCTURE_POINTS = tuple((PeKind.KRP_GSNQ, tn, tm, 4, beat) for beat in (8, 32)
-                              for tn, tm in ((4, 2), (8, 4), (16, 8))) + ((PeKind.GSNQ_SHIFT, 4, 2, 4, 8),)
-#: The core's modules, black boxes in the infrastructure measurement (measured on their own).
-ARRAY_MODULES = ("pe_array", "requant")
+#: The KRP arrays (tn, tm) and DDR beats (bytes) the core's other modules are measured at: 4 x 2,
+#: 8 x 4 and 16 x 8 arrays at 8 and 32 bytes per cycle, and a 32 x 8 array at 8 bytes (the large
+#: arrays of a parallelism-gain search). The PE kind changes nothing in these modules but the
+#: width of the weight items, whose registers the model declares (their multiplexer between a
+#: full item and a 1x1 code becomes the registers' synchronous reset).
+INFRASTRUCTURE_POINTS = tuple((tn, tm, beat) for beat in (8, 32) for tn, tm in ((4, 2), (8, 4), (16, 8))) + (
+    (32, 8, 8),)
+#: The core's module that is a black box in the infrastructure measurement (composed from its parts).
+ARRAY_MODULES = ("pe_array",)
 #: The RTL modules of each infrastructure part (each with its sub-modules); the datapath's logic is
-#: ``pe_datapath`` with its vector lanes, the array and the requantization lanes being black boxes.
+#: ``pe_datapath`` with its vector lanes, less the requantization lanes (the array is a black box).
 PART_MODULES = {
     "controller": "controller", "ddr_arbiter": "ddr_arbiter", "dma_load_in": "dma_load_in",
     "dma_load_w": "dma_load_w", "dma_store": "dma_store", "datapath_logic": "pe_datapath",
     "input_buffer_logic": "input_buffer", "weight_buffer_logic": "weight_buffer",
     "output_buffer_logic": "output_buffer",
 }
-#: Per mille, so the table holds integers: LUTs per 1000 weight-item bits of the datapath.
-ITEM_LUTS_PART = "datapath_item_luts"
 
 Counts = tuple[int, int, int, int]
 
@@ -93,30 +96,30 @@ def _calibration_target(top: str, **parameters: int) -> SynthTarget:
     return SynthTarget(top, tuple(parameters.items()), closure(top, CALIBRATION_VERILOG))
 
 
-def infrastructure_config(kind: PeKind, tn: int, tm: int, weight_bits: int, beat: int) -> HwConfig:
-    """The default configuration with a ``tn x tm`` array of ``kind``, ``weight_bits`` and a DDR beat
-    of ``beat`` bytes (no fit check)."""
+def infrastructure_config(tn: int, tm: int, beat: int) -> HwConfig:
+    """The default configuration with a ``tn x tm`` array and a DDR beat of ``beat`` bytes (no fit check)."""
     base = HwConfig()
-    return dataclasses.replace(base, weight_bits=weight_bits,
-                               pe=dataclasses.replace(base.pe, kind=kind, tn=tn, tm=tm),
+    return dataclasses.replace(base, pe=dataclasses.replace(base.pe, tn=tn, tm=tm),
                                ddr=dataclasses.replace(base.ddr, bytes_per_cycle=beat))
 
 
 def infrastructure_target(config: HwConfig) -> SynthTarget:
-    """``accel_core`` of ``config``, hierarchical as the core is, the PE array and requantization lanes
-    black boxes: everything else, each module in its place."""
+    """``accel_core`` of ``config``, hierarchical as the core is, the PE array a black box: everything
+    else, each module in its place."""
     return dataclasses.replace(synth_target(config, Design.CORE), black_boxes=ARRAY_MODULES)
 
 
 def pe_parts() -> Iterator[Part]:
     """Every PE-side measurement of the calibration grid."""
+    tap_files = closure("pe_tap") + closure("calib_tap", CALIBRATION_VERILOG)
     for name, mult, dsp_allowed in TAP_KINDS:
         for w in TAP_WEIGHT_BITS:
             for a in TAP_ACT_BITS:
                 kind = PeKind.MULT_DSP if mult else PeKind.GSNQ_SHIFT
                 params = {"MULT": mult, "A": a, "W": w, "SHIFT_W": shift_bits_of(w),
                           "PROD_W": product_bits_of(kind, a, w)}
-                yield Part(name, (a, w), SynthTarget("pe_tap", tuple(params.items()), use_dsp=dsp_allowed))
+                yield Part(name, (a, w), SynthTarget("calib_tap", tuple(params.items()), tap_files,
+                                                     use_dsp=dsp_allowed))
     for neg, name in ((0, "sum"), (1, "sum_neg")):
         for n in SUM_OPERANDS:
             for p in SUM_BITS:
@@ -127,9 +130,10 @@ def pe_parts() -> Iterator[Part]:
     for acc in ACC_BITS:
         yield Part("accumulate", (acc,), _calibration_target("calib_accumulate", S=ACCUMULATE_ADDEND_BITS,
                                                               ACC_W=acc))
-    for acc in ACC_BITS:
-        for a in REQUANT_ACT_BITS:
-            yield Part("requant", (acc, a), SynthTarget("requant", (("ACC_W", acc), ("A", a))))
+    for name, use_dsp in (("requant", True), ("requant_lut", False)):
+        for acc in ACC_BITS:
+            for a in REQUANT_ACT_BITS:
+                yield Part(name, (acc, a), SynthTarget("requant", (("ACC_W", acc), ("A", a)), use_dsp=use_dsp))
 
 
 def _counts(cells: CellCounts) -> Counts:
@@ -138,15 +142,19 @@ def _counts(cells: CellCounts) -> Counts:
 
 def infrastructure_parts(config: HwConfig, modules: dict[str, CellCounts]) -> dict[str, Counts]:
     """(LUT, FF, CARRY4, DSP48) of each infrastructure part in one measured core, each less its buffer
-    RAMs (Yosys's mapping, counted by the model apart) and the flip-flops the model declares."""
+    RAMs (Yosys's mapping, counted by the model apart) and the flip-flops the model declares; and
+    one requantization lane as the core holds it (:data:`REQUANT_IN_CORE`)."""
     memories = {f"{group.name}_buffer_logic": group.resources for group in buffer_memories(config)}
-    parts: dict[str, Counts] = {}
+    lanes = _counts(modules["requant"])
+    parts: dict[str, Counts] = {REQUANT_IN_CORE: tuple(round(count / config.pe.tn) for count in lanes)}
     for part in INFRASTRUCTURE_PARTS:
         if part == "core_glue":
             continue
         lut, ff, carry, dsp = _counts(modules.get(PART_MODULES[part], CellCounts()))
         if part in memories:
             lut, ff = lut - memories[part].lut, ff - memories[part].ff
+        if part == "datapath_logic":
+            lut, ff, carry, dsp = (lut - lanes[0], ff - lanes[1], carry - lanes[2], dsp - lanes[3])
         parts[part] = (lut, ff - declared_ff(config, part), carry, dsp)
     top = _counts(modules["accel_core"])
     glue = [top[i] - sum(_counts(modules.get(PART_MODULES[part], CellCounts()))[i] for part in PART_MODULES)
@@ -160,8 +168,8 @@ def measure(runner: Yosys, progress: Callable[[str], None] = lambda line: None
     """``{part: {key: (lut, ff, carry, dsp)}}`` over the grid, and the Yosys banner.
 
     Infrastructure parts hold, per (size, beat bits), the measured counts less the declared
-    flip-flops; :data:`ITEM_LUTS_PART` holds the datapath's LUTs per 1000 item bits, from the dense
-    point against the KRP point of the same array.
+    flip-flops; :data:`REQUANT_IN_CORE` one lane as the cores hold it (their mean: every core
+    holds the same module).
     """
     table: dict[str, dict[tuple[int, ...], Counts]] = {}
     for item in pe_parts():
@@ -169,24 +177,21 @@ def measure(runner: Yosys, progress: Callable[[str], None] = lambda line: None
         table.setdefault(item.part, {})[item.key] = _counts(result.counts)
         progress(f"{item.part} {item.key}: {result.lut} LUT, {result.carry} CARRY4, {result.dsp} DSP"
                  f"{' (cached)' if result.cached else f' ({result.seconds:.1f} s)'}")
-    krp_datapath: dict[tuple[int, int], tuple[int, int]] = {}
-    for kind, tn, tm, weight_bits, beat in INFRASTRUCTURE_POINTS:
-        config = infrastructure_config(kind, tn, tm, weight_bits, beat)
+    lanes: list[Counts] = []
+    for tn, tm, beat in INFRASTRUCTURE_POINTS:
+        config = infrastructure_config(tn, tm, beat)
         result = runner.synthesize(infrastructure_target(config))
         parts = infrastructure_parts(config, dict(result.modules))
-        item_bits = tn * tm * pe_widths(config).item
-        progress(f"infrastructure {kind.value} {tn}x{tm} beat {beat}: "
+        progress(f"infrastructure {tn}x{tm} beat {beat}: "
                  + ", ".join(f"{part} {counts[0]} LUT / {counts[1]} FF" for part, counts in parts.items())
                  + (" (cached)" if result.cached else f" ({result.seconds:.1f} s)"))
-        if kind is PeKind.KRP_GSNQ:
-            krp_datapath[(tn, beat)] = (parts["datapath_logic"][0], item_bits)
-            for part, counts in parts.items():
-                table.setdefault(part, {})[infrastructure_key(config, part)] = counts
-            continue
-        krp_luts, krp_bits = krp_datapath[(tn, beat)]
-        per_mille = round(1000 * (parts["datapath_logic"][0] - krp_luts) / (item_bits - krp_bits))
-        table[ITEM_LUTS_PART] = {(1,): (per_mille, 0, 0, 0)}
-        progress(f"datapath: {per_mille / 1000:.3f} LUT per weight-item bit")
+        lanes.append(parts.pop(REQUANT_IN_CORE))
+        for part, counts in parts.items():
+            table.setdefault(part, {})[infrastructure_key(config, part)] = counts
+    base = HwConfig()
+    table[REQUANT_IN_CORE] = {(base.acc_bits, base.act_bits): tuple(  # type: ignore[dict-item]
+        round(sum(lane[i] for lane in lanes) / len(lanes)) for i in range(4))}
+    progress(f"requantization lane in the core: {table[REQUANT_IN_CORE]}")
     return table, runner.tool.banner
 
 
@@ -199,9 +204,9 @@ def render(table: dict[str, dict[tuple[int, ...], Counts]], banner: str) -> str:
         "(``synth_xilinx -family xc7``; PE parts ``-flatten``, the core's other modules in place in the",
         "hierarchical core); what each part is: ``accelsim/synth/calibrate.py``.",
         "Keys: tap_* (act_bits, weight_bits); sum, sum_neg (operands, operand bits); select (kernel_max,",
-        "act_bits); accumulate (acc_bits,); requant (acc_bits, act_bits); the core's other modules",
-        "(size, DDR beat bits) of ``accelsim.hw.resources.infrastructure_key``, their FF less the declared",
-        "ones; datapath_item_luts (1,): LUTs per 1000 weight-item bits.",
+        "act_bits); accumulate (acc_bits,); requant, requant_lut, requant_in_core (acc_bits, act_bits); the core's",
+        "other modules (size, DDR beat bits) of ``accelsim.hw.resources.infrastructure_key``, their FF less",
+        "the declared ones.",
         '"""',
         "",
         "from __future__ import annotations",
