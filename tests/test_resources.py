@@ -20,6 +20,7 @@ from accelsim.hw.memories import Memory, map_memory
 from accelsim.hw.resources import (
     ARRAY_TAG_BITS,
     DIM_BITS,
+    OFFSET_BITS,
     INFRASTRUCTURE_PARTS,
     REQUANT_MULTIPLIER_BITS,
     Resources,
@@ -30,7 +31,6 @@ from accelsim.hw.resources import (
     infrastructure_key,
     measured,
     multiplier_dsps,
-    mux_luts,
     pe_array,
     pe_unit,
     pe_widths,
@@ -133,10 +133,11 @@ def test_paper_claim_krp_unit_needs_well_under_half_the_luts_of_the_dense_shift_
 
 
 def test_core_shape_is_the_rtls():
-    from accelsim.rtl.params import DIM_BITS as RTL_DIM_BITS
-    from accelsim.rtl.params import rtl_parameters
+    from accelsim.rtl import params
 
-    assert DIM_BITS == RTL_DIM_BITS and ARRAY_TAG_BITS == 2 * RTL_DIM_BITS + 1
+    assert (DIM_BITS, OFFSET_BITS) == (params.DIM_BITS, params.OFFSET_BITS)
+    assert ARRAY_TAG_BITS == 2 * params.DIM_BITS + 1
+    rtl_parameters = params.rtl_parameters
     for changes in ({}, {"pe.tn": 16, "pe.tm": 8}, {"pe.tm": 16, "ddr.bytes_per_cycle": 32}, {"weight_bits": 3, "pe.tm": 1},
                     {"pe.kind": "gsnq_shift", "ddr.bytes_per_cycle": 1}, {"buffers.weight_depth": 100, "ddr.bytes_per_cycle": 128}):
         config = load_config().replace(**changes)
@@ -149,14 +150,13 @@ def test_core_shape_is_the_rtls():
 
 def test_infrastructure_parts_are_read_at_their_structural_key():
     config = load_config()
-    # the input buffer's run extraction: 3 copies x 96 delivered bits x a 16:1 multiplexer (4 LUT6)
+    # the input buffer's run extraction: 3 copies x 96 delivered bits x 4 shifter stages (16 starts)
     assert infrastructure_key(config, "input_buffer_logic") == (3 * 96 * 4, 64)
-    assert [mux_luts(inputs) for inputs in (2, 4, 8, 16, 32, 64)] == [1, 1, 2, 4, 9, 17]
     assert infrastructure_key(config, "controller") == (8, 64)
     # declared flip-flops: the weight buffer's parameter lanes (8 beats of 64 bits, both halves), the
     # datapath's operand registers (4 windows of 9 x 8 bits, 32 items of 14 bits), lanes and addresses
     assert declared_ff(config, "weight_buffer_logic") == 2 * 8 * 64
-    assert declared_ff(config, "datapath_logic") == 4 * 72 + 32 * 14 + 8 * (2 + 4 + 2) + 5 * 16
+    assert declared_ff(config, "datapath_logic") == 4 * 72 + 32 * 14 + 8 * (2 + 2 + 1) + 5 * 16 + 24
     assert all(declared_ff(config, part) >= 0 for part in INFRASTRUCTURE_PARTS)
 
 

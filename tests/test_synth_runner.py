@@ -137,6 +137,9 @@ def test_sta_report_is_read_into_levels_and_a_clock():
     assert path.describe() == "7 levels (4 LUT, 2 MUXF, 1 CARRY4), FDRE -> FDRE.D, ~4.61 ns (~217 MHz)"
     assert type(path).from_dict(path.to_dict()) == path
     assert parse_sta("No timing paths found.\n") is None
+    # a netlist that is not flat has one report per module: the latest is the critical path
+    other = "Latest arrival time in 'small' is 900:\n     900 $f (FDRE.D)\n     303 $g (FDRE.C->Q)\n"
+    assert parse_sta(other + UNIT_STA).arrival_ps == parse_sta(UNIT_STA + other).arrival_ps == 3106
     with pytest.raises(ToolError, match=r"^yosys sta must report a path after its arrival time"):
         parse_sta("Latest arrival time in 'x' is 5:\nArrival histogram:\n")
 
@@ -213,6 +216,9 @@ def test_script_keeps_the_hierarchy_but_the_inlined_modules():
         "setattr -mod -set keep_hierarchy 1 * *add4 %d",
         "synth_xilinx -family xc7 -noiopad -noclkbuf -flatten -top top2",
     ]
+    # the timing flattens the netlist: the kept hierarchy is released first
+    assert synth_script(target, "xc7", target.files()).splitlines()[6:8] == [
+        "setattr -mod -unset keep_hierarchy *", "flatten"]
     with pytest.raises(ConfigError, match=r"^inlined module of top2 must be the name of a module below it, not '1x'$"):
         SynthTarget("top2", inline=("1x",))
 

@@ -84,6 +84,8 @@ POINTS: tuple[Point, ...] = (
 )
 #: Arrays (tn, tm) of the infrastructure-growth table (KRP, default otherwise).
 GROWTH_ARRAYS = ((4, 2), (8, 4), (16, 8), (32, 8))
+#: The DDR widths of `accelsim plot bandwidth` (bytes per cycle), whose buffer memories are checked.
+BANDWIDTH_BEATS = (1, 2, 4, 8, 16, 32, 64, 128)
 #: The core parts of the by-part table: the RTL modules (with their sub-modules) of each.
 CORE_PART_MODULES = {
     "pe_array": ("pe_array",), "requant": ("requant",),
@@ -199,8 +201,10 @@ def _memories(runner: Yosys, points: Iterable[Point]) -> tuple[list[str], int, i
     """Every distinct buffer memory of the points' configurations (and the infrastructure arrays):
     the model's mapping against Yosys's."""
     seen, rows, wrong = set(), [], 0
-    configs = [point.config() for point in points] + [Point(Design.CORE, PeKind.KRP_GSNQ, tn, tm, beat=beat).config()
-                                                      for tn, tm in GROWTH_ARRAYS for beat in (1, 8, 32, 128)]
+    configs = [point.config() for point in points]
+    configs += [Point(Design.CORE, PeKind.KRP_GSNQ, beat=beat).config() for beat in BANDWIDTH_BEATS]
+    configs += [Point(Design.CORE, PeKind.KRP_GSNQ, tn, tm, beat=beat).config() for tn, tm in GROWTH_ARRAYS
+                for beat in (8, 32)]
     for config in configs:
         for group in buffer_memories(config):
             memory = group.memory
@@ -291,8 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Buffer memories (`sdp_ram`): the model's Yosys mapping",
         "",
-        ("Every distinct buffer memory of the configurations above and of the infrastructure arrays at 1, 8, 32 "
-         "and 128 DDR bytes per cycle: BRAM36 and LUT-RAM LUTs, model / Yosys."),
+        ("Every distinct buffer memory of the configurations above, of the default core at every DDR width of "
+         "`accelsim plot bandwidth` (1 to 128 bytes per cycle) and of the infrastructure arrays at 8 and 32: "
+         "BRAM36 and LUT-RAM LUTs, model / Yosys."),
         "",
         "| buffer | memory | model's primitive | BRAM36 | LUT RAM | same |",
         "|---|---|---|---|---|---|",

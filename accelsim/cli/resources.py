@@ -57,7 +57,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def _part(estimate: ResourceEstimate, design: Design, config: HwConfig) -> Resources:
     if design is Design.REQUANT:
-        return requant_lane(config, in_core=False)
+        return requant_lane(config)
     return getattr(estimate, DESIGN_PART[design])
 
 

@@ -4,7 +4,7 @@ Made by ``python validation/calibrate_resources.py`` with Yosys 0.23 (git sha1 7
 (``synth_xilinx -family xc7``; PE parts ``-flatten``, the core's other modules in place in the
 hierarchical core); what each part is: ``accelsim/synth/calibrate.py``.
 Keys: tap_* (act_bits, weight_bits); sum, sum_neg (operands, operand bits); select (kernel_max,
-act_bits); accumulate (acc_bits,); requant, requant_lut, requant_in_core (acc_bits, act_bits); the core's
+act_bits); accumulate (acc_bits,); requant, requant_lut (acc_bits, act_bits); the core's
 other modules (size, DDR beat bits) of ``accelsim.hw.resources.infrastructure_key``, their FF less
 the declared ones.
 """
@@ -276,22 +276,22 @@ PARTS: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]] = {
         (32, 64): (641, 342, 37, 0),
     },
     'datapath_logic': {
-        (4, 64): (3601, 911, 312, 0),
-        (4, 256): (3627, 911, 312, 0),
+        (4, 64): (3601, 895, 312, 0),
+        (4, 256): (3627, 895, 312, 0),
         (8, 64): (7079, 1266, 462, 0),
         (8, 256): (7079, 1266, 462, 0),
-        (16, 64): (19496, 1949, 761, 0),
-        (16, 256): (19397, 1949, 761, 0),
-        (32, 64): (43266, 3400, 2092, 0),
+        (16, 64): (19496, 1989, 761, 0),
+        (16, 256): (19397, 1989, 761, 0),
+        (32, 64): (43266, 3504, 2092, 0),
     },
     'input_buffer_logic': {
         (576, 64): (585, 0, 9, 0),
+        (720, 256): (1515, 0, 9, 0),
         (1152, 64): (1158, 0, 9, 0),
         (1152, 256): (1150, 0, 9, 0),
-        (1296, 256): (1515, 0, 9, 0),
         (2304, 64): (2310, 0, 9, 0),
         (2304, 256): (2306, 0, 9, 0),
-        (5184, 64): (3491, 0, 9, 0),
+        (2880, 64): (3491, 0, 9, 0),
     },
     'weight_buffer_logic': {
         (4, 64): (266, 0, 0, 0),
@@ -319,8 +319,5 @@ PARTS: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]] = {
         (16, 64): (1, 104, 8, 0),
         (16, 256): (1, 104, 8, 0),
         (32, 64): (1, 104, 8, 0),
-    },
-    'requant_in_core': {
-        (32, 8): (532, 81, 30, 2),
     },
 }

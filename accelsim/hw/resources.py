@@ -22,7 +22,6 @@ The model follows the RTL (``accelsim/rtl/verilog``) block by block and is check
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -41,8 +40,9 @@ REQUANT_MULTIPLIER_BITS, REQUANT_BIAS_BITS = 16, 48
 #: Yosys's DSP48 split for 7-series (``synth_xilinx``'s ``mul2dsp`` defines): A x B port widths,
 #: partial-product width of a split A operand, and the smallest product mapped to a DSP48.
 DSP_A_BITS, DSP_B_BITS, DSP_A_PARTIAL_BITS, DSP_MIN_PRODUCT_BITS = 25, 18, 18, 9
-#: Bits of the descriptor's row and column counts (``accelsim.rtl.params.DIM_BITS``; a test checks it).
-DIM_BITS = 12
+#: Bits of the descriptor's row and column counts and of a byte offset in the input buffer
+#: (``accelsim.rtl.params.DIM_BITS``, ``OFFSET_BITS``; a test checks them).
+DIM_BITS, OFFSET_BITS = 12, 24
 #: Tag bits that travel with a pixel through the PE array: ``pe_datapath``'s TAG_W, {last pixel of
 #: the tile, pixel of 2 x DIM_W bits}.
 ARRAY_TAG_BITS = 2 * DIM_BITS + 1
@@ -327,26 +327,17 @@ def pe_array(config: HwConfig) -> Resources:
     return units + Resources(ff=-(pe.tn - 1) * pe.tm * operand_registers(config))
 
 
-def requant_lane(config: HwConfig, in_core: bool = True) -> Resources:
+def requant_lane(config: HwConfig) -> Resources:
     """One requantization lane (``requant.v``): measured LUT/FF/CARRY, DSP48s of ``acc x 16`` bits.
 
     A ``mult_lut`` core is synthesized without DSP48s (``accelsim.synth.targets``), so its lanes'
-    multipliers are LUTs: that lane is measured so too (``requant_lut``). ``in_core``: the lane as
-    the hierarchical core holds it, which Yosys maps into fewer LUTs than the lane alone (its LUTs
-    scaled by the ratio measured in the calibration cores, :data:`REQUANT_IN_CORE`); else the
-    lane synthesized alone (``Design.REQUANT``).
+    multipliers are LUTs: that lane is measured so too (``requant_lut``).
     """
     if config.pe.kind is PeKind.MULT_LUT:
-        lane = _measured_resources("requant_lut", config.acc_bits, config.act_bits, ff=True)
-    else:
-        product = config.acc_bits + REQUANT_MULTIPLIER_BITS
-        lane = _measured_resources("requant", config.acc_bits, config.act_bits, ff=True) + Resources(
-            dsp=multiplier_dsps(config.acc_bits, REQUANT_MULTIPLIER_BITS, product))
-    if not in_core:
-        return lane
-    ((key, in_place),) = _grid(REQUANT_IN_CORE).items()
-    ratio = in_place[0] / measured("requant", *key)[0]
-    return dataclasses.replace(lane, lut=round(lane.lut * ratio))
+        return _measured_resources("requant_lut", config.acc_bits, config.act_bits, ff=True)
+    product = config.acc_bits + REQUANT_MULTIPLIER_BITS
+    return _measured_resources("requant", config.acc_bits, config.act_bits, ff=True) + Resources(
+        dsp=multiplier_dsps(config.acc_bits, REQUANT_MULTIPLIER_BITS, product))
 
 
 # ------------------------------------------------------------------------------------ buffers
@@ -430,9 +421,6 @@ CONTROL_PARTS = ("controller", "ddr_arbiter", "dma_load_in", "dma_load_w", "dma_
                  "core_glue")
 BUFFER_LOGIC_PARTS = ("input_buffer_logic", "weight_buffer_logic", "output_buffer_logic")
 INFRASTRUCTURE_PARTS = CONTROL_PARTS + BUFFER_LOGIC_PARTS
-#: One requantization lane as the core holds it (measured at the core's accumulator and activation
-#: widths; ``accelsim/synth/calibrate.py``).
-REQUANT_IN_CORE = "requant_in_core"
 
 
 @dataclass(frozen=True)
@@ -500,24 +488,18 @@ def _index_bits(count: int) -> int:
     return max(1, bits_for(count))
 
 
-def mux_luts(inputs: int) -> int:
-    """LUTs of a one-bit ``inputs``:1 multiplexer on 7-series: a LUT6 per 4 inputs, joined by the
-    slice's MUXF7/MUXF8 up to 16 inputs, and by another multiplexer level beyond."""
-    luts = ceil_div(inputs, 4)
-    return luts + (mux_luts(ceil_div(inputs, 16)) if inputs > 16 else 0)
-
-
 def infrastructure_key(config: HwConfig, part: str) -> tuple[int, int]:
     """The point of the measured grid a part is read at: (its structural size, DDR beat bits).
 
     The size is the number of output channels ``tn`` (what the datapath's lanes, the parameter
     words, the store width and the controller's constants follow), except for the input buffer,
-    whose logic is the run extraction: every bit a copy delivers is a multiplexer over the run's
-    start positions, so it grows with copies x delivered bits x :func:`mux_luts` (positions).
+    whose logic is the run extraction: a rotation of the two words by the run's start, which Yosys
+    builds as a shifter of one stage per bit of the start, so it grows with copies x delivered
+    bits x start bits.
     """
     shape = core_shape(config)
     if part == "input_buffer_logic":
-        return shape.copies * shape.chunk_bits * mux_luts(shape.positions), 8 * shape.beat
+        return shape.copies * shape.chunk_bits * bits_for(shape.positions), 8 * shape.beat
     return shape.tn, 8 * shape.beat
 
 
@@ -530,8 +512,9 @@ def declared_ff(config: HwConfig, part: str) -> int:
     register and its word, lane and parameter-lane counters (each twice, the lane count three
     times). Store DMA: the pixel counters, a pixel's slice counters and the first memory. Input
     buffer: each copy's run start. Weight buffer: the parameter lanes of both halves. Datapath:
-    the operand registers (the ``tm`` windows, every unit's item), the lanes' column and group
-    and the copies' read addresses and offsets.
+    the operand registers (the ``tm`` windows, every unit's item), the lanes' column, group and
+    enable, the copies' read addresses and offsets, and the offset of a group's slice of a block
+    (only when ``tm < tn``).
     """
     shape = core_shape(config)
     beat_bits = 8 * shape.beat
@@ -551,8 +534,12 @@ def declared_ff(config: HwConfig, part: str) -> int:
         return 2 * shape.param_lanes * beat_bits
     if part == "datapath_logic":
         windows = shape.tm * shape.kernel * shape.kernel * shape.act_bits
-        lanes = shape.tn * (_index_bits(shape.tm) + bits_for(shape.tn + 2) + 2)
-        return windows + shape.units * shape.item_bits + lanes + (2 * shape.copies - 1) * shape.in_addr_bits
+        # a lane's channel lies at most (tm - 1 + tn - 1) / tm input groups after the tile's first
+        groups = bits_for((2 * shape.tm + shape.tn - 2) // shape.tm)
+        lanes = shape.tn * (_index_bits(shape.tm) + groups + 1)
+        slice_offset = OFFSET_BITS if shape.tm < shape.tn else 0  # tm-channel slices of a block
+        return (windows + shape.units * shape.item_bits + lanes + (2 * shape.copies - 1) * shape.in_addr_bits
+                + slice_offset)
     return 0
 
 

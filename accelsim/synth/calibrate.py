@@ -15,7 +15,7 @@ register takes part of the tap's last level), the sums ``calib_sum`` (the adder 
 its operand register ``calib_select``, one accumulator ``calib_accumulate`` and one
 requantization lane ``requant`` (also with ``-nodsp``, as a ``mult_lut`` core is synthesized: its
 multiplier in LUTs). The core's other modules (:data:`~accelsim.hw.resources.INFRASTRUCTURE_PARTS`)
-and the requantization lane as the core holds it are measured in place: the whole core,
+are measured in place: the whole core,
 hierarchical as it is synthesized (``Design.CORE``), with the PE array a black box, at the
 :data:`INFRASTRUCTURE_POINTS`; each module's cells come from the hierarchy's statistics, less its
 buffer RAMs and the flip-flops the model declares from the RTL
@@ -33,7 +33,6 @@ from pathlib import Path
 from ..hw.config import HwConfig, PeKind
 from ..hw.resources import (
     INFRASTRUCTURE_PARTS,
-    REQUANT_IN_CORE,
     buffer_memories,
     declared_ff,
     infrastructure_key,
@@ -142,11 +141,11 @@ def _counts(cells: CellCounts) -> Counts:
 
 def infrastructure_parts(config: HwConfig, modules: dict[str, CellCounts]) -> dict[str, Counts]:
     """(LUT, FF, CARRY4, DSP48) of each infrastructure part in one measured core, each less its buffer
-    RAMs (Yosys's mapping, counted by the model apart) and the flip-flops the model declares; and
-    one requantization lane as the core holds it (:data:`REQUANT_IN_CORE`)."""
+    RAMs (Yosys's mapping, counted by the model apart) and the flip-flops the model declares (the
+    datapath also less its requantization lanes, a part of their own)."""
     memories = {f"{group.name}_buffer_logic": group.resources for group in buffer_memories(config)}
     lanes = _counts(modules["requant"])
-    parts: dict[str, Counts] = {REQUANT_IN_CORE: tuple(round(count / config.pe.tn) for count in lanes)}
+    parts: dict[str, Counts] = {}
     for part in INFRASTRUCTURE_PARTS:
         if part == "core_glue":
             continue
@@ -168,8 +167,7 @@ def measure(runner: Yosys, progress: Callable[[str], None] = lambda line: None
     """``{part: {key: (lut, ff, carry, dsp)}}`` over the grid, and the Yosys banner.
 
     Infrastructure parts hold, per (size, beat bits), the measured counts less the declared
-    flip-flops; :data:`REQUANT_IN_CORE` one lane as the cores hold it (their mean: every core
-    holds the same module).
+    flip-flops.
     """
     table: dict[str, dict[tuple[int, ...], Counts]] = {}
     for item in pe_parts():
@@ -177,7 +175,6 @@ def measure(runner: Yosys, progress: Callable[[str], None] = lambda line: None
         table.setdefault(item.part, {})[item.key] = _counts(result.counts)
         progress(f"{item.part} {item.key}: {result.lut} LUT, {result.carry} CARRY4, {result.dsp} DSP"
                  f"{' (cached)' if result.cached else f' ({result.seconds:.1f} s)'}")
-    lanes: list[Counts] = []
     for tn, tm, beat in INFRASTRUCTURE_POINTS:
         config = infrastructure_config(tn, tm, beat)
         result = runner.synthesize(infrastructure_target(config))
@@ -185,13 +182,8 @@ def measure(runner: Yosys, progress: Callable[[str], None] = lambda line: None
         progress(f"infrastructure {tn}x{tm} beat {beat}: "
                  + ", ".join(f"{part} {counts[0]} LUT / {counts[1]} FF" for part, counts in parts.items())
                  + (" (cached)" if result.cached else f" ({result.seconds:.1f} s)"))
-        lanes.append(parts.pop(REQUANT_IN_CORE))
         for part, counts in parts.items():
             table.setdefault(part, {})[infrastructure_key(config, part)] = counts
-    base = HwConfig()
-    table[REQUANT_IN_CORE] = {(base.acc_bits, base.act_bits): tuple(  # type: ignore[dict-item]
-        round(sum(lane[i] for lane in lanes) / len(lanes)) for i in range(4))}
-    progress(f"requantization lane in the core: {table[REQUANT_IN_CORE]}")
     return table, runner.tool.banner
 
 
@@ -204,7 +196,7 @@ def render(table: dict[str, dict[tuple[int, ...], Counts]], banner: str) -> str:
         "(``synth_xilinx -family xc7``; PE parts ``-flatten``, the core's other modules in place in the",
         "hierarchical core); what each part is: ``accelsim/synth/calibrate.py``.",
         "Keys: tap_* (act_bits, weight_bits); sum, sum_neg (operands, operand bits); select (kernel_max,",
-        "act_bits); accumulate (acc_bits,); requant, requant_lut, requant_in_core (acc_bits, act_bits); the core's",
+        "act_bits); accumulate (acc_bits,); requant, requant_lut (acc_bits, act_bits); the core's",
         "other modules (size, DDR beat bits) of ``accelsim.hw.resources.infrastructure_key``, their FF less",
         "the declared ones.",
         '"""',

@@ -156,7 +156,8 @@ class CriticalPath:
 
 
 def parse_sta(text: str) -> CriticalPath | None:
-    """The critical path of Yosys ``sta`` output; ``None`` if it found no timing path.
+    """The critical path of Yosys ``sta`` output (the latest of its reports: one per module of a
+    netlist that is not flat); ``None`` if it found no timing path.
 
     ``sta`` lists the path from its end: the end point, then each cell's arc with the net that
     feeds it, down to the start cell's clock-to-out arc (and the clock input) or a primary input.
@@ -164,9 +165,10 @@ def parse_sta(text: str) -> CriticalPath | None:
     Raises:
         ToolError: the report names an arrival but its path cannot be read.
     """
-    found = _ARRIVAL.search(text)
-    if found is None:
+    reports = list(_ARRIVAL.finditer(text))  # one per module of a netlist that is not flat
+    if not reports:
         return None
+    found = max(reports, key=lambda report: int(report["ps"]))
     rows = [line for line in text[found.end():].splitlines()[1:] if line.strip()]
     end, arcs, nets = "", [], []
     for index, line in enumerate(rows):

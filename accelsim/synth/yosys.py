@@ -16,7 +16,7 @@ The script (``synth.ys``)::
     [hierarchy -top <top>; setattr -mod -set keep_hierarchy 1 * *<inlined> %d ...]
     synth_xilinx -family <xc7|xcup> -noiopad -noclkbuf [-flatten] [-nodsp] -top <top>
     tee -q -o stat.json stat -json
-    flatten; delete -input <top>/i:* <top>/w:clk %d; delete -output <top>/o:*
+    [setattr -mod -unset keep_hierarchy *]; flatten; delete -input <top>/i:* <top>/w:clk %d; delete -output <top>/o:*
     setattr -set keep 1 <top's sequential cells>; opt_clean
     read_verilog -lib -specify -overwrite +/xilinx/cells_sim.v
     logger -nowarn <sta's warnings>; tee -q -o sta.txt sta
@@ -223,19 +223,22 @@ def synth_script(target: SynthTarget, family: str, files: Sequence[Path]) -> str
     options = (" -flatten" if flatten else "") + ("" if target.use_dsp else " -nodsp")
     lines += [f"synth_xilinx -family {family} -noiopad -noclkbuf{options} -top {target.top}",
               "tee -q -o stat.json stat -json",
-              *timing_script(target.top)]
+              *timing_script(target.top, hierarchy_kept=flatten and not target.flatten)]
     return "\n".join(lines) + "\n"
 
 
-def timing_script(top: str) -> list[str]:
+def timing_script(top: str, hierarchy_kept: bool = False) -> list[str]:
     """The commands that time the synthesized ``top`` (``accelsim.synth.timing``) from register to
     register: flatten it, make its ports plain wires (but the clock) and remove the logic that only
     fed its outputs, keeping every sequential cell (flip-flops, block and LUT RAM, shift registers,
     DSP48s), so that ``sta`` times the paths between the core's own sequential cells, not those
     from the descriptor inputs (which hold still for a layer) or to the DDR port (whose other end
     is a register outside the core); then reload the cell library with its timing and run ``sta``
-    (its warnings about cells without timing arcs are not the design's)."""
-    return ["flatten",
+    (its warnings about cells without timing arcs are not the design's). ``hierarchy_kept``: the
+    modules were marked ``keep_hierarchy`` (a target's inlined modules), which ``flatten`` would
+    respect, so the mark is removed first."""
+    unkeep = ["setattr -mod -unset keep_hierarchy *"] if hierarchy_kept else []
+    return [*unkeep, "flatten",
             f"delete -input {top}/i:* {top}/w:clk %d",
             f"delete -output {top}/o:*",
             f"setattr -set keep 1 {top}/t:FD* {top}/t:RAM* {top}/t:SRL* {top}/t:DSP48*",
