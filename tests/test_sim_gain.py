@@ -31,9 +31,11 @@ def test_max_units_is_the_budget_boundary(scope):
 def test_the_whole_accelerator_leaves_less_room_than_the_array_alone():
     config = load_config()
     for kind in PeKind:
-        array, _ = max_units(config, kind, logic_budget(0.5), config.device_profile, "pe_array")
+        array, array_limit = max_units(config, kind, logic_budget(0.5), config.device_profile, "pe_array")
         total, _ = max_units(config, kind, logic_budget(0.5), config.device_profile, "total")
-        assert total < array, kind
+        # the LUT-bound kinds lose room to the buffers, DMA and control; kind 1 is bound by its DSP48s
+        # either way (the requantization lanes' two each do not cross the next power of two)
+        assert total < array if array_limit == "lut" else total <= array, kind
 
 
 def test_krp_units_fit_most_and_run_fastest():

@@ -12,8 +12,10 @@ import pytest
 
 from accelsim.errors import AccelsimError, ConfigError, ToolError, ToolNotFound
 from accelsim.synth import CellCounts, SynthTarget, Yosys, find_yosys, parse_stat_json, synth_family
+from accelsim.synth.cells import parse_stat_modules
 from accelsim.synth.sources import closure, module_files
-from accelsim.synth.yosys import synth_script
+from accelsim.synth.timing import NET_DELAY_PS, parse_sta
+from accelsim.synth.yosys import synth_script, timing_script
 from accelsim.toolchain import Tool
 
 ADDER = """// a registered 4-bit adder
@@ -85,6 +87,62 @@ def test_hierarchical_stat_of_yosys_0_23_is_parsed_from_its_design_entry():
     assert (counts.lut, counts.ff, counts.carry) == (96, 94, 31)
 
 
+def test_each_module_of_a_hierarchy_is_counted_with_its_sub_modules_and_instances():
+    modules = parse_stat_modules(HIERARCHICAL_STAT)
+    assert set(modules) == {"pe_unit", "pe_tap"}
+    # the top: its own cells and its 3 taps; the taps: 3 instances of 32 LUT6 and 8 CARRY4
+    assert (modules["pe_unit"].lut, modules["pe_unit"].ff, modules["pe_unit"].carry) == (96, 94, 31)
+    assert (modules["pe_tap"].lut, modules["pe_tap"].carry) == (96, 24)
+
+
+# What Yosys 0.23's sta printed for a 4-bit KRP unit (names shortened).
+UNIT_STA = """
+6. Executing STA pass (static timing analysis).
+Latest arrival time in 'pe_unit' is 3106:
+    3106 $auto$ff.cc:266:slice$2565 (FDRE.D)
+           $abc$3165$flatten\\g_tap[0].u_tap.$xor$pe_tap.v:41$1388_Y[13]
+    3106 $abc$3229 (LUT6.I3->O)
+           $techmap3650$abc$3229.A [3]
+    2699 $abc$3230 (LUT6.I1->O)
+           \\g_tap[0].u_tap.g_shift.shift [2]
+    2068 $auto$alumacc.cc:485:replace_alu$1711.genblk1.slice[0].genblk1.carry4 (CARRY4.S->O)
+           $auto$alumacc.cc:485:replace_alu$1711.X [1]
+    1510 $abc$3299 (LUT4.I2->O)
+           \\g_tap[0].u_tap.neg
+    1272 $abc$3169.mux8 (MUXF8.I0->O)
+           $abc$3169.f0
+    1168 $abc$3169.mux7 (MUXF7.I1->O)
+           $abc$3169.f1
+     945 $abc$3169.lut1 (LUT6.I0->O)
+           \\codes_q [1]
+     303 $auto$ff.cc:266:slice$2502 (FDRE.C->Q)
+       0   \\clk (<primary input>)
+
+Arrival histogram:
+ legend: * represents 1 endpoint(s)
+"""
+
+
+def test_sta_report_is_read_into_levels_and_a_clock():
+    path = parse_sta(UNIT_STA)
+    assert (path.start, path.end, path.arrival_ps) == ("FDRE", "FDRE.D", 3106)
+    assert path.cells == ("LUT6", "MUXF7", "MUXF8", "LUT4", "CARRY4", "LUT6", "LUT6")
+    assert (path.levels, path.lut_levels, path.muxf, path.carry4, path.dsp) == (7, 4, 2, 1, 0)
+    assert path.nets == ("codes_q [1]", "g_tap[0].u_tap.neg", "g_tap[0].u_tap.g_shift.shift [2]")
+    # routed: FDRE -> LUT6, MUXF8 -> LUT4, CARRY4 -> LUT6, LUT6 -> LUT6, LUT6 -> FDRE; a LUT into its
+    # MUXF7, a MUXF7 into its MUXF8 and a LUT into its carry chain use the slice's own wires
+    assert path.routed_nets == 5
+    assert path.estimated_ns == pytest.approx((3106 + 5 * NET_DELAY_PS) / 1000)
+    assert path.fmax_mhz == pytest.approx(1000 / path.estimated_ns)
+    assert path.describe() == "7 levels (4 LUT, 2 MUXF, 1 CARRY4), FDRE -> FDRE.D, ~4.61 ns (~217 MHz)"
+    assert type(path).from_dict(path.to_dict()) == path
+    assert parse_sta("No timing paths found.\n") is None
+    # a netlist that is not flat has one report per module: the latest is the critical path
+    other = "Latest arrival time in 'small' is 900:\n     900 $f (FDRE.D)\n     303 $g (FDRE.C->Q)\n"
+    assert parse_sta(other + UNIT_STA).arrival_ps == parse_sta(UNIT_STA + other).arrival_ps == 3106
+    with pytest.raises(ToolError, match=r"^yosys sta must report a path after its arrival time"):
+        parse_sta("Latest arrival time in 'x' is 5:\nArrival histogram:\n")
+
 def test_closure_reads_dependencies_first_and_ignores_comments(tmp_path):
     (tmp_path / "leaf.v").write_text("module leaf(input a, output b); assign b = a; endmodule\n")
     (tmp_path / "mid.v").write_text("// uses nothing but leaf; 'unused' is only in a comment\n"
@@ -106,13 +164,13 @@ def test_duplicate_module_definitions_are_rejected(tmp_path):
 
 
 def test_the_calibration_measures_every_module_the_core_instantiates():
-    from accelsim.synth.calibrate import CORE_MODULES
+    from accelsim.synth.calibrate import PART_MODULES
     from accelsim.synth.sources import rtl_library
 
     library = module_files(rtl_library())
     text = re.sub(r"//[^\n]*", " ", library["accel_core"].read_text(encoding="utf-8"))
     instantiated = {name for name in re.findall(r"^\s*([a-z_]\w*)\s*#\(", text, re.MULTILINE) if name in library}
-    assert instantiated == set(CORE_MODULES)
+    assert instantiated == set(PART_MODULES.values())
 
 
 def test_the_rtl_library_closure_of_the_pe_array_holds_its_units():
@@ -121,7 +179,7 @@ def test_the_rtl_library_closure_of_the_pe_array_holds_its_units():
     assert names.index("pe_tap.v") < names.index("pe_unit.v") < names.index("pe_array.v")
 
 
-def test_script_reads_by_name_sets_parameters_and_flattens():
+def test_script_reads_by_name_sets_parameters_flattens_and_times():
     target = SynthTarget("add4", (("N", 3), ("W", 8)), (Path("/x/add4.v"),))
     assert synth_script(target, "xc7", target.files()).splitlines() == [
         "read_verilog add4.v",
@@ -129,7 +187,10 @@ def test_script_reads_by_name_sets_parameters_and_flattens():
         "chparam -set W 8 add4",
         "synth_xilinx -family xc7 -noiopad -noclkbuf -flatten -top add4",
         "tee -q -o stat.json stat -json",
+        *timing_script("add4"),
     ]
+    assert timing_script("add4")[:2] == ["flatten", "delete -input add4/i:* add4/w:clk %d"]
+    assert timing_script("add4")[-1] == "tee -q -o sta.txt sta"
     with pytest.raises(ConfigError, match=r"parameter 'N' of add4 must be an integer, not 'x'"):
         SynthTarget("add4", (("N", "x"),))  # type: ignore[arg-type]
 
@@ -144,6 +205,22 @@ def test_script_keeps_black_boxes_unsynthesized_in_the_hierarchy():
     assert target.describe() == "top2() without add4"
     with pytest.raises(ConfigError, match=r"^black box of top2 must be the name of a module below it, not 'top2'$"):
         SynthTarget("top2", black_boxes=("top2",))
+
+
+def test_script_keeps_the_hierarchy_but_the_inlined_modules():
+    target = SynthTarget("top2", (("N", 2),), (Path("/x/add4.v"), Path("/x/top2.v")), flatten=False, inline=("add4",))
+    assert synth_script(target, "xc7", target.files()).splitlines()[:5] == [
+        "read_verilog add4.v top2.v",
+        "chparam -set N 2 top2",
+        "hierarchy -top top2",
+        "setattr -mod -set keep_hierarchy 1 * *add4 %d",
+        "synth_xilinx -family xc7 -noiopad -noclkbuf -flatten -top top2",
+    ]
+    # the timing flattens the netlist: the kept hierarchy is released first
+    assert synth_script(target, "xc7", target.files()).splitlines()[6:8] == [
+        "setattr -mod -unset keep_hierarchy *", "flatten"]
+    with pytest.raises(ConfigError, match=r"^inlined module of top2 must be the name of a module below it, not '1x'$"):
+        SynthTarget("top2", inline=("1x",))
 
 
 def test_yosys_named_by_a_missing_file_is_tool_not_found_with_the_install_hint(tmp_path):

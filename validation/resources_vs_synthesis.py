@@ -1,14 +1,16 @@
-"""The analytical resource model against Yosys, over configurations the model was not calibrated on.
+"""The analytical resource model against Yosys, over designs the model was not calibrated on.
 
 Usage: ``python validation/resources_vs_synthesis.py [--quick] [--out validation/resources_vs_synthesis.md]``
 
-The model's LUT and CARRY4 come from parts (taps, adder trees, row select, accumulator,
-requantization lane, the core's control modules) measured alone by
-``validation/calibrate_resources.py``; this script synthesizes whole PE units, PE arrays, buffer
-memories and accelerator cores instead and reports the model's error per resource. Targets:
-within 10% on LUT and FF, exact on DSP48 and BRAM36. Results are cached
-(``accelsim.synth.cache``), so a rerun only synthesizes what changed. ``--quick`` skips the
-largest designs (the dense 8 x 4 arrays and the cores).
+The model's PE parts (taps, adder trees, row select, accumulator, requantization lane) were
+measured alone and the core's other modules in place in seven cores with black-box PE arrays
+(``validation/calibrate_resources.py``); this script synthesizes whole PE units, PE arrays,
+buffer memories and accelerator cores and reports the model's error per resource, each core by
+part, the growth of the infrastructure (everything but the PE array and the requantization lanes)
+with the array, and every design's deepest register-to-register path. Targets: LUT within 5%,
+FF, DSP48 and BRAM36 exact. Results are cached (``accelsim.synth.cache``), so a rerun only
+synthesizes what changed. ``--quick`` skips the largest designs (the dense 8 x 4 arrays, the
+cores and the infrastructure growth).
 """
 
 from __future__ import annotations
@@ -21,14 +23,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from accelsim.hw import HwConfig, PeKind, estimate_resources
-from accelsim.hw.memories import Memory, map_memory
+from accelsim.hw import HwConfig, PeKind, estimate_resources, load_device
+from accelsim.hw.memories import map_memory
+from accelsim.hw.resources import INFRASTRUCTURE_PARTS, Resources, buffer_memories, infrastructure_part
 from accelsim.outputs import atomic_write_bytes
-from accelsim.synth import SynthTarget, Yosys
+from accelsim.synth import SynthesisResult, SynthTarget, Yosys
+from accelsim.synth.calibrate import PART_MODULES, infrastructure_target
+from accelsim.synth.cells import CellCounts
 from accelsim.synth.targets import Design, synth_target
+from accelsim.synth.timing import NET_DELAY_PS
 
 OUT = Path(__file__).with_suffix(".md")
 COLUMNS = ("lut", "ff", "dsp", "bram36")
+DEVICE = "xc7z035"
 
 
 @dataclass(frozen=True)
@@ -41,51 +48,71 @@ class Point:
     tm: int = 4
     weight_bits: int = 4
     act_bits: int = 8
+    beat: int = 8
     large: bool = False
 
     def config(self) -> HwConfig:
         base = HwConfig()
         pe = dataclasses.replace(base.pe, kind=self.kind, tn=self.tn, tm=self.tm)
-        return dataclasses.replace(base, pe=pe, weight_bits=self.weight_bits, act_bits=self.act_bits)
+        return dataclasses.replace(base, pe=pe, weight_bits=self.weight_bits, act_bits=self.act_bits,
+                                   ddr=dataclasses.replace(base.ddr, bytes_per_cycle=self.beat))
 
     def label(self) -> str:
         shape = f"{self.tn}x{self.tm} " if self.design is not Design.UNIT else ""
-        return f"{self.design.value} {self.kind.value} {shape}a{self.act_bits} w{self.weight_bits}"
+        beat = f" ddr {self.beat}" if self.design is Design.CORE else ""
+        return f"{self.design.value} {self.kind.value} {shape}a{self.act_bits} w{self.weight_bits}{beat}"
 
 
 KINDS = tuple(PeKind)
-#: Units of every kind at 3 and 4 bits, and other widths; arrays of several shapes; two cores.
+#: Units of every kind at 3 and 4 bits and other widths; arrays of several shapes; five cores of
+#: four kinds, three array sizes and two DDR widths (16 bytes: between the calibrated 8 and 32).
 POINTS: tuple[Point, ...] = (
     *(Point(Design.UNIT, kind, weight_bits=w) for kind in KINDS for w in (4, 3)),
     Point(Design.UNIT, PeKind.KRP_GSNQ, act_bits=12), Point(Design.UNIT, PeKind.GSNQ_SHIFT, act_bits=6),
-    Point(Design.UNIT, PeKind.KRP_GSNQ, weight_bits=5), Point(Design.UNIT, PeKind.MULT_DSP, weight_bits=2),
+    Point(Design.UNIT, PeKind.KRP_GSNQ, weight_bits=5), Point(Design.UNIT, PeKind.MULT_LUT, act_bits=6),
+    Point(Design.UNIT, PeKind.MULT_DSP, weight_bits=2),
     *(Point(Design.ARRAY, kind, weight_bits=w, large=kind in (PeKind.MULT_LUT, PeKind.GSNQ_SHIFT))
       for kind in KINDS for w in (4, 3)),
     Point(Design.ARRAY, PeKind.KRP_GSNQ, 4, 2, 3), Point(Design.ARRAY, PeKind.GSNQ_SHIFT, 2, 2, 4),
     Point(Design.ARRAY, PeKind.MULT_LUT, 2, 2, 3), Point(Design.ARRAY, PeKind.KRP_GSNQ, 2, 16, 4),
     Point(Design.ARRAY, PeKind.MULT_DSP, 4, 8, 3), Point(Design.ARRAY, PeKind.KRP_GSNQ, 16, 1, 4),
     Point(Design.CORE, PeKind.KRP_GSNQ, large=True),
+    Point(Design.CORE, PeKind.KRP_GSNQ, 16, 8, large=True),
     Point(Design.CORE, PeKind.GSNQ_SHIFT, 4, 4, 3, large=True),
+    Point(Design.CORE, PeKind.MULT_DSP, 8, 4, 4, large=True),
+    Point(Design.CORE, PeKind.KRP_GSNQ, 8, 4, 4, beat=16, large=True),
 )
-#: Buffer-shaped memories (item bits, items, depth) the model's Yosys mapping is checked on.
-MEMORIES = tuple((item, items, depth) for item, items in ((8, 1), (8, 8), (14, 4), (36, 4), (8, 4), (12, 16))
-                 for depth in (32, 64, 128, 256, 512, 1024, 2048))
+#: Arrays (tn, tm) of the infrastructure-growth table (KRP, default otherwise).
+GROWTH_ARRAYS = ((4, 2), (8, 4), (16, 8), (32, 8))
+#: The DDR widths of `accelsim plot bandwidth` (bytes per cycle), whose buffer memories are checked.
+BANDWIDTH_BEATS = (1, 2, 4, 8, 16, 32, 64, 128)
+#: The core parts of the by-part table: the RTL modules (with their sub-modules) of each.
+CORE_PART_MODULES = {
+    "pe_array": ("pe_array",), "requant": ("requant",),
+    "buffers": ("input_buffer", "weight_buffer", "output_buffer"),
+}
 
 
-def _model(point: Point):
+def _model(point: Point) -> Resources:
     estimate = estimate_resources(point.config())
     return {Design.UNIT: estimate.pe_unit, Design.ARRAY: estimate.pe_array, Design.CORE: estimate.total}[point.design]
 
 
 def _error(model: float, measured: float) -> str:
+    if model == measured:
+        return "exact"
     if measured == 0:
-        return "exact" if model == 0 else f"+{model:g}"
-    value = 100 * (model - measured) / measured
-    return "exact" if model == measured else f"{value:+.1f}%"
+        return f"+{model:g}"
+    return f"{100 * (model - measured) / measured:+.1f}%"
 
 
-def _designs(runner: Yosys, points: Iterable[Point]) -> tuple[list[str], dict[str, float]]:
-    rows, worst = [], {key: 0.0 for key in COLUMNS}
+def _path(result: SynthesisResult) -> str:
+    path = result.critical_path
+    return path.describe() if path else "-"
+
+
+def _designs(runner: Yosys, points: Iterable[Point]) -> tuple[list[str], list[str], dict[str, float]]:
+    rows, paths, worst = [], [], {key: 0.0 for key in COLUMNS}
     for point in points:
         started = time.perf_counter()
         result = runner.synthesize(synth_target(point.config(), point.design))
@@ -100,37 +127,102 @@ def _designs(runner: Yosys, points: Iterable[Point]) -> tuple[list[str], dict[st
             elif ours:
                 worst[key] = float("inf")
         rows.append(f"| {point.label()} | " + " | ".join(cells) + f" | {model.carry:,} / {result.carry:,} |")
-    return rows, worst
+        paths.append(f"| {point.label()} | {_path(result)} |")
+    return rows, paths, worst
 
 
-def _core_parts(points: Iterable[Point]) -> list[str]:
-    """The model's LUT / FF / DSP48 / BRAM36 of each core, by part (what dominates)."""
+def _module_sum(modules: dict[str, CellCounts], names: Iterable[str]) -> Resources:
+    total = Resources()
+    for name in names:
+        counts = modules.get(name, CellCounts())
+        total = total + Resources(counts.lut, counts.ff, counts.dsp, counts.bram18, counts.carry)
+    return total
+
+
+def _core_parts(runner: Yosys, points: Iterable[Point]) -> list[str]:
+    """Each core by part, model against Yosys (the hierarchy's modules), and the PE share of LUTs."""
     rows = []
     for point in points:
         if point.design is not Design.CORE:
             continue
-        estimate = estimate_resources(point.config())
-        for name in ("pe_array", "requant", "buffers", "control"):
-            part = getattr(estimate, name)
-            share = 100 * part.lut / estimate.total.lut if estimate.total.lut else 0.0
-            rows.append(f"| {point.label()} | {name} | {part.lut:,} ({share:.0f}%) | {part.ff:,} | {part.dsp} | "
-                        f"{part.bram36:g} |")
+        config = point.config()
+        result = runner.synthesize(synth_target(config, Design.CORE))
+        modules = dict(result.modules)
+        estimate = estimate_resources(config)
+        measured = {name: _module_sum(modules, names) for name, names in CORE_PART_MODULES.items()}
+        top = modules["accel_core"]
+        total = Resources(top.lut, top.ff, top.dsp, top.bram18, top.carry)
+        measured["dma_control"] = Resources(*(getattr(total, key) - sum(getattr(part, key) for part in measured.values())
+                                              for key in ("lut", "ff", "dsp", "bram18", "carry")))
+        model = {"pe_array": estimate.pe_array, "requant": estimate.requant, "buffers": estimate.buffers,
+                 "dma_control": estimate.control}
+        for name in ("pe_array", "requant", "buffers", "dma_control"):
+            ours, theirs = model[name], measured[name]
+            rows.append(f"| {point.label()} | {name} | {ours.lut:,} / {theirs.lut:,} ({_error(ours.lut, theirs.lut)}) | "
+                        f"{ours.ff:,} / {theirs.ff:,} | {ours.dsp} / {theirs.dsp} | {ours.bram36:g} / {theirs.bram36:g} |")
+        pe = measured["pe_array"].lut + measured["requant"].lut
+        rows.append(f"| {point.label()} | **PE array + requant share** | model {100 * (estimate.pe_array.lut + estimate.requant.lut) / estimate.total.lut:.1f}% / "
+                    f"Yosys {100 * pe / total.lut:.1f}% of {total.lut:,} LUT | | | |")
     return rows
 
 
-def _memories(runner: Yosys) -> tuple[list[str], int]:
-    rows, wrong = [], 0
-    for item, items, depth in MEMORIES:
-        address = max(1, (depth - 1).bit_length())
-        target = SynthTarget("sdp_ram", (("ITEM_W", item), ("ITEMS", items), ("DEPTH", depth), ("ADDR_W", address)))
-        result = runner.synthesize(target)
-        mapping = map_memory(Memory(item * items, depth, items))
-        model_bram36 = mapping.bram18 / 2
-        ok = model_bram36 == result.bram36
-        wrong += not ok
-        rows.append(f"| {item * items} x {depth} ({items} item{'s' if items > 1 else ''}) | {mapping.primitive} | "
-                    f"{model_bram36:g} | {result.bram36:g} | {'yes' if ok else 'NO'} |")
-    return rows, wrong
+def _infrastructure(runner: Yosys) -> list[str]:
+    """Buffers + DMA + control (everything but the PE array and requantization lanes), measured."""
+    rows, first = [], None
+    for tn, tm in GROWTH_ARRAYS:
+        config = Point(Design.CORE, PeKind.KRP_GSNQ, tn, tm).config()
+        started = time.perf_counter()
+        result = runner.synthesize(infrastructure_target(config))
+        print(f"infrastructure {tn}x{tm}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        lanes = result.modules["requant"]
+        lut, ff = result.lut - lanes.lut, result.ff - lanes.ff
+        model = (sum((infrastructure_part(config, part) for part in INFRASTRUCTURE_PARTS), Resources())
+                 + sum((group.resources for group in buffer_memories(config)), Resources()))
+        units = tn * tm
+        first = first or (units, lut)
+        rows.append(f"| {tn} x {tm} | {units} | {lut:,} | {lut / units:,.0f} | {units / first[0]:g}x | "
+                    f"{lut / first[1]:.2f}x | {model.lut:,} ({_error(model.lut, lut)}) | {ff:,} | {result.bram36:g} |")
+    return rows
+
+
+def _whole_core(runner: Yosys, tn: int, tm: int) -> str:
+    """The measured LUTs of a whole KRP core against half the device."""
+    config = Point(Design.CORE, PeKind.KRP_GSNQ, tn, tm).config()
+    result = runner.synthesize(synth_target(config, Design.CORE))
+    device = load_device(DEVICE)
+    share = result.lut / device.lut
+    return (f"The {tn} x {tm} ({tn * tm}-unit) KRP core, whole accelerator, measured: **{result.lut:,} LUT**, "
+            f"{100 * share:.1f}% of the {device.name}'s {device.lut:,} "
+            f"({'within' if share <= 0.5 else 'OVER'} the 50% target); {result.ff:,} FF, {result.dsp} DSP48, "
+            f"{result.bram36:g} BRAM36.")
+
+
+def _memories(runner: Yosys, points: Iterable[Point]) -> tuple[list[str], int, int]:
+    """Every distinct buffer memory of the points' configurations (and the infrastructure arrays):
+    the model's mapping against Yosys's."""
+    seen, rows, wrong = set(), [], 0
+    configs = [point.config() for point in points]
+    configs += [Point(Design.CORE, PeKind.KRP_GSNQ, beat=beat).config() for beat in BANDWIDTH_BEATS]
+    configs += [Point(Design.CORE, PeKind.KRP_GSNQ, tn, tm, beat=beat).config() for tn, tm in GROWTH_ARRAYS
+                for beat in (8, 32)]
+    for config in configs:
+        for group in buffer_memories(config):
+            memory = group.memory
+            shape = (memory.item_bits, memory.items, memory.depth)
+            if shape in seen:
+                continue
+            seen.add(shape)
+            address = max(1, (memory.depth - 1).bit_length())
+            target = SynthTarget("sdp_ram", (("ITEM_W", memory.item_bits), ("ITEMS", memory.items),
+                                             ("DEPTH", memory.depth), ("ADDR_W", address)))
+            result = runner.synthesize(target)
+            mapping = map_memory(memory)
+            ok = mapping.bram18 / 2 == result.bram36 and mapping.lut == result.counts.lut_memory
+            wrong += not ok
+            rows.append(f"| {group.name} | {memory.width} x {memory.depth} ({memory.items} item"
+                        f"{'s' if memory.items > 1 else ''}) | {mapping.primitive} | {mapping.bram18 / 2:g} / "
+                        f"{result.bram36:g} | {mapping.lut} / {result.counts.lut_memory} | {'yes' if ok else 'NO'} |")
+    return rows, wrong, len(seen)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,20 +230,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the largest designs")
     parser.add_argument("--out", type=Path, default=OUT, help=f"markdown report (default {OUT})")
     args = parser.parse_args(argv)
+    started = time.perf_counter()
     runner = Yosys()
     points = [point for point in POINTS if not (args.quick and point.large)]
-    design_rows, worst = _designs(runner, points)
-    memory_rows, wrong = _memories(runner)
+    design_rows, path_rows, worst = _designs(runner, points)
+    memory_rows, wrong, memories = _memories(runner, points)
     lines = [
         "# Resource model against Yosys",
         "",
-        (f"Made by `python validation/resources_vs_synthesis.py` with {runner.tool.banner}, `synth_xilinx "
-         "-family xc7 -flatten` (`-nodsp` for mult_lut; cores hierarchical). The model's parts were measured "
-         "separately (`validation/calibrate_resources.py`); no unit or array here is in that calibration. The "
-         "core's other modules are measured in place (the core synthesized hierarchically, as here, with every "
-         "other module a black box) at the 4 x 2 and 8 x 4 KRP arrays, the weight path also at 4 x 2 dense and "
-         "2-bit arrays, so the default (8 x 4 KRP) core tests the composition; the 4 x 4 gsnq_shift 3-bit core "
-         "also the interpolation."),
+        (f"Made by `python validation/resources_vs_synthesis.py{' --quick' if args.quick else ''}` with "
+         f"{runner.tool.banner}, `synth_xilinx -family xc7` (units and arrays `-flatten`; cores hierarchical "
+         "with the PE array's units and taps flattened into it; `-nodsp` for mult_lut). The model's parts were "
+         "measured separately (`validation/calibrate_resources.py`): no unit or array here is in that "
+         "calibration; the core's other modules were measured in place at the 4 x 2, 8 x 4 and 16 x 8 KRP "
+         "arrays at 8 and 32 DDR bytes per cycle and the 32 x 8 array at 8, so the default and 16 x 8 cores test "
+         "the composition, the 4 x 4 gsnq_shift (tm = tn, 3-bit dense items), 8 x 4 mult_dsp (dense items) and "
+         "16-byte cores the interpolation too."),
         "",
         "Each cell: model / Yosys (model error). CARRY4: model / Yosys.",
         "",
@@ -162,23 +256,63 @@ def main(argv: list[str] | None = None) -> int:
         "Largest error over these designs: " + ", ".join(
             f"{key.upper()} {100 * value:.1f}%" for key, value in worst.items()) + ".",
         "",
-        "## The cores by part (model)",
+        ("Flip-flops, DSP48s, BRAM36 and CARRY4s follow from the RTL and Yosys's rules; LUTs of the composed "
+         "units and arrays carry what composition cannot know: ABC maps each module for its deepest path and then "
+         "recovers area on the others, so a part's LUTs depend on the module around it (a LUT multiplier tap next "
+         "to a deeper adder tree takes fewer LUTs than alone). The cores' errors stay small because their "
+         "infrastructure is measured in place (docs/resources.md section 1)."),
+    ]
+    if not args.quick:
+        lines += [
+            "",
+            "## The cores by part",
+            "",
+            ("Model / Yosys. `pe_array`: the PE array; `requant`: the `tn` requantization lanes; `buffers`: the "
+             "input, weight and output buffers (RAMs and logic); `dma_control`: the controller, the DMA engines "
+             "and their requesters, the DDR arbiter, the datapath's sequencer, operand registers and vector lanes, "
+             "and the core's own registers. Yosys's parts are the hierarchy's modules."),
+            "",
+            "| core | part | LUT | FF | DSP48 | BRAM36 |",
+            "|---|---|---|---|---|---|",
+            *_core_parts(runner, points),
+            "",
+            "## Infrastructure growth",
+            "",
+            ("Buffers + DMA + control (everything but the PE array and the requantization lanes), measured with "
+             "Yosys (the core with the PE array a black box, less its requantization lanes), KRP arrays, default "
+             "configuration otherwise; the model beside it (these arrays at 8 bytes per cycle are points of its calibration grid)."),
+            "",
+            "| array | units | LUT | LUT per unit | units vs 4 x 2 | LUT vs 4 x 2 | model LUT | FF | BRAM36 |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *_infrastructure(runner),
+            "",
+            _whole_core(runner, 16, 8),
+        ]
+    lines += [
         "",
-        ("`buffers`: the RAMs and the write crossbars of the input, weight and output buffers; `control`: "
-         "controller, DMA engines, DDR arbiter, the datapath's sequencer, operand registers and vector lanes, "
-         "and the core's own registers (docs/resources.md section 4)."),
+        "## Timing: the deepest register-to-register path",
         "",
-        "| core | part | LUT (share) | FF | DSP48 | BRAM36 |",
-        "|---|---|---|---|---|---|",
-        *_core_parts(points),
+        (f"From each synthesized netlist (Yosys `sta` on the flattened netlist with the xc7 cell delays of "
+         f"Yosys's library, inputs cut; `accelsim.synth.timing`): logic levels and the clock they allow with "
+         f"{NET_DELAY_PS} ps per routed net (docs/resources.md section 6). The configured clock is 200 MHz (5 ns)."),
+        "",
+        "| design | deepest path |",
+        "|---|---|",
+        *path_rows,
         "",
         "## Buffer memories (`sdp_ram`): the model's Yosys mapping",
         "",
-        "| memory | model's primitive | model BRAM36 | Yosys BRAM36 | same |",
-        "|---|---|---|---|---|",
+        ("Every distinct buffer memory of the configurations above, of the default core at every DDR width of "
+         "`accelsim plot bandwidth` (1 to 128 bytes per cycle) and of the infrastructure arrays at 8 and 32: "
+         "BRAM36 and LUT-RAM LUTs, model / Yosys."),
+        "",
+        "| buffer | memory | model's primitive | BRAM36 | LUT RAM | same |",
+        "|---|---|---|---|---|---|",
         *memory_rows,
         "",
-        f"{len(MEMORIES) - wrong} of {len(MEMORIES)} memories get Yosys's BRAM36 count exactly.",
+        f"{memories - wrong} of {memories} memories get Yosys's BRAM36 and LUT-RAM counts exactly.",
+        "",
+        f"(Run time of this report: {time.perf_counter() - started:.0f} s; every synthesis cached.)",
     ]
     atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
     print("\n".join(lines))

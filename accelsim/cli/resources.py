@@ -3,7 +3,9 @@
 Prints the analytical model's LUT / FF / DSP48 / BRAM36 / CARRY4 by part, the utilization of the
 device and whether the design fits (and which resource limits it). With ``--synth`` it also
 synthesizes the RTL of the chosen design (``--design``: the whole core, the PE array or one PE
-unit) with Yosys and prints both side by side with the model's error.
+unit) with Yosys and prints both side by side with the model's error, and the design's deepest
+register-to-register path (logic levels and the clock they allow, ``accelsim.synth.timing``)
+against the configured ``clock_mhz``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..hw import HwConfig, estimate_resources, fits, load_device
 from ..hw.resources import RESOURCE_NAMES, ResourceEstimate, Resources, requant_lane
 from ..synth import SynthesisResult, Yosys
 from ..synth.targets import Design, synth_target
+from ..synth.timing import NET_DELAY_PS
 from .numbers import count
 from .run import configure
 
@@ -32,7 +35,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             "Estimate the FPGA resources of a hardware configuration with the analytical model (by part: PE "
             "unit, PE array, requantization lanes, buffers, control with the vector lanes), its utilization of the "
             "device and whether it fits. With --synth, also synthesize the RTL of --design with Yosys "
-            "(synth_xilinx) and compare."
+            "(synth_xilinx), compare, and report its deepest register-to-register path in logic levels and "
+            "the clock it allows."
         ),
     )
     parser.add_argument("--config", metavar="NAME|PATH", default="default",
@@ -45,8 +49,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--synth", action="store_true", help="also synthesize the RTL with Yosys and compare")
     parser.add_argument("--design", choices=[item.value for item in Design], default=Design.CORE.value,
                         help="what --synth synthesizes (default core: the whole accelerator core, hierarchical, "
-                             "about 7 minutes; array: the PE array, the paper's module, 20 s to 9 min; unit: "
-                             "one PE unit, seconds); results are cached")
+                             "1 to 10 minutes; array: the PE array, the paper's module, 20 s to a few minutes; "
+                             "unit: one PE unit, seconds); results are cached")
     parser.set_defaults(handler=run)
     return parser
 
@@ -93,13 +97,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.synth:
         synthesis = Yosys().synthesize(synth_target(config, design))
-        _print_synthesis(design, chosen, synthesis)
+        _print_synthesis(design, chosen, synthesis, config.clock_mhz)
         result["synthesis"] = synthesis.to_dict()
         result["error"] = {key: _relative_error(getattr(chosen, key), getattr(synthesis, key)) for key in COLUMNS}
     return result
 
 
-def _print_synthesis(design: Design, model: Resources, synthesis: SynthesisResult) -> None:
+def _print_synthesis(design: Design, model: Resources, synthesis: SynthesisResult, clock_mhz: float) -> None:
     source = "cache" if synthesis.cached else f"{synthesis.seconds:.1f} s"
     print(f"\nYosys ({synthesis.tool}, {source}): {design.value} = {synthesis.target.describe()}")
     print(f"{'':<16}" + "".join(f"{key.upper():>10}" for key in COLUMNS))
@@ -108,5 +112,12 @@ def _print_synthesis(design: Design, model: Resources, synthesis: SynthesisResul
     errors = {key: _relative_error(getattr(model, key), getattr(synthesis, key)) for key in COLUMNS}
     print(f"{'error':<16}" + "".join(f"{'-' if value is None else f'{100 * value:+.1f}%':>10}"
                                       for value in errors.values()))
+    path = synthesis.critical_path
+    if path is None:
+        print("no register-to-register path to time")
+    else:
+        verdict = "meets" if path.fmax_mhz >= clock_mhz else "does NOT meet"
+        print(f"deepest register-to-register path: {path.describe()}; {verdict} clock_mhz = {clock_mhz:g}")
+        print(f"  (Yosys sta cell delays + {NET_DELAY_PS} ps per routed net; docs/resources.md section 6)")
     if not synthesis.target.use_dsp:
         print("(synthesized with -nodsp: Yosys 0.23 ignores the RTL's use_dsp=\"no\" on LUT multipliers)")

@@ -31,7 +31,7 @@ from types import MappingProxyType
 from ..errors import ConfigError
 from .config import HwConfig, PeKind
 from .devices import Device
-from .geometry import input_copies, input_word_bytes, output_rams, weight_row_bytes
+from .geometry import input_copies, input_word_bytes, output_rams, param_beats, weight_row_bytes
 from .intmath import bits_for, ceil_div
 from .memories import Memory, MemoryMapping, map_memory
 
@@ -40,8 +40,12 @@ REQUANT_MULTIPLIER_BITS, REQUANT_BIAS_BITS = 16, 48
 #: Yosys's DSP48 split for 7-series (``synth_xilinx``'s ``mul2dsp`` defines): A x B port widths,
 #: partial-product width of a split A operand, and the smallest product mapped to a DSP48.
 DSP_A_BITS, DSP_B_BITS, DSP_A_PARTIAL_BITS, DSP_MIN_PRODUCT_BITS = 25, 18, 18, 9
-#: Tag bits that travel with a pixel through the standalone ``pe_array`` (its default TAG_W).
-ARRAY_TAG_BITS = 12
+#: Bits of the descriptor's row and column counts and of a byte offset in the input buffer
+#: (``accelsim.rtl.params.DIM_BITS``, ``OFFSET_BITS``; a test checks them).
+DIM_BITS, OFFSET_BITS = 12, 24
+#: Tag bits that travel with a pixel through the PE array: ``pe_datapath``'s TAG_W, {last pixel of
+#: the tile, pixel of 2 x DIM_W bits}.
+ARRAY_TAG_BITS = 2 * DIM_BITS + 1
 #: Shortest register chain Yosys turns into a shift-register LUT (SRL16E), no reset.
 SRL_MIN_LENGTH = 3
 RESOURCE_NAMES = ("lut", "ff", "dsp", "bram36")
@@ -237,13 +241,16 @@ def tap_dsps(config: HwConfig) -> int:
 
 
 def tap(config: HwConfig) -> Resources:
-    """One tap without its product register: GSNQ decoder and shifter or multiplier (LUT, CARRY4, DSP)."""
+    """One tap: a shifter with its code decoding, or a multiplier by the uniform code (LUT, CARRY4, DSP)."""
     combinational = _measured_resources(_TAP_PART[config.pe.kind], config.act_bits, config.weight_bits)
     return combinational + Resources(dsp=tap_dsps(config))
 
 
-def adder(operands: int, bits: int) -> Resources:
-    """The sum of ``operands`` signed ``bits``-bit values (an adder loop of the RTL), no register."""
+def adder(operands: int, bits: int, negs: bool = False) -> Resources:
+    """The sum of ``operands`` signed ``bits``-bit values (an adder loop of the RTL), no register;
+    with ``negs``, each operand also brings a one-bit addend (a shift tap's negation bit)."""
+    if negs:
+        return _measured_resources("sum_neg", operands, bits)
     return _measured_resources("sum", operands, bits) if operands > 1 else Resources()
 
 
@@ -256,21 +263,34 @@ def row_select(config: HwConfig) -> Resources:
 
 
 def dsp_cascade(config: HwConfig) -> bool:
-    """Whether Yosys builds a unit's sum inside its DSP48s: every tap is one DSP48, so the adder
-    chain becomes the slices' post-adders (PCOUT -> PCIN cascade) and the product and sum
-    registers their M/P registers (``xilinx_dsp``)."""
+    """Whether Yosys builds a whole unit in its DSP48s: every tap is one DSP48, so the operand and
+    code registers become the slices' A/B registers, the product registers their M registers, the
+    adder chain their post-adders (PCOUT -> PCIN cascade) and the sum register the last P register
+    (``xilinx_dsp``): the unit has no fabric logic or flip-flops."""
     return tap_dsps(config) == 1
 
 
+def operand_registers(config: HwConfig) -> int:
+    """Flip-flops of a unit's operand register: its taps' activations (a KRP unit's selected row)."""
+    return pe_widths(config).taps * config.act_bits
+
+
+def unit_registers(config: HwConfig) -> int:
+    """Flip-flops of one PE unit (``pe_unit.v``): its operands, codes, tap products, the shift taps'
+    negation bits and its sum (a multiplier's negation bit is a constant 0, which Yosys removes)."""
+    widths = pe_widths(config)
+    negs = widths.taps if config.pe.kind.is_shift else 0
+    return operand_registers(config) + widths.taps * (config.weight_bits + widths.product) + negs + widths.unit_sum
+
+
 def pe_unit(config: HwConfig) -> Resources:
-    """One PE unit (``pe_unit.v``): taps, product registers, the adder tree and its sum register."""
+    """One PE unit (``pe_unit.v``): taps, the KRP row select, its registers and adder tree."""
     widths = pe_widths(config)
     taps = tap(config) * widths.taps + row_select(config)
     if dsp_cascade(config):
         return taps
-    product_ff = 0 if tap_dsps(config) else widths.product
-    registers = Resources(ff=widths.taps * product_ff + widths.unit_sum)
-    return taps + adder(widths.taps, widths.product) + registers
+    return taps + adder(widths.taps, widths.product, negs=config.pe.kind.is_shift) + \
+        Resources(ff=unit_registers(config))
 
 
 def _delay(bits: int, stages: int, reset: bool) -> Resources:
@@ -288,22 +308,36 @@ def array_row(config: HwConfig) -> Resources:
 
 
 def array_control(tag_bits: int = ARRAY_TAG_BITS) -> Resources:
-    """The array's control pipeline: valid (with reset) through 3 stages and the output valid;
-    first/last (3 stages) and the tag (4 stages) as shift-register LUTs."""
-    return _delay(1, 4, reset=True) + _delay(2, 3, reset=False) + _delay(tag_bits, 4, reset=False)
+    """The array's control pipeline: valid (with reset) through 4 stages and the output valid; first
+    and last (4 stages) and the tag (4 stages and its output register) as shift-register LUTs."""
+    return _delay(1, 5, reset=True) + _delay(2, 4, reset=False) + _delay(tag_bits, 5, reset=False)
 
 
 def pe_array(config: HwConfig) -> Resources:
-    """``tn*tm`` units, ``tn`` rows (column sum, accumulator, output), control (``pe_array.v``)."""
+    """``tn*tm`` units, ``tn`` rows (column sum, accumulator, output), control (``pe_array.v``).
+
+    Every row's unit ``j`` reads column ``j``'s window: a dense unit registers that window as is, so
+    Yosys merges the ``tn`` equal operand registers of a column into one (a KRP unit registers the
+    row its own weight item selects: nothing to merge).
+    """
     pe = config.pe
-    return pe_unit(config) * pe.units + array_row(config) * pe.tn + array_control()
+    units = pe_unit(config) * pe.units + array_row(config) * pe.tn + array_control()
+    if pe.kind.is_row_unit or dsp_cascade(config):
+        return units
+    return units + Resources(ff=-(pe.tn - 1) * pe.tm * operand_registers(config))
 
 
 def requant_lane(config: HwConfig) -> Resources:
-    """One requantization lane (``requant.v``): measured LUT/FF/CARRY, DSP48s of ``acc x 16`` bits."""
-    measured_lane = _measured_resources("requant", config.acc_bits, config.act_bits, ff=True)
+    """One requantization lane (``requant.v``): measured LUT/FF/CARRY, DSP48s of ``acc x 16`` bits.
+
+    A ``mult_lut`` core is synthesized without DSP48s (``accelsim.synth.targets``), so its lanes'
+    multipliers are LUTs: that lane is measured so too (``requant_lut``).
+    """
+    if config.pe.kind is PeKind.MULT_LUT:
+        return _measured_resources("requant_lut", config.acc_bits, config.act_bits, ff=True)
     product = config.acc_bits + REQUANT_MULTIPLIER_BITS
-    return measured_lane + Resources(dsp=multiplier_dsps(config.acc_bits, REQUANT_MULTIPLIER_BITS, product))
+    return _measured_resources("requant", config.acc_bits, config.act_bits, ff=True) + Resources(
+        dsp=multiplier_dsps(config.acc_bits, REQUANT_MULTIPLIER_BITS, product))
 
 
 # ------------------------------------------------------------------------------------ buffers
@@ -378,62 +412,153 @@ class ResourceEstimate:
         return _sum((self.pe_array, self.requant, self.buffers, self.control))
 
 
-#: The core's modules besides the PE array, the requantization lanes and the buffer RAMs, each
-#: measured in place in the core (``accelsim/synth/calibrate.py``), and the core's own registers
-#: (``core_glue``); a ``*_logic`` part is a module less what the model counts elsewhere (the
-#: buffers' RAMs; the datapath's array and requantization lanes).
+#: The core's parts besides the PE array, the requantization lanes and the buffer RAMs, each measured
+#: in place in the hierarchical core (``accelsim/synth/calibrate.py``): the controller (with its tile
+#: walkers), the DDR arbiter, each DMA engine (with its requester), each buffer's logic (the module
+#: less its RAMs), the datapath's logic (``pe_datapath`` and its vector lanes, less the PE array and
+#: the requantization lanes) and the core's own registers (``core_glue``).
 CONTROL_PARTS = ("controller", "ddr_arbiter", "dma_load_in", "dma_load_w", "dma_store", "datapath_logic",
                  "core_glue")
 BUFFER_LOGIC_PARTS = ("input_buffer_logic", "weight_buffer_logic", "output_buffer_logic")
+INFRASTRUCTURE_PARTS = CONTROL_PARTS + BUFFER_LOGIC_PARTS
 
 
-def control_keys(config: HwConfig) -> dict[str, tuple[int, ...]]:
-    """The number each measured module scales with, for ``config`` (the structure it replicates).
+@dataclass(frozen=True)
+class CoreShape:
+    """The numbers the core's modules are built from (``accelsim.rtl.params`` and the RTL's localparams).
 
-    A buffer's write logic is a crossbar: every write lane can reach every item slot of every
-    RAM, so it grows with lanes x slots x RAMs x item bits (input: ``tm*k*k`` banks of 2 RAMs,
-    ``beat`` lanes, ``slots`` activations; weight: per output channel ``interleave`` RAMs of
-    ``tm`` items, ``lanes`` lanes; output: per channel 2 RAMs, one lane). The input DMA's per-lane
-    bank and item arithmetic: banks x lanes. The weight DMA: its lanes' bits (each lane cuts an
-    item out of the beat and places it at a row, word and slot). The store DMA: ``tn`` x lanes.
-    Controller and the core's own registers (``core_glue``): ``tn``. Datapath sequencer, operand
-    registers and vector lanes (a ``tm``:1 column select and a ``tm``-operand max/sum tree per
-    lane): the units.
-    DDR arbiter: the beat bytes.
+    Attributes:
+        tn, tm, kernel, act_bits: the array and activation widths.
+        beat: DDR bytes per cycle.
+        copies: input-buffer copies; word: bytes of an input word; positions: run start positions in
+            two words; chunk_bits: bits one copy delivers (``kernel`` chunks of ``min(tm, tn)``
+            activations).
+        in_addr_bits: bits of a byte address of the input buffer (both halves).
+        item_bits: bits of one unit's weight item; weight_lanes: beats of a weight word;
+            param_lanes: beats of a parameter word; weight_word_bits: bits of a weight-word address.
+        out_rams: output memories; out_row_bits: bits of an output-memory row; pixel_beats:
+            beats of one output pixel (1 when a beat holds one or more pixels).
     """
-    pe, a = config.pe, config.act_bits
-    beat, item = config.ddr.bytes_per_cycle, pe_widths(config).item
-    banks = pe.tm * pe.kernel_max * pe.kernel_max
-    slots, lanes, interleave, w_half = beat, beat, 1, config.buffers.weight_depth
-    return {
-        "controller": (pe.tn,),
-        "ddr_arbiter": (beat,),
-        "dma_load_in": (banks * beat,),
-        "input_buffer_logic": (banks * 2 * beat * slots * a,),
-        "dma_load_w": (lanes * (item + bits_for(pe.tn) + bits_for(2 * w_half) + bits_for(pe.tm)),),
-        "weight_buffer_logic": (pe.tn * interleave * lanes * pe.tm * item,),
-        "dma_store": (pe.tn * beat,),
-        "output_buffer_logic": (pe.tn * 2 * slots * a,),
-        "datapath_logic": (pe.units,),
-        "core_glue": (pe.tn,),
-    }
+
+    tn: int
+    tm: int
+    kernel: int
+    act_bits: int
+    beat: int
+    copies: int
+    word: int
+    positions: int
+    chunk_bits: int
+    in_addr_bits: int
+    item_bits: int
+    weight_lanes: int
+    param_lanes: int
+    weight_word_bits: int
+    out_rams: int
+    out_row_bits: int
+    pixel_beats: int
+
+    @property
+    def units(self) -> int:
+        """PE units."""
+        return self.tn * self.tm
 
 
-def _modules(config: HwConfig, names: Sequence[str]) -> Resources:
-    keys = control_keys(config)
-    return _sum([_measured_resources(name, *keys[name], ff=True, dsp=True) for name in names])
+def core_shape(config: HwConfig) -> CoreShape:
+    """The shape of the core's modules for ``config`` (``hw.geometry``, as ``rtl.params`` passes it)."""
+    pe, beat = config.pe, config.ddr.bytes_per_cycle
+    word = input_word_bytes(config)
+    in_half = ceil_div(config.buffers.input_bytes, 2 * word) * 2 * word
+    chunk = min(pe.tm, pe.tn)
+    rams = output_rams(config)
+    pixel_bytes = ceil_div(pe.tn * config.act_bits, 8)
+    return CoreShape(
+        tn=pe.tn, tm=pe.tm, kernel=pe.kernel_max, act_bits=config.act_bits, beat=beat,
+        copies=input_copies(config), word=word, positions=2 * word // chunk,
+        chunk_bits=pe.kernel_max * chunk * 8, in_addr_bits=bits_for(2 * in_half),
+        item_bits=pe_widths(config).item, weight_lanes=weight_row_bytes(config) // beat,
+        param_lanes=param_beats(config), weight_word_bits=bits_for(2 * config.buffers.weight_depth),
+        out_rams=rams, out_row_bits=bits_for(2 * ceil_div(config.buffers.output_depth, rams)),
+        pixel_beats=max(1, pixel_bytes // beat),
+    )
+
+
+def _index_bits(count: int) -> int:
+    """Bits of an index of ``count`` things, at least 1 (the RTL's ``(N > 1) ? $clog2(N) : 1``)."""
+    return max(1, bits_for(count))
+
+
+def infrastructure_key(config: HwConfig, part: str) -> tuple[int, int]:
+    """The point of the measured grid a part is read at: (its structural size, DDR beat bits).
+
+    The size is the number of output channels ``tn`` (what the datapath's lanes, the parameter
+    words, the store width and the controller's constants follow), except for the input buffer,
+    whose logic is the run extraction: a rotation of the two words by the run's start, which Yosys
+    builds as a shifter of one stage per bit of the start, so it grows with copies x delivered
+    bits x start bits.
+    """
+    shape = core_shape(config)
+    if part == "input_buffer_logic":
+        return shape.copies * shape.chunk_bits * bits_for(shape.positions), 8 * shape.beat
+    return shape.tn, 8 * shape.beat
+
+
+def declared_ff(config: HwConfig, part: str) -> int:
+    """The flip-flops of ``part`` the model counts from the RTL's registers (``docs/resources.md``).
+
+    These are the registers whose width follows the configuration in other ways than the grid's
+    key does; the rest of a part's flip-flops (the measured count less these) is read off the
+    grid like its LUTs. Input DMA: the beat register and the beat counter. Weight DMA: the beat
+    register and its word, lane and parameter-lane counters (each twice, the lane count three
+    times). Store DMA: the pixel counters, a pixel's slice counters and the first memory. Input
+    buffer: each copy's run start. Weight buffer: the parameter lanes of both halves. Datapath:
+    the operand registers (the ``tm`` windows, every unit's item), the lanes' column, group and
+    enable, the copies' read addresses and offsets, and the offset of a group's slice of a block
+    (only when ``tm < tn``).
+    """
+    shape = core_shape(config)
+    beat_bits = 8 * shape.beat
+    if part == "dma_load_in":
+        return beat_bits + shape.in_addr_bits - bits_for(shape.beat)
+    if part == "dma_load_w":
+        return (beat_bits + 3 * _index_bits(shape.weight_lanes) + 2 * shape.weight_word_bits
+                + 2 * _index_bits(shape.param_lanes))
+    if part == "dma_store":
+        pixel_bits = max(shape.out_row_bits + bits_for(shape.out_rams) + 1, DIM_BITS + 1)
+        slices = 2 * _index_bits(shape.pixel_beats) if shape.pixel_beats > 1 else 0
+        first = bits_for(shape.out_rams)
+        return 2 * pixel_bits + slices + first
+    if part == "input_buffer_logic":
+        return shape.copies * bits_for(shape.positions)
+    if part == "weight_buffer_logic":
+        return 2 * shape.param_lanes * beat_bits
+    if part == "datapath_logic":
+        windows = shape.tm * shape.kernel * shape.kernel * shape.act_bits
+        # a lane's channel lies at most (tm - 1 + tn - 1) / tm input groups after the tile's first
+        groups = bits_for((2 * shape.tm + shape.tn - 2) // shape.tm)
+        lanes = shape.tn * (_index_bits(shape.tm) + groups + 1)
+        slice_offset = OFFSET_BITS if shape.tm < shape.tn else 0  # tm-channel slices of a block
+        return (windows + shape.units * shape.item_bits + lanes + (2 * shape.copies - 1) * shape.in_addr_bits
+                + slice_offset)
+    return 0
+
+
+def infrastructure_part(config: HwConfig, part: str) -> Resources:
+    """One part of :data:`INFRASTRUCTURE_PARTS`: LUT, CARRY4, DSP48 and the undeclared flip-flops
+    interpolated over the grid at :func:`infrastructure_key`, plus :func:`declared_ff`."""
+    measured_part = _measured_resources(part, *infrastructure_key(config, part), ff=True, dsp=True)
+    return measured_part + Resources(ff=declared_ff(config, part))
 
 
 def control(config: HwConfig) -> Resources:
-    """Controller, DMA engines, DDR arbiter, the datapath's sequencer, operand registers and vector
-    lanes, and the core's own registers, interpolated (linearly in the number each scales with)
-    between measured module sizes."""
-    return _modules(config, CONTROL_PARTS)
+    """Controller, DMA engines, DDR arbiter, the datapath's logic and the core's own registers."""
+    return _sum([infrastructure_part(config, part) for part in CONTROL_PARTS])
 
 
 def buffers(config: HwConfig) -> Resources:
-    """The three buffers: their RAMs (Yosys's memory mapping) and their write/read logic (measured)."""
-    return _sum([group.resources for group in buffer_memories(config)]) + _modules(config, BUFFER_LOGIC_PARTS)
+    """The three buffers: their RAMs (Yosys's memory mapping) and their logic (measured)."""
+    return _sum([group.resources for group in buffer_memories(config)] +
+                [infrastructure_part(config, part) for part in BUFFER_LOGIC_PARTS])
 
 
 def estimate_resources(config: HwConfig) -> ResourceEstimate:
@@ -547,7 +672,7 @@ def require_fits(config: HwConfig, source: str = "configuration") -> None:
         return
     key = report.limiting
     have = getattr(report.device, key)
-    hint = "reduce buffers.*_depth or pe.tn" if key == "bram36" else "reduce pe.tn or pe.tm"
+    hint = "reduce the buffers or pe.tn" if key == "bram36" else "reduce pe.tn or pe.tm"
     raise ConfigError(
         f"the design of {source} must fit device {report.device.name!r}: it needs {report.need[key]:,g} "
         f"{key.upper()} but the device has {have:,}; {hint}"

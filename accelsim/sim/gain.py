@@ -104,7 +104,9 @@ def max_units(config: HwConfig, kind: PeKind, budget: dict[str, float], device: 
 
 def _fastest(network: IntegerNetwork, config: HwConfig, kind: PeKind, budget: dict[str, float],
              device: Device, scope: str) -> GainRow:
-    """The lowest-latency array of ``kind`` over :data:`TM_CHOICES` (each with its largest ``tn``)."""
+    """The lowest-latency array of ``kind`` over :data:`TM_CHOICES` (each with its largest ``tn``); an
+    array the network cannot run on (a buffer too small for one of its tiles, e.g. the weight words
+    of a wide linear layer on a narrow array) is skipped."""
     best: GainRow | None = None
     limiting = "lut"
     for tm in TM_CHOICES:
@@ -112,7 +114,10 @@ def _fastest(network: IntegerNetwork, config: HwConfig, kind: PeKind, budget: di
         if tn == 0:
             continue
         sized = dataclasses.replace(_with_array(config, kind, tn, tm), device=device.name)
-        result = simulate(network, sized, keep_trace=False)
+        try:
+            result = simulate(network, sized, keep_trace=False)
+        except ConfigError:
+            continue  # the network cannot run on this array (a buffer too small for one of its tiles)
         if best is None or result.total_cycles < best.cycles:
             best = GainRow(kind, tn, tm, tn * tm, estimate_resources(sized).total, limiting,
                            result.total_cycles, result.latency_ms, 0.0)
@@ -125,8 +130,7 @@ def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 
 
     ``scope`` is what the budget holds (``accelsim.hw.resources.FIT_SCOPES``): ``"pe_array"``, the
     paper's comparison (the PE array, the part the kinds differ in), or ``"total"``, the whole
-    accelerator (buffers, DMA and control included: in our RTL their DMA write crossbars, which
-    grow with ``tn`` and ``tm``, dominate; ``docs/resources.md``).
+    accelerator (requantization lanes, buffers, DMA and control included; ``docs/resources.md``).
 
     A kind of which not one unit fits has ``tn = 0`` (and no latency).
 

@@ -4,17 +4,23 @@ The analytical model (``accelsim/hw/resources.py``) builds a PE unit from its ta
 tree and (KRP) its row select, and the array from units, column adder trees and accumulators. The
 LUT and CARRY4 counts of those parts come from synthesizing each part alone with Yosys over a grid
 of its own widths; never from the units, arrays or cores the model is validated on. The model
-takes flip-flops from the structure (the RTL's registers), except inside the parts that own their
-registers (accumulator, requantization lane), and DSP48s and BRAM from Yosys's rules (multiplier
-split, memory mapping), so the table's FF counts of the other parts are zero or unused.
+takes the flip-flops of these parts from the RTL's registers, except inside the parts that own
+their registers (accumulator, requantization lane), and DSP48s and BRAM from Yosys's rules
+(multiplier split, memory mapping).
 
-Parts: ``pe_tap`` of the RTL library for each tap kind (shift, LUT multiplier, DSP multiplier),
-the sums ``calib_sum`` (the adder loops of ``pe_unit.v`` / ``pe_array.v``), the KRP row select
-``calib_select``, one accumulator ``calib_accumulate`` (``accelsim/synth/verilog``) and one
-requantization lane ``requant``; and the core's other modules (controller, DMA engines, DDR
-arbiter, the buffers' write logic, the datapath's sequencer and vector lanes), each measured in
-place in ``accel_core`` (:func:`control_parts`). ``python validation/calibrate_resources.py``
-(about 25 minutes on one core; cached) regenerates the table after the RTL changes.
+Parts (``accelsim/synth/verilog``): one tap of each kind (``pe_tap`` of the RTL library: shift, LUT
+multiplier, DSP multiplier) with its product register (``calib_tap``: as in the unit, where the
+register takes part of the tap's last level), the sums ``calib_sum`` (the adder loops of
+``pe_unit.v``, with the shift taps' negation bits, and ``pe_array.v``), the KRP row select with
+its operand register ``calib_select``, one accumulator ``calib_accumulate`` and one
+requantization lane ``requant`` (also with ``-nodsp``, as a ``mult_lut`` core is synthesized: its
+multiplier in LUTs). The core's other modules (:data:`~accelsim.hw.resources.INFRASTRUCTURE_PARTS`)
+are measured in place: the whole core,
+hierarchical as it is synthesized (``Design.CORE``), with the PE array a black box, at the
+:data:`INFRASTRUCTURE_POINTS`; each module's cells come from the hierarchy's statistics, less its
+buffer RAMs and the flip-flops the model declares from the RTL
+(:func:`~accelsim.hw.resources.declared_ff`). ``python validation/calibrate_resources.py``
+regenerates the table after the RTL changes (cached per design).
 """
 
 from __future__ import annotations
@@ -25,19 +31,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..hw.config import HwConfig, PeKind
-from ..hw.resources import buffer_memories, control_keys, product_bits_of, shift_bits_of
+from ..hw.resources import (
+    INFRASTRUCTURE_PARTS,
+    buffer_memories,
+    declared_ff,
+    infrastructure_key,
+    product_bits_of,
+    shift_bits_of,
+)
+from .cells import CellCounts
 from .sources import closure
 from .targets import Design, synth_target
-from .yosys import SynthesisResult, SynthTarget, Yosys
+from .yosys import SynthTarget, Yosys
 
 #: Folder of the calibration-only Verilog parts.
 CALIBRATION_VERILOG = Path(__file__).parent / "verilog"
 #: Activation and weight widths the tap parts are measured at.
 TAP_ACT_BITS = (4, 6, 8, 10, 12, 14, 16)
 TAP_WEIGHT_BITS = (2, 3, 4, 5)
-#: Operand counts and widths of the sums (the unit's taps, the column's ``tm``).
-SUM_OPERANDS = (2, 3, 4, 5, 8, 9, 16, 32)
-SUM_BITS = (12, 16, 23, 31)
+#: Operand counts and widths of the sums (a unit's taps, a column's ``tm`` unit sums).
+SUM_OPERANDS = (2, 3, 4, 8, 9, 16, 32)
+SUM_BITS = (10, 14, 18, 22, 26)
 #: Rows of the KRP select (``kernel_max``) and activation widths.
 SELECT_ROWS = (2, 3, 4, 5, 7)
 SELECT_ACT_BITS = (4, 8, 16)
@@ -45,145 +59,146 @@ SELECT_ACT_BITS = (4, 8, 16)
 ACC_BITS = (16, 24, 32, 48)
 ACCUMULATE_ADDEND_BITS = 27
 REQUANT_ACT_BITS = (4, 8, 16)
-#: Tap kinds: (part name, pe_tap MULT, USE_DSP, Yosys may use DSP48s).
-TAP_KINDS = (("tap_shift", 0, 0, True), ("tap_mult_lut", 1, 0, False), ("tap_mult_dsp", 1, 1, True))
-#: The core's other modules are measured at these PE arrays (kind, tn, tm, weight bits) of the
-#: default configuration: two sizes, and dense kinds and other weight widths for the parts that
-#: scale with the weight word.
-CONTROL_ARRAYS = ((PeKind.KRP_GSNQ, 4, 2, 4), (PeKind.KRP_GSNQ, 8, 4, 4), (PeKind.GSNQ_SHIFT, 4, 2, 4),
-                  (PeKind.GSNQ_SHIFT, 4, 2, 2), (PeKind.KRP_GSNQ, 4, 2, 2))
-#: Control parts measured at every array of CONTROL_ARRAYS (the others at the first two).
-WEIGHT_WORD_PARTS = ("dma_load_w", "weight_buffer")
+#: Tap kinds: (part name, pe_tap MULT, Yosys may use DSP48s).
+TAP_KINDS = (("tap_shift", 0, True), ("tap_mult_lut", 1, False), ("tap_mult_dsp", 1, True))
+#: The KRP arrays (tn, tm) and DDR beats (bytes) the core's other modules are measured at: 4 x 2,
+#: 8 x 4 and 16 x 8 arrays at 8 and 32 bytes per cycle, and a 32 x 8 array at 8 bytes (the large
+#: arrays of a parallelism-gain search). The PE kind changes nothing in these modules but the
+#: width of the weight items, whose registers the model declares (their multiplexer between a
+#: full item and a 1x1 code becomes the registers' synchronous reset).
+INFRASTRUCTURE_POINTS = tuple((tn, tm, beat) for beat in (8, 32) for tn, tm in ((4, 2), (8, 4), (16, 8))) + (
+    (32, 8, 8),)
+#: The core's module that is a black box in the infrastructure measurement (composed from its parts).
+ARRAY_MODULES = ("pe_array",)
+#: The RTL modules of each infrastructure part (each with its sub-modules); the datapath's logic is
+#: ``pe_datapath`` with its vector lanes, less the requantization lanes (the array is a black box).
+PART_MODULES = {
+    "controller": "controller", "ddr_arbiter": "ddr_arbiter", "dma_load_in": "dma_load_in",
+    "dma_load_w": "dma_load_w", "dma_store": "dma_store", "datapath_logic": "pe_datapath",
+    "input_buffer_logic": "input_buffer", "weight_buffer_logic": "weight_buffer",
+    "output_buffer_logic": "output_buffer",
+}
+
+Counts = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class Part:
-    """One calibration measurement: the part, its grid key, and the module to synthesize.
-
-    ``minus`` are synthesized too and their counts subtracted (the PE array and requantization
-    lanes inside ``pe_datapath``, with their multiplicity); ``minus_memories`` are the LUT and FF
-    of a buffer's RAMs (their own part of the model), subtracted from the buffer module.
-    """
+    """One calibration measurement of a PE part: the part, its grid key, and the module to synthesize."""
 
     part: str
     key: tuple[int, ...]
     target: SynthTarget
-    minus: tuple[tuple[SynthTarget, int], ...] = ()
-    minus_memories: tuple[int, int] = (0, 0)
 
 
 def _calibration_target(top: str, **parameters: int) -> SynthTarget:
     return SynthTarget(top, tuple(parameters.items()), closure(top, CALIBRATION_VERILOG))
 
 
-#: The modules ``accel_core`` instantiates, in the model's parts (``CONTROL_PARTS``, ``BUFFER_LOGIC_PARTS``).
-CORE_MODULES = ("controller", "ddr_arbiter", "dma_load_in", "input_buffer", "dma_load_w", "weight_buffer",
-                "pe_datapath", "output_buffer", "dma_store")
-
-
-def in_core_target(config: HwConfig, module: str | None) -> SynthTarget:
-    """``accel_core`` of ``config``, hierarchical, with every module but ``module`` a black box (all of
-    them for ``None``: the core's own registers and glue)."""
-    core = synth_target(config, Design.CORE)
-    return dataclasses.replace(core, black_boxes=tuple(name for name in CORE_MODULES if name != module))
-
-
-def control_config(kind: PeKind, tn: int, tm: int, weight_bits: int) -> HwConfig:
-    """The default configuration with a ``tn x tm`` array of ``kind`` and ``weight_bits`` (no fit check)."""
+def infrastructure_config(tn: int, tm: int, beat: int) -> HwConfig:
+    """The default configuration with a ``tn x tm`` array and a DDR beat of ``beat`` bytes (no fit check)."""
     base = HwConfig()
-    return dataclasses.replace(base, weight_bits=weight_bits,
-                               pe=dataclasses.replace(base.pe, kind=kind, tn=tn, tm=tm))
+    return dataclasses.replace(base, pe=dataclasses.replace(base.pe, tn=tn, tm=tm),
+                               ddr=dataclasses.replace(base.ddr, bytes_per_cycle=beat))
 
 
-def control_parts() -> Iterator[Part]:
-    """The core's modules other than the PE array, requantization lanes and buffer RAMs.
-
-    Each module is measured in its place: ``accel_core`` synthesized hierarchically, as the core is
-    (``Design.CORE``), with every other module a black box, less the core's own glue (all modules
-    black boxes; its own part). Synthesized alone as a top, a module can come out differently (the
-    datapath's address multipliers: 19 DSP48 as a top, 13 inside the core), and flattened alone
-    it loses up to a third of the LUTs its RAM sub-modules keep in the hierarchy (the default input
-    buffer: 31.9k flattened, 51.9k in place).
-    """
-    for index, (kind, tn, tm, weight_bits) in enumerate(CONTROL_ARRAYS):
-        config = control_config(kind, tn, tm, weight_bits)
-        keys = control_keys(config)
-        memories = {group.name: group for group in buffer_memories(config)}
-        glue = in_core_target(config, None)
-        if index < 2:
-            yield Part("core_glue", keys["core_glue"], glue)
-        for module in CORE_MODULES:
-            if index >= 2 and module not in WEIGHT_WORD_PARTS:
-                continue
-            part_name = module.removesuffix("_buffer") + "_buffer_logic" if module.endswith("_buffer") else module
-            minus: tuple[tuple[SynthTarget, int], ...] = ((glue, 1),)
-            minus_memories = (0, 0)
-            if module == "pe_datapath":
-                part_name = "datapath_logic"
-                minus += ((synth_target(config, Design.ARRAY), 1), (synth_target(config, Design.REQUANT), tn))
-            if module.endswith("_buffer"):
-                group = memories[module.removesuffix("_buffer")]
-                minus_memories = (group.resources.lut, group.resources.ff)
-            yield Part(part_name, keys[part_name], in_core_target(config, module), minus, minus_memories)
+def infrastructure_target(config: HwConfig) -> SynthTarget:
+    """``accel_core`` of ``config``, hierarchical as the core is, the PE array a black box: everything
+    else, each module in its place."""
+    return dataclasses.replace(synth_target(config, Design.CORE), black_boxes=ARRAY_MODULES)
 
 
-def parts() -> Iterator[Part]:
-    """Every measurement of the calibration grid."""
-    for name, mult, use_dsp, dsp_allowed in TAP_KINDS:
+def pe_parts() -> Iterator[Part]:
+    """Every PE-side measurement of the calibration grid."""
+    tap_files = closure("pe_tap") + closure("calib_tap", CALIBRATION_VERILOG)
+    for name, mult, dsp_allowed in TAP_KINDS:
         for w in TAP_WEIGHT_BITS:
             for a in TAP_ACT_BITS:
-                params = {"MULT": mult, "USE_DSP": use_dsp, "A": a, "W": w, "SHIFT_W": shift_bits_of(w),
-                          "PROD_W": product_bits_of(a, w)}
-                yield Part(name, (a, w), SynthTarget("pe_tap", tuple(params.items()), use_dsp=dsp_allowed))
-    for n in SUM_OPERANDS:
-        for p in SUM_BITS:
-            yield Part("sum", (n, p), _calibration_target("calib_sum", N=n, P=p))
+                kind = PeKind.MULT_DSP if mult else PeKind.GSNQ_SHIFT
+                params = {"MULT": mult, "A": a, "W": w, "SHIFT_W": shift_bits_of(w),
+                          "PROD_W": product_bits_of(kind, a, w)}
+                yield Part(name, (a, w), SynthTarget("calib_tap", tuple(params.items()), tap_files,
+                                                     use_dsp=dsp_allowed))
+    for neg, name in ((0, "sum"), (1, "sum_neg")):
+        for n in SUM_OPERANDS:
+            for p in SUM_BITS:
+                yield Part(name, (n, p), _calibration_target("calib_sum", N=n, P=p, NEG=neg))
     for a in SELECT_ACT_BITS:
         for k in SELECT_ROWS:
             yield Part("select", (k, a), _calibration_target("calib_select", K=k, A=a))
     for acc in ACC_BITS:
         yield Part("accumulate", (acc,), _calibration_target("calib_accumulate", S=ACCUMULATE_ADDEND_BITS,
                                                               ACC_W=acc))
-    for acc in ACC_BITS:
-        for a in REQUANT_ACT_BITS:
-            yield Part("requant", (acc, a), SynthTarget("requant", (("ACC_W", acc), ("A", a))))
-    yield from control_parts()
+    for name, use_dsp in (("requant", True), ("requant_lut", False)):
+        for acc in ACC_BITS:
+            for a in REQUANT_ACT_BITS:
+                yield Part(name, (acc, a), SynthTarget("requant", (("ACC_W", acc), ("A", a)), use_dsp=use_dsp))
+
+
+def _counts(cells: CellCounts) -> Counts:
+    return cells.lut, cells.ff, cells.carry, cells.dsp
+
+
+def infrastructure_parts(config: HwConfig, modules: dict[str, CellCounts]) -> dict[str, Counts]:
+    """(LUT, FF, CARRY4, DSP48) of each infrastructure part in one measured core, each less its buffer
+    RAMs (Yosys's mapping, counted by the model apart) and the flip-flops the model declares (the
+    datapath also less its requantization lanes, a part of their own)."""
+    memories = {f"{group.name}_buffer_logic": group.resources for group in buffer_memories(config)}
+    lanes = _counts(modules["requant"])
+    parts: dict[str, Counts] = {}
+    for part in INFRASTRUCTURE_PARTS:
+        if part == "core_glue":
+            continue
+        lut, ff, carry, dsp = _counts(modules.get(PART_MODULES[part], CellCounts()))
+        if part in memories:
+            lut, ff = lut - memories[part].lut, ff - memories[part].ff
+        if part == "datapath_logic":
+            lut, ff, carry, dsp = (lut - lanes[0], ff - lanes[1], carry - lanes[2], dsp - lanes[3])
+        parts[part] = (lut, ff - declared_ff(config, part), carry, dsp)
+    top = _counts(modules["accel_core"])
+    glue = [top[i] - sum(_counts(modules.get(PART_MODULES[part], CellCounts()))[i] for part in PART_MODULES)
+            for i in range(4)]
+    parts["core_glue"] = (glue[0], glue[1] - declared_ff(config, "core_glue"), glue[2], glue[3])
+    return parts
 
 
 def measure(runner: Yosys, progress: Callable[[str], None] = lambda line: None
-            ) -> tuple[dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]], str]:
-    """``{part: {key: (lut, ff, carry, dsp)}}`` over the grid, and the Yosys banner."""
-    table: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]] = {}
-    for item in parts():
+            ) -> tuple[dict[str, dict[tuple[int, ...], Counts]], str]:
+    """``{part: {key: (lut, ff, carry, dsp)}}`` over the grid, and the Yosys banner.
+
+    Infrastructure parts hold, per (size, beat bits), the measured counts less the declared
+    flip-flops.
+    """
+    table: dict[str, dict[tuple[int, ...], Counts]] = {}
+    for item in pe_parts():
         result = runner.synthesize(item.target)
-        counts = _minus(result, item, runner)
-        table.setdefault(item.part, {})[item.key] = counts
-        progress(f"{item.part} {item.key}: {counts[0]} LUT, {counts[1]} FF, {counts[2]} CARRY4, {counts[3]} DSP"
+        table.setdefault(item.part, {})[item.key] = _counts(result.counts)
+        progress(f"{item.part} {item.key}: {result.lut} LUT, {result.carry} CARRY4, {result.dsp} DSP"
                  f"{' (cached)' if result.cached else f' ({result.seconds:.1f} s)'}")
+    for tn, tm, beat in INFRASTRUCTURE_POINTS:
+        config = infrastructure_config(tn, tm, beat)
+        result = runner.synthesize(infrastructure_target(config))
+        parts = infrastructure_parts(config, dict(result.modules))
+        progress(f"infrastructure {tn}x{tm} beat {beat}: "
+                 + ", ".join(f"{part} {counts[0]} LUT / {counts[1]} FF" for part, counts in parts.items())
+                 + (" (cached)" if result.cached else f" ({result.seconds:.1f} s)"))
+        for part, counts in parts.items():
+            table.setdefault(part, {})[infrastructure_key(config, part)] = counts
     return table, runner.tool.banner
 
 
-def _minus(result: SynthesisResult, item: Part, runner: Yosys) -> tuple[int, int, int, int]:
-    """(LUT, FF, CARRY4, DSP) of ``result`` less the part's subtracted designs and memories."""
-    lut, ff, carry, dsp = result.lut - item.minus_memories[0], result.ff - item.minus_memories[1], result.carry, result.dsp
-    for target, count in item.minus:
-        other = runner.synthesize(target)
-        lut, ff, carry, dsp = (lut - count * other.lut, ff - count * other.ff, carry - count * other.carry,
-                               dsp - count * other.dsp)
-    return lut, ff, carry, dsp
-
-
-def render(table: dict[str, dict[tuple[int, ...], tuple[int, int, int, int]]], banner: str) -> str:
+def render(table: dict[str, dict[tuple[int, ...], Counts]], banner: str) -> str:
     """The Python source of ``accelsim/hw/calibration.py``."""
     lines = [
         '"""Measured LUT, FF, CARRY4 and DSP48 counts of the parts of the resource model (generated; do not edit).',
         "",
         f"Made by ``python validation/calibrate_resources.py`` with {banner}",
-        "(``synth_xilinx -family xc7``, ``-flatten``; the core's modules in place in the hierarchical core);",
-        "what each part is: ``accelsim/synth/calibrate.py``.",
-        "Keys: tap_* (act_bits, weight_bits); sum (operands, operand bits); select (kernel_max,",
-        "act_bits); accumulate (acc_bits,); requant (acc_bits, act_bits); the core's other modules:",
-        "the structural size of ``accelsim.hw.resources.control_keys`` (e.g. a buffer's crossbar bits).",
+        "(``synth_xilinx -family xc7``; PE parts ``-flatten``, the core's other modules in place in the",
+        "hierarchical core); what each part is: ``accelsim/synth/calibrate.py``.",
+        "Keys: tap_* (act_bits, weight_bits); sum, sum_neg (operands, operand bits); select (kernel_max,",
+        "act_bits); accumulate (acc_bits,); requant, requant_lut (acc_bits, act_bits); the core's",
+        "other modules (size, DDR beat bits) of ``accelsim.hw.resources.infrastructure_key``, their FF less",
+        "the declared ones.",
         '"""',
         "",
         "from __future__ import annotations",

@@ -20,9 +20,11 @@ utilization report, which the KRP paper quotes, counts the same primitives this 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from ..errors import ToolError
 
@@ -131,6 +133,79 @@ def _without_hierarchy_listing(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.strip() or any(c in line for c in '"{}[]'))
 
 
+def _stat_modules(text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The parsed ``stat -json`` output and its ``modules`` entry."""
+    try:
+        data = json.loads(_without_hierarchy_listing(text))
+        modules = data["modules"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ToolError(f"yosys stat output must be JSON with a 'modules' entry, not {text[:80]!r}") from error
+    if not isinstance(modules, dict):
+        raise ToolError(f"yosys stat's 'modules' must be a mapping, not {type(modules).__name__}")
+    return data, modules
+
+
+def base_name(module: str) -> str:
+    """A module's name without Yosys's escape and parameter prefix (``$paramod$<hash>\\pe_unit`` -> ``pe_unit``)."""
+    return module.rsplit("\\", 1)[-1]
+
+
+def parse_stat_modules(text: str) -> dict[str, CellCounts]:
+    """The cells of every module of a hierarchical design, its sub-modules included, summed over its
+    instances, by module name (all parameterizations of a module together).
+
+    For the top module this is the design's count; for ``controller`` it is the controller and its
+    tile walkers. Raises:
+        ToolError: the text is not ``stat -json`` output.
+    """
+    _, modules = _stat_modules(text)
+    own = {name: dict(entry.get("num_cells_by_type", {})) for name, entry in modules.items()
+           if isinstance(entry, dict)}
+    subtree: dict[str, Counter[str]] = {}
+
+    def cells_of(name: str) -> Counter[str]:
+        if name not in subtree:
+            total: Counter[str] = Counter()
+            for cell, count in own[name].items():
+                if cell in own:
+                    for leaf, leaves in cells_of(cell).items():
+                        total[leaf] += count * leaves
+                else:
+                    total[cell] += count
+            subtree[name] = total
+        return subtree[name]
+
+    instances: Counter[str] = Counter({name: 1 for name in own
+                                       if not any(name in cells for cells in own.values())})
+    for name in _top_down(own):
+        for cell, count in own[name].items():
+            if cell in own:
+                instances[cell] += instances[name] * count
+    result: dict[str, Counter[str]] = {}
+    for name, count in instances.items():
+        merged = result.setdefault(base_name(name), Counter())
+        for cell, cells in cells_of(name).items():
+            merged[cell] += count * cells
+    return {name: CellCounts.from_cells(cells) for name, cells in result.items()}
+
+
+def _top_down(own: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """The modules of ``own`` ordered so that every module comes before the modules it instantiates."""
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for parent, cells in own.items():
+            if name in cells:
+                visit(parent)
+        order.append(name)
+
+    for name in own:
+        visit(name)
+    return order
+
+
 def parse_stat_json(text: str, top: str) -> CellCounts:
     """The cell counts of ``top`` from the output of Yosys's ``stat -json``.
 
@@ -140,11 +215,7 @@ def parse_stat_json(text: str, top: str) -> CellCounts:
     Raises:
         ToolError: the text is not ``stat -json`` output or lists no module ``top``.
     """
-    try:
-        data = json.loads(_without_hierarchy_listing(text))
-        modules = data["modules"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise ToolError(f"yosys stat output must be JSON with a 'modules' entry, not {text[:80]!r}") from error
+    data, modules = _stat_modules(text)
     entry = data.get("design") or modules.get(f"\\{top}") or modules.get(top)
     if not isinstance(entry, dict) or not isinstance(entry.get("num_cells_by_type", {}), dict):
         names = ", ".join(name.lstrip("\\") for name in modules) or "none"

@@ -8,7 +8,9 @@ Each design is one module of the RTL library with the Verilog parameters a confi
 - ``requant``: one requantization lane (``requant``);
 - ``core``: the whole accelerator core (``accel_core``: controller, DMA engines, DDR arbiter,
   buffers, PE datapath) with the parameters of ``accelsim.rtl.params.rtl_parameters``,
-  synthesized hierarchically (each distinct module once: a flattened core took over an hour).
+  synthesized hierarchically (each distinct module once: a flattened core took over an hour),
+  except that the PE array's units and taps are flattened into it (:data:`CORE_INLINE`), so the
+  core's array is the ``array`` design (same parameters, its tag included).
 
 ``mult_lut`` designs are synthesized with ``-nodsp``: Yosys 0.23 ignores the RTL's
 ``(* use_dsp = "no" *)`` and would put the LUT multipliers on DSP48s (in ``core`` this also moves
@@ -22,7 +24,7 @@ import re
 
 from ..errors import ConfigError
 from ..hw.config import HwConfig, PeKind
-from ..hw.resources import pe_widths
+from ..hw.resources import ARRAY_TAG_BITS, pe_widths
 from .sources import closure, module_files, rtl_library
 from .yosys import SynthTarget
 
@@ -40,6 +42,10 @@ class Design(str, enum.Enum):
         """The RTL module."""
         return {"unit": "pe_unit", "array": "pe_array", "requant": "requant", "core": "accel_core"}[self.value]
 
+
+#: Modules flattened into their parent in the otherwise hierarchical core: the PE array's units and
+#: taps, so that the array is optimized across them as the ``array`` design is (and as Vivado does).
+CORE_INLINE = ("pe_unit", "pe_tap")
 
 _PARAMETER = re.compile(r"\bparameter\s+(?:integer\s+)?([A-Za-z_]\w*)")
 
@@ -70,7 +76,8 @@ def design_parameters(config: HwConfig, design: Design) -> dict[str, int]:
     if design is Design.UNIT:
         return _pe_parameters(config)
     if design is Design.ARRAY:
-        return {**_pe_parameters(config), "TN": config.pe.tn, "TM": config.pe.tm, "ACC_W": config.acc_bits}
+        return {**_pe_parameters(config), "TN": config.pe.tn, "TM": config.pe.tm, "ACC_W": config.acc_bits,
+                "TAG_W": ARRAY_TAG_BITS}
     if design is Design.REQUANT:
         return {"ACC_W": config.acc_bits, "A": config.act_bits}
     from ..rtl.params import rtl_parameters  # the RTL's own parameter rules, one definition
@@ -91,5 +98,7 @@ def synth_target(config: HwConfig, design: Design | str) -> SynthTarget:
         choices = ", ".join(repr(item.value) for item in Design)
         raise ConfigError(f"design must be one of {choices}, not {design!r}") from None
     parameters = design_parameters(config, design)
+    core = design is Design.CORE
     return SynthTarget(design.module, tuple(parameters.items()), closure(design.module),
-                       use_dsp=config.pe.kind is not PeKind.MULT_LUT, flatten=design is not Design.CORE)
+                       use_dsp=config.pe.kind is not PeKind.MULT_LUT, flatten=not core,
+                       inline=CORE_INLINE if core else ())

