@@ -8,9 +8,9 @@ process, so a resumed sweep skips exactly the points already in its results.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ ID_DIGITS = 16
 
 def apply_values(base: dict[str, Any], values: Values) -> dict[str, Any]:
     """A deep copy of configuration data ``base`` with dotted ``values`` set (fields not re-checked)."""
-    data = copy.deepcopy(base)
+    data = pickle.loads(pickle.dumps(base))  # a deep copy of plain data, several times faster than copy.deepcopy
     for dotted, value in values:
         node = data
         *sections, leaf = dotted.split(".")

@@ -23,8 +23,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..hw.config import config_from_dict
+from ..hw.resources import estimate_resources, fits
 from ..sim import SimulationResult, simulate
-from .design import Engine, evaluate
+from .design import DesignResult, Engine, evaluate
+from .fastsim import fast_simulate
 from .metrics import METRICS
 from .points import DesignPoint
 from .workload import network_for
@@ -86,9 +88,13 @@ def point_row(point: DesignPoint, engine: Engine = Engine.FAST, check_every: int
     start = time.perf_counter()
     checked = engine is Engine.FAST and is_checked(point, check_every)
     try:
-        config = config_from_dict(point.config, f"point {point.point_id}")
+        config = config_from_dict(point.config, f"point {point.point_id}")  # requires the design to fit
         network = network_for(point.network_key)
-        result = evaluate(network, config, engine=engine)
+        if engine is Engine.FAST:  # evaluate(), without requiring the fit a second time
+            result = DesignResult(fast_simulate(network, config, fit_checked=True), estimate_resources(config),
+                                  fits(config), Engine.FAST)
+        else:
+            result = evaluate(network, config, engine=engine)
         if checked:
             differs = disagreement(result.simulation, simulate(network, config, keep_trace=False))
             if differs is not None:

@@ -382,19 +382,16 @@ def input_groups(lo: int, hi: int, tm: int, tn: int) -> int:
     return ceil_div(hi - lo // unit * unit, tm)
 
 
-def _steps(view: DatapathLayer, config: HwConfig, first: int, channels: int) -> int:
-    """Datapath steps per output pixel of the tile of output channels ``[first, first + channels)``.
-
-    Convolution: ``P * G_n``, ``G_n`` the groups holding the input channels of the tile's
-    outputs (all of them, ``ceil(C_in/tm)``, unless grouped). Vector layer: window blocks
-    ``* operands * G_n``.
-    """
+def _steps_per_group(view: DatapathLayer, config: HwConfig) -> int:
+    """Datapath steps per output pixel and input-channel group read; a tile's steps per output pixel
+    are this times ``G_n``, the groups holding the input channels of its outputs (all of them,
+    ``ceil(C_in/tm)``, unless grouped): ``P * G_n`` for a convolution, window blocks ``* operands *
+    G_n`` for a vector layer."""
     pe = config.pe
-    read = input_groups(*view.input_channels(first, channels), pe.tm, pe.tn)
     if view.vector:
         blocks_y, blocks_x = view.blocks(pe.kernel_max)
-        return blocks_y * blocks_x * view.operands * read
-    return passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept) * read
+        return blocks_y * blocks_x * view.operands
+    return passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept)
 
 
 def _weight_transfer(view: DatapathLayer, config: HwConfig, steps: int) -> tuple[Transfer, int]:
@@ -410,8 +407,42 @@ def _weight_transfer(view: DatapathLayer, config: HwConfig, steps: int) -> tuple
     return transfer, bits
 
 
-def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
-    """Tile a layer for the PE datapath (``docs/microarchitecture.md``, sections 5 and 6).
+@dataclass(frozen=True)
+class DatapathTiling:
+    """How a datapath layer is cut into tiles: the numbers :func:`plan_datapath_layer` builds its
+    loads and tiles from (``docs/microarchitecture.md``, sections 5 and 6).
+
+    They depend on the layer's view and on the configuration's ``pe``, ``buffers`` and
+    ``act_bits`` only (not on the DDR or the clock), so the fast engine of
+    :mod:`accelsim.dse.fastsim` computes them once per such combination.
+
+    Attributes:
+        groups: input-channel groups of ``tm``, ``ceil(C_in / tm)``.
+        groups_out: output-channel groups ``N = ceil(C_out / tn)``.
+        passes: passes ``P`` per input-channel group (0 for a vector layer).
+        steps: datapath steps per output pixel of each channel group (``P * G_n``, or a vector
+            layer's blocks x operands x ``G_n``).
+        in_row: DDR bytes of one input row (every block).
+        tile_rows: output rows per tile ``Tr``.
+        row_ranges: ``[first, end)`` output rows of each row group.
+        rows_in: input rows each row group loads (padding excluded).
+        store_row: DDR bytes of one output row of one channel group.
+    """
+
+    groups: int
+    groups_out: int
+    passes: int
+    steps: tuple[int, ...]
+    in_row: int
+    tile_rows: int
+    row_ranges: tuple[tuple[int, int], ...]
+    rows_in: tuple[int, ...]
+    store_row: int
+
+
+def tile_datapath_layer(view: DatapathLayer, config: HwConfig) -> DatapathTiling:
+    """The tiling of a layer on the PE datapath (reads only ``config.pe``, ``config.buffers`` and
+    ``config.act_bits``).
 
     Raises:
         ConfigError: a buffer is too small for one tile of this layer.
@@ -420,8 +451,10 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
     groups = ceil_div(view.c_in, pe.tm)
     groups_out = ceil_div(view.c_out, pe.tn)
     n_pass = 0 if view.vector else passes(pe.kind, pe.kernel_max, view.kernel, view.rows_kept)
-    steps_of = [_steps(view, config, group * pe.tn, min(pe.tn, view.c_out - group * pe.tn))
-                for group in range(groups_out)]
+    per_group = _steps_per_group(view, config)
+    steps_of = tuple(per_group * input_groups(*view.input_channels(group * pe.tn, min(pe.tn, view.c_out - group * pe.tn)),
+                                              pe.tm, pe.tn)
+                     for group in range(groups_out))
     if not view.vector and max(steps_of) > buf.weight_depth:
         read = max(steps_of) // n_pass
         raise ConfigError(
@@ -452,39 +485,59 @@ def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
             f"buffers.input_bytes must be at least {slab_bytes(rows)} for layer {view.name!r} (one output "
             f"row reads up to {rows} input rows of {in_row} bytes{operands}), not {buf.input_bytes}"
         )
-    row_ranges = _row_groups(view.h_out, tile_rows)
-    store_row = packed_bytes(pe.tn * view.w_out, a)
+    row_ranges = tuple(_row_groups(view.h_out, tile_rows))
+    return DatapathTiling(
+        groups=groups, groups_out=groups_out, passes=n_pass, steps=steps_of, in_row=in_row,
+        tile_rows=tile_rows, row_ranges=row_ranges,
+        rows_in=tuple(input_rows(view.rows, first, end, view.h_in) for first, end in row_ranges),
+        store_row=packed_bytes(pe.tn * view.w_out, a),
+    )
+
+
+def plan_datapath_layer(view: DatapathLayer, config: HwConfig) -> LayerPlan:
+    """Tile a layer for the PE datapath (``docs/microarchitecture.md``, sections 5 and 6).
+
+    Raises:
+        ConfigError: a buffer is too small for one tile of this layer.
+    """
+    tiling = tile_datapath_layer(view, config)
+    pe, a = config.pe, config.act_bits
+    groups_out, in_row, store_row = tiling.groups_out, tiling.in_row, tiling.store_row
+    # one weight transfer per distinct step count (the same for every row group)
+    weights = {steps: _weight_transfer(view, config, steps) for steps in set(tiling.steps)} if view.params else {}
+    strided = view.strided or (False,) * view.operands
     input_jobs: list[LoadJob] = []
     weight_jobs: list[LoadJob] = []
     tiles: list[TilePlan] = []
-    for first, end in row_ranges:
-        rows_in = input_rows(view.rows, first, end, view.h_in)
+    for (first, end), rows_in in zip(tiling.row_ranges, tiling.rows_in):
         start = len(tiles)
-        strided = view.strided or (False,) * view.operands
         transfers = _nonzero(tuple(Transfer(rows_in, in_row) if sliced else Transfer(1, rows_in * in_row)
                                    for sliced in strided))
-        input_jobs.append(LoadJob(transfers, 8 * slab_bytes(rows_in), start, start + groups_out - 1))
-        for group in range(groups_out):
-            steps, index = steps_of[group], len(tiles)
+        input_jobs.append(LoadJob(transfers, 8 * view.operands * rows_in * in_row, start, start + groups_out - 1))
+        rows = end - first
+        store = Transfer(rows, store_row)
+        store_bits = rows * view.w_out * pe.tn * a
+        for steps in tiling.steps:
+            index = len(tiles)
             if view.params and (groups_out > 1 or not weight_jobs):
-                transfer, bits = _weight_transfer(view, config, steps)
+                transfer, bits = weights[steps]
                 weight_jobs.append(LoadJob((transfer,), bits, index, index))
             tiles.append(TilePlan(
                 index=index,
                 input_job=len(input_jobs) - 1,
                 weight_job=len(weight_jobs) - 1 if view.params else None,
-                cycles=(end - first) * view.w_out * steps + pe.pipeline_depth,
-                store=Transfer(end - first, store_row),
-                store_bits=(end - first) * view.w_out * pe.tn * a,
+                cycles=rows * view.w_out * steps + pe.pipeline_depth,
+                store=store,
+                store_bits=store_bits,
             ))
     if groups_out == 1 and weight_jobs:  # one weight block serves every tile
         weight_jobs[0] = LoadJob(weight_jobs[0].transfers, weight_jobs[0].bits, 0, len(tiles) - 1)
     pixels_out = view.h_out * view.w_out
     return LayerPlan(
         name=view.name, kind=view.kind, unit=Unit.VECTOR if view.vector else Unit.PE,
-        tile_rows=tile_rows, row_groups=len(row_ranges), channel_groups=groups_out,
-        input_groups=view.operands * groups,
-        passes=view.blocks(pe.kernel_max)[0] * view.blocks(pe.kernel_max)[1] if view.vector else n_pass,
+        tile_rows=tiling.tile_rows, row_groups=len(tiling.row_ranges), channel_groups=groups_out,
+        input_groups=view.operands * tiling.groups,
+        passes=view.blocks(pe.kernel_max)[0] * view.blocks(pe.kernel_max)[1] if view.vector else tiling.passes,
         input_jobs=tuple(input_jobs), weight_jobs=tuple(weight_jobs), tiles=tuple(tiles),
         macs=view.nonzeros * pixels_out,
         dense_macs=view.weights * pixels_out,
@@ -586,9 +639,22 @@ def plan_layer(layer: Layer, shapes: dict[str, tuple[int, ...]], config: HwConfi
         ConfigError: widths or buffers too small. UnsupportedLayerError: unknown layer type.
     """
     _check_widths(layer, config)
+    view = layer_view(layer, shapes, strided)
+    return view if isinstance(view, LayerPlan) else plan_datapath_layer(view, config)
+
+
+def layer_view(layer: Layer, shapes: dict[str, tuple[int, ...]],
+               strided: tuple[bool, ...] = ()) -> DatapathLayer | LayerPlan:
+    """What the accelerator runs for ``layer``: its datapath view, or the (empty) plan of a free
+    layer (flatten, concatenation); ``shapes`` and ``strided`` as :func:`plan_layer`'s.
+
+    Raises:
+        UnsupportedLayerError: a layer type the accelerator does not run, or a pooling or add not
+            on (C, H, W) feature maps.
+    """
     if isinstance(layer, (ConvLayer, LinearLayer, PoolLayer, AddLayer)):
         source = layer.inputs[0] if isinstance(layer, AddLayer) else layer.input
-        return plan_datapath_layer(datapath_layer(layer, shapes[source], strided), config)
+        return datapath_layer(layer, shapes[source], strided)
     if isinstance(layer, (FlattenLayer, ConcatLayer)):
         return _free_plan(layer)
     raise UnsupportedLayerError(f"layer {getattr(layer, 'name', layer)!r} has a type the accelerator does not run: "
