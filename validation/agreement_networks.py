@@ -2,11 +2,13 @@
 
 For each network (MLPerf Tiny's ResNet-8 and MobileNetV1 0.25x, torchvision's resnet18,
 mobilenet_v2, squeezenet1_1 and vgg11_bn with 10 classes) on seeded random images, and, as a
-reference on real data, the digits CNN on scikit-learn's digits:
+reference on real data, two trained CNNs on scikit-learn's digits (the digits workload, and one
+with the new operators):
 
-1. build the workload with seeded weights (seed 0); digits: trained with its recipe;
+1. build the workload with seeded weights (seed 0); digits, and ``digits_ops`` (a digits-sized
+   CNN with every operator issue 14 added, :class:`DigitsOps`): trained with the digits recipe;
 2. compress it: KRP (1 row per kernel), 50% FC pruning, 4-bit GSNQ, one-shot (``accelsim
-   compress``'s defaults); digits: with LR-tracking retraining on its training split;
+   compress``'s defaults); digits CNNs: with LR-tracking retraining on the training split;
 3. seeded networks only: re-estimate the BatchNorm running statistics of the compressed model on
    the calibration images (a forward pass in training mode, cumulative average; no weight
    changes), and centre the bias of the last layer (subtract its mean output on those images).
@@ -47,9 +49,42 @@ from accelsim.outputs import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "python validation/agreement_networks.py"
-NETWORKS = ("resnet8", "mobilenet_v1_025", "resnet18", "mobilenet_v2", "squeezenet1_1", "vgg11_bn", "digits")
+NETWORKS = (
+    "resnet8", "mobilenet_v1_025", "resnet18", "mobilenet_v2", "squeezenet1_1", "vgg11_bn", "digits", "digits_ops",
+)
 BATCH = 50
 DIGITS_RETRAIN = 2  #: digits: epochs of each LR-tracking retraining phase (as docs/integer-arithmetic.md)
+
+
+class DigitsOps(nn.Module):
+    """A digits-sized CNN (1x8x8) with every operator issue 14 added, trained on the digits: a
+    depthwise and a grouped 3x3 convolution, ReLU6, Hardtanh and ``F.relu6``, a ceil-mode max
+    pooling, a SqueezeNet Fire module (channel concatenation) and an adaptive average pooling."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU6())
+        self.depthwise = nn.Sequential(
+            nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False), nn.BatchNorm2d(16), nn.ReLU6()
+        )
+        self.pointwise = nn.Sequential(nn.Conv2d(16, 32, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU())
+        self.pool = nn.MaxPool2d(3, 2, ceil_mode=True)  # 8x8 -> 4x4
+        self.squeeze = nn.Conv2d(32, 8, 1)
+        self.expand1x1 = nn.Conv2d(8, 16, 1)
+        self.expand3x3 = nn.Conv2d(8, 16, 3, padding=1)
+        self.grouped = nn.Sequential(
+            nn.Conv2d(32, 32, 3, padding=1, groups=4, bias=False), nn.BatchNorm2d(32), nn.Hardtanh(0.0, 4.0)
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d(2)
+        self.fc1 = nn.Linear(128, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.pointwise(self.depthwise(self.stem(x))))
+        s = F.relu(self.squeeze(x))
+        x = torch.cat([F.relu(self.expand1x1(s)), F.relu(self.expand3x3(s))], 1)
+        x = torch.flatten(self.avgpool(self.grouped(x)), 1)
+        return self.fc2(F.relu6(self.fc1(x)))
 
 
 def seeded_images(rng: np.random.Generator, count: int, shape: tuple[int, int, int]) -> np.ndarray:
@@ -145,12 +180,18 @@ def float_classes(model: nn.Module, x: np.ndarray) -> np.ndarray:
 def measure(name: str, count: int, calibration: int, seed: int) -> dict[str, object]:
     """Compress, lower and classify one network; its row of the table."""
     begin = time.perf_counter()
-    info = workloads.info(name)
-    labels = None
+    trained = name in ("digits", "digits_ops")
+    info = workloads.info("digits" if trained else name)
+    labels = data = None
     config = CompressionConfig(bits=4)
-    if name == "digits":
+    if trained:
         data = TrainingData.load("digits")
-        model = train(workloads.build(name, seed=seed), data, info.recipe, seed=seed)
+        if name == "digits":
+            untrained = workloads.build(name, seed=seed)
+        else:
+            torch.manual_seed(seed)
+            untrained = DigitsOps()
+        model = train(untrained, data, info.recipe, seed=seed)
         config = CompressionConfig(bits=4, retrain=RetrainConfig(epochs=DIGITS_RETRAIN, seed=seed))
         calib = data.x_train[:calibration].numpy()
         x, labels = data.x_test[:count].numpy(), data.y_test[:count].numpy()
@@ -161,8 +202,8 @@ def measure(name: str, count: int, calibration: int, seed: int) -> dict[str, obj
         calib = seeded_images(rng, calibration, info.input_shape)
         x = seeded_images(rng, count, info.input_shape)
         source = f"seeded random images ({count})"
-    compressed = compress(model, config, workload=name, data=data if name == "digits" else None)
-    if name != "digits":
+    compressed = compress(model, config, workload=name, data=data, recipe=info.recipe if trained else None)
+    if not trained:
         recalibrate_batchnorm(compressed.model, calib)
         centre_classifier(compressed.model, calib)
     network = lower(compressed, calib, name=name)
@@ -230,7 +271,7 @@ def table(rows: list[dict[str, object]]) -> str:
             f"{row['ms']:.2f} |"
         )
     notes = [
-        "digits top-1 accuracy (integer / fake-quantized / float): "
+        f"{row['network']} top-1 accuracy (integer / fake-quantized / float): "
         + " / ".join(f"{value:.1%}" for value in row["accuracy"])
         for row in rows if row["accuracy"] is not None
     ]
@@ -259,7 +300,9 @@ def main(argv: list[str] | None = None) -> None:
         "Seeded networks (seed 0): compressed one-shot (KRP 1 row, FC 50%, 4-bit GSNQ, no retraining); "
         "BatchNorm statistics re-estimated and the last layer's bias centred on the calibration images (so that "
         "the predictions vary from image to image); seeded random images (a random 4x4 image per channel, "
-        "upsampled, plus 25% pixel noise). digits: trained with its recipe, compressed with KRP + 4-bit GSNQ "
+        "upsampled, plus 25% pixel noise). digits (the digits workload) and digits_ops (a digits-sized CNN "
+        "with a depthwise and a grouped convolution, ReLU6, Hardtanh, a ceil-mode pool, a Fire concatenation and "
+        "an adaptive pool: `DigitsOps` in the script): trained with the digits recipe, compressed with KRP + 4-bit GSNQ "
         f"and LR-tracking retraining ({DIGITS_RETRAIN} epochs per phase), its own train and test splits. "
         f"Every network is lowered with 8-bit activations calibrated on {args.calibration} images; the integer "
         "datapath, the fake-quantized float model (as `tests/int_reference.py::fake_quant_forward`: every "
