@@ -11,8 +11,8 @@ an empty cache folder (``ACCELSIM_CACHE_DIR``); warm runs one that the first of 
 - ``run``: wall time of ``python -m accelsim run`` (VGG-16 CIFAR, one-shot KRP + GSNQ 4-bit,
   lowered, simulated), warm and cold;
 - ``compress + lower``: in-process time of compressing (KRP + FC pruning + one-shot GSNQ) and
-  lowering the seeded 224x224 VGG-16 and ResNet-18 (building the model is timed apart), and the
-  process's peak resident memory (``ru_maxrss``, which includes the interpreter, torch and Numba,
+  lowering the seeded 224x224 VGG-16 (``vgg16_imagenet``) and ResNet-18 (``resnet18_imagenet``)
+  (building the model is timed apart), and the process's peak resident memory (``ru_maxrss``, which includes the interpreter, torch and Numba,
   about 0.3 GB).
 """
 
@@ -80,14 +80,14 @@ def main() -> None:
         print(f"accelsim --help            {help_s:6.2f} s   (target <= 0.5 s)")
         print(f"accelsim run, warm cache   {warm:6.2f} s   (target <= 2 s)")
         print(f"accelsim run, cold cache   {min(cold):6.2f} s   (target <= 4 s); cold / warm = {min(cold) / warm:.1f}x")
-        for name, target_s, target_gb in (("vgg16_imagenet", 10.0, 2.0), ("resnet18", 3.0, None)):
+        for name, target_s, target_gb in (("vgg16_imagenet", 10.0, 2.0), ("resnet18_imagenet", 3.0, None)):
             runs = [json.loads(subprocess.run([sys.executable, "-c", PROBE, name], env=env, check=True,
                                               capture_output=True, text=True).stdout)
                     for _ in range(args.repeat)]
             fastest = min(runs, key=lambda run: run["compress_lower"])
             peak = min(run["peak_gb"] for run in runs)
             limits = f"target <= {target_s:g} s" + (f", <= {target_gb:g} GB" if target_gb else "")
-            print(f"{name:<16} compress + lower {fastest['compress_lower']:6.2f} s, peak RSS {peak:.2f} GB "
+            print(f"{name:<17} compress + lower {fastest['compress_lower']:6.2f} s, peak RSS {peak:.2f} GB "
                   f"({limits}); model build {fastest['build']:.2f} s; {fastest['weights'] / 1e6:.1f} M weights, "
                   f"{fastest['weights'] / fastest['compress_lower'] / 1e6:.1f} M weights/s")
 

@@ -97,10 +97,11 @@ def test_add_aligns_scales_with_left_shifts() -> None:
 @pytest.mark.parametrize(
     ("module", "kind"),
     [
-        (nn.Conv2d(4, 4, 3, groups=2), "Conv2d"),
         (nn.Conv2d(4, 4, 3, dilation=2), "Conv2d"),
         (nn.Conv2d(4, 4, (3, 1)), "Conv2d"),
         (nn.Sigmoid(), "Sigmoid"),
+        (nn.GELU(), "GELU"),
+        (nn.Upsample(scale_factor=2), "Upsample"),
     ],
 )
 def test_unsupported_layers_are_named(module: nn.Module, kind: str) -> None:
@@ -111,10 +112,11 @@ def test_unsupported_layers_are_named(module: nn.Module, kind: str) -> None:
         lower(model, calibration((4, 8, 8)))
 
 
-def test_grouped_and_dilated_messages() -> None:
+def test_dilated_and_non_square_messages() -> None:
     for conv, words in (
-        (nn.Conv2d(4, 4, 3, groups=2), "groups=1, not 2"),
-        (nn.Conv2d(4, 4, 3, dilation=2), "dilation 1"),
+        (nn.Conv2d(4, 4, 3, dilation=2), r"layer '0' \(Conv2d\) must have dilation 1, not \(2, 2\) \(dilated"),
+        (nn.Conv2d(4, 4, (3, 1)), r"layer '0' \(Conv2d\) must have a square kernel, not \(3, 1\) \(non-square"),
+        (nn.Conv2d(4, 4, 3, groups=2, dilation=2), "dilation 1"),
     ):
         model = make_power_of_two(nn.Sequential(conv, nn.Flatten()))
         with pytest.raises(UnsupportedLayerError, match=words):

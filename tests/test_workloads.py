@@ -22,7 +22,9 @@ from workloads.models import VGG16_CFG
 
 CifarRoot = tuple[Path, dict[str, tuple[np.ndarray, np.ndarray]]]
 ALL = ("vgg16", "resnet56", "resnet110", "alexnet", "digits")
-IMAGENET = ("vgg16_imagenet", "resnet18")
+IMAGENET = ("vgg16_imagenet", "resnet18_imagenet")
+#: issue 14's networks: MLPerf Tiny's and torchvision's (tests/test_workloads_new.py)
+NEW = ("resnet8", "mobilenet_v1_025", "resnet18", "mobilenet_v2", "squeezenet1_1", "vgg11_bn")
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def _same_state(a: nn.Module, b: nn.Module) -> bool:
 
 
 def test_names_and_info() -> None:
-    assert workloads.names() == ALL + IMAGENET
+    assert workloads.names() == ALL + IMAGENET + NEW
     for name in IMAGENET:
         meta = workloads.info(name)
         assert (meta.input_shape, meta.num_classes, meta.dataset) == ((3, 224, 224), 1000, "imagenet")
@@ -63,7 +65,9 @@ def test_names_and_info() -> None:
         assert recipe.schedule is workloads.Schedule.STEP and recipe.milestones == (0.5, 0.75)
 
 
-@pytest.mark.parametrize(("name", "parameters"), [("vgg16_imagenet", 138_365_992 - 4_224), ("resnet18", 11_689_512)])
+@pytest.mark.parametrize(
+    ("name", "parameters"), [("vgg16_imagenet", 138_365_992 - 4_224), ("resnet18_imagenet", 11_689_512)]
+)
 def test_imagenet_architectures(name: str, parameters: int) -> None:
     """torchvision's vgg16_bn (less its 4,224 convolution biases, redundant before BatchNorm) and resnet18."""
     factory, builtin = workloads.registry.factory(name)
@@ -78,7 +82,8 @@ def test_unknown_workload_message() -> None:
     with pytest.raises(WorkloadError) as err:
         workloads.build("vgg17")
     assert str(err.value) == (
-        "workload must be one of 'alexnet', 'digits', 'resnet110', 'resnet18', 'resnet56', 'vgg16', 'vgg16_imagenet', "
+        "workload must be one of 'alexnet', 'digits', 'mobilenet_v1_025', 'mobilenet_v2', 'resnet110', 'resnet18', "
+        "'resnet18_imagenet', 'resnet56', 'resnet8', 'squeezenet1_1', 'vgg11_bn', 'vgg16', 'vgg16_imagenet', "
         "or 'module:factory', not 'vgg17'"
     )
     with pytest.raises(WorkloadError, match="not 'vgg17'"):

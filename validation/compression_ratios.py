@@ -17,7 +17,10 @@ from accelsim.compression import CompressionConfig, compress, encode_network
 from accelsim.outputs import atomic_write_bytes
 
 COMMAND = "python validation/compression_ratios.py"
-WORKLOADS = ("vgg16", "resnet56", "resnet110", "alexnet", "digits")
+WORKLOADS = (
+    "vgg16", "resnet56", "resnet110", "alexnet", "digits",
+    "resnet8", "mobilenet_v1_025", "resnet18", "mobilenet_v2", "squeezenet1_1", "vgg11_bn",
+)
 BITS = (3, 4)
 
 

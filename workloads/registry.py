@@ -30,8 +30,12 @@ class WorkloadInfo:
         name: registered name.
         input_shape: shape of one input image, (C, H, W) in (channels, pixels, pixels).
         num_classes: number of output logits.
-        dataset: ``"cifar10"`` or ``"digits"`` (see :func:`workloads.load_dataset`), or
-            ``"imagenet"`` (no loader: the ImageNet-size workloads run on seeded weights).
+        dataset: ``"cifar10"`` or ``"digits"`` (see :func:`workloads.load_dataset`), or a data
+            set accelsim has no loader for, so the workload runs on seeded weights unless the
+            user retrains it from Python with their own images
+            (:meth:`accelsim.compression.TrainingData.from_arrays`): ``"imagenet"`` (224x224,
+            1000 classes), ``"images64"`` (64x64 RGB images of 10 classes, e.g. a downsampled
+            ImageNet subset) or ``"vww"`` (MLPerf Tiny's 96x96 visual wake words, 2 classes).
         recipe: the original training schedule (replayed by LR-tracking retraining).
         description: one line for listings.
     """
@@ -80,6 +84,39 @@ def _imagenet(name: str, make: str, description: str) -> tuple[WorkloadInfo, str
     )
     return WorkloadInfo(name, (3, 224, 224), 1000, "imagenet", recipe, description), make
 
+
+def _images64(name: str, make: str, recipe: TrainingRecipe, description: str) -> tuple[WorkloadInfo, str]:
+    """A torchvision architecture with 10 classes on 64x64 RGB images (no loader: seeded weights)."""
+    return WorkloadInfo(name, (3, 64, 64), 10, "images64", recipe, description), make
+
+
+#: torchvision's reference recipe for ResNet: SGD at batch 256 (8 x 32), learning rate 0.1
+#: decayed x0.1 every 30 of 90 epochs, momentum 0.9, weight decay 1e-4.
+_RESNET_TORCHVISION = TrainingRecipe(
+    batch_size=256, lr=0.1, momentum=0.9, weight_decay=1e-4, epochs=90, schedule=Schedule.STEP,
+    milestones=(1 / 3, 2 / 3), gamma=0.1,
+)
+
+#: torchvision's MobileNetV2 recipe (batch 256, lr 0.045, weight decay 4e-5, 300 epochs, momentum
+#: 0.9) with cosine annealing in place of its x0.98 per-epoch decay (accelsim's recipes are step or
+#: cosine schedules).
+_MOBILENET_V2_RECIPE = TrainingRecipe(
+    batch_size=256, lr=0.045, momentum=0.9, weight_decay=4e-5, epochs=300, schedule=Schedule.COSINE
+)
+
+#: SqueezeNet's published solver (batch 512, lr 0.04, momentum 0.9, weight decay 2e-4, about 68
+#: epochs) with cosine annealing in place of its linear ("poly", power 1) decay.
+_SQUEEZENET_RECIPE = TrainingRecipe(
+    batch_size=512, lr=0.04, momentum=0.9, weight_decay=2e-4, epochs=68, schedule=Schedule.COSINE
+)
+
+#: MLPerf Tiny's visual wake words training (batch 32, 50 epochs, lr 1e-3 Adam with step
+#: decay) as SGD: lr 0.045 and weight decay 4e-5 as for MobileNets, momentum 0.9, x0.1 at 40% and
+#: 80% of the epochs (accelsim's retraining is SGD).
+_VWW_RECIPE = TrainingRecipe(
+    batch_size=32, lr=0.045, momentum=0.9, weight_decay=4e-5, epochs=50, schedule=Schedule.STEP,
+    milestones=(0.4, 0.8), gamma=0.1,
+)
 
 #: The digits recipe, measured with a plain SGD loop (cross-entropy, shuffled mini-batches, the
 #: learning rate of ``lr_at(epoch)`` per epoch): 98.7-99.6% test accuracy over seeds 0-4 in about
@@ -132,8 +169,57 @@ _REGISTRY: dict[str, tuple[WorkloadInfo, str]] = {
         "vgg16_imagenet",
         "224x224 VGG-16 with BatchNorm: 13 conv3x3 + 3 linear layers (102.8 M weights in the first)",
     ),
-    "resnet18": _imagenet(
-        "resnet18", "resnet18", "224x224 ResNet-18: conv7x7/2, 16 conv3x3, 3 projections, 1 linear layer"
+    "resnet18_imagenet": _imagenet(
+        "resnet18_imagenet",
+        "resnet18_imagenet",
+        "224x224 torchvision ResNet-18, 1000 classes: conv7x7/2, 16 conv3x3, 3 projections, 1 linear layer",
+    ),
+    # MLPerf Tiny's image models. ResNet-8 is trained with Adam (lr 1e-3, x0.99 per epoch, 500
+    # epochs, batch 32) in the benchmark; as SGD we record He et al.'s CIFAR schedule at batch 32,
+    # its learning rate scaled linearly from 0.1 at batch 128.
+    "resnet8": _cifar(
+        "resnet8",
+        "resnet8",
+        32,
+        0.025,
+        "MLPerf Tiny ResNet-8 v1 (CIFAR-10): 7 conv3x3 + 2 conv1x1 shortcuts, 16/32/64 channels, 1 linear layer",
+    ),
+    "mobilenet_v1_025": (
+        WorkloadInfo(
+            "mobilenet_v1_025",
+            (3, 96, 96),
+            2,
+            "vww",
+            _VWW_RECIPE,
+            "MLPerf Tiny MobileNetV1 0.25x (96x96 visual wake words): 13 depthwise + 14 dense conv, 1 linear layer",
+        ),
+        "mobilenet_v1_025",
+    ),
+    # torchvision's architectures with num_classes=10
+    "resnet18": _images64(
+        "resnet18",
+        "resnet18",
+        _RESNET_TORCHVISION,
+        "torchvision ResNet-18, 10 classes, 64x64: conv7x7/2, 16 conv3x3, 3 projections, 1 linear layer",
+    ),
+    "mobilenet_v2": _images64(
+        "mobilenet_v2",
+        "mobilenet_v2",
+        _MOBILENET_V2_RECIPE,
+        "torchvision MobileNetV2, 10 classes, 64x64: 17 inverted residual blocks (depthwise 3x3, ReLU6)",
+    ),
+    "squeezenet1_1": _images64(
+        "squeezenet1_1",
+        "squeezenet1_1",
+        _SQUEEZENET_RECIPE,
+        "torchvision SqueezeNet 1.1, 10 classes, 64x64: 8 Fire modules (channel concatenation), ceil-mode pools",
+    ),
+    "vgg11_bn": _cifar(
+        "vgg11_bn",
+        "vgg11_bn",
+        64,
+        0.01,
+        "torchvision VGG-11 with BatchNorm, 10 classes, 32x32: 8 conv3x3, adaptive 7x7 pool, 3 linear layers",
     ),
 }
 

@@ -5,28 +5,40 @@ weights ``q * step`` instead; they lower to their integer codes ``q``
 (:attr:`~accelsim.integer.graph.WeightFormat.UNIFORM`).
 
 The model is traced with ``torch.fx.symbolic_trace`` and run once on the calibration batch (float)
-to record every node's value; the graph is then matched node by node against the supported
-patterns, BatchNorm and ReLU folded into the requantization of the layer they follow:
+to record every node's value. Every node of the traced graph is then checked, in graph order,
+against the operations below, so an unsupported operation is reported by its own name and type
+(an LSTM as the LSTM, not as the reshape before it); then the graph is matched node by node,
+BatchNorm and activations folded into the requantization of the layer they follow:
 
-* ``Conv2d [-> BatchNorm2d] [-> ReLU]`` -> :class:`ConvLayer` (KRP when the kernels keep fewer
-  rows than K);
-* ``Linear [-> BatchNorm1d] [-> ReLU]`` -> :class:`LinearLayer`;
+* ``Conv2d [-> BatchNorm2d] [-> activation]`` -> :class:`ConvLayer` (KRP when the kernels keep
+  fewer rows than K; any ``groups``: grouped and depthwise convolutions; dilation 1 and square
+  kernels only);
+* ``Linear [-> BatchNorm1d] [-> activation]`` -> :class:`LinearLayer`;
 * ``MaxPool2d``, ``AvgPool2d`` (any padding, floor or ceil mode, ``count_include_pad`` either
   way), ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d`` (any sizes; module or functional) ->
-  :class:`PoolLayer`;
-* tensor ``+`` / ``torch.add`` ``[-> ReLU]`` -> :class:`AddLayer`;
+  :class:`PoolLayer` (an average pooling may be followed by an activation);
+* tensor ``+`` / ``torch.add`` ``[-> activation]`` -> :class:`AddLayer`;
+* ``torch.cat`` / ``torch.concat`` / ``torch.concatenate`` of feature maps on the channel axis ->
+  :class:`ConcatLayer`; every input is produced by a layer with a requantization (or is itself a
+  concatenation), and all of them are requantized to one common scale, the coarsest any of them
+  needs;
 * ``flatten`` (``nn.Flatten``, ``torch.flatten``, ``x.view(x.size(0), -1)``) -> :class:`FlattenLayer`;
-* ``Dropout`` and ``Identity`` are the identity (eval mode).
+* ``Dropout``, ``Identity`` and ``x.contiguous()`` are the identity (eval mode).
 
-Anything else raises :class:`UnsupportedLayerError` naming the node and its type. The arithmetic
-is specified in ``docs/integer-arithmetic.md``.
+An *activation* is a chain of ``ReLU``, ``ReLU6``, ``Hardtanh`` (any ``min_val``/``max_val``),
+``F.relu6``, ``F.hardtanh``, ``torch.clamp`` / ``clip`` / ``clamp_min`` / ``clamp_max`` (function or
+method, number bounds): a clamp to real bounds ``[lo, hi]``, folded into the requantization's
+integer bounds in the output's scale (``Requant.lo`` / ``hi``). Anything else raises
+:class:`UnsupportedLayerError` naming the node and its type. The arithmetic is specified in
+``docs/integer-arithmetic.md``.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +50,7 @@ from torch import nn
 from ..errors import ConfigError, UnsupportedLayerError, WorkloadError
 from .graph import (
     AddLayer,
+    ConcatLayer,
     ConvLayer,
     FlattenLayer,
     IntegerNetwork,
@@ -46,6 +59,7 @@ from .graph import (
     PoolAxis,
     PoolKind,
     PoolLayer,
+    Requant,
     TensorSpec,
     WeightFormat,
 )
@@ -63,8 +77,57 @@ from .quant import (
 INPUT = "input"
 
 _RELU_FUNCTIONS = (F.relu, torch.relu, torch.relu_, F.relu_)
+_RELU_METHODS = ("relu", "relu_")
+_HARDTANH_FUNCTIONS = (F.hardtanh, F.hardtanh_)
+#: clamp functions and methods: (min, max) argument names in call order
+_CLAMP_FUNCTIONS = {
+    torch.clamp: ("min", "max"),
+    torch.clip: ("min", "max"),
+    torch.clamp_: ("min", "max"),
+    torch.clip_: ("min", "max"),
+    torch.clamp_min: ("min",),
+    torch.clamp_min_: ("min",),
+    torch.clamp_max: ("max",),
+    torch.clamp_max_: ("max",),
+}
+_CLAMP_METHODS = {
+    "clamp": ("min", "max"),
+    "clamp_": ("min", "max"),
+    "clip": ("min", "max"),
+    "clip_": ("min", "max"),
+    "clamp_min": ("min",),
+    "clamp_min_": ("min",),
+    "clamp_max": ("max",),
+    "clamp_max_": ("max",),
+}
 _ADD_FUNCTIONS = (operator.add, operator.iadd, torch.add)
+_CONCAT_FUNCTIONS = (torch.cat, torch.concat, torch.concatenate)
 _IDENTITY_MODULES = (nn.Dropout, nn.Dropout2d, nn.Dropout1d, nn.AlphaDropout, nn.Identity)
+_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+#: module types the lowering knows (each still checked for its arguments and its place)
+_MODULES = (
+    nn.Conv2d,
+    nn.Linear,
+    *_BATCHNORMS,
+    nn.ReLU,
+    nn.Hardtanh,  # ReLU6 is a Hardtanh
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool2d,
+    nn.Flatten,
+    *_IDENTITY_MODULES,
+)
+#: what the error messages list as supported
+SUPPORTED = (
+    "Conv2d (any groups: grouped and depthwise; dilation 1, square kernel), Linear, BatchNorm2d / "
+    "BatchNorm1d (after a Conv2d / Linear), activations after a Conv2d, Linear, add or average "
+    "pooling (ReLU, ReLU6, Hardtanh, F.relu6, F.hardtanh, clamp / clip / clamp_min / clamp_max with "
+    "number bounds), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d (any padding, ceil "
+    "mode, any output size), add (+, torch.add), torch.cat / torch.concat on channels, flatten "
+    "(nn.Flatten, torch.flatten, view / reshape to (N, -1)), Dropout, Identity"
+)
+_INF = math.inf
 _MAXPOOL_ARGS = (
     "input",
     "kernel_size",
@@ -298,16 +361,13 @@ class _Lowering:
         self.names: set[str] = {INPUT}
         self.fx_nodes: dict[str, str] = {}
         self.input_spec: TensorSpec | None = None
+        self.frac_override: dict[torch.fx.Node, int] = {}
 
     # ---- driver -------------------------------------------------------------------------
     def run(self) -> tuple[list[Layer], str]:
         """Lower every node; return the layers and the output layer's name."""
-        for node in self.traced.graph.nodes:  # name an unsupported module (an LSTM), not the reshape feeding it
-            module = self._module_of(node)
-            if module is not None and not self._is_relu(node, module) and not isinstance(
-                module, (nn.BatchNorm1d, nn.BatchNorm2d)
-            ) and not any(matches(node, module) for matches, _ in self._handlers()):
-                raise self._unsupported(node, "an operation the integer datapath does not implement")
+        self._check_operations()
+        self._concat_scales()
         output_name = None
         for node in self.traced.graph.nodes:
             if node in self.fused:
@@ -325,6 +385,34 @@ class _Lowering:
         assert output_name is not None
         return self.layers, output_name
 
+    def _check_operations(self) -> None:
+        """Refuse the first node, in graph order, whose operation the datapath does not have.
+
+        Only the kind of operation is checked here (its arguments and its place in the graph are
+        checked when it is lowered), so an unsupported operation is named itself, before any
+        complaint about a supported operation near it (the reshape feeding an LSTM, say).
+        """
+        for node in self.traced.graph.nodes:
+            if node.op in ("placeholder", "output"):
+                continue
+            if node.op != "call_module" and not _holds_tensor(self.values.get(node)):
+                continue  # sizes and shapes: evaluated, not lowered
+            if node.op == "get_attr":
+                raise self._unsupported(node, "a tensor attribute used as data")
+            if not self._known(node):
+                raise self._unsupported(node, "an operation the integer datapath does not implement")
+
+    def _known(self, node: torch.fx.Node) -> bool:
+        """Whether ``node`` is one of the operations lowering knows (whatever its arguments)."""
+        module = self._module_of(node)
+        if module is not None:
+            return isinstance(module, _MODULES)
+        return (
+            self._is_activation(node)
+            or self._is_concat(node)
+            or any(matches(node, None) for matches, _ in self._handlers())
+        )
+
     def _handlers(
         self,
     ) -> list[tuple[Callable[[torch.fx.Node, nn.Module | None], bool], Callable[..., None]]]:
@@ -336,6 +424,7 @@ class _Lowering:
             (self._is_maxpool, self._maxpool),
             (self._is_avgpool, self._avgpool),
             (self._is_add, self._add),
+            (lambda n, m: self._is_concat(n), self._concat),
             (self._is_flatten, self._flatten),
         ]
 
@@ -346,9 +435,13 @@ class _Lowering:
             if matches(node, module):
                 handler(node, module)
                 return
-        if self._is_relu(node):
-            raise self._unsupported(node, "a ReLU that does not follow a Conv2d, Linear or add")
-        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if self._is_activation(node):
+            raise self._unsupported(
+                node,
+                "an activation (ReLU, ReLU6, Hardtanh, clamp) that does not follow a Conv2d, "
+                "Linear, add or average pooling, so it cannot be folded into a requantization",
+            )
+        if isinstance(module, _BATCHNORMS):
             raise self._unsupported(
                 node, "a BatchNorm that does not directly follow a Conv2d or Linear"
             )
@@ -356,12 +449,15 @@ class _Lowering:
 
     def _unsupported(self, node: torch.fx.Node, what: str) -> UnsupportedLayerError:
         """The error for an unsupported node."""
-        label = node.target if node.op == "call_module" else node.name
         return UnsupportedLayerError(
-            f"layer {str(label)!r} ({_node_kind(node, self.traced)}) is {what}; supported: Conv2d "
-            "(groups=1, dilation=1, square kernel), BatchNorm, ReLU, MaxPool2d, AvgPool2d, "
-            "AdaptiveAvgPool2d, AdaptiveMaxPool2d, add, flatten, Linear, Dropout"
+            f"layer {self._label(node)!r} ({_node_kind(node, self.traced)}) is {what}; "
+            f"supported: {SUPPORTED}"
         )
+
+    @staticmethod
+    def _label(node: torch.fx.Node) -> str:
+        """A node's name in messages: the module's qualified name, else the fx node name."""
+        return str(node.target) if node.op == "call_module" else node.name
 
     # ---- helpers ------------------------------------------------------------------------
     def _layer_name(self, node: torch.fx.Node) -> str:
@@ -385,8 +481,69 @@ class _Lowering:
         return self.tensors[arg]
 
     def _frac_bits(self, node: torch.fx.Node) -> int:
-        """Scale of the tensor ``node`` produces, from its calibration values."""
+        """Scale of the tensor ``node`` produces: from its calibration values, or the common
+        scale of the concatenations it is an input of (:meth:`_concat_scales`)."""
+        if node in self.frac_override:
+            return self.frac_override[node]
         return frac_bits_for(self.peaks[node], self.act_bits)
+
+    def _concat_scales(self) -> None:
+        """Give every input of a concatenation the concatenation's scale.
+
+        The inputs of a concatenation share its scale, so every tensor joined to another by
+        concatenations (an input of two, or a concatenation that is an input of another) is in one
+        group, and the whole group gets the coarsest scale any of its tensors needs (the smallest
+        ``frac_bits``, so that none saturates). Their producers requantize to it, so each such
+        tensor has that one scale for all of its readers (a producer also read by another layer
+        gives it the same values). Whether every input has a requantization is checked when the
+        concatenation is lowered (:meth:`_concat`).
+        """
+        parent: dict[torch.fx.Node, torch.fx.Node] = {}
+
+        def root(node: torch.fx.Node) -> torch.fx.Node:
+            while parent.setdefault(node, node) is not node:
+                node = parent[node]
+            return node
+
+        for node in self.traced.graph.nodes:
+            if not self._is_concat(node) or node.op != "call_function":
+                continue
+            parts = self._concat_parts(node)
+            if parts is None:
+                continue
+            for part in parts:
+                parent[root(self._through_identity(part))] = root(node)
+        groups: dict[torch.fx.Node, list[torch.fx.Node]] = {}
+        for node in parent:
+            groups.setdefault(root(node), []).append(node)
+        for members in groups.values():
+            common = min(frac_bits_for(self.peaks[member], self.act_bits) for member in members)
+            for member in members:
+                self.frac_override[member] = common
+
+    def _through_identity(self, node: torch.fx.Node) -> torch.fx.Node:
+        """The node whose value ``node`` passes on unchanged through Identity/Dropout/contiguous."""
+        while self._is_identity(node, self._module_of(node)) and isinstance(node.args[0], torch.fx.Node):
+            node = node.args[0]
+        return node
+
+    def _concat_parts(self, node: torch.fx.Node) -> list[torch.fx.Node] | None:
+        """The tensors a channel concatenation joins, or None if ``node`` is not one that
+        lowering accepts (a list of 4-D tensors of one batch, height and width, joined on
+        ``dim=1`` or ``-3``)."""
+        bound = dict(zip(("tensors", "dim"), node.args))
+        bound.update(node.kwargs)
+        parts, dim = bound.get("tensors"), bound.get("dim", 0)
+        if not isinstance(parts, (list, tuple)) or not parts:
+            return None
+        if not all(isinstance(p, torch.fx.Node) and isinstance(self.values.get(p), torch.Tensor) for p in parts):
+            return None
+        shapes = [tuple(self.values[p].shape) for p in parts]
+        if any(len(shape) != 4 for shape in shapes) or dim not in (1, -3):
+            return None
+        if len({(shape[0], *shape[2:]) for shape in shapes}) != 1:
+            return None
+        return list(parts)
 
     def _spec(self, shape: tuple[int, ...], frac_bits: int) -> TensorSpec:
         """An activation tensor spec."""
@@ -413,13 +570,33 @@ class _Lowering:
             skipped.append(user)
             current = user
 
-    def _fuse_relu(self, node: torch.fx.Node) -> tuple[torch.fx.Node, bool]:
-        """Fuse a following ReLU; return the last node and whether a ReLU was fused."""
-        relu = self._sole_user(node, self._is_relu)
-        if relu is None:
-            return node, False
-        self.fused.add(relu)
-        return relu, True
+    def _fuse_activation(self, node: torch.fx.Node) -> tuple[torch.fx.Node, tuple[float, float]]:
+        """Fuse the chain of activations that follows ``node`` (each the sole user of the one
+        before, through Identity/Dropout); return the last node and the real bounds
+        ``(lo, hi)`` of the composed clamp (``(-inf, inf)`` when nothing is fused)."""
+        bounds = (-_INF, _INF)
+        current = node
+        while True:
+            user = self._sole_user(current, self._is_activation)
+            if user is None:
+                return current, bounds
+            lo, hi = self._activation_bounds(user)
+            # clamp(clamp(v, a1, b1), a2, b2) = clamp(v, c(a1), c(b1)) with c = clamp(., a2, b2)
+            bounds = (min(max(bounds[0], lo), hi), min(max(bounds[1], lo), hi))
+            self.fused.add(user)
+            current = user
+
+    def _bounded(self, requant: Requant, output: TensorSpec, bounds: tuple[float, float]) -> Requant:
+        """``requant`` with its clamp narrowed to the real ``bounds`` in the output's scale:
+        ``rint(bound * 2**frac_bits)`` (round half to even, as the fake-quantized model rounds),
+        within the tensor's range. Rounding is monotonic, so rounding the clamped value equals
+        clamping the rounded value to the rounded bounds."""
+        def integer(bound: float) -> int:
+            if math.isinf(bound):
+                return output.lo if bound < 0 else output.hi
+            return int(min(max(np.rint(math.ldexp(bound, output.frac_bits)), output.lo), output.hi))
+
+        return replace(requant, lo=integer(bounds[0]), hi=integer(bounds[1]))
 
     def _module_of(self, node: torch.fx.Node) -> nn.Module | None:
         """The module a call_module node calls, else None."""
@@ -442,16 +619,66 @@ class _Lowering:
         }
 
     # ---- predicates ---------------------------------------------------------------------
-    def _is_relu(self, node: torch.fx.Node, module: nn.Module | None = None) -> bool:
+    def _is_activation(self, node: torch.fx.Node, module: nn.Module | None = None) -> bool:
+        """ReLU, ReLU6, Hardtanh or a clamp (module, function or method)."""
         module = self._module_of(node) if module is None else module
         return (
-            isinstance(module, nn.ReLU)
-            or (node.op == "call_function" and node.target in _RELU_FUNCTIONS)
-            or (node.op == "call_method" and node.target in ("relu", "relu_"))
+            isinstance(module, (nn.ReLU, nn.Hardtanh))
+            or (
+                node.op == "call_function"
+                and (
+                    node.target in _RELU_FUNCTIONS
+                    or node.target in _HARDTANH_FUNCTIONS
+                    or node.target is F.relu6
+                    or node.target in _CLAMP_FUNCTIONS
+                )
+            )
+            or (node.op == "call_method" and (node.target in _RELU_METHODS or node.target in _CLAMP_METHODS))
         )
+
+    def _activation_bounds(self, node: torch.fx.Node) -> tuple[float, float]:
+        """The real bounds ``(lo, hi)`` an activation clamps to (``-inf`` / ``inf``: none).
+
+        Raises:
+            UnsupportedLayerError: a clamp whose bounds are not numbers (a tensor), or NaN.
+        """
+        module = self._module_of(node)
+        if isinstance(module, nn.ReLU) or (
+            module is None and (node.target in _RELU_FUNCTIONS or node.target in _RELU_METHODS)
+        ):
+            return 0.0, _INF
+        if isinstance(module, nn.Hardtanh):
+            lo, hi = module.min_val, module.max_val
+        elif node.target is F.relu6:
+            lo, hi = 0.0, 6.0
+        elif node.op == "call_function" and node.target in _HARDTANH_FUNCTIONS:
+            bound = self._call_args(node, ("input", "min_val", "max_val", "inplace"))
+            lo, hi = bound.get("min_val", -1.0), bound.get("max_val", 1.0)
+        else:
+            names = (
+                _CLAMP_FUNCTIONS[node.target]
+                if node.op == "call_function"
+                else _CLAMP_METHODS[str(node.target)]
+            )
+            bound = self._call_args(node, ("input", *names))
+            lo, hi = bound.get("min"), bound.get("max")
+            lo = -_INF if lo is None else lo
+            hi = _INF if hi is None else hi
+        for value in (lo, hi):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+                raise self._unsupported(
+                    node, f"a clamp with bounds {value!r} (only number bounds can be folded)"
+                )
+        lo, hi = float(lo), float(hi)
+        return (min(lo, hi), hi)  # torch: min > max clamps everything to max
+
+    def _is_concat(self, node: torch.fx.Node) -> bool:
+        return node.op == "call_function" and node.target in _CONCAT_FUNCTIONS
 
     def _is_identity(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
         if isinstance(module, _IDENTITY_MODULES):
+            return True
+        if node.op == "call_method" and node.target == "contiguous":
             return True
         if node.op == "call_function" and node.target in (F.dropout, F.dropout2d, F.dropout1d):
             return self._call_args(node, ("input", "p", "training")).get("training", True) is False
@@ -505,15 +732,15 @@ class _Lowering:
         name = self._layer_name(node)
         source = self._input_of(node, node.args[0])
         label = f"layer {name!r} (Conv2d)"
-        if conv.groups != 1:
-            raise UnsupportedLayerError(
-                f"{label} must have groups=1, not {conv.groups} (grouped convolution)"
-            )
         if tuple(conv.dilation) != (1, 1):
-            raise UnsupportedLayerError(f"{label} must have dilation 1, not {tuple(conv.dilation)}")
+            raise UnsupportedLayerError(
+                f"{label} must have dilation 1, not {tuple(conv.dilation)} (dilated convolutions "
+                "are not supported)"
+            )
         if conv.kernel_size[0] != conv.kernel_size[1]:
             raise UnsupportedLayerError(
-                f"{label} must have a square kernel, not {tuple(conv.kernel_size)}"
+                f"{label} must have a square kernel, not {tuple(conv.kernel_size)} (non-square "
+                "kernels are not supported)"
             )
         if conv.stride[0] != conv.stride[1]:
             raise UnsupportedLayerError(
@@ -533,7 +760,7 @@ class _Lowering:
             )
         k, stride, padding = conv.kernel_size[0], conv.stride[0], int(conv.padding[0])
         ints, unit, bits, weight_format = self._integer_weights(name, conv)
-        last, scale, offset, relu = self._fold(node, conv, nn.BatchNorm2d, unit, source)
+        last, scale, offset, bounds = self._fold(node, conv, nn.BatchNorm2d, unit, source)
         out_shape = tuple(self.values[last].shape[1:])
         acc_range = dot_range(ints, source.lo, source.hi)
         acc_bits = self._acc_bits(name, acc_range)
@@ -558,18 +785,11 @@ class _Lowering:
             kept_rows=rows,
             weight_bits=bits,
             acc_bits=acc_bits,
-            requant=make_requant(
-                name,
-                scale * 2.0**output.frac_bits,
-                offset * 2.0**output.frac_bits,
-                acc_range,
-                output,
-                relu=relu,
-                multiplier_bits=self.multiplier_bits,
-            ),
+            requant=self._requant(name, scale, offset, acc_range, output, bounds),
             weight_format=weight_format,
+            groups=conv.groups,
         )
-        self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
+        self._add_layer(layer, last, layer.requant.lo, layer.requant.hi)
 
     def _linear(self, node: torch.fx.Node, linear: nn.Linear) -> None:
         name = self._layer_name(node)
@@ -579,7 +799,7 @@ class _Lowering:
                 f"layer {name!r} (Linear) input must be a flattened vector, not shape {source.spec.shape}"
             )
         ints, unit, bits, weight_format = self._integer_weights(name, linear)
-        last, scale, offset, relu = self._fold(node, linear, nn.BatchNorm1d, unit, source)
+        last, scale, offset, bounds = self._fold(node, linear, nn.BatchNorm1d, unit, source)
         acc_range = dot_range(ints, source.lo, source.hi)
         output = self._spec(tuple(self.values[last].shape[1:]), self._frac_bits(last))
         layer = LinearLayer(
@@ -591,18 +811,32 @@ class _Lowering:
             weights=ints,
             weight_bits=bits,
             acc_bits=self._acc_bits(name, acc_range),
-            requant=make_requant(
-                name,
-                scale * 2.0**output.frac_bits,
-                offset * 2.0**output.frac_bits,
-                acc_range,
-                output,
-                relu=relu,
-                multiplier_bits=self.multiplier_bits,
-            ),
+            requant=self._requant(name, scale, offset, acc_range, output, bounds),
             weight_format=weight_format,
         )
-        self._add_layer(layer, last, 0 if relu else output.lo, output.hi)
+        self._add_layer(layer, last, layer.requant.lo, layer.requant.hi)
+
+    def _requant(
+        self,
+        name: str,
+        scale: np.ndarray,
+        offset: np.ndarray,
+        acc_range: tuple[int, int],
+        output: TensorSpec,
+        bounds: tuple[float, float],
+    ) -> Requant:
+        """A conv / linear layer's requantization of ``y_real = acc * scale + offset`` to
+        ``output``, clamped to the real ``bounds`` of its folded activation."""
+        requant = make_requant(
+            name,
+            scale * 2.0**output.frac_bits,
+            offset * 2.0**output.frac_bits,
+            acc_range,
+            output,
+            relu=False,
+            multiplier_bits=self.multiplier_bits,
+        )
+        return self._bounded(requant, output, bounds)
 
     def _integer_weights(
         self, name: str, module: nn.Conv2d | nn.Linear
@@ -629,12 +863,13 @@ class _Lowering:
         bn_type: type[nn.Module],
         unit: float,
         source: _Tensor,
-    ) -> tuple[torch.fx.Node, np.ndarray, np.ndarray, bool]:
-        """Fuse a following BatchNorm and ReLU.
+    ) -> tuple[torch.fx.Node, np.ndarray, np.ndarray, tuple[float, float]]:
+        """Fuse a following BatchNorm and activation.
 
         ``unit`` is the real value of the integer weight 1 (``2**e_min`` or the uniform step).
         Returns the last fused node and the real per-channel ``scale`` and ``offset`` with
-        ``y_real = acc * scale + offset`` (``acc`` the integer accumulator), and the ReLU flag.
+        ``y_real = acc * scale + offset`` (``acc`` the integer accumulator), and the real bounds
+        of the fused activation (``(-inf, inf)``: none).
         """
         channels = module.weight.shape[0]
         bias = (
@@ -669,10 +904,10 @@ class _Lowering:
             shift = beta - gain * mean
             self.fused.add(bn)
             last = bn
-        last, relu = self._fuse_relu(last)
+        last, bounds = self._fuse_activation(last)
         scale = gain * unit * 2.0**-source.spec.frac_bits
         offset = gain * bias + shift
-        return last, scale, offset, relu
+        return last, scale, offset, bounds
 
     def _acc_bits(self, name: str, acc_range: tuple[int, int]) -> int:
         """Signed accumulator width of the exact range; at most 64 bits."""
@@ -725,7 +960,8 @@ class _Lowering:
                     f"layer {name!r} (AvgPool2d) must not set divisor_override"
                 )
             rows, cols = self._window(node, params, count_include_pad=params.get("count_include_pad", True))
-        output = self._spec(tuple(self.values[node].shape[1:]), self._frac_bits(node))
+        last, bounds = self._fuse_activation(node)
+        output = self._spec(tuple(self.values[node].shape[1:]), self._frac_bits(last))
         probe = PoolLayer(name, source.name, output, PoolKind.AVG, rows, cols)
         areas = np.unique(probe.window_areas(*source.spec.shape[1:]))
         largest = int(areas.max())
@@ -740,10 +976,11 @@ class _Lowering:
             relu=False,
             multiplier_bits=self.multiplier_bits,
         )
+        requant = self._bounded(requant, output, bounds)
         layer = PoolLayer(name, source.name, output, PoolKind.AVG, rows, cols, requant,
                           tuple(int(area) for area in areas))
         # M >= 0 and B = 0: a non-negative input gives a non-negative output.
-        self._add_layer(layer, node, 0 if source.lo >= 0 else requant.lo, requant.hi)
+        self._add_layer(layer, last, max(requant.lo, 0) if source.lo >= 0 else requant.lo, requant.hi)
 
     def _window(
         self, node: torch.fx.Node, params: Mapping[str, Any], *, count_include_pad: bool
@@ -779,7 +1016,7 @@ class _Lowering:
         a, b = (self._input_of(node, arg) for arg in args)
         if a.spec.shape != b.spec.shape:
             raise self._unsupported(node, f"an add of shapes {a.spec.shape} and {b.spec.shape}")
-        last, relu = self._fuse_relu(node)
+        last, bounds = self._fuse_activation(node)
         fine = max(a.spec.frac_bits, b.spec.frac_bits)
         shift_a, shift_b = fine - a.spec.frac_bits, fine - b.spec.frac_bits
         output = self._spec(a.spec.shape, self._frac_bits(last))
@@ -791,11 +1028,64 @@ class _Lowering:
             np.zeros(channels),
             acc_range,
             output,
-            relu=relu,
+            relu=False,
             multiplier_bits=self.multiplier_bits,
         )
+        requant = self._bounded(requant, output, bounds)
         layer = AddLayer(name, (a.name, b.name), output, shift_a, shift_b, requant)
         self._add_layer(layer, last, requant.lo, requant.hi)
+
+    def _concat(self, node: torch.fx.Node, module: nn.Module | None) -> None:
+        parts = self._concat_parts(node)
+        if parts is None:
+            bound = dict(zip(("tensors", "dim"), node.args))
+            bound.update(node.kwargs)
+            listed = bound.get("tensors")
+            shapes = [
+                tuple(self.values[p].shape) if isinstance(self.values.get(p), torch.Tensor) else type(p).__name__
+                for p in (listed if isinstance(listed, (list, tuple)) else ())
+            ]
+            raise self._unsupported(
+                node,
+                f"a concatenation of shapes {shapes} on dim {bound.get('dim', 0)!r} (only feature maps "
+                "(N, C, H, W) of one height and width, on the channel axis, dim=1)",
+            )
+        inputs = [self._input_of(node, part) for part in parts]
+        common = self.frac_override[node]
+        for part, tensor in zip(parts, inputs):
+            producer = self._producer(tensor.name)
+            requantized = isinstance(producer, (ConvLayer, LinearLayer, AddLayer, ConcatLayer)) or (
+                isinstance(producer, PoolLayer) and producer.kind is PoolKind.AVG
+            )
+            if not requantized:
+                kind = "the network input" if producer is None else type(producer).__name__
+                if isinstance(producer, PoolLayer):
+                    kind = "a max pooling"
+                raise UnsupportedLayerError(
+                    f"layer {self._label(node)!r} (concatenation) input {self._label(part)!r} must be "
+                    f"produced by a layer with a requantization (Conv2d, Linear, add or average "
+                    f"pooling) or by a concatenation, not {kind} ({tensor.name!r}): the inputs of a "
+                    "concatenation are requantized to one common scale"
+                )
+            assert tensor.spec.frac_bits == common, (tensor.name, tensor.spec.frac_bits, common)
+        if len(inputs) == 1:
+            self.tensors[node] = inputs[0]
+            return
+        name = self._layer_name(node)
+        _, height, width = inputs[0].spec.shape
+        channels = sum(tensor.spec.shape[0] for tensor in inputs)
+        output = self._spec((channels, height, width), common)
+        layer = ConcatLayer(name, tuple(tensor.name for tensor in inputs), output)
+        self._add_layer(
+            layer, node, min(tensor.lo for tensor in inputs), max(tensor.hi for tensor in inputs)
+        )
+
+    def _producer(self, name: str) -> Layer | None:
+        """The lowered layer called ``name`` (None for the network input)."""
+        for layer in reversed(self.layers):
+            if layer.name == name:
+                return layer
+        return None
 
     def _flatten(self, node: torch.fx.Node, module: nn.Module | None) -> None:
         source = self._input_of(node, node.args[0])
