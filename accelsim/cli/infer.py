@@ -100,7 +100,9 @@ def _inputs(
             raise ConfigError("--data must be given with --data-dir, not left unset")
         if input_shape is None:
             raise ConfigError(
-                "--data must be given for a user model (its input shape is unknown), not left unset"
+                f"--data must be given for network file {args.network!r}, not left unset: the file records no input "
+                "shape for seeded inputs (written before accelsim recorded input shapes; compress the model again "
+                "with --input-shape C,H,W)"
             )
         image_bytes = 4 * math.prod(input_shape)
         if (calibration + count) * image_bytes > MAX_INPUT_BYTES:
