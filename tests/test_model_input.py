@@ -173,10 +173,10 @@ def test_a_bad_input_shape_is_refused_when_the_command_line_is_parsed(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ([], "--input-shape C,H,W must be given for the user model 'test_model_input:small_cnn' (its input shape "
-             "is not known), not left unset"),
-        (["--input-shape", "3,16,16"], "--input-shape 3,16,16: the model 'test_model_input:small_cnn' must accept "
-                                       "inputs of shape (N, 3, 16, 16), not fail with RuntimeError"),
+        ([], ("--input-shape C,H,W must be given for the user model 'test_model_input:small_cnn' (its input shape "
+             "is not known), not left unset")),
+        (["--input-shape", "3,16,16"], ("--input-shape 3,16,16: the model 'test_model_input:small_cnn' must accept "
+                                       "inputs of shape (N, 3, 16, 16), not fail with RuntimeError")),
     ],
 )
 def test_the_command_line_needs_a_shape_the_model_takes(
