@@ -23,8 +23,9 @@ What is converted (:data:`SUPPORTED`):
 * ``Flatten`` (axis 1), ``Reshape`` to ``(N, -1)`` and ``Squeeze`` of the 1x1 spatial axes ->
   flatten; ``Gemm`` (``transA = 0``) and ``MatMul`` by a constant -> ``nn.Linear``;
 * ``Dropout`` and ``Identity`` -> the identity; ``Constant`` and the shape arithmetic exporters
-  emit around a reshape (``Shape``, ``Gather``, ``Unsqueeze``, ``Squeeze``, ``Concat``, ``Cast``,
-  ``Slice``, ``Mul``, ``Div``, ``Add``, ``Sub`` of constants) are evaluated at import.
+  emit around a reshape or a pad (``Shape``, ``Gather``, ``Unsqueeze``, ``Squeeze``, ``Concat``,
+  ``Cast``, ``Slice``, ``Mul``, ``Div``, ``Add``, ``Sub``, ``Reshape``, ``Transpose``,
+  ``ConstantOfShape`` of constants) are evaluated at import.
 
 Anything else is refused naming the node and its op type: ``ONNX node 'LSTM_0' (op LSTM) is not
 supported; supported: ...``. The input shape is the graph input's, batch dimension dropped; a
@@ -55,11 +56,11 @@ SUPPORTED = (
     "Conv", "BatchNormalization", "Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool",
     "GlobalMaxPool", "ReduceMean", "Add", "Concat", "Flatten", "Reshape", "Squeeze", "Gemm", "MatMul",
     "Dropout", "Identity", "Pad", "Constant", "Shape", "Gather", "Unsqueeze", "Cast", "Slice", "Mul",
-    "Div", "Sub",
+    "Div", "Sub", "ConstantOfShape", "Transpose",
 )
 #: Ops evaluated at import when every input is a constant.
 _FOLDABLE = {"Identity", "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul", "Div",
-             "Add", "Sub", "Reshape"}
+             "Add", "Sub", "Reshape", "ConstantOfShape", "Transpose"}
 _ONNX_FLOAT = 1
 
 
@@ -282,7 +283,7 @@ class _Importer:
             if entry["op"] == "module":
                 module = next(m for m in self.modules if m["path"] == entry["target"])
                 _, made = architecture._module(module)
-                result = made(*inputs)
+                result = made.eval()(*inputs)
             else:
                 args = [[_meta(v) for v in a] if isinstance(a, list) else _meta(a) for a in inputs]
                 result = architecture.FUNCTIONS[entry["target"]](*args, **entry["kwargs"])
@@ -407,6 +408,14 @@ class _Importer:
                 for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
                     index_[int(a)] = slice(int(s), int(min(e, np.iinfo(np.int64).max)), int(st))
                 result = args[0][tuple(index_)]
+            elif op == "ConstantOfShape":
+                fill = np.asarray(attrs.get("value", np.zeros(1, np.float32))).reshape(-1)
+                shape = [int(n) for n in args[0].reshape(-1)]
+                if math.prod(shape) > 1 << 16:
+                    raise ValueError(f"a constant of shape {shape} is larger than shape arithmetic needs")
+                result = np.full(shape, fill[0], dtype=fill.dtype)
+            elif op == "Transpose":
+                result = np.transpose(args[0], attrs.get("perm"))
             elif op == "Reshape":
                 result = args[0].reshape(tuple(int(n) if n != 0 else args[0].shape[i] for i, n in enumerate(args[1])))
             else:
