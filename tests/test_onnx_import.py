@@ -491,3 +491,19 @@ def test_a_valid_graph_imports(tmp_path: Path) -> None:
     path = tmp_path / "ok.onnx"
     path.write_bytes(valid_onnx_bytes())
     assert import_onnx(path).input_shape == (3, 6, 6)
+
+
+@pytest.mark.parametrize(("name", "op", "expected"), [
+    ("/layer2/short/short.0/Conv", "Conv", "layer2_short_0"),  # torch's scopes: module layer2.short.0
+    ("/stem/stem.0/Conv", "Conv", "stem_0"),
+    ("/fc/Gemm", "Gemm", "fc"),
+    ("/layer1/Relu_1", "Relu", "layer1_Relu_1"),  # a functional ReLU of layer1: not a module of its own
+    ("/pool/MaxPool", "MaxPool", "pool_MaxPool"),
+    ("node_Conv_96", "Conv", "node_Conv_96"),  # the dynamo exporter's names
+    ("", "Relu", "relu"),
+    ("/Conv", "Conv", "Conv"),
+])
+def test_module_names_come_from_the_node_names(name: str, op: str, expected: str) -> None:
+    from accelsim.compression.onnx_import import _sanitize
+
+    assert _sanitize(name, op) == expected

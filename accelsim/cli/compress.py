@@ -168,7 +168,12 @@ def _load_data(args: argparse.Namespace, workload: str) -> TrainingData | None:
 
     if args.data is None:
         return None
-    if workload in workloads.names() and args.data != workloads.info(workload).dataset:
+    if workload not in workloads.names():
+        raise ConfigError(
+            f"--data must be used with a built-in workload (retraining replays its training recipe), not with the "
+            f"user model {workload!r}; compress it one-shot, or retrain it from Python with compress(..., recipe=...)"
+        )
+    if args.data != workloads.info(workload).dataset:
         expected = workloads.info(workload).dataset
         raise ConfigError(f"--data must be the data set of workload {workload!r}, {expected!r}, not {args.data!r}")
     return TrainingData.load(args.data, args.data_dir)

@@ -41,7 +41,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--workload",
         metavar="SPEC",
-        help="the 'module:factory' spec of a user model's file (built-ins need none)",
+        help="the 'module:factory' spec of a user model whose file records no architecture (other files need none)",
     )
     parser.add_argument(
         "--data", metavar="digits|cifar10", help="evaluate on this data set's test split"

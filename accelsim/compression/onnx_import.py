@@ -171,12 +171,18 @@ _MODULE_OPS = ("Conv", "Gemm", "MatMul", "BatchNormalization")
 
 
 def _sanitize(name: str, op_type: str) -> str:
-    """A module name from an ONNX node name: ``/layer1/conv1/Conv`` -> ``layer1_conv1``,
-    ``/layer1/Relu_1`` -> ``layer1_Relu_1``."""
-    text = name.lstrip("/")
-    if op_type in _MODULE_OPS and text.endswith("/" + op_type):
-        text = text[: -len(op_type) - 1]
-    text = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", text)).strip("_")
+    """A module name from an ONNX node name: torch's scopes ``/layer2/short/short.0/Conv`` ->
+    ``layer2_short_0`` (its module ``layer2.short.0``), ``/layer1/Relu_1`` -> ``layer1_Relu_1``."""
+    segments = [segment for segment in name.split("/") if segment]
+    if op_type in _MODULE_OPS and len(segments) > 1 and segments[-1] == op_type:
+        segments.pop()
+    merged: list[str] = []
+    for segment in segments:  # the exporter repeats a parent's name: stem, stem.0 -> stem.0
+        if merged and segment.startswith(merged[-1] + "."):
+            merged[-1] = segment
+        else:
+            merged.append(segment)
+    text = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", "_".join(merged))).strip("_")
     return text[:80] or op_type.lower()
 
 

@@ -23,6 +23,7 @@ import workloads
 
 from ..errors import WorkloadError
 from ..integer.graph import WeightFormat
+from .architecture import check_input_shape as check_model_input
 from .architecture import record as record_architecture
 from .checks import enum_option, is_integer, is_real, require
 from .defaults import DEFAULT_FC_PRUNE, DEFAULT_PORTIONS
@@ -194,7 +195,10 @@ def compress(
             (C, H, W) positive integers or that the model does not accept, or other bad settings.
     """
     check_model(model)
-    shape = workload_input_shape(workload) if input_shape is None else check_input_shape(input_shape)
+    known = workload_input_shape(workload)
+    shape = known if input_shape is None else check_input_shape(input_shape)
+    if shape is not None and shape != known:  # before the work: a built-in workload's own shape is known to work
+        check_model_input(model, shape, f"model {workload!r}")
     if not isinstance(config, CompressionConfig):
         raise TypeError(f"config must be a CompressionConfig, not {type(config).__name__}")
     training = data is not None and config.retrain.epochs > 0
