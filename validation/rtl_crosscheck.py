@@ -47,6 +47,8 @@ POINTS = (
     DesignPoint("vgg16", "VGG-16, default configuration", table=True),
     DesignPoint("resnet56", "ResNet-56, default configuration", table=True),
     DesignPoint("resnet110", "ResNet-110, default configuration"),
+    DesignPoint("alexnet", "AlexNet (CIFAR), default configuration (11x11 and 5x5 kernels in window blocks)",
+                table=True),
     DesignPoint("vgg16", "VGG-16, 1 B/cycle, L = 0, S = 64", TIGHT),
     DesignPoint("resnet56", "ResNet-56, 1 B/cycle, L = 0, S = 64", TIGHT),
     DesignPoint("resnet56", "ResNet-56, 16 x 2 units, 2 B/cycle, L = 100, S = 256",

@@ -11,6 +11,7 @@ before anything is written.
 
 from __future__ import annotations
 
+import binascii
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -58,7 +59,7 @@ TESTBENCH_MODULE = "tb_harness"
 #: Files of the Verilog library that are simulation only.
 SIMULATION_ONLY = ("tb_harness.v",)
 #: DDR bytes of the testbench memory (tb_harness DDR_BYTES), region alignment, layers per run.
-DDR_BYTES = 1 << 24
+DDR_BYTES = 1 << 26
 REGION_ALIGN = 64
 MAX_LAYERS = 256
 
@@ -338,6 +339,10 @@ def _check_transfers(plan: LayerPlan) -> None:
 
 
 def _hex_lines(values: list[int] | bytes, digits: int) -> bytes:
+    """One ``digits``-digit hex value per line (bytes: two digits each, without a Python loop)."""
+    if isinstance(values, bytes) and digits == 2:
+        pairs = np.frombuffer(binascii.hexlify(values), dtype=np.uint8).reshape(-1, 2)
+        return np.hstack([pairs, np.full((len(pairs), 1), ord("\n"), np.uint8)]).tobytes()
     return ("\n".join(f"{value:0{digits}x}" for value in values) + "\n").encode()
 
 
