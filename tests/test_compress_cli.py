@@ -110,7 +110,13 @@ def test_from_a_checkpoint(tmp_path: Path) -> None:
             "gsnq_split must be one of 'min-error', 'balanced', not 'even'",
         ),
         (["--workload", "digits", "--weights", "x"], "weights must be one of 'gsnq', 'uniform', not 'x'"),
-        (["--workload", "cli_user_models:mlp"], r"model has no Conv2d layer \(Sequential\)"),
+        (["--workload", "cli_user_models:mlp", "--input-shape", "1,8,8"], r"model has no Conv2d layer \(Sequential\)"),
+        (["--workload", "cli_user_models:mlp"], "--input-shape C,H,W must be given for the user model 'cli_user_models:mlp'"),
+        (["--onnx", "{tmp}/missing.onnx"], "ONNX file '.*missing.onnx' must be an existing file"),
+        (["--workload", "cli_user_models:mlp", "--input-shape", "1,8,8", "--data", "digits"],
+         ("--data must be used with a built-in workload (retraining replays its training recipe), not with the "
+         "user model 'cli_user_models:mlp'")),
+        (["--onnx", "{tmp}/missing.onnx", "--workload", "digits"], "--onnx must be given alone, without --workload"),
         (["--model", "{tmp}/missing.pt"], "must be an existing file"),
     ],
 )

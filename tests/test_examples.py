@@ -51,3 +51,30 @@ def test_sweep_and_pareto(tmp_path):
     assert f"Pareto front over latency and LUTs: {len(pareto_front(rows, ['latency_ms', 'lut']))} of 16" in out
     assert (tmp_path / "pareto.png").stat().st_size > 1000
     assert "0 points run, 16 skipped" in run_example("sweep_and_pareto.py", "--out", str(tmp_path), "--workers", "1")
+
+
+def test_export_onnx_writes_a_model_accelsim_imports(tmp_path):
+    import onnx
+
+    from accelsim.compression.onnx_import import import_onnx
+
+    path = tmp_path / "tiny.onnx"
+    out = run_example("export_onnx.py", "--out", str(path), "--size", "16")
+    graph = onnx.load(str(path)).graph
+    assert f"wrote {path} ({path.stat().st_size:,} bytes): input 1x3x16x16, {len(graph.node)} nodes: " in out
+    imported = import_onnx(path)
+    assert imported.input_shape == (3, 16, 16) and imported.name == "tiny.onnx"
+
+
+def test_the_user_model_compresses_by_its_spec_and_runs_from_its_file(tmp_path, monkeypatch):
+    from accelsim.cli import main
+
+    monkeypatch.syspath_prepend(str(EXAMPLES.parent))
+    out = tmp_path / "user.krp"
+    assert main(["compress", "--workload", "examples.user_model:build", "--input-shape", "3,32,32",
+                 "--out", str(out)]) == 0
+    assert main(["run", "--network", str(out), "--no-cache", "--json", str(tmp_path / "run.json")]) == 0
+    import json
+
+    layers = [layer["name"] for layer in json.loads((tmp_path / "run.json").read_text())["layers"]]
+    assert layers[0] == "stem.0" and "add" in layers and layers[-1] == "fc"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import workloads
 
 from ..compression.defaults import DEFAULT_EPOCHS, DEFAULT_FC_PRUNE
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..integer.graph import WeightFormat
 from ..outputs import check_output
 
@@ -18,6 +18,25 @@ if TYPE_CHECKING:
     from ..compression import CompressionConfig, TrainingData
 
 DEFAULT_WORKLOAD = "vgg16"
+
+
+def parse_input_shape(text: str) -> tuple[int, int, int] | None:
+    """``"C,H,W"`` as a tuple of three positive integers, or None if it is not one."""
+    parts = text.split(",")
+    if len(parts) != 3 or not all(part.strip().isdigit() and int(part) >= 1 for part in parts):
+        return None
+    return tuple(int(part) for part in parts)  # type: ignore[return-value]
+
+
+class InputShapeAction(argparse.Action):
+    """``--input-shape C,H,W``, checked when the command line is parsed (exit status 2 on a bad value)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        shape = parse_input_shape(str(values))
+        if shape is None:
+            parser.error(f"{option_string} must be C,H,W positive integers, not {brief(str(values))}")
+        setattr(namespace, self.dest, shape)
 
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
@@ -40,6 +59,19 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         f"(default {DEFAULT_WORKLOAD}); with --model, the checkpoint's architecture",
     )
     source.add_argument("--model", metavar="CKPT", help="start from the weights of this checkpoint")
+    source.add_argument(
+        "--onnx",
+        metavar="FILE",
+        help="import this ONNX CNN (weights from its initializers) instead of a workload; supported ops in "
+        "docs/compression.md",
+    )
+    source.add_argument(
+        "--input-shape",
+        metavar="C,H,W",
+        action=InputShapeAction,
+        help="shape of one input image, recorded in the network file; default: the built-in workload's, or the "
+        "ONNX model's input; required for a user model",
+    )
     source.add_argument("--seed", type=int, default=0, help="seed of the initial weights without --model (default 0)")
     options = parser.add_argument_group("compression")
     options.add_argument("--bits", type=int, default=4, help="weight bits, 2..8 (default 4)")
@@ -136,7 +168,12 @@ def _load_data(args: argparse.Namespace, workload: str) -> TrainingData | None:
 
     if args.data is None:
         return None
-    if workload in workloads.names() and args.data != workloads.info(workload).dataset:
+    if workload not in workloads.names():
+        raise ConfigError(
+            f"--data must be used with a built-in workload (retraining replays its training recipe), not with the "
+            f"user model {workload!r}; compress it one-shot, or retrain it from Python with compress(..., recipe=...)"
+        )
+    if args.data != workloads.info(workload).dataset:
         expected = workloads.info(workload).dataset
         raise ConfigError(f"--data must be the data set of workload {workload!r}, {expected!r}, not {args.data!r}")
     return TrainingData.load(args.data, args.data_dir)
@@ -146,29 +183,60 @@ def _percent(value: float) -> str:
     return f"{100 * value:6.2f}%"
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Compress, write the network file, print the report; return it as a dict."""
-    from ..compression import compress, evaluate, save_network
+def _source(args: argparse.Namespace) -> tuple[str, Any, tuple[int, int, int] | None]:
+    """``(workload name, model, input shape)`` of the command line's model (checked against the shape)."""
+    from ..compression.architecture import check_input_shape
 
-    config = _config(args)
+    if args.onnx is not None:
+        from ..compression.onnx_import import import_onnx
+
+        for option, value in (("--workload", args.workload), ("--model", args.model)):
+            if value is not None:
+                raise ConfigError(f"--onnx must be given alone, without {option} (the ONNX file is the model)")
+        imported = import_onnx(args.onnx, args.input_shape)
+        return imported.name, imported.model, imported.input_shape
     if args.model is not None:
         workload, model = workloads.load_model(args.model, workload=args.workload)
     else:
         workload = args.workload or DEFAULT_WORKLOAD
         model = workloads.build(workload, seed=args.seed)
+    known = tuple(workloads.info(workload).input_shape) if workload in workloads.names() else None
+    shape = args.input_shape if args.input_shape is not None else known
+    if shape is None:
+        raise ConfigError(
+            f"--input-shape C,H,W must be given for the user model {workload!r} (its input shape is not known), "
+            "not left unset"
+        )
+    if shape != known:  # a built-in workload's own shape is known to work
+        check_input_shape(model, shape, f"--input-shape {','.join(map(str, shape))}: the model {workload!r}")
+    return workload, model, shape
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Compress, write the network file, print the report; return it as a dict."""
+    from ..compression import compress, evaluate, save_network
+
+    config = _config(args)
+    workload, model, input_shape = _source(args)
     out = check_output(args.out if args.out is not None else default_out(workload, args.bits, config.weights), "--out")
     data = _load_data(args, workload)
+    if data is not None and tuple(data.x_test.shape[1:]) != tuple(input_shape):
+        raise ConfigError(
+            f"--data must hold images of the input shape {','.join(map(str, input_shape))}, not {args.data!r} "
+            f"with images of shape {','.join(map(str, data.x_test.shape[1:]))}"
+        )
     accuracy_before = None if data is None else evaluate(model, data.x_test, data.y_test)
-    compressed = compress(model, config, workload=workload, data=data)
+    compressed = compress(model, config, workload=workload, data=data, input_shape=input_shape)
     accuracy_after = None if data is None else evaluate(compressed.model, data.x_test, data.y_test)
     encoding = save_network(compressed, out)
     pruning = compressed.report()
 
-    source = f"checkpoint {args.model}" if args.model is not None else f"seeded weights (seed {args.seed})"
+    source = (f"ONNX file {args.onnx}" if args.onnx is not None else f"checkpoint {args.model}" if args.model is not None
+              else f"seeded weights (seed {args.seed})")
     quantization = "GSNQ" if config.weights is WeightFormat.GSNQ else "uniform"
     print(
         f"{workload}: {source}; KRP rows_kept={config.rows_kept}, FC prune {config.fc_prune:g}, "
-        f"{quantization} {config.bits} bits"
+        f"{quantization} {config.bits} bits; input {'x'.join(map(str, input_shape))}"
     )
     header = f"{'layer':<28} {'kind':<6} {'shape':<18} {'method':<9} {'pruned':>8} {'rows':>4} {'bits':>4} {'bytes':>9}"
     print(header)
@@ -196,11 +264,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         label = f"accuracy ({args.data} test)"
         print(f"{label:<23} {_percent(accuracy_before)} before, {_percent(accuracy_after)} after")
     print(f"wrote {out} ({encoding.file_bytes:,} bytes)")
+    if compressed.architecture_note:
+        print(f"note: the architecture of {workload!r} is not recorded ({compressed.architecture_note}): commands "
+              f"reading {out} need --workload {workload}")
 
     results: dict[str, Any] = {
         "workload": workload,
         "checkpoint": args.model,
-        "seed": None if args.model is not None else args.seed,
+        "onnx": args.onnx,
+        "seed": None if args.model is not None or args.onnx is not None else args.seed,
+        "input_shape": list(input_shape),
+        "architecture_recorded": compressed.architecture is not None,
         "out": str(out),
         **config.to_dict(),
         "conv_pruning_rate": pruning.conv_pruning_rate,

@@ -41,7 +41,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--workload",
         metavar="SPEC",
-        help="the 'module:factory' spec of a user model's file (built-ins need none)",
+        help="the 'module:factory' spec of a user model whose file records no architecture (other files need none)",
     )
     parser.add_argument(
         "--data", metavar="digits|cifar10", help="evaluate on this data set's test split"
@@ -100,7 +100,9 @@ def _inputs(
             raise ConfigError("--data must be given with --data-dir, not left unset")
         if input_shape is None:
             raise ConfigError(
-                "--data must be given for a user model (its input shape is unknown), not left unset"
+                f"--data must be given for network file {args.network!r}, not left unset: the file records no input "
+                "shape for seeded inputs (written before accelsim recorded input shapes; compress the model again "
+                "with --input-shape C,H,W)"
             )
         image_bytes = 4 * math.prod(input_shape)
         if (calibration + count) * image_bytes > MAX_INPUT_BYTES:

@@ -41,7 +41,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         "--workload",
         metavar="NAME",
         help=f"built-in workload (default {DEFAULT_WORKLOAD}); with --network, the 'module:factory' "
-        "spec of a user model",
+        "spec of a user model whose file records no architecture",
     )
     check.add_argument(
         "--network", metavar="FILE", help="check this compressed network file (.krp)"

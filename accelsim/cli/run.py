@@ -40,7 +40,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--workload", metavar="NAME",
                         help=f"built-in workload (default {DEFAULT_WORKLOAD}); with --network, the 'module:factory' "
-                             "spec of a user model")
+                             "spec of a user model whose file records no architecture")
     parser.add_argument("--network", metavar="FILE", help="simulate this compressed network file (.krp)")
     parser.add_argument("--config", metavar="NAME|PATH", default="default",
                         help="bundled configuration name or YAML file (default: default)")

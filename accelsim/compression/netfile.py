@@ -62,6 +62,7 @@ import workloads
 
 from ..errors import AccelsimError, NetworkFileError, brief
 from ..outputs import atomic_write_bytes
+from .architecture import build as build_architecture
 from .bitpack import bits_for, pack, unpack
 from .krp import row_mask
 from .levels import levels_from_dict
@@ -283,6 +284,8 @@ def encode_network(compressed: CompressedModel) -> tuple[bytes, EncodingReport]:
         "tensors": tensors,
         "payload": {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()},
     }
+    if compressed.architecture is not None:
+        manifest["architecture"] = compressed.architecture
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
     header = _HEADER.pack(MAGIC, VERSION, len(text), hashlib.sha256(text).digest())
     blob = header + text + body
@@ -317,6 +320,8 @@ class NetworkContents:
         config: the compression config.
         state_dict: every tensor of the model's state dict, decoded.
         records: the compression state of every prunable layer.
+        architecture: the recorded architecture of a user or ONNX model (:mod:`.architecture`),
+            or None.
     """
 
     workload: str
@@ -324,6 +329,7 @@ class NetworkContents:
     config: CompressionConfig
     state_dict: dict[str, torch.Tensor]
     records: tuple[LayerRecord, ...]
+    architecture: dict[str, Any] | None = None
 
 
 def _check_header(data: bytes, where: str) -> tuple[int, bytes]:
@@ -461,6 +467,8 @@ def _check_manifest(manifest: object, where: str) -> None:
             raise TypeError(f"the manifest must be a JSON object, not a {type(manifest).__name__}")
         if manifest.get("input_shape") is not None:
             _check_shape(manifest["input_shape"], "input_shape", (1, 2, 3), 1, MAX_INPUT_ELEMENTS)
+        if "architecture" in manifest and not isinstance(manifest["architecture"], dict):
+            raise ValueError(f"architecture must be an object, not {brief(manifest['architecture'])}")
         for key, ranks, low in (("layers", (2, 4), 1), ("tensors", tuple(range(5)), 0)):
             entries = manifest.get(key, [])  # a missing key is reported where it is read
             if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
@@ -520,20 +528,26 @@ def decode_network(data: bytes, where: str = "<bytes>") -> NetworkContents:
             config=CompressionConfig.from_dict(manifest["config"]),
             state_dict=state,
             records=tuple(records),
+            architecture=manifest.get("architecture"),
         )
     except (AccelsimError, ValueError, KeyError, TypeError, IndexError, RuntimeError) as error:
         raise NetworkFileError(f"network file {where!r} has a malformed manifest or payload: {error}") from error
 
 
 def load_network(path: str | os.PathLike[str], *, workload: str | None = None) -> CompressedModel:
-    """Read a network file and rebuild its model (``workloads.build(spec, seed=0)`` + decoded weights).
+    """Read a network file and rebuild its model.
 
-    A file that records a user model (``"module:factory"``) is only rebuilt if ``workload`` repeats
-    that spec: importing a module runs its code, so the file alone must not decide it.
+    The architecture comes from, in this order: the built-in workload the file names
+    (``workloads.build(name, seed=0)``); the user model's factory when ``workload`` repeats the
+    ``"module:factory"`` spec the file records (importing a module runs its code, so the file
+    alone must not decide it); the architecture the file records for a user or ONNX model
+    (:mod:`.architecture`: standard torch modules only, nothing executed). The decoded weights
+    are then loaded into it.
 
     Raises:
-        NetworkFileError: the file is missing, empty, truncated, modified, of another version, or
-            does not match the architecture of its workload.
+        NetworkFileError: the file is missing, empty, truncated, modified, of another version,
+            records a user model but neither its architecture nor a confirmed spec, or does not
+            match the architecture.
     """
     where = os.fspath(path)
     file = Path(where)
@@ -545,25 +559,44 @@ def load_network(path: str | os.PathLike[str], *, workload: str | None = None) -
         raise NetworkFileError(f"network file {where!r} cannot be read: {error.strerror}") from error
     contents = decode_network(data, where)
     spec = contents.workload
-    if spec not in workloads.names() and workload != spec:
+    recorded = False
+    if spec in workloads.names() or (workload == spec and workloads.is_import_spec(spec)):
+        model = workloads.build(spec, seed=0)
+    elif contents.architecture is not None:
+        try:
+            model = build_architecture(contents.architecture)
+        except (ValueError, TypeError) as error:
+            raise NetworkFileError(f"network file {where!r} has a malformed architecture: {error}") from None
+        recorded = True
+    elif workloads.is_import_spec(spec):
         raise NetworkFileError(
-            f"network file {where!r} records the user model {spec!r}; pass it as the workload to rebuild it "
-            "(importing a module runs its code, so the file alone does not decide it)"
+            f"network file {where!r} records the user model {spec!r} but not its architecture; pass it as the "
+            "workload to rebuild it (importing a module runs its code, so the file alone does not decide it)"
         )
-    model = workloads.build(spec, seed=0)
+    else:
+        raise NetworkFileError(
+            f"network file {where!r} records the model {spec!r}, which is neither a built-in workload nor a "
+            "'module:factory' spec, and no architecture to rebuild it from"
+        )
     expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
     found = {key: tuple(value.shape) for key, value in contents.state_dict.items()}
     if expected != found:
         differences = sorted(set(expected.items()) ^ set(found.items()))[:3]
+        source = "its recorded architecture" if recorded else f"the architecture of workload {spec!r}"
         raise NetworkFileError(
-            f"network file {where!r} does not match the architecture of workload {spec!r} "
-            f"(state-dict entries differ, e.g. {differences})"
+            f"network file {where!r} does not match {source} (state-dict entries differ, e.g. {differences})"
         )
-    model.load_state_dict(contents.state_dict, strict=True)
+    if recorded:  # the meta-device model takes the decoded tensors as they are (no allocation)
+        dtypes = {key: value.dtype for key, value in model.state_dict().items()}
+        state = {key: value.to(dtypes[key]) for key, value in contents.state_dict.items()}
+        model.load_state_dict(state, strict=True, assign=True)
+    else:
+        model.load_state_dict(contents.state_dict, strict=True)
     return CompressedModel(
         model=model.eval(),
         workload=spec,
         records=contents.records,
         config=contents.config,
         input_shape=contents.input_shape,
+        architecture=contents.architecture,
     )

@@ -23,6 +23,8 @@ import workloads
 
 from ..errors import WorkloadError
 from ..integer.graph import WeightFormat
+from .architecture import check_input_shape as check_model_input
+from .architecture import record as record_architecture
 from .checks import enum_option, is_integer, is_real, require
 from .defaults import DEFAULT_FC_PRUNE, DEFAULT_PORTIONS
 from .gsnq import GsnqSplit, check_bits, check_portions, gsnq_quantize
@@ -109,7 +111,14 @@ class CompressedModel:
         workload: the workload name or ``"module:factory"`` spec that rebuilds the architecture.
         records: the compression state of every conv / linear layer, in module order.
         config: how it was compressed.
-        input_shape: (C, H, W) of one input image, if known (built-in workloads).
+        input_shape: (C, H, W) of one input image: the built-in workload's, or the one given to
+            :func:`compress`; None if unknown (a user model compressed without one, or a file
+            written before input shapes were recorded).
+        architecture: for a user or ONNX model, its architecture as plain data
+            (:mod:`.architecture`), which the network file records so that the model can be
+            rebuilt without its code; None for a built-in workload (rebuilt by name) or a model
+            whose graph cannot be recorded (``architecture_note`` says why).
+        architecture_note: why a user model's architecture is not recorded ("" otherwise).
     """
 
     model: nn.Module
@@ -117,6 +126,8 @@ class CompressedModel:
     records: tuple[LayerRecord, ...]
     config: CompressionConfig
     input_shape: tuple[int, ...] | None = None
+    architecture: dict[str, Any] | None = None
+    architecture_note: str = ""
 
     def report(self) -> PruningReport:
         """Per-layer and total pruning rates, from the masks."""
@@ -126,6 +137,19 @@ class CompressedModel:
 def workload_input_shape(workload: str) -> tuple[int, ...] | None:
     """The input shape of a built-in workload, None for a user model."""
     return tuple(workloads.info(workload).input_shape) if workload in workloads.names() else None
+
+
+def check_input_shape(shape: object, what: str = "input_shape") -> tuple[int, int, int]:
+    """``shape`` as a tuple (C, H, W) of positive integers with at most
+    :data:`~accelsim.compression.netfile.MAX_INPUT_ELEMENTS` elements (ConfigError naming ``what`` otherwise)."""
+    from .netfile import MAX_INPUT_ELEMENTS
+
+    require(
+        isinstance(shape, (tuple, list)) and len(shape) == 3 and all(is_integer(n) and n >= 1 for n in shape),
+        what, "(C, H, W) positive integers", shape,
+    )
+    require(math.prod(shape) <= MAX_INPUT_ELEMENTS, what, f"at most {MAX_INPUT_ELEMENTS:,} elements", shape)
+    return tuple(int(n) for n in shape)  # type: ignore[return-value]
 
 
 def check_model(model: nn.Module) -> None:
@@ -150,6 +174,7 @@ def compress(
     workload: str,
     data: TrainingData | None = None,
     recipe: workloads.TrainingRecipe | None = None,
+    input_shape: tuple[int, ...] | None = None,
 ) -> CompressedModel:
     """Compress ``model`` (a workload's trained network) with KRP + FC pruning + GSNQ (or uniform).
 
@@ -160,12 +185,20 @@ def compress(
         data: training data; with it (and ``config.retrain.epochs > 0``) the model is retrained
             after pruning and between the quantization steps.
         recipe: the original training recipe that retraining tracks; default the workload's.
+        input_shape: (C, H, W) of one input image; default the built-in workload's (None for a user
+            model). For a model that is not a built-in workload, the compressed model's
+            architecture is also recorded (:mod:`.architecture`) when it is given.
 
     Raises:
         WorkloadError: no convolution, non-finite weights, or no recipe for a user model with data.
-        ConfigError: ``rows_kept`` too large for a layer (named), or other bad settings.
+        ConfigError: ``rows_kept`` too large for a layer (named), an input shape that is not
+            (C, H, W) positive integers or that the model does not accept, or other bad settings.
     """
     check_model(model)
+    known = workload_input_shape(workload)
+    shape = known if input_shape is None else check_input_shape(input_shape)
+    if shape is not None and shape != known:  # before the work: a built-in workload's own shape is known to work
+        check_model_input(model, shape, f"model {workload!r}")
     if not isinstance(config, CompressionConfig):
         raise TypeError(f"config must be a CompressionConfig, not {type(config).__name__}")
     training = data is not None and config.retrain.epochs > 0
@@ -191,10 +224,18 @@ def compress(
             state = uniform_quantize(state, config.bits, portions=portions, retrain=phase)
         else:
             state = gsnq_quantize(state, config.bits, portions=portions, retrain=phase, split=config.gsnq_split)
+    architecture, note = None, ""
+    if workload not in workloads.names():
+        if shape is None:
+            note = "its input shape is unknown"
+        else:
+            architecture, note = record_architecture(state.model, shape, f"model {workload!r}")
     return CompressedModel(
         model=state.model.eval(),
         workload=workload,
         records=state.records,
         config=config,
-        input_shape=workload_input_shape(workload),
+        input_shape=shape,
+        architecture=architecture,
+        architecture_note=note,
     )

@@ -31,7 +31,9 @@ class Workload:
 
     Attributes:
         name: built-in workload name (``vgg16``, ``resnet56``, ...); for a ``network`` file, the
-            workload it was compressed from (or its file name).
+            workload it was compressed from (or its file name); a user model's ``module:factory``
+            spec here rebuilds a file that records no architecture (see
+            :func:`accelsim.compression.load_network`).
         network: path of a ``.krp`` compressed-network file, or ``None`` for the built-in one
             compressed one-shot.
         seed: seed of the built-in workload's weights (and of the calibration inputs).
@@ -97,8 +99,9 @@ class NetworkKey:
 def build_network(key: NetworkKey, cache: bool = True) -> IntegerNetwork:
     """Compress (built-in) or read (``.krp``) and lower the network of ``key`` (or read it from the cache)."""
     source = key.workload
-    if source.network is not None:
-        return file_network(source.network, workload=None, act_bits=key.act_bits, seed=source.seed, cache=cache)
+    if source.network is not None:  # a user model's spec given as the name confirms it (load_network)
+        spec = source.name if workloads.is_import_spec(source.name) else None
+        return file_network(source.network, workload=spec, act_bits=key.act_bits, seed=source.seed, cache=cache)
     return workload_network(source.name, seed=source.seed, bits=source.bits, act_bits=key.act_bits, cache=cache)
 
 

@@ -27,7 +27,10 @@ CALIBRATION_IMAGES = 4
 
 def _calibration(shape: tuple[int, ...] | None, seed: int, what: str) -> np.ndarray:
     if shape is None:
-        raise ConfigError(f"{what} must have a known input shape to be lowered (a built-in workload), not None")
+        raise ConfigError(
+            f"{what} must record its input shape to be lowered, not None (a file written before accelsim recorded "
+            "input shapes): compress the model again with accelsim compress --input-shape C,H,W"
+        )
     return np.random.default_rng(seed).uniform(0.0, 1.0, (CALIBRATION_IMAGES, *shape)).astype(np.float32)
 
 
