@@ -133,12 +133,15 @@ def test_resource_model_structure():
 
 
 def test_gsnq_shift_range():
-    # The taps shift relative to the layer's smallest level; with sign-based GSNQ the positive and
-    # negative ranges (2^w - 1 non-zero codes together) may not overlap: shifts 0 .. 2^w - 2.
-    assert max_shift_of(4) == 14 and shift_bits_of(4) == 4
-    assert max_shift_of(3) == 6 and shift_bits_of(3) == 3
-    # product: the activation shifted by up to 14 (4-bit codes), plus a sign bit (pe_tap.v PROD_W)
-    assert product_bits_of(8, 4) == 23 and product_bits_of(8, 3) == 15
+    # The taps shift relative to the layer's smallest level; both signs' GSNQ levels lie within
+    # 2^(w-1) + 1 consecutive powers of two (accelsim.compression.gsnq.max_span): shifts 0 .. 2^(w-1).
+    assert max_shift_of(4) == 8 and shift_bits_of(4) == 4
+    assert max_shift_of(3) == 4 and shift_bits_of(3) == 3
+    assert max_shift_of(2) == 2 and shift_bits_of(2) == 2
+    # product: the activation shifted by up to 2^(w-1), plus a sign bit (pe_tap.v PROD_W)
+    assert product_bits_of(PeKind.KRP_GSNQ, 8, 4) == 17 and product_bits_of(PeKind.GSNQ_SHIFT, 8, 3) == 13
+    # multiplier kinds: the activation times a signed w-bit code
+    assert product_bits_of(PeKind.MULT_LUT, 8, 4) == 12
 
 
 def test_fits_reports_the_limiting_resource():
