@@ -301,3 +301,23 @@ def test_linear_batchnorm1d_folds_and_matches_reference() -> None:
     spec = network.tensor(network.output)
     fake = fake_quant_forward(model, network, data).numpy()
     assert np.abs(dequantize(spec, result.outputs) - fake).max() <= 4 * 2.0**-spec.frac_bits
+
+
+@pytest.mark.parametrize("offset", [3.0, -200.0, 1e6])
+def test_requantization_bias_fits_the_hardware_and_stays_accurate(offset: float) -> None:
+    """A tiny scale asks for a shift of ~60 bits; the bias, scaled by the same shift, must still fit
+    the requantization lanes' 48 signed bits, and y = acc * scale + offset stays within an output step."""
+    from accelsim.hw.resources import REQUANT_BIAS_BITS
+    from accelsim.integer.graph import TensorSpec
+    from accelsim.integer.quant import make_requant
+
+    scale = np.array([3.1e-15, 1.7e-14])
+    output = TensorSpec(shape=(2,), bits=8, frac_bits=0)
+    requant = make_requant("fc", scale, np.full(2, offset), (-(1 << 30), 1 << 30), output,
+                           relu=False, multiplier_bits=16)
+    assert int(np.max(np.abs(requant.bias))) < 1 << (REQUANT_BIAS_BITS - 1)
+    for acc in (-(1 << 30), -12345, 0, 777, 1 << 30):
+        exact = acc * scale + offset
+        value = (acc * requant.multiplier.astype(object) + requant.bias.astype(object)
+                 + (1 << (requant.shift - 1))) >> requant.shift
+        assert np.all(np.abs(value.astype(float) - exact) <= 0.5 + 1e-9), (acc, value, exact)

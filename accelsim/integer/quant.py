@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
+from ..hw.resources import REQUANT_BIAS_BITS
 from .graph import Requant, TensorSpec
 from .weightscan import EXPONENT_OFFSET, exponent_census, row_sums, scale_to_integers, uniform_codes
 
@@ -198,8 +199,11 @@ def make_requant(
 
     ``scale`` and ``offset`` are float64 per-channel arrays in output-integer units (``y`` is the
     output integer before clamping). ``M = rint(scale * 2**S)``, ``B = rint(offset * 2**S)``
-    (``rint``: round half to even) with the largest ``S >= 0`` such that ``max|M| <= 2**(mb-1) - 1``
-    and ``|acc * M + B + round| < 2**63`` for every ``acc`` in ``acc_range``.
+    (``rint``: round half to even) with the largest ``S >= 0`` such that ``max|M| <= 2**(mb-1) - 1``,
+    ``B`` fits the accelerator's signed :data:`~accelsim.hw.resources.REQUANT_BIAS_BITS`-bit bias
+    and ``|acc * M + B + round| < 2**63`` for every ``acc`` in ``acc_range``. (The bias bound
+    lowers ``S`` only where ``|offset| * 2**S`` reaches ``2**47``, i.e. at shifts of tens of bits;
+    ``M``'s rounding error stays ``|acc| / 2**(S+1)`` output steps at most, as at any shift.)
 
     Raises :class:`ConfigError` when the multiplier does not fit ``multiplier_bits`` even at
     ``S = 0``, or an int64 overflow would be possible.
@@ -230,7 +234,7 @@ def make_requant(
         mult = np.rint(np.ldexp(scale, shift))
         bias = np.rint(np.ldexp(offset, shift))
         bias_max = float(np.max(np.abs(bias))) if bias.size else 0.0
-        if bias_max < 2.0**62:
+        if bias_max < 2.0 ** (REQUANT_BIAS_BITS - 1):
             m_int = [int(v) for v in mult]
             b_int = [int(v) for v in bias]
             rnd = (1 << (shift - 1)) if shift > 0 else 0
