@@ -235,6 +235,21 @@ def test_every_pooling_window_form(runner):
     assert_all_equal(cross_check(network, config, runner=runner, seed=3))
 
 
+def test_windows_wider_than_fifteen_positions(runner):
+    # a global average over an 18 x 17 map (an ONNX model's GlobalAveragePool), a 16 x 16 max pool,
+    # a 17 x 17 convolution: up to 6 x 6 window blocks of the 3 x 3 units, 8-bit window fields
+    builder = NetworkBuilder((3, 18, 17), seed=10)
+    start = builder.conv(4, kernel=1, padding=0, rows_kept=None, name="conv")
+    builder.adaptive_pool((1, 1), name="avg_global", source=start)
+    builder.pool(16, stride=2, padding=3, name="max16", source=start)
+    builder.conv(2, kernel=17, padding=8, rows_kept=1, name="k17", source=start)
+    network = requantized(builder.build(), seed=6)
+    config = load_config("default").replace(**{**SMALL, "pe.tn": 4, "pe.tm": 2})
+    result = cross_check(network, config, runner=runner, seed=4)
+    assert [layer.name for layer in result.layers] == ["conv", "avg_global", "max16", "k17"]
+    assert_all_equal(result)
+
+
 def test_concatenated_outputs_are_stored_into_their_concatenation(runner):
     builder = NetworkBuilder((4, 6, 5), seed=9)
     squeeze = builder.conv(4, kernel=1, padding=0, rows_kept=None, name="squeeze")

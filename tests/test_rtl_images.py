@@ -231,10 +231,10 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
         layer_run(network, config, inputs, ["flatten"])
     with pytest.raises(ConfigError, match="layer must be one of the network's layers, not 'nope'"):
         layer_run(network, config, inputs, ["nope"])
-    wide = NetworkBuilder((1, 16, 16))
-    wide.conv(1, kernel=16, padding=0, rows_kept=1, name="k16")
-    with pytest.raises(UnsupportedLayerError, match=r"'k16' kernel must be at most 15 for the RTL, not 16"):
-        layer_run(wide.build(), config, {"k16": (np.zeros(256, np.int8),)})
+    wide = NetworkBuilder((1, 256, 256))
+    wide.conv(1, kernel=256, padding=0, rows_kept=1, name="k256")
+    with pytest.raises(UnsupportedLayerError, match=r"'k256' kernel must be at most 255 for the RTL, not 256"):
+        layer_run(wide.build(), config, {"k256": (np.zeros(256 * 256, np.int8),)})
     # the multiplier kinds run uniform codes, not the synthetic network's GSNQ weights
     with pytest.raises(UnsupportedLayerError, match=r"'two_rows' weights must be uniform for the mult_dsp PE kind"):
         layer_run(network, small_config(**{"pe.kind": "mult_dsp"}), inputs, ["two_rows"])
@@ -250,10 +250,10 @@ def test_vector_layers_the_rtl_cannot_run_are_rejected():
     inputs = {"add": (np.zeros(72, np.int8), np.zeros(72, np.int8))}
     with pytest.raises(UnsupportedLayerError, match="'add' operand shift must be at most 15 for the RTL, not 16"):
         layer_run(shifted, small_config(), inputs, ["add"])
-    wide = NetworkBuilder((1, 16, 16))
-    wide.pool(16, name="pool")
-    with pytest.raises(UnsupportedLayerError, match="'pool' window height must be at most 15 for the RTL, not 16"):
-        layer_run(wide.build(), small_config(), {"pool": (np.zeros(256, np.int8),)})
+    wide = NetworkBuilder((1, 256, 256))
+    wide.pool(256, name="pool")
+    with pytest.raises(UnsupportedLayerError, match="'pool' window height must be at most 255 for the RTL, not 256"):
+        layer_run(wide.build(), small_config(), {"pool": (np.zeros(256 * 256, np.int8),)})
     uneven = NetworkBuilder((1, 6, 6))
     uneven.pool(3, stride=2, padding=1, kind=PoolKind.AVG, ceil_mode=True, name="pool")
     network = uneven.build()

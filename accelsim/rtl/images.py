@@ -44,7 +44,7 @@ from ..integer.graph import (
     WeightFormat,
 )
 from ..sim.plan import DatapathLayer, LayerPlan, datapath_layer, input_groups, passes
-from .params import CHANNEL_BITS, DIM_BITS, MAX_SMALL_FIELD, RtlParameters
+from .params import CHANNEL_BITS, DIM_BITS, MAX_WINDOW_FIELD, RtlParameters
 
 #: Descriptor words per layer (tb_harness.v: NF; accel_core.v's desc_* ports) and their order.
 DESCRIPTOR_FIELDS = (
@@ -292,7 +292,7 @@ def check_pe_layer(view: PeLayerView, params: RtlParameters) -> None:
     and the requantization."""
     shape, name = view.layer, view.name
     _check_geometry(name, shape.kernel, shape.rows.pad, (
-        ("kernel", shape.kernel, MAX_SMALL_FIELD),
+        ("kernel", shape.kernel, MAX_WINDOW_FIELD),
         ("stride", shape.rows.step, (1 << DIM_BITS) - 1),
         ("input height", shape.h_in, (1 << DIM_BITS) - 1),
         ("input width", shape.w_in, (1 << DIM_BITS) - 1),
@@ -581,9 +581,9 @@ def check_vector_layer(view: VectorLayerView, params: RtlParameters) -> None:
     shape, name = view.layer, view.name
     dim = (1 << DIM_BITS) - 1
     fields = [
-        ("window height", shape.rows.window(shape.h_out), MAX_SMALL_FIELD),
-        ("window width", shape.cols.window(shape.w_out), MAX_SMALL_FIELD),
-        ("padding", max(shape.rows.pad, shape.cols.pad), MAX_SMALL_FIELD),
+        ("window height", shape.rows.window(shape.h_out), MAX_WINDOW_FIELD),
+        ("window width", shape.cols.window(shape.w_out), MAX_WINDOW_FIELD),
+        ("padding", max(shape.rows.pad, shape.cols.pad), MAX_WINDOW_FIELD),
         ("window step", max(shape.rows.step, shape.cols.step), dim),
         ("window denominator", max(shape.rows.den, shape.cols.den), dim),
         ("input height", shape.h_in, dim),

@@ -32,8 +32,11 @@ RTL_MAX_WEIGHT_BITS = 6
 #: Bits of the descriptor's row/column counts, channel counts, tile indices, beat counts and byte
 #: offsets within the input buffer (accel_core.v).
 DIM_BITS, CHANNEL_BITS, INDEX_BITS, BEATS_BITS, OFFSET_BITS = 12, 16, 24, 24, 24
-#: Largest kernel, stride and padding of the descriptor's 4-bit fields.
+#: Largest ``pe.kernel_max`` (the array's window side, a 4-bit field).
 MAX_SMALL_FIELD = 15
+#: Largest window span (a kernel, a pooling window), padding and window blocks per axis: the
+#: descriptor's 8-bit window fields (accel_core.v ``desc_y_size`` ...).
+MAX_WINDOW_FIELD = 255
 #: Verilog parameter names, in the order of the dataclass fields.
 VERILOG_NAMES = {
     "kind": "KIND",

@@ -61,18 +61,18 @@ module accel_core #(
     input  wire [DIM_W-1:0]      desc_x_rem,
     input  wire [DIM_W-1:0]      desc_y_den,      // d
     input  wire [DIM_W-1:0]      desc_x_den,
-    input  wire [3:0]            desc_y_size,     // b div d
-    input  wire [3:0]            desc_x_size,
+    input  wire [7:0]            desc_y_size,     // b div d
+    input  wire [7:0]            desc_x_size,
     input  wire [DIM_W-1:0]      desc_y_thr,      // d - b mod d
     input  wire [DIM_W-1:0]      desc_x_thr,
-    input  wire [3:0]            desc_y_pad,
-    input  wire [3:0]            desc_x_pad,
-    input  wire [3:0]            desc_y_dpad,     // average: padding counted in the divisor
-    input  wire [3:0]            desc_x_dpad,
-    input  wire [4:0]            desc_y_div1,     // average: the second divisor (0: none)
-    input  wire [4:0]            desc_x_div1,
-    input  wire [3:0]            desc_y_blocks,   // window blocks per side
-    input  wire [3:0]            desc_x_blocks,
+    input  wire [7:0]            desc_y_pad,
+    input  wire [7:0]            desc_x_pad,
+    input  wire [7:0]            desc_y_dpad,     // average: padding counted in the divisor
+    input  wire [7:0]            desc_x_dpad,
+    input  wire [8:0]            desc_y_div1,     // average: the second divisor (0: none)
+    input  wire [8:0]            desc_x_div1,
+    input  wire [7:0]            desc_y_blocks,   // window blocks per side
+    input  wire [7:0]            desc_x_blocks,
     input  wire [31:0]           desc_avg_m01,    // average: multipliers of divisor classes 0 and 1
     input  wire [31:0]           desc_avg_m23,    // and 2 and 3 (class = 2 * y class + x class)
     input  wire [DIM_W-1:0]      desc_t_rem,      // (Tr * a) mod d of the row windows

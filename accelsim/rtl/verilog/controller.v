@@ -51,7 +51,7 @@ module controller #(
     input  wire [CH_W-1:0]    c_out,
     input  wire [DIM_W-1:0]   h_out,
     input  wire [DIM_W-1:0]   tile_rows,
-    input  wire [3:0]         pad,
+    input  wire [7:0]         pad,
     input  wire [DIM_W-1:0]   y_den,      // the row windows' denominator d
     input  wire [DIM_W-1:0]   t_rem,      // (Tr * a) mod d
     input  wire [DIM_W-1:0]   span_thr,   // a row group spans one more row from this remainder
@@ -295,7 +295,7 @@ module controller #(
     reg [DIM_W-1:0]        in_rem_q;    // its remainder (modulo y_den)
     wire                   fresh    = layer_start && !running;   // the layer's first cycle
     wire signed [ADDR_W:0] in_u     = fresh ? -$signed({1'b0, pad_bytes}) : in_u_q;
-    wire signed [DIM_W+1:0] in_urows = fresh ? -$signed({{(DIM_W-2){1'b0}}, pad}) : in_urows_q;
+    wire signed [DIM_W+1:0] in_urows = fresh ? -$signed({{(DIM_W-6){1'b0}}, pad}) : in_urows_q;
     wire [DIM_W-1:0]       in_rem   = fresh ? {DIM_W{1'b0}} : in_rem_q;
     wire                   in_wide  = (in_rem >= span_thr);          // the row group spans one row more
     wire [DIM_W:0]         rem_sum  = {1'b0, in_rem} + {1'b0, t_rem};

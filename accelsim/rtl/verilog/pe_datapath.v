@@ -86,12 +86,12 @@ module pe_datapath #(
     input  wire [DIM_W-1:0]             y_step, x_step,   // window start step (a div d)
     input  wire [DIM_W-1:0]             y_rem, x_rem,     // its remainder (a mod d)
     input  wire [DIM_W-1:0]             y_den, x_den,     // d
-    input  wire [3:0]                   y_size, x_size,   // window span b div d
+    input  wire [7:0]                   y_size, x_size,   // window span b div d
     input  wire [DIM_W-1:0]             y_thr, x_thr,     // the span is one more from this remainder
-    input  wire [3:0]                   x_pad,            // padding before the first column
-    input  wire [3:0]                   y_dpad, x_dpad,   // average: padding counted in the divisor
-    input  wire [4:0]                   y_div1, x_div1,   // average: the second divisor
-    input  wire [3:0]                   y_blocks, x_blocks, // window blocks per side
+    input  wire [7:0]                   x_pad,            // padding before the first column
+    input  wire [7:0]                   y_dpad, x_dpad,   // average: padding counted in the divisor
+    input  wire [8:0]                   y_div1, x_div1,   // average: the second divisor
+    input  wire [7:0]                   y_blocks, x_blocks, // window blocks per side
     input  wire [OFF_W-1:0]             xstep_bytes,      // x_step * TN
     input  wire [15:0]                  avg_m0, avg_m1, avg_m2, avg_m3, // average: multiplier by divisor class
     input  wire [DIM_W-1:0]             h_in,
@@ -150,7 +150,7 @@ module pe_datapath #(
     reg [DIM_W-1:0] rows_q, width_q, h_in_q, w_in_q;
     reg [CH_W-1:0]  g_count;
     reg [7:0]       p_count, p_last;
-    reg [3:0]       by_count, bx_count;
+    reg [7:0]       by_count, bx_count;
     reg             in_half_q, w_half_q, out_half_q, vector_q, is_max_q, is_avg_q, two_q, narrow_q;
     reg [OFF_W-1:0] opb_q, g_base, g_slice0, g_step, srow_q, krow_q, xstep_q, blk_row_q;
     reg [COPIES*OFF_W-1:0] copy_off;      // copy (dy, bb): dy*row_bytes + bb*blk_bytes
@@ -244,7 +244,7 @@ module pe_datapath #(
     reg [OFF_W-1:0]      g_blk, g_slice;      // its block offset and slice offset (bytes)
     reg                  op;                  // operand
     reg [7:0]            pass;
-    reg [3:0]            bx, by;              // window block
+    reg [7:0]            bx, by;              // window block
     reg [OFF_W-1:0]      bx_off, by_off;      // its byte offsets
     reg [DIM_W+1:0]      bx_pix, by_pix;      // its pixel offsets (KMAX * bx, KMAX * by)
     reg [W_WORD_W-1:0]   wword;               // weight word of the step, within the pixel's steps
@@ -262,10 +262,10 @@ module pe_datapath #(
     wire last_col   = (ox + 1'b1 == width_q);
     wire last_row   = (oy + 1'b1 == rows_q);
     wire tile_last  = last_step && last_col && last_row;
-    wire first_step = (g == {CH_W{1'b0}}) && !op && (pass == 8'd0) && (bx == 4'd0) && (by == 4'd0);
+    wire first_step = (g == {CH_W{1'b0}}) && !op && (pass == 8'd0) && (bx == 8'd0) && (by == 8'd0);
     assign last_issue = s0_valid && tile_last;
 
-    wire [OFF_W-1:0] pad_bytes = {{(OFF_W-4){1'b0}}, x_pad} << TN_B;
+    wire [OFF_W-1:0] pad_bytes = {{(OFF_W-8){1'b0}}, x_pad} << TN_B;
     wire             slice_end = (TM >= TN) || (g_slice + TM_OFF == TN_OFF);
     // the next window start along each axis: step, plus one when the remainder wraps
     wire [DIM_W:0]   xr_sum = {1'b0, xr} + {1'b0, x_rem};
@@ -288,19 +288,19 @@ module pe_datapath #(
             g_slice <= (mode == 2'd0) ? slice_first : {OFF_W{1'b0}};
             op <= 1'b0;
             pass <= 8'd0;
-            {bx, by} <= 8'd0;
+            {bx, by} <= 16'd0;
             {bx_off, by_off} <= {2*OFF_W{1'b0}};
             {bx_pix, by_pix} <= {2*(DIM_W+2){1'b0}};
             wword <= {W_WORD_W{1'b0}};
             ox <= {DIM_W{1'b0}};
             oy <= {DIM_W{1'b0}};
             pixel <= {PIX_W{1'b0}};
-            x0 <= -$signed({{(DIM_W-2){1'b0}}, x_pad});
+            x0 <= -$signed({{(DIM_W-6){1'b0}}, x_pad});
             y0 <= y_first;
             xr <= {DIM_W{1'b0}};
             yr <= y_rem_first;
             row_base <= row_off;
-            pix_byte <= row_off - ({{(OFF_W-4){1'b0}}, x_pad} << TN_B);
+            pix_byte <= row_off - ({{(OFF_W-8){1'b0}}, x_pad} << TN_B);
         end else if (s0_valid) begin
             wword <= last_step ? {W_WORD_W{1'b0}} : wword + 1'b1;
             // groups: TM-channel slices of a block, or M whole blocks
@@ -325,10 +325,10 @@ module pe_datapath #(
                             bx_off <= bx_off + KBX;
                             bx_pix <= bx_pix + KMAX_I[DIM_W+1:0];
                         end else begin
-                            bx <= 4'd0;
+                            bx <= 8'd0;
                             bx_off <= {OFF_W{1'b0}};
                             bx_pix <= {(DIM_W+2){1'b0}};
-                            by <= last_by ? 4'd0 : by + 1'b1;
+                            by <= last_by ? 8'd0 : by + 1'b1;
                             by_off <= last_by ? {OFF_W{1'b0}} : by_off + krow_q;
                             by_pix <= last_by ? {(DIM_W+2){1'b0}} : by_pix + KMAX_I[DIM_W+1:0];
                         end
@@ -344,7 +344,7 @@ module pe_datapath #(
                     pix_byte <= pix_byte + xstep_q + (x_carry ? TN_OFF : {OFF_W{1'b0}});
                 end else begin
                     ox <= {DIM_W{1'b0}};
-                    x0 <= -$signed({{(DIM_W-2){1'b0}}, x_pad});
+                    x0 <= -$signed({{(DIM_W-6){1'b0}}, x_pad});
                     xr <= {DIM_W{1'b0}};
                     oy <= oy + 1'b1;
                     y0 <= y0 + y_adv;
@@ -371,27 +371,27 @@ module pe_datapath #(
     reg signed [DIM_W+3:0] yy, xx;
     integer d;
     // the window's span along each axis
-    wire [4:0] size_y = {1'b0, y_size} + {4'd0, (yr >= y_thr)};
-    wire [4:0] size_x = {1'b0, x_size} + {4'd0, (xr >= x_thr)};
+    wire [8:0] size_y = {1'b0, y_size} + {8'd0, (yr >= y_thr)};
+    wire [8:0] size_x = {1'b0, x_size} + {8'd0, (xr >= x_thr)};
     always @(*) begin
         for (d = 0; d < KMAX; d = d + 1) begin
             yy = {{2{y0[DIM_W+1]}}, y0} + {2'b00, by_pix} + d[DIM_W+3:0];
             xx = {{2{x0[DIM_W+1]}}, x0} + {2'b00, bx_pix} + d[DIM_W+3:0];
             row_ok[d] = (yy >= 0) && (yy < $signed({4'b0000, h_in_q}));
             col_ok[d] = (xx >= 0) && (xx < $signed({4'b0000, w_in_q}));
-            krow[d] = (by_pix + d[DIM_W+1:0] < {{(DIM_W-3){1'b0}}, size_y});
-            kcol[d] = (bx_pix + d[DIM_W+1:0] < {{(DIM_W-3){1'b0}}, size_x});
+            krow[d] = (by_pix + d[DIM_W+1:0] < {{(DIM_W-7){1'b0}}, size_y});
+            kcol[d] = (bx_pix + d[DIM_W+1:0] < {{(DIM_W-7){1'b0}}, size_x});
         end
     end
     // an average's divisor along each axis: the window clipped to the map padded by dpad
     wire signed [DIM_W+3:0] y_lo  = {{2{y0[DIM_W+1]}}, y0};
     wire signed [DIM_W+3:0] x_lo  = {{2{x0[DIM_W+1]}}, x0};
-    wire signed [DIM_W+3:0] y_hi  = y_lo + $signed({{(DIM_W-2){1'b0}}, size_y});
-    wire signed [DIM_W+3:0] x_hi  = x_lo + $signed({{(DIM_W-2){1'b0}}, size_x});
-    wire signed [DIM_W+3:0] y_top = $signed({4'b0000, h_in_q}) + $signed({{DIM_W{1'b0}}, y_dpad});
-    wire signed [DIM_W+3:0] x_top = $signed({4'b0000, w_in_q}) + $signed({{DIM_W{1'b0}}, x_dpad});
-    wire signed [DIM_W+3:0] y_bot = -$signed({{DIM_W{1'b0}}, y_dpad});
-    wire signed [DIM_W+3:0] x_bot = -$signed({{DIM_W{1'b0}}, x_dpad});
+    wire signed [DIM_W+3:0] y_hi  = y_lo + $signed({{(DIM_W-5){1'b0}}, size_y});
+    wire signed [DIM_W+3:0] x_hi  = x_lo + $signed({{(DIM_W-5){1'b0}}, size_x});
+    wire signed [DIM_W+3:0] y_top = $signed({4'b0000, h_in_q}) + $signed({{(DIM_W-4){1'b0}}, y_dpad});
+    wire signed [DIM_W+3:0] x_top = $signed({4'b0000, w_in_q}) + $signed({{(DIM_W-4){1'b0}}, x_dpad});
+    wire signed [DIM_W+3:0] y_bot = -$signed({{(DIM_W-4){1'b0}}, y_dpad});
+    wire signed [DIM_W+3:0] x_bot = -$signed({{(DIM_W-4){1'b0}}, x_dpad});
     /* verilator lint_off UNUSEDSIGNAL */
     wire signed [DIM_W+3:0] y_div = ((y_hi < y_top) ? y_hi : y_top) - ((y_lo > y_bot) ? y_lo : y_bot);
     wire signed [DIM_W+3:0] x_div = ((x_hi < x_top) ? x_hi : x_top) - ((x_lo > x_bot) ? x_lo : x_bot);
@@ -403,7 +403,7 @@ module pe_datapath #(
         s1_tile_last <= tile_last;
         s1_op <= op;
         s1_pixel <= pixel;
-        s1_class <= {y_div[4:0] == y_div1, x_div[4:0] == x_div1};
+        s1_class <= {y_div[8:0] == y_div1, x_div[8:0] == x_div1};
         s1_group <= g[REL_W-1:0];
         s1_offset <= pix_byte + by_off + bx_off + (op ? opb_q : {OFF_W{1'b0}}) + g_blk + g_slice;
         s1_word <= (w_half_q ? W_HALF_A : {W_WORD_W{1'b0}}) + wword;
