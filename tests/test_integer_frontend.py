@@ -255,10 +255,35 @@ class ClampAfterMaxPool(nn.Module):
         return torch.flatten(self.act(self.pool(self.conv(x))), 1)
 
 
-def test_a_clamp_that_cannot_be_folded_is_named() -> None:
+class ClampAfterSharedPool(nn.Module):
+    """A clamp after a max pooling whose convolution output is read by a second branch too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.other = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return torch.cat([F.hardtanh(F.max_pool2d(y, 2)), F.max_pool2d(self.other(y), 2)], 1)
+
+
+def test_a_clamp_after_max_pooling_narrows_the_convolution_before_it() -> None:
     model = make_power_of_two(ClampAfterMaxPool())
-    with pytest.raises(UnsupportedLayerError, match=r"layer 'act' \(ReLU6\) is an activation .* cannot be folded"):
-        lower(model, images((3, 8, 8)))
+    data = images((3, 8, 8), n=8)
+    network = lower(model, data)
+    conv = layer_of(network, ConvLayer)[0]
+    assert (conv.requant.lo, conv.requant.hi) == (0, min(round(6 * 2.0**conv.output.frac_bits), 127))
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)
+
+
+def test_a_clamp_that_cannot_be_folded_is_named() -> None:
+    on_input = nn.Sequential(nn.MaxPool2d(2), nn.ReLU6(), nn.Conv2d(3, 4, 3), nn.Flatten())
+    with pytest.raises(UnsupportedLayerError, match=r"layer '1' \(ReLU6\) is an activation .* cannot be folded"):
+        lower(make_power_of_two(on_input), images((3, 8, 8)))
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'hardtanh' \(hardtanh\) is an activation .* read nowhere else"):
+        lower(make_power_of_two(ClampAfterSharedPool()), images((3, 8, 8)))
     shared = make_power_of_two(nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten()))
 
     class TensorBound(nn.Module):

@@ -267,20 +267,16 @@ def test_concat_relu6_clamps_and_depthwise_import_to_the_same_function(dynamo: b
     assert "torch.cat" in json.dumps(imported.architecture)
 
 
-def test_concat_relu6_and_depthwise_lower_or_are_refused_by_name(tmp_path: Path) -> None:
-    """Lowering of ReLU6, clamps, grouped convolutions and concatenation is another branch's work:
-    until it lands, the refusal must name the layer; after, the network must track its float model."""
+def test_concat_relu6_depthwise_and_a_clamp_after_pooling_lower(tmp_path: Path) -> None:
+    """ReLU6 (Clip), a depthwise convolution, a Fire concatenation and a hardtanh after its max
+    pooling (folded into the requantizations of the concatenation's inputs) lower, and the integer
+    network tracks its float model."""
     torch.manual_seed(1)
     path = export(perturb(TinyMobileSqueeze()), (3, 19, 19), tmp_path / "ms.onnx")
     out = tmp_path / "ms.krp"
     assert main(["compress", "--onnx", str(path), "--out", str(out)]) == 0
     compressed = load_network(out)
-    try:
-        network = lower(compressed, images((3, 19, 19), 32))
-    except UnsupportedLayerError as error:
-        names = {name for name, _ in compressed.model.named_modules()} | {"cat", "relu6", "hardtanh"}
-        assert any(f"layer '{name}'" in str(error) for name in names), error
-        pytest.skip(f"not lowered yet (issue 14's operators): {error}")
+    network = lower(compressed, images((3, 19, 19), 32))
     x = images((3, 19, 19), 32, seed=3)
     assert evaluate(network, compressed.model, x, None).agreement >= 0.8
 

@@ -2,9 +2,9 @@
 mobilenet_v2, squeezenet1_1 and vgg11_bn (10 classes), and the 224x224 ``resnet18_imagenet``.
 
 Each builds with seeded weights, compresses one-shot (KRP + 4-bit GSNQ), lowers to the integer
-network bit-exactly against the torch reference, and simulates on the default accelerator. When
-torchvision is installed the definitions are compared with torchvision's own (state-dict keys and
-shapes, the traced graph, and the same outputs for the same weights)."""
+network bit-exactly against the torch reference, and simulates on the default accelerator. The
+parameter counts are torchvision's published ones (torchvision itself is not importable with the
+CPU torch, so it is not a dependency)."""
 
 from __future__ import annotations
 
@@ -36,15 +36,6 @@ SLOW = {"resnet18", "mobilenet_v2", "vgg11_bn"}  # compression and lowering take
 
 def _params() -> list:
     return [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name for name in EXPECTED]
-
-
-def _torchvision():
-    """torchvision, when installed and importable (it is not a dependency of accelsim)."""
-    try:
-        import torchvision.models
-    except (ImportError, RuntimeError, OSError):  # not installed, or built for another torch
-        pytest.skip("torchvision is not installed (or not importable with this torch)")
-    return torchvision.models
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -82,21 +73,6 @@ def test_resnet18_imagenet_keeps_the_224_variant() -> None:
         large, small = factory(), ten()
     assert [k for k in large.state_dict()] == [k for k in small.state_dict()]  # one definition
     assert large.fc.out_features == 1000 and small.fc.out_features == 10
-
-
-@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "squeezenet1_1", "vgg11_bn"])
-def test_definitions_equal_torchvision(name: str) -> None:
-    models = _torchvision()
-    ours = workloads.build(name, seed=0)
-    theirs = getattr(models, name)(num_classes=10).eval()
-    mine, ref = ours.state_dict(), theirs.state_dict()
-    assert [(k, tuple(v.shape)) for k, v in mine.items()] == [(k, tuple(v.shape)) for k, v in ref.items()]
-    theirs.load_state_dict(mine)
-    graph = [(n.op, str(n.target)) for n in torch.fx.symbolic_trace(ours).graph.nodes]
-    assert graph == [(n.op, str(n.target)) for n in torch.fx.symbolic_trace(theirs).graph.nodes]
-    x = torch.rand(2, *workloads.info(name).input_shape, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        assert torch.equal(ours(x), theirs(x))
 
 
 @pytest.mark.parametrize("name", _params())

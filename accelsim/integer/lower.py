@@ -122,7 +122,7 @@ _MODULES = (
 SUPPORTED = (
     "Conv2d (any groups: grouped and depthwise; dilation 1, square kernel), Linear, BatchNorm2d / "
     "BatchNorm1d (after a Conv2d / Linear), activations after a Conv2d, Linear, add or average "
-    "pooling (ReLU, ReLU6, Hardtanh, F.relu6, F.hardtanh, clamp / clip / clamp_min / clamp_max with "
+    "pooling, also through max pooling, concatenations and flattens (ReLU, ReLU6, Hardtanh, F.relu6, F.hardtanh, clamp / clip / clamp_min / clamp_max with "
     "number bounds), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d (any padding, ceil "
     "mode, any output size), add (+, torch.add), torch.cat / torch.concat on channels, flatten "
     "(nn.Flatten, torch.flatten, view / reshape to (N, -1)), Dropout, Identity"
@@ -436,11 +436,8 @@ class _Lowering:
                 handler(node, module)
                 return
         if self._is_activation(node):
-            raise self._unsupported(
-                node,
-                "an activation (ReLU, ReLU6, Hardtanh, clamp) that does not follow a Conv2d, "
-                "Linear, add or average pooling, so it cannot be folded into a requantization",
-            )
+            self._clamp_producers(node)
+            return
         if isinstance(module, _BATCHNORMS):
             raise self._unsupported(
                 node, "a BatchNorm that does not directly follow a Conv2d or Linear"
@@ -586,17 +583,66 @@ class _Lowering:
             self.fused.add(user)
             current = user
 
+    def _clamp_producers(self, node: torch.fx.Node) -> None:
+        """An activation after max pooling, a concatenation or a flatten (they commute with a
+        clamp: max and concatenation are monotonic per element) narrows the requantization of
+        the layers whose values reach it, when nothing else reads those values.
+
+        Raises:
+            UnsupportedLayerError: a value on the way comes from another layer (the network
+                input, say) or is read elsewhere too.
+        """
+        source = self._input_of(node, node.args[0])
+        lo, hi = self._activation_bounds(node)
+        last, (lo2, hi2) = self._fuse_activation(node)
+        bounds = (min(max(lo, lo2), hi2), min(max(hi, lo2), hi2))
+        nodes = {fx.name: fx for fx in self.traced.graph.nodes}
+        narrowed: dict[str, Requant] = {}
+        pending = [source.name]
+        while pending:
+            name = pending.pop()
+            layer = self._producer(name)
+            users = [] if layer is None else list(nodes[self.fx_nodes[name]].users)
+            requant = getattr(layer, "requant", None)
+            if layer is None or len(users) != 1 or not (
+                requant is not None or isinstance(layer, (ConcatLayer, FlattenLayer))
+                or (isinstance(layer, PoolLayer) and layer.kind is PoolKind.MAX)
+            ):
+                raise self._unsupported(
+                    node,
+                    "an activation (ReLU, ReLU6, Hardtanh, clamp) that follows neither a layer with a "
+                    "requantization (Conv2d, Linear, add or average pooling) nor max pooling, "
+                    "concatenations or flattens of such layers' values read nowhere else, so it "
+                    "cannot be folded into a requantization",
+                )
+            if requant is not None:
+                new_lo, new_hi = _clamped(requant.lo, requant.hi, self._integer_bounds(layer.output, bounds))
+                narrowed[name] = replace(requant, lo=new_lo, hi=new_hi)
+            else:
+                pending.extend(layer.inputs if isinstance(layer, ConcatLayer) else [layer.input])
+        self.layers = [replace(layer, requant=narrowed[layer.name]) if layer.name in narrowed else layer
+                       for layer in self.layers]
+        self.tensors[last] = _Tensor(source.name, source.spec,
+                                     *_clamped(source.lo, source.hi, self._integer_bounds(source.spec, bounds)))
+
     def _bounded(self, requant: Requant, output: TensorSpec, bounds: tuple[float, float]) -> Requant:
-        """``requant`` with its clamp narrowed to the real ``bounds`` in the output's scale:
-        ``rint(bound * 2**frac_bits)`` (round half to even, as the fake-quantized model rounds),
-        within the tensor's range. Rounding is monotonic, so rounding the clamped value equals
-        clamping the rounded value to the rounded bounds."""
+        """``requant`` with its clamp narrowed to the real ``bounds`` in the output's scale
+        (:meth:`_integer_bounds`)."""
+        lo, hi = self._integer_bounds(output, bounds)
+        return replace(requant, lo=lo, hi=hi)
+
+    @staticmethod
+    def _integer_bounds(output: TensorSpec, bounds: tuple[float, float]) -> tuple[int, int]:
+        """The real ``bounds`` in the output's scale: ``rint(bound * 2**frac_bits)`` (round half
+        to even, as the fake-quantized model rounds), within the tensor's range. Rounding is
+        monotonic, so rounding the clamped value equals clamping the rounded value to the rounded
+        bounds."""
         def integer(bound: float) -> int:
             if math.isinf(bound):
                 return output.lo if bound < 0 else output.hi
             return int(min(max(np.rint(math.ldexp(bound, output.frac_bits)), output.lo), output.hi))
 
-        return replace(requant, lo=integer(bounds[0]), hi=integer(bounds[1]))
+        return integer(bounds[0]), integer(bounds[1])
 
     def _module_of(self, node: torch.fx.Node) -> nn.Module | None:
         """The module a call_module node calls, else None."""
@@ -1101,6 +1147,13 @@ class _Lowering:
         name = self._layer_name(node)
         output = self._spec((source.spec.elements,), source.spec.frac_bits)
         self._add_layer(FlattenLayer(name, source.name, output), node, source.lo, source.hi)
+
+
+def _clamped(lo: int, hi: int, bounds: tuple[int, int]) -> tuple[int, int]:
+    """The range ``[lo, hi]`` clamped again to ``bounds``: ``clamp(clamp(v, lo, hi), a, b)`` is
+    ``clamp(v, c(lo), c(hi))`` with ``c = clamp(., a, b)``."""
+    a, b = bounds
+    return min(max(lo, a), b), min(max(hi, a), b)
 
 
 def kept_rows(name: str, ints: np.ndarray, recorded: np.ndarray | None) -> np.ndarray | None:
