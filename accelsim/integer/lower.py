@@ -386,17 +386,17 @@ class _Lowering:
         return self.layers, output_name
 
     def _check_operations(self) -> None:
-        """Refuse the first node, in graph order, whose operation the datapath does not have.
+        """Refuse the first module, else the first other node, in graph order, whose operation the
+        datapath does not have.
 
         Only the kind of operation is checked here (its arguments and its place in the graph are
         checked when it is lowered), so an unsupported operation is named itself, before any
         complaint about a supported operation near it (the reshape feeding an LSTM, say).
         """
-        for node in self.traced.graph.nodes:
-            if node.op in ("placeholder", "output"):
-                continue
-            if node.op != "call_module" and not _holds_tensor(self.values.get(node)):
-                continue  # sizes and shapes: evaluated, not lowered
+        nodes = [node for node in self.traced.graph.nodes if node.op not in ("placeholder", "output")
+                 and (node.op == "call_module" or _holds_tensor(self.values.get(node)))]  # not sizes, shapes
+        modules = [node for node in nodes if node.op == "call_module"]
+        for node in modules + nodes:  # a module first: an LSTM, not the transpose feeding it
             if node.op == "get_attr":
                 raise self._unsupported(node, "a tensor attribute used as data")
             if not self._known(node):
