@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from accelsim.errors import UnsupportedLayerError
 from accelsim.hw import load_config
 from accelsim.integer.graph import (
     AddLayer,
+    ConcatLayer,
     ConvLayer,
     FlattenLayer,
     IntegerNetwork,
@@ -421,4 +423,24 @@ def test_every_layer_of_the_cifar_workloads_matches_at_the_default_configuration
     assert [layer.name for layer in result.layers] == runnable
     vector = [layer for layer in network.layers if isinstance(layer, (PoolLayer, AddLayer))]
     assert len(vector) == {"vgg16": 5, "resnet56": 28}[workload]
+    assert_all_equal(result)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("workload", "kinds"), [
+    ("resnet8", {"ConvLayer": 9, "AddLayer": 3, "PoolLayer": 1, "LinearLayer": 1}),
+    ("mobilenet_v1_025", {"ConvLayer": 27, "PoolLayer": 1, "LinearLayer": 1}),
+    ("squeezenet1_1", {"ConvLayer": 26, "PoolLayer": 4}),
+    ("resnet18", {"ConvLayer": 20, "AddLayer": 8, "PoolLayer": 2, "LinearLayer": 1}),
+    ("mobilenet_v2", {"ConvLayer": 52, "AddLayer": 10, "PoolLayer": 1, "LinearLayer": 1}),
+])
+def test_every_layer_of_the_new_networks_matches_at_the_default_configuration(workload, kinds, runner):
+    # Issue 14's networks on the default design point: depthwise and grouped convolutions,
+    # ReLU6 folded into requantizations, Fire concatenations stored in place, ceil-mode and
+    # adaptive pooling; every layer the RTL runs (all but flattens and concatenations).
+    network = workload_network(workload)
+    result = cross_check(network, load_config("default"), runner=runner)
+    runnable = [layer for layer in network.layers if not isinstance(layer, (FlattenLayer, ConcatLayer))]
+    assert [layer.name for layer in result.layers] == [layer.name for layer in runnable]
+    assert dict(Counter(type(layer).__name__ for layer in runnable)) == kinds
     assert_all_equal(result)

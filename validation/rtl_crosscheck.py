@@ -1,11 +1,13 @@
-"""The Verilog core against the simulator and the integer datapath on every layer of the CIFAR workloads.
+"""The Verilog core against the simulator and the integer datapath on every layer of the built-in networks.
 
 Usage: ``python validation/rtl_crosscheck.py [--out validation/rtl_crosscheck.md] [--jobs 2]``
 
 Runs :func:`accelsim.rtl.check.cross_check` (what ``accelsim rtl check`` calls) on every layer
-(convolutions, linear layers, pooling, residual adds) of VGG-16, ResNet-56 and ResNet-110 at the
-default configuration, and of VGG-16 and ResNet-56 at design points with tight DDR bandwidth and
-another array, and writes the per-layer tables. Verilator builds are cached
+(convolutions, linear layers, pooling, residual adds) of VGG-16, ResNet-56, ResNet-110, AlexNet
+and the networks of issue 14 (ResNet-8, MobileNetV1 0.25x, SqueezeNet 1.1, ResNet-18 and
+MobileNetV2 at 64x64, VGG-11-BN) at the default configuration, and of VGG-16 and ResNet-56 at
+design points with tight DDR bandwidth, other arrays and every PE kind, and writes the per-layer
+tables. Verilator builds are cached
 (``accelsim.rtl.check.default_cache_dir``); from an empty cache the run takes about 20 minutes on
 a 2-core machine. Exit status 1 when any layer differs.
 """
@@ -49,6 +51,14 @@ POINTS = (
     DesignPoint("resnet110", "ResNet-110, default configuration"),
     DesignPoint("alexnet", "AlexNet (CIFAR), default configuration (11x11 and 5x5 kernels in window blocks)",
                 table=True),
+    DesignPoint("resnet8", "ResNet-8 (MLPerf Tiny), default configuration"),
+    DesignPoint("mobilenet_v1_025", "MobileNetV1 0.25x 96x96 (depthwise), default configuration", table=True),
+    DesignPoint("squeezenet1_1", "SqueezeNet 1.1 64x64 (Fire concatenations, ceil-mode pools), default configuration",
+                table=True),
+    DesignPoint("resnet18", "ResNet-18 64x64 (7x7 stem), default configuration"),
+    DesignPoint("mobilenet_v2", "MobileNetV2 64x64 (ReLU6, inverted residuals), default configuration"),
+    DesignPoint("vgg11_bn", "VGG-11-BN (adaptive 7x7 pool, a 25088-input linear layer), 6272 step words",
+                ("buffers.weight_depth=6272",)),
     DesignPoint("vgg16", "VGG-16, 1 B/cycle, L = 0, S = 64", TIGHT),
     DesignPoint("resnet56", "ResNet-56, 1 B/cycle, L = 0, S = 64", TIGHT),
     DesignPoint("resnet56", "ResNet-56, 16 x 2 units, 2 B/cycle, L = 100, S = 256",
@@ -112,11 +122,11 @@ def main(argv: list[str] | None = None) -> int:
                       for kind in ("conv", "linear", "pool", "add")}
             sections += [
                 f"## {point.title}", "", "```", point.command(), "```", "",
-                f"Simulator {result.sim_seconds:.3f} s for the whole network; Verilator build "
+                (f"Simulator {result.sim_seconds:.3f} s for the whole network; Verilator build "
                 f"{result.build_seconds:.0f} s ({'cached' if result.build_cached else 'fresh'}), run "
                 f"{result.rtl_seconds:.2f} s for {result.rtl_cycles_total:,} cycles (every layer below, "
                 f"back to back): {counts['conv']} convolutions, {counts['linear']} linear layers, "
-                f"{counts['pool']} pooling layers, {counts['add']} residual adds.", "",
+                f"{counts['pool']} pooling layers, {counts['add']} residual adds."), "",
                 *layer_table(result, kinds), "",
                 f"{equal} of {len(result.layers)} layers equal: zero cycle difference, outputs bit for "
                 "bit, traces event for event." if equal == len(result.layers) else
@@ -124,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
     header = [
         "# RTL cross-check: the Verilog core against the simulator and the integer datapath", "",
-        "Made by `python validation/rtl_crosscheck.py` with "
+        ("Made by `python validation/rtl_crosscheck.py` with "
         f"{VERILATOR.require().banner}. Every layer (convolutions, linear layers, max and "
         "average pooling, residual adds; a flatten moves no data) runs on the Verilog core "
         "(`accelsim/rtl/verilog`) under Verilator, on the integer datapath's input of that layer "
@@ -132,17 +142,17 @@ def main(argv: list[str] | None = None) -> int:
         "the simulator's (`accelsim.sim`), its event trace (`event, tile, part, start, end`, cycles "
         "from the layer's start) event by event, and its output feature map with the bit-exact "
         "datapath (`accelsim.integer.run`) element by element. Zero difference is the bar. The "
-        "networks are the seeded built-in workloads compressed one-shot with KRP and 4-bit GSNQ (uniform "
-        "4-bit codes for the multiplier kinds) and lowered (`accelsim.sim.sources.workload_network`, as `accelsim run` does).", "",
+        "networks are the seeded built-in workloads (issue 14's at their torchvision or MLPerf Tiny structure) compressed one-shot with KRP and 4-bit GSNQ (uniform "
+        "4-bit codes for the multiplier kinds) and lowered (`accelsim.sim.sources.workload_network`, as `accelsim run` does)."), "",
         "## Every design point", "",
-        "| design point | command (`accelsim rtl check ...`) | layers | max cycle difference | "
-        "outputs equal | traces equal | RTL cycles |",
+        ("| design point | command (`accelsim rtl check ...`) | layers | max cycle difference | "
+        "outputs equal | traces equal | RTL cycles |"),
         "|---|---|---:|---:|---:|---:|---:|",
         *summary, "",
     ]
     footer = [
         "## Random shapes and configurations", "",
-        "`python -m pytest tests/test_rtl_crosscheck.py -m verilator` checks, each with its own "
+        ("`python -m pytest tests/test_rtl_crosscheck.py -m verilator` checks, each with its own "
         "build: KRP 3x3, KRP 3x3 stride 2, dense 1x1 and linear layers with several row and channel "
         "groups; the same at 1 byte per cycle, zero latency and 3-byte bursts; residual adds (with "
         "operand shifts), 2x2 max pooling and a 4x4 average pooling (window blocks) on 4 x 2, 2 x 4 "
@@ -150,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         "byte per cycle with zero latency; every PE kind on KRP, dense, 2x2 stride-2 and two-row KRP "
         "layers (uniform codes on the multiplier kinds); and seeded random cases (PE kind, `tn`, "
         "`tm`, `kernel_max`, beats from 1 to 32 bytes, latency, bursts, buffer sizes, kernels, "
-        "strides, odd channel counts, ending in a random add, max or average pooling). Every layer: "
-        "zero cycle difference, equal outputs, equal traces.", "",
+        "strides, odd channel counts, ending in a random add, max or average pooling); kernels larger "
+         "than `kernel_max` (window blocks) and windows up to 17 positions; grouped and depthwise "
+         "convolutions; every torch pooling form (ceil mode, padding in the divisor or not, adaptive "
+         "up and down, global); concatenations stored in place. Every layer: "
+        "zero cycle difference, equal outputs, equal traces."), "",
     ]
     atomic_write_bytes(args.out, ("\n".join(header + sections + footer)).encode())
     print(f"wrote {args.out}: {'every layer equal' if passed else 'DIFFERENCES'}", file=sys.stderr)
