@@ -19,6 +19,7 @@ from int_reference import fake_quant_forward, reference_run
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
+import workloads
 from accelsim.cli import main
 from accelsim.compression import load_network
 from accelsim.compression.onnx_import import SUPPORTED, import_onnx
@@ -251,6 +252,23 @@ def test_rtl_check_on_an_onnx_network_file(resnet_onnx: tuple[nn.Module, Path], 
                  "--jobs", "2", "--json", str(report)]) == 0
     results = json.loads(report.read_text())
     assert results["passed"] and len(results["layers"]) == 12  # every layer but the flatten
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+@pytest.mark.parametrize(("name", "layers"), [("squeezenet1_1", 30), ("mobilenet_v2", 64)])
+def test_a_torchvision_architecture_exported_to_onnx_runs_on_the_rtl(name: str, layers: int, tmp_path: Path,
+                                                                      verilator_cache: Path) -> None:
+    """torchvision's SqueezeNet 1.1 and MobileNetV2 (the workloads' definitions, torchvision's
+    structure) exported by ``torch.onnx.export``, imported, compressed and checked layer by layer."""
+    path = export(workloads.build(name, seed=0).eval(), (3, 64, 64), tmp_path / f"{name}.onnx")
+    out = tmp_path / f"{name}.krp"
+    assert main(["compress", "--onnx", str(path), "--out", str(out)]) == 0
+    report = tmp_path / "rtl.json"
+    assert main(["rtl", "check", "--network", str(out), "--no-cache", "--cache", str(verilator_cache),
+                 "--jobs", "2", "--json", str(report)]) == 0
+    results = json.loads(report.read_text())
+    assert results["passed"] and len(results["layers"]) == layers
 
 
 @pytest.mark.parametrize("dynamo", EXPORTERS)

@@ -15,16 +15,21 @@ a 2-core machine. Exit status 1 when any layer differs.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
+import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from accelsim.cli.run import configure
+from accelsim.integer.graph import IntegerNetwork
 from accelsim.outputs import atomic_write_bytes
 from accelsim.rtl.check import CheckResult, cross_check, default_cache_dir
 from accelsim.rtl.verilator import VerilatorRunner
-from accelsim.sim.sources import workload_network
+from accelsim.sim.sources import file_network, workload_network
 from accelsim.toolchain import VERILATOR
 
 OUT = Path(__file__).with_suffix(".md")
@@ -38,10 +43,33 @@ class DesignPoint:
     title: str
     settings: tuple[str, ...] = ()
     table: bool = False
+    onnx: bool = False  # the workload's model exported by torch.onnx.export, then compress --onnx
 
     def command(self) -> str:
         sets = "".join(f" --set {setting}" for setting in self.settings)
+        if self.onnx:
+            return f"accelsim rtl check --network {self.workload}.krp{sets}"
         return f"accelsim rtl check --workload {self.workload}{sets}"
+
+
+def onnx_network(workload: str, folder: Path) -> IntegerNetwork:
+    """The built-in ``workload``'s seeded model exported to ONNX by ``torch.onnx.export`` at its
+    input shape, imported and compressed by ``accelsim compress --onnx`` and lowered as
+    ``accelsim rtl check --network`` lowers it."""
+    import torch
+
+    import workloads
+    from accelsim.cli import main as cli
+
+    onnx_path, krp = folder / f"{workload}.onnx", folder / f"{workload}.krp"
+    example = torch.rand(1, *workloads.info(workload).input_shape)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(workloads.build(workload, seed=0).eval(), (example,), str(onnx_path), dynamo=False)
+        status = cli(["compress", "--onnx", str(onnx_path), "--out", str(krp)])
+    if status != 0:
+        raise SystemExit(f"accelsim compress --onnx {onnx_path} failed (exit status {status})")
+    return file_network(str(krp), cache=False)
 
 
 TIGHT = ("ddr.bytes_per_cycle=1", "ddr.latency_cycles=0", "ddr.burst_bytes=64")
@@ -59,6 +87,8 @@ POINTS = (
     DesignPoint("mobilenet_v2", "MobileNetV2 64x64 (ReLU6, inverted residuals), default configuration"),
     DesignPoint("vgg11_bn", "VGG-11-BN (adaptive 7x7 pool, a 25088-input linear layer), 6272 step words",
                 ("buffers.weight_depth=6272",)),
+    DesignPoint("squeezenet1_1", "SqueezeNet 1.1 exported to ONNX (`torch.onnx.export`), `accelsim compress "
+                "--onnx squeezenet1_1.onnx --out squeezenet1_1.krp`", onnx=True),
     DesignPoint("vgg16", "VGG-16, 1 B/cycle, L = 0, S = 64", TIGHT),
     DesignPoint("resnet56", "ResNet-56, 1 B/cycle, L = 0, S = 64", TIGHT),
     DesignPoint("resnet56", "ResNet-56, 16 x 2 units, 2 B/cycle, L = 100, S = 256",
@@ -101,9 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{point.title} ...", file=sys.stderr, flush=True)
         config = configure("default", list(point.settings))
         key = (point.workload, config.pe.kind.weight_format)  # as `accelsim rtl check` compresses
-        if key not in networks:
-            networks[key] = workload_network(point.workload, weights=config.pe.kind.weight_format)
-        network = networks[key]
+        if point.onnx:
+            with tempfile.TemporaryDirectory() as folder:
+                network = onnx_network(point.workload, Path(folder))
+        elif key not in networks:
+            networks[key] = network = workload_network(point.workload, weights=config.pe.kind.weight_format)
+        else:
+            network = networks[key]
         kinds = {layer.name: type(layer).__name__.removesuffix("Layer").lower() for layer in network.layers}
         began = time.perf_counter()
         result = cross_check(network, config, runner=runner)
