@@ -234,7 +234,8 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
     wide = NetworkBuilder((1, 256, 256))
     wide.conv(1, kernel=256, padding=0, rows_kept=1, name="k256")
     with pytest.raises(UnsupportedLayerError, match=r"'k256' kernel must be at most 255 for the RTL, not 256"):
-        layer_run(wide.build(), config, {"k256": (np.zeros(256 * 256, np.int8),)})
+        layer_run(wide.build(), small_config(**{"buffers.weight_depth": 8192, "buffers.input_bytes": 1 << 17}),
+                  {"k256": (np.zeros(256 * 256, np.int8),)})
     # the multiplier kinds run uniform codes, not the synthetic network's GSNQ weights
     with pytest.raises(UnsupportedLayerError, match=r"'two_rows' weights must be uniform for the mult_dsp PE kind"):
         layer_run(network, small_config(**{"pe.kind": "mult_dsp"}), inputs, ["two_rows"])
@@ -253,7 +254,7 @@ def test_vector_layers_the_rtl_cannot_run_are_rejected():
     wide = NetworkBuilder((1, 256, 256))
     wide.pool(256, name="pool")
     with pytest.raises(UnsupportedLayerError, match="'pool' window height must be at most 255 for the RTL, not 256"):
-        layer_run(wide.build(), small_config(), {"pool": (np.zeros(256 * 256, np.int8),)})
+        layer_run(wide.build(), small_config(**{"buffers.input_bytes": 1 << 17}), {"pool": (np.zeros(256 * 256, np.int8),)})
     uneven = NetworkBuilder((1, 6, 6))
     uneven.pool(3, stride=2, padding=1, kind=PoolKind.AVG, ceil_mode=True, name="pool")
     network = uneven.build()
