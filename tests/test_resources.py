@@ -99,6 +99,25 @@ def test_interpolation_is_exact_on_the_grid_and_between_neighbours_off_it():
     assert grid[(4, 18)][0] < measured("sum", 6, 18)[0] < grid[(8, 18)][0]
 
 
+def test_taps_are_read_beside_their_tree_at_tap_counts_no_unit_has():
+    from accelsim.hw.resources import unit_taps
+    from accelsim.synth.calibrate import GROUP_TAPS
+
+    # the validated units have 3 (KRP) or 9 (dense) taps: the groups are measured at other counts
+    for part in ("group_shift", "group_mult_lut"):
+        assert {key[2] for key in calibration.PARTS[part]} == set(GROUP_TAPS)
+    assert not {3, 9} & set(GROUP_TAPS)
+    # at a measured group, the unit's taps are the group less the adder tree measured alone
+    base = HwConfig()  # a dense 4 x 4 kernel: 16 taps
+    config = dataclasses.replace(base, pe=dataclasses.replace(base.pe, kind=PeKind.GSNQ_SHIFT, kernel_max=4),
+                                 weight_bits=3)
+    group = calibration.PARTS["group_shift"][(8, 3, 16)][0]
+    assert unit_taps(config).lut == round(group - measured("sum_neg", 16, product_bits_of(PeKind.GSNQ_SHIFT, 8, 3))[0])
+    # beside a tree, taps take fewer LUTs than alone (ABC recovers area off the deepest path)
+    nine = shaped(PeKind.MULT_LUT)
+    assert unit_taps(nine).lut < 9 * calibration.PARTS["tap_mult_lut"][(8, 4)][0]
+
+
 def test_unit_registers_follow_the_rtl():
     # pe_unit.v registers each tap's activation and code, its product (and a shift tap's negation
     # bit: a multiplier's is a constant 0), then the sum; Yosys measured exactly these counts

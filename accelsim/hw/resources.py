@@ -175,23 +175,27 @@ def _grid(part: str) -> dict[tuple[int, ...], tuple[int, int, int, int]]:
                           "rerun validation/calibrate_resources.py") from None
 
 
+def _interpolate_grid(grid: Mapping[tuple[int, ...], Sequence[float]], key: Sequence[int]) -> tuple[float, ...]:
+    """The values of ``grid`` at ``key``: along the first number for each measured rest of the key,
+    then along the second for each measured rest, and so on (piecewise-linear, extended beyond the ends)."""
+    columns = range(len(next(iter(grid.values()))))
+    if len(key) == 1:
+        points = sorted((k[0], v) for k, v in grid.items())
+        return tuple(_interpolate([(x, v[i]) for x, v in points], key[0]) for i in columns)
+    rows = []
+    for last in sorted({k[-1] for k in grid}):
+        inner = {k[:-1]: v for k, v in grid.items() if k[-1] == last}
+        rows.append((last, _interpolate_grid(inner, key[:-1])))
+    return tuple(_interpolate([(last, values[i]) for last, values in rows], key[-1]) for i in columns)
+
+
 def measured(part: str, *key: int) -> tuple[float, float, float, float]:
     """(LUT, FF, CARRY4, DSP48) of ``part`` at ``key``, interpolated over the measured grid.
 
-    Keys are one or two numbers; a two-number key interpolates along the first number for each
-    measured second number, then along the second.
+    A key of several numbers interpolates along the first number for each measured rest of the
+    key, then along the second, and so on.
     """
-    grid = _grid(part)
-    columns = range(4)
-    if len(key) == 1:
-        points = sorted((k[0], v) for k, v in grid.items())
-        return tuple(_interpolate([(x, v[i]) for x, v in points], key[0]) for i in columns)  # type: ignore[return-value]
-    rows = []
-    for second in sorted({k[1] for k in grid}):
-        points = sorted((k[0], v) for k, v in grid.items() if k[1] == second)
-        rows.append((second, [_interpolate([(x, v[i]) for x, v in points], key[0]) for i in columns]))
-    return tuple(_interpolate([(second, values[i]) for second, values in rows], key[1])  # type: ignore[return-value]
-                 for i in columns)
+    return _interpolate_grid(_grid(part), key)  # type: ignore[return-value]
 
 
 def _measured_resources(part: str, *key: int, ff: bool = False, dsp: bool = False) -> Resources:
@@ -230,6 +234,8 @@ def multiplier_dsps(a_bits: int, b_bits: int, product_bits: int) -> int:
 
 _TAP_PART = {PeKind.MULT_DSP: "tap_mult_dsp", PeKind.MULT_LUT: "tap_mult_lut",
              PeKind.GSNQ_SHIFT: "tap_shift", PeKind.KRP_GSNQ: "tap_shift"}
+#: The tap-group part of each fabric tap kind (``calib_group``: registered taps beside their adder tree).
+_GROUP_PART = {PeKind.MULT_LUT: "group_mult_lut", PeKind.GSNQ_SHIFT: "group_shift", PeKind.KRP_GSNQ: "group_shift"}
 
 
 def tap_dsps(config: HwConfig) -> int:
@@ -241,9 +247,40 @@ def tap_dsps(config: HwConfig) -> int:
 
 
 def tap(config: HwConfig) -> Resources:
-    """One tap: a shifter with its code decoding, or a multiplier by the uniform code (LUT, CARRY4, DSP)."""
+    """One tap measured alone, with its product register: a shifter with its code decoding, or a
+    multiplier by the uniform code (LUT, CARRY4, DSP)."""
     combinational = _measured_resources(_TAP_PART[config.pe.kind], config.act_bits, config.weight_bits)
     return combinational + Resources(dsp=tap_dsps(config))
+
+
+@functools.cache
+def _taps_beside_tree(part: str) -> dict[tuple[int, ...], tuple[float, ...]]:
+    """Per measured group (act bits, weight bits, taps): the group less its adder tree (the sum
+    part measured alone at the same operands and bits), per tap."""
+    kind = PeKind.GSNQ_SHIFT if part == "group_shift" else PeKind.MULT_LUT
+    tree_part = "sum_neg" if kind.is_shift else "sum"
+    per_tap = {}
+    for (a, w, n), counts in _grid(part).items():
+        tree = measured(tree_part, n, product_bits_of(kind, a, w))
+        per_tap[(a, w, n)] = tuple((count - alone) / n for count, alone in zip(counts, tree))
+    return per_tap
+
+
+def unit_taps(config: HwConfig) -> Resources:
+    """A unit's taps (LUT, CARRY4, DSP48), as they sit beside the unit's adder tree.
+
+    ABC maps a module for its deepest path and recovers area elsewhere, so a tap next to an adder
+    tree is not the tap alone: the fabric kinds' taps are read off groups of ``n`` registered taps
+    and their tree synthesized together (``calib_group``), less the tree measured alone, per tap,
+    interpolated in (act bits, weight bits, taps). Their CARRY4s (which do not move) and a DSP
+    kind's taps are the taps alone.
+    """
+    taps = pe_widths(config).taps
+    part = _GROUP_PART.get(config.pe.kind)
+    if part is None:
+        return tap(config) * taps
+    lut = _interpolate_grid(_taps_beside_tree(part), (config.act_bits, config.weight_bits, taps))[0]
+    return Resources(lut=max(0, round(taps * lut)), carry=tap(config).carry * taps)
 
 
 def adder(operands: int, bits: int, negs: bool = False) -> Resources:
@@ -286,7 +323,7 @@ def unit_registers(config: HwConfig) -> int:
 def pe_unit(config: HwConfig) -> Resources:
     """One PE unit (``pe_unit.v``): taps, the KRP row select, its registers and adder tree."""
     widths = pe_widths(config)
-    taps = tap(config) * widths.taps + row_select(config)
+    taps = unit_taps(config) + row_select(config)
     if dsp_cascade(config):
         return taps
     return taps + adder(widths.taps, widths.product, negs=config.pe.kind.is_shift) + \
