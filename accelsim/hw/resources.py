@@ -693,8 +693,8 @@ def fits(config: HwConfig, device: Device | None = None, budget: float | Mapping
 
 #: The budget a design must meet to be built at all: the resources its structure fixes in any
 #: implementation, the multipliers' DSP48s and the buffers' block RAM, within the device. LUT and FF
-#: depend on how the RTL is written (in ours the DMA write crossbars dominate them;
-#: ``docs/resources.md``): :func:`fits` reports them, but a design over them still simulates.
+#: depend on how the RTL is written (what ours spends them on: ``docs/resources.md`` section 4):
+#: :func:`fits` reports them, but a design over them still simulates.
 STRUCTURAL_BUDGET: Mapping[str, float] = MappingProxyType({"lut": math.inf, "ff": math.inf, "dsp": 1.0, "bram36": 1.0})
 
 
