@@ -20,8 +20,8 @@ from accelsim.hw.memories import Memory, map_memory
 from accelsim.hw.resources import (
     ARRAY_TAG_BITS,
     DIM_BITS,
-    OFFSET_BITS,
     INFRASTRUCTURE_PARTS,
+    OFFSET_BITS,
     REQUANT_MULTIPLIER_BITS,
     Resources,
     array_row,
@@ -35,9 +35,11 @@ from accelsim.hw.resources import (
     pe_unit,
     pe_widths,
     product_bits_of,
-    require_fits,
     requant_lane,
+    require_fits,
+    unit_taps,
 )
+from accelsim.synth.calibrate import GROUP_TAPS
 
 
 def shaped(kind: PeKind, tn: int = 8, tm: int = 4, weight_bits: int = 4, **changes: object) -> HwConfig:
@@ -100,9 +102,6 @@ def test_interpolation_is_exact_on_the_grid_and_between_neighbours_off_it():
 
 
 def test_taps_are_read_beside_their_tree_at_tap_counts_no_unit_has():
-    from accelsim.hw.resources import unit_taps
-    from accelsim.synth.calibrate import GROUP_TAPS
-
     # the validated units have 3 (KRP) or 9 (dense) taps: the groups are measured at other counts
     for part in ("group_shift", "group_mult_lut"):
         assert {key[2] for key in calibration.PARTS[part]} == set(GROUP_TAPS)
