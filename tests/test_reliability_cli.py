@@ -81,13 +81,13 @@ def test_run_gain_says_that_nothing_fits(capsys):
 
 
 def test_resources_prints_every_count_with_thousands_separators(capsys):
-    settings = ["--set", "pe.tn=64", "--set", "pe.tm=32", "--set", "device=xczu9eg"]
-    settings += [item for name in ("input", "weight", "output") for item in ("--set", f"buffers.{name}_depth=64")]
+    settings = ["--set", "pe.tn=128", "--set", "pe.tm=32", "--set", "device=xczu9eg"]
+    settings += [item for name in ("input_bytes", "weight_depth", "output_depth") for item in ("--set", f"buffers.{name}=64")]
     assert main(["resources", *settings]) == 0
     out = capsys.readouterr().out
     assert "e+0" not in out
-    assert re.search(r" \d,\d{3},\d{3} ", out)  # over a million LUTs, in full
-    assert "2048" not in out and "2,048 krp_gsnq units" in out
+    assert re.search(r" \d,\d{3},\d{3} ", out)  # over a million LUTs (4,096 units), in full
+    assert "4096" not in out and "4,096 krp_gsnq units" in out
 
 
 def test_count_format():

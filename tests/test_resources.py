@@ -20,8 +20,8 @@ from accelsim.hw.memories import Memory, map_memory
 from accelsim.hw.resources import (
     ARRAY_TAG_BITS,
     DIM_BITS,
-    OFFSET_BITS,
     INFRASTRUCTURE_PARTS,
+    OFFSET_BITS,
     REQUANT_MULTIPLIER_BITS,
     Resources,
     array_row,
@@ -35,9 +35,11 @@ from accelsim.hw.resources import (
     pe_unit,
     pe_widths,
     product_bits_of,
-    require_fits,
     requant_lane,
+    require_fits,
+    unit_taps,
 )
+from accelsim.synth.calibrate import GROUP_TAPS
 
 
 def shaped(kind: PeKind, tn: int = 8, tm: int = 4, weight_bits: int = 4, **changes: object) -> HwConfig:
@@ -97,6 +99,22 @@ def test_interpolation_is_exact_on_the_grid_and_between_neighbours_off_it():
     low, high = grid[(8, 14)][0], grid[(8, 18)][0]
     assert low < measured("sum", 8, 16)[0] < high
     assert grid[(4, 18)][0] < measured("sum", 6, 18)[0] < grid[(8, 18)][0]
+
+
+def test_taps_are_read_beside_their_tree_at_tap_counts_no_unit_has():
+    # the validated units have 3 (KRP) or 9 (dense) taps: the groups are measured at other counts
+    for part in ("group_shift", "group_mult_lut"):
+        assert {key[2] for key in calibration.PARTS[part]} == set(GROUP_TAPS)
+    assert not {3, 9} & set(GROUP_TAPS)
+    # at a measured group, the unit's taps are the group less the adder tree measured alone
+    base = HwConfig()  # a dense 4 x 4 kernel: 16 taps
+    config = dataclasses.replace(base, pe=dataclasses.replace(base.pe, kind=PeKind.GSNQ_SHIFT, kernel_max=4),
+                                 weight_bits=3)
+    group = calibration.PARTS["group_shift"][(8, 3, 16)][0]
+    assert unit_taps(config).lut == round(group - measured("sum_neg", 16, product_bits_of(PeKind.GSNQ_SHIFT, 8, 3))[0])
+    # beside a tree, taps take fewer LUTs than alone (ABC recovers area off the deepest path)
+    nine = shaped(PeKind.MULT_LUT)
+    assert unit_taps(nine).lut < 9 * calibration.PARTS["tap_mult_lut"][(8, 4)][0]
 
 
 def test_unit_registers_follow_the_rtl():

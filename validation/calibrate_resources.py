@@ -1,8 +1,8 @@
 """Measure the resource model's parts with Yosys and write ``accelsim/hw/calibration.py``.
 
-Usage: ``python validation/calibrate_resources.py [--out PATH]``. Each PE part (a tap, an adder
-tree, the KRP row select, an accumulator, a requantization lane) is synthesized alone over a grid
-of its widths, and the core's other modules in place in seven cores whose PE array and
+Usage: ``python validation/calibrate_resources.py [--out PATH]``. Each PE part (a tap, a group of
+2, 4, 8 or 16 taps with their adder tree, an adder tree, the KRP row select, an accumulator, a
+requantization lane) is synthesized alone over a grid of its widths, and the core's other modules in place in seven cores whose PE array and
 requantization lanes are black boxes (``accelsim/synth/calibrate.py``); results are cached, so a
 rerun after an RTL change only synthesizes what changed. The PE units and arrays the model is
 validated on (``validation/resources_vs_synthesis.py``) are not part of this grid.

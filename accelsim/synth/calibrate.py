@@ -10,7 +10,10 @@ their registers (accumulator, requantization lane), and DSP48s and BRAM from Yos
 
 Parts (``accelsim/synth/verilog``): one tap of each kind (``pe_tap`` of the RTL library: shift, LUT
 multiplier, DSP multiplier) with its product register (``calib_tap``: as in the unit, where the
-register takes part of the tap's last level), the sums ``calib_sum`` (the adder loops of
+register takes part of the tap's last level), the tap groups ``calib_group`` (``n`` registered
+fabric taps and their adder tree in one module, at tap counts no unit has: ABC maps a module for
+its deepest path and recovers area elsewhere, so the model reads a unit's taps off these groups,
+less the tree measured alone), the sums ``calib_sum`` (the adder loops of
 ``pe_unit.v``, with the shift taps' negation bits, and ``pe_array.v``), the KRP row select with
 its operand register ``calib_select``, one accumulator ``calib_accumulate`` and one
 requantization lane ``requant`` (also with ``-nodsp``, as a ``mult_lut`` core is synthesized: its
@@ -61,6 +64,13 @@ ACCUMULATE_ADDEND_BITS = 27
 REQUANT_ACT_BITS = (4, 8, 16)
 #: Tap kinds: (part name, pe_tap MULT, Yosys may use DSP48s).
 TAP_KINDS = (("tap_shift", 0, True), ("tap_mult_lut", 1, False), ("tap_mult_dsp", 1, True))
+#: Tap groups (``calib_group``: ``n`` registered taps and their adder tree in one module) of the
+#: fabric tap kinds: (part name, pe_tap MULT, Yosys may use DSP48s), and the tap counts and
+#: activation widths they are measured at. A unit's 3 (KRP) or 9 (dense) taps are not among the
+#: counts: the model interpolates in the count.
+GROUP_KINDS = (("group_shift", 0, True), ("group_mult_lut", 1, False))
+GROUP_TAPS = (2, 4, 8, 16)
+GROUP_ACT_BITS = (4, 6, 8, 12, 16)
 #: The KRP arrays (tn, tm) and DDR beats (bytes) the core's other modules are measured at: 4 x 2,
 #: 8 x 4 and 16 x 8 arrays at 8 and 32 bytes per cycle, and a 32 x 8 array at 8 bytes (the large
 #: arrays of a parallelism-gain search). The PE kind changes nothing in these modules but the
@@ -119,6 +129,16 @@ def pe_parts() -> Iterator[Part]:
                           "PROD_W": product_bits_of(kind, a, w)}
                 yield Part(name, (a, w), SynthTarget("calib_tap", tuple(params.items()), tap_files,
                                                      use_dsp=dsp_allowed))
+    group_files = closure("pe_tap") + closure("calib_group", CALIBRATION_VERILOG)
+    for name, mult, dsp_allowed in GROUP_KINDS:
+        for n in GROUP_TAPS:
+            for w in TAP_WEIGHT_BITS:
+                for a in GROUP_ACT_BITS:
+                    kind = PeKind.MULT_LUT if mult else PeKind.GSNQ_SHIFT
+                    params = {"MULT": mult, "N": n, "A": a, "W": w, "SHIFT_W": shift_bits_of(w),
+                              "PROD_W": product_bits_of(kind, a, w)}
+                    yield Part(name, (a, w, n), SynthTarget("calib_group", tuple(params.items()), group_files,
+                                                            use_dsp=dsp_allowed))
     for neg, name in ((0, "sum"), (1, "sum_neg")):
         for n in SUM_OPERANDS:
             for p in SUM_BITS:
