@@ -24,7 +24,7 @@ SPEC = {
     "sampler": "grid",
     "parameters": {
         "pe.kind": ["krp_gsnq", "gsnq_shift"],
-        "pe.tn": {"low": 4, "high": 16, "step": 4},
+        "pe.tn": [4, 8, 16],  # powers of two (docs/microarchitecture.md, section 1)
         "ddr.bytes_per_cycle": [2, 8],
     },
 }
