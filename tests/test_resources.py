@@ -244,3 +244,15 @@ def test_model_of_a_small_array_agrees_with_yosys(kind, tmp_path, monkeypatch):
     model = pe_array(config)
     assert (model.ff, model.dsp, model.bram36) == (synthesis.ff, synthesis.dsp, synthesis.bram36)
     assert abs(model.lut - synthesis.lut) <= 0.10 * synthesis.lut, (model.lut, synthesis.lut)
+
+
+@pytest.mark.parametrize("kind", list(PeKind))
+def test_the_estimate_does_not_depend_on_the_ddr_latency(kind):
+    # estimate_resources computes once per configuration less its DDR latency: the model itself
+    # (uncached) gives every latency the same resources
+    from accelsim.hw.resources import _estimate
+
+    config = shaped(kind, tn=4, tm=2, weight_bits=4)
+    estimates = {_estimate.__wrapped__(config.replace(**{"ddr.latency_cycles": latency}))
+                 for latency in (0, 1, 30, 4000)}
+    assert len(estimates) == 1 and estimate_resources(config) in estimates

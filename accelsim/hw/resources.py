@@ -26,7 +26,7 @@ import bisect
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from ..errors import ConfigError
@@ -600,7 +600,17 @@ def buffers(config: HwConfig) -> Resources:
 
 
 def estimate_resources(config: HwConfig) -> ResourceEstimate:
-    """The resource estimate of ``config``, by part."""
+    """The resource estimate of ``config``, by part.
+
+    The hardware does not depend on the DDR's latency (the channel's, not the core's), so
+    configurations that differ only there share one computation (a sweep over latencies, or the
+    fit checks of one design point, compute the model once)."""
+    return _estimate(replace(config, ddr=replace(config.ddr, latency_cycles=0)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _estimate(config: HwConfig) -> ResourceEstimate:
+    """:func:`estimate_resources` of a configuration whose DDR latency is 0."""
     return ResourceEstimate(
         pe_unit=pe_unit(config),
         pe_array=pe_array(config),
