@@ -3,7 +3,7 @@
 Run: ``python benchmarks/sweep.py [--workers 2]``. The sweep :data:`SPEC` is a 10,000-point grid of
 VGG-16 designs on the default device (XC7Z035): the PE array (4 kinds x ``tn`` 2..32 x ``tm`` 1..8)
 times the DDR bandwidth (5 widths x 25 latencies). It runs as ``accelsim sweep`` runs it: the fast
-engine, one point in 20 re-simulated by the SimPy reference and compared (``check_every``), on a
+engine, one point in 100 re-simulated by the SimPy reference and compared (``check_every``), on a
 fresh ``LocalExecutor`` into a temporary results folder. Not every point fits the device: a design
 over the device's LUTs or FFs is a finished row with ``fits`` false, one the resource model refuses
 (more DSP48s or BRAM36 than the device has) an error row; all are counted, errors grouped by
@@ -95,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--check-every", type=int, default=None,
-                        help="points re-simulated by SimPy: one in N (default: the sweep default, 20; 0: none)")
+                        help="points re-simulated by SimPy: one in N (default: the sweep default, 100; 0: none)")
     args = parser.parse_args()
     spec = spec_from_dict(SPEC if args.check_every is None else {**SPEC, "check_every": args.check_every})
     before = load()

@@ -10,7 +10,7 @@ Read from YAML (``configs/sweeps/*.yaml``) with :func:`load_spec`, or built from
     samples: 64                   # random / lhs: points per workload (duplicates collapse)
     seed: 0                       # random / lhs
     engine: fast                  # fast (default) | simpy: what simulates each point
-    check_every: 20               # fast engine: re-simulate ~1 point in 20 with SimPy and compare
+    check_every: 100              # fast engine: re-simulate ~1 point in 100 with SimPy and compare
     parameters:
       ddr.bytes_per_cycle: [1, 2, 4, 8, 16, 32]
       pe.kind: [krp_gsnq, gsnq_shift]
@@ -46,7 +46,7 @@ class Sampler(str, enum.Enum):
 
 _KEYS = ("name", "base", "workloads", "sampler", "samples", "seed", "engine", "check_every", "parameters")
 #: Default share of fast-engine points re-simulated by the SimPy reference: one in this many.
-CHECK_EVERY = 20
+CHECK_EVERY = 100
 #: Largest ``samples`` accepted (a guard against a typo that would run for days).
 MAX_SAMPLES = 10_000_000
 
