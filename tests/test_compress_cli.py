@@ -82,8 +82,8 @@ def test_from_a_checkpoint(tmp_path: Path) -> None:
     ("extra", "message"),
     [
         (["--workload", "lenet"],
-         "workload must be one of 'alexnet', 'digits', 'mobilenet_v1_025', 'mobilenet_v2', 'resnet110', 'resnet18', "
-         "'resnet18_imagenet', 'resnet56', 'resnet8', 'squeezenet1_1', 'vgg11_bn', 'vgg16', 'vgg16_imagenet'"),
+         ("workload must be one of 'alexnet', 'digits', 'mobilenet_v1_025', 'mobilenet_v2', 'resnet110', 'resnet18', "
+         "'resnet18_imagenet', 'resnet56', 'resnet8', 'squeezenet1_1', 'vgg11_bn', 'vgg16', 'vgg16_imagenet'")),
         (
             ["--workload", "digits", "--rows-kept", "3"],
             "layer 'features.0': rows_kept must be smaller than the kernel size K=3, not 3",

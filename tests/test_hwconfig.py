@@ -71,8 +71,8 @@ def test_replace_by_dotted_name_checks_the_result():
         ({"ddr": {"bytes_per_cycle": 8, "burst_bytes": 100}},
          "ddr.burst_bytes must be a multiple of ddr.bytes_per_cycle (8), not 100"),
         ({"ddr": {"bytes_per_cycle": 12}},
-         "ddr.bytes_per_cycle must be a power of two (the DMA engines place beats with shifts and counters), "
-         "not 12; the nearest that work: 8 or 16"),
+         ("ddr.bytes_per_cycle must be a power of two (the DMA engines place beats with shifts and counters), "
+         "not 12; the nearest that work: 8 or 16")),
     ],
 )
 def test_bad_fields_are_named_with_their_range(tmp_path, changes, message):

@@ -203,8 +203,8 @@ def test_descriptor_carries_every_product_the_core_needs():
         ({"act_bits": 6}, "act_bits must be 8 for the RTL (one activation per DDR byte), not 6"),
         (
             {"pe.pipeline_depth": RTL_MIN_PIPELINE_DEPTH - 1},
-            f"pe.pipeline_depth must be at least {RTL_MIN_PIPELINE_DEPTH} for the RTL (its PE pipeline), "
-            f"not {RTL_MIN_PIPELINE_DEPTH - 1}",
+            (f"pe.pipeline_depth must be at least {RTL_MIN_PIPELINE_DEPTH} for the RTL (its PE pipeline), "
+            f"not {RTL_MIN_PIPELINE_DEPTH - 1}"),
         ),
         ({"weight_bits": 7}, "weight_bits must be at most 6 for the RTL, not 7"),
     ],

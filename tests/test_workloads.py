@@ -127,16 +127,16 @@ def test_recipe_schedules() -> None:
     ],
 )
 def test_recipe_validation(field: str, value: object, text: str) -> None:
-    fields = dict(
-        batch_size=64,
-        lr=0.1,
-        momentum=0.9,
-        weight_decay=1e-4,
-        epochs=10,
-        schedule=workloads.Schedule.STEP,
-        milestones=(0.5,),
-        gamma=0.1,
-    )
+    fields = {
+        "batch_size": 64,
+        "lr": 0.1,
+        "momentum": 0.9,
+        "weight_decay": 1e-4,
+        "epochs": 10,
+        "schedule": workloads.Schedule.STEP,
+        "milestones": (0.5,),
+        "gamma": 0.1,
+    }
     fields[field] = value
     with pytest.raises(ConfigError, match=f"training recipe {field}") as err:
         workloads.TrainingRecipe(**fields)  # type: ignore[arg-type]

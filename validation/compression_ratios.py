@@ -43,11 +43,11 @@ def main() -> int:
     lines = [
         "# Compression ratios of the built-in workloads",
         "",
-        f"Command: `{COMMAND}` (one-shot, seeded weights, rows_kept={config.rows_kept}, "
-        f"fc_prune={config.fc_prune}, first layer {config.first_layer.value}, 1x1 convs {config.pointwise.value}).",
+        (f"Command: `{COMMAND}` (one-shot, seeded weights, rows_kept={config.rows_kept}, "
+        f"fc_prune={config.fc_prune}, first layer {config.first_layer.value}, 1x1 convs {config.pointwise.value})."),
         "",
-        "| workload | bits | conv pruned | total pruned | float32 bytes | codes | row indices | sparse indices "
-        "| parameters | encoded bytes | ratio |",
+        ("| workload | bits | conv pruned | total pruned | float32 bytes | codes | row indices | sparse indices "
+        "| parameters | encoded bytes | ratio |"),
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for workload in WORKLOADS:

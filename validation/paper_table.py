@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     targets, misses = target_rows(figures)
     dsp_free = all(figures[(kind, bits)][level].dsp == 0 for kind in PeKind if kind is not PeKind.MULT_DSP
                    for bits in (4, 3) for level in ("unit", "module"))
-    factors = [getattr(figure[level], "lut") / figure["paper"][index] for (kind, _), figure in figures.items()
+    factors = [figure[level].lut / figure["paper"][index] for (kind, _), figure in figures.items()
                if kind is not PeKind.MULT_DSP for level, resource, index in CELLS if resource == "lut"]
     low, high = min(factors), max(factors)
     dsp_unit = figures[(PeKind.MULT_DSP, 4)]["unit"]
@@ -162,11 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# The paper's resource table from our RTL",
         "",
-        f"Made by `python validation/paper_table.py` with {runner.tool.banner} (`synth_xilinx -family xc7 "
+        (f"Made by `python validation/paper_table.py` with {runner.tool.banner} (`synth_xilinx -family xc7 "
         "-flatten`; `-nodsp` for kind 2, see docs/resources.md). Each cell: **Yosys / model / paper (Vivado)**. "
         "Unit: `pe_unit`; module: `pe_array` with 8 x 4 units (column adder trees and accumulators included, "
         "requantization excluded); 8-bit activations, 32-bit accumulators; kinds 1 and 2 multiply by "
-        "uniform symmetric b-bit codes, kinds 3 and 4 shift by GSNQ codes.",
+        "uniform symmetric b-bit codes, kinds 3 and 4 shift by GSNQ codes."),
         "",
         "| kind | bits | unit LUT | unit FF | unit DSP | module LUT | module FF | module DSP |",
         "|---|---|---|---|---|---|---|---|",
@@ -174,9 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Against the targets",
         "",
-        f"Yosys / paper per cell; the targets: every LUT cell within {CELL_FACTOR:g}x of the paper's, the FF "
+        (f"Yosys / paper per cell; the targets: every LUT cell within {CELL_FACTOR:g}x of the paper's, the FF "
         f"cells of kinds 2-4 within {CELL_FACTOR:g}x (a kind-1 FF cell is shown, not held), the KRP + GSNQ / GSNQ "
-        f"LUT ratio within {RATIO_DISTANCE} of the paper's.",
+        f"LUT ratio within {RATIO_DISTANCE} of the paper's."),
         "",
         "| kind | bits | unit LUT | unit FF | module LUT | module FF |",
         "|---|---|---|---|---|---|",
@@ -221,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"## Parallelism gain within {100 * GAIN_BUDGET:g}% of the XC7Z035's LUT, FF and DSP48 (all its BRAM)",
             "",
-            "Per kind, the fastest array over tm in {1, 2, 4, 8, 16, 32}, each with the largest power-of-two tn "
+            ("Per kind, the fastest array over tm in {1, 2, 4, 8, 16, 32}, each with the largest power-of-two tn "
             "whose budgeted part fits: `pe_array`, the PE array alone (the paper's module, the part the kinds "
             "differ in), or `total`, the whole accelerator (the RTL core); either way the whole design must fit "
             "the device's DSP48s and BRAM36. LUT ... BRAM36: the whole accelerator's estimate. Default "
             "configuration otherwise (`accelsim.sim.gain.parallelism_gain`; also `accelsim run --workload vgg16 "
-            "--gain 0.5 [--gain-scope total]`). Networks: CIFAR-10, one-shot KRP + 4-bit GSNQ, seeded weights.",
+            "--gain 0.5 [--gain-scope total]`). Networks: CIFAR-10, one-shot KRP + 4-bit GSNQ, seeded weights."),
             "",
             "| network | budgeted | kind | tn x tm | units | LUT | FF | DSP | BRAM36 | limit | cycles | ms | speedup |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",

@@ -26,6 +26,7 @@ faster, so the estimate is conservative.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +122,7 @@ class CriticalPath:
         """Nets of the path through the general routing: every connection from its start to its
         end but the slices' dedicated ones (:data:`DEDICATED`)."""
         chain = (self.start, *self.cells, self.end.split(".")[0])
-        return sum((driver, driven) not in DEDICATED for driver, driven in zip(chain, chain[1:]))
+        return sum((driver, driven) not in DEDICATED for driver, driven in itertools.pairwise(chain))
 
     @property
     def estimated_ns(self) -> float:
