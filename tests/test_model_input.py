@@ -170,6 +170,15 @@ def test_a_bad_input_shape_is_refused_when_the_command_line_is_parsed(
     )
 
 
+def test_an_input_shape_too_large_to_allocate_is_refused_when_parsed(capsys: pytest.CaptureFixture[str]) -> None:
+    # 3 x 100000 x 100000 float32 values would be 120 GB: refused before any model is built
+    with pytest.raises(SystemExit) as exited:
+        main(["compress", "--workload", SPEC, "--input-shape", "3,100000,100000"])
+    assert exited.value.code == 2
+    assert ("accelsim compress: error: --input-shape must have at most 16,777,216 elements (C x H x W), not "
+            "30,000,000,000 ('3,100000,100000')") in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

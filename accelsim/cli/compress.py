@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +34,14 @@ class InputShapeAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
+        from ..compression.netfile import MAX_INPUT_ELEMENTS
+
         shape = parse_input_shape(str(values))
         if shape is None:
             parser.error(f"{option_string} must be C,H,W positive integers, not {brief(str(values))}")
+        if math.prod(shape) > MAX_INPUT_ELEMENTS:
+            parser.error(f"{option_string} must have at most {MAX_INPUT_ELEMENTS:,} elements (C x H x W), "
+                         f"not {math.prod(shape):,} ({brief(str(values))})")
         setattr(namespace, self.dest, shape)
 
 
