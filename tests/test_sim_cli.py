@@ -95,3 +95,17 @@ def test_default_run_is_vgg16_krp_gsnq4(capsys):
     assert report["pe_kind"] == "krp_gsnq" and report["config"] == "default"
     assert len([layer for layer in report["layers"] if layer["kind"] == "conv"]) == 13
     assert report["total_cycles"] == sum(layer["cycles"] for layer in report["layers"])
+
+
+def test_input_shape_runs_a_workload_at_another_size(tmp_path, capsys):
+    # resnet8 (32x32) at 48x48 equals its file compressed with --input-shape and run alone
+    from accelsim.cli import main
+
+    report = invoke("--workload", "resnet8", "--input-shape", "3,48,48", "--no-cache")
+    krp = tmp_path / "r48.krp"
+    assert main(["compress", "--workload", "resnet8", "--input-shape", "3,48,48", "--out", str(krp)]) == 0
+    from_file = invoke("--network", str(krp), "--no-cache")
+    assert report["total_cycles"] == from_file["total_cycles"]
+    assert report["total_cycles"] > invoke("--workload", "resnet8", "--no-cache")["total_cycles"]
+    with pytest.raises(ConfigError, match=r"^--input-shape must be left out with --network: the network file records"):
+        invoke("--network", str(krp), "--input-shape", "3,32,32")

@@ -14,6 +14,7 @@ from ..hw import HwConfig, fits, load_config
 from ..hw.resources import RESOURCE_NAMES, FitReport
 from ..outputs import atomic_write_bytes, check_output
 from ..yamlfile import parse_yaml
+from .compress import InputShapeAction
 from .numbers import count
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
                         help="change a configuration field by dotted name, e.g. --set pe.tn=16 (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the workload's weights (default 0)")
     parser.add_argument("--bits", type=int, default=4, help="weight bits for --workload (default 4): GSNQ for the shift PE kinds, uniform for the multipliers")
+    parser.add_argument("--input-shape", metavar="C,H,W", action=InputShapeAction,
+                        help="run --workload at this input shape instead of its own (e.g. 3,224,224); a .krp "
+                             "file records its shape")
     parser.add_argument("--trace", metavar="PATH", help="write the event trace: .json (Chrome/Perfetto) or .csv")
     parser.add_argument("--gain", metavar="FRACTION", type=float,
                         help="also compare the PE kinds within this fraction of the device's logic (e.g. 0.5)")
@@ -81,11 +85,15 @@ def build_network(args: argparse.Namespace, config: HwConfig) -> IntegerNetwork:
     format of the configuration's PE kind (:attr:`PeKind.weight_format`); cached unless ``--no-cache``."""
     from ..sim.sources import file_network, workload_network
 
+    if args.network and getattr(args, "input_shape", None) is not None:
+        raise ConfigError("--input-shape must be left out with --network: the network file records its input "
+                          "shape (compress it again with accelsim compress --input-shape C,H,W for another)")
     if args.network:
         return file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed,
                             cache=not args.no_cache)
     return workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,
-                            act_bits=config.act_bits, weights=config.pe.kind.weight_format, cache=not args.no_cache)
+                            act_bits=config.act_bits, weights=config.pe.kind.weight_format, cache=not args.no_cache,
+                            input_shape=getattr(args, "input_shape", None))
 
 
 def _kib(nbytes: int) -> str:

@@ -47,8 +47,10 @@ def workload_network(
     act_bits: int = 8,
     weights: WeightFormat | str = WeightFormat.GSNQ,
     cache: bool = True,
+    input_shape: tuple[int, int, int] | None = None,
 ) -> IntegerNetwork:
-    """Built-in ``workload`` with seeded weights, compressed one-shot, lowered.
+    """Built-in ``workload`` with seeded weights, compressed one-shot, lowered, at its own input
+    shape or at ``input_shape`` (C, H, W) when given (a 64x64 network at 224x224, say).
 
     The compression is KRP with ``bits``-bit ``weights`` (GSNQ powers of two for the shift PE
     kinds, uniform codes for the multiplier kinds: :attr:`PeKind.weight_format`).
@@ -56,9 +58,10 @@ def workload_network(
     Read from the network cache when it holds it (``cache``), else built and stored there.
 
     Raises:
-        WorkloadError: unknown workload. ConfigError: bad bit widths.
+        WorkloadError: unknown workload. ConfigError: bad bit widths, or an input shape the model
+        does not take.
     """
-    input_shape = workloads.info(workload).input_shape
+    shape = tuple(input_shape) if input_shape is not None else tuple(workloads.info(workload).input_shape)
     weights = enum_option(WeightFormat, weights, "weights")
 
     def build() -> IntegerNetwork:
@@ -67,13 +70,13 @@ def workload_network(
 
         # The model is a temporary: compress drops it once pruned, so its dense weights are not kept.
         compressed = compress(workloads.build(workload, seed=seed), CompressionConfig(bits=bits, weights=weights),
-                              workload=workload)
-        return lower(compressed, _calibration(input_shape, seed, f"workload {workload!r}"), act_bits=act_bits,
+                              workload=workload, input_shape=shape)
+        return lower(compressed, _calibration(shape, seed, f"workload {workload!r}"), act_bits=act_bits,
                      name=workload)
 
     source = {"workload": workload, "seed": seed,
               "compression": {"method": "one-shot KRP", "weights": weights.value, "bits": bits},
-              "act_bits": act_bits, "input_shape": list(input_shape), "calibration": calibration_key(seed)}
+              "act_bits": act_bits, "input_shape": list(shape), "calibration": calibration_key(seed)}
     return cached_network(source, build, cache=cache)
 
 
