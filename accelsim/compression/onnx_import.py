@@ -283,6 +283,15 @@ class _Importer:
             raise _error(node, index, f"must have a constant {what} (an initializer), not the computed {name!r}")
         return self.consts[name]
 
+    def _axes(self, node: Any, index: int, attrs: dict[str, Any]) -> list[int] | None:
+        """A reduction's or squeeze's ``axes``: the attribute (opset < 13 / < 18) or the constant
+        second input; None when neither is given."""
+        axes = attrs.get("axes")
+        if axes is None:
+            given = self._const(node, index, 1, "axes")
+            axes = None if given is None else given.tolist()
+        return axes
+
     def _apply(self, node: Any, index: int, entry: dict[str, Any], inputs: list[Any]) -> tuple[int, ...]:
         """Add a description node; its output shape (the op run on meta tensors)."""
         try:
@@ -549,9 +558,7 @@ class _Importer:
     def _op_ReduceMean(self, node: Any, index: int) -> None:
         source = self._tensor(node, index, node.input[0])
         attrs = _attributes(node)
-        axes = attrs.get("axes")
-        if axes is None and len(node.input) > 1 and node.input[1]:
-            axes = self._const(node, index, 1, "axes").tolist()
+        axes = self._axes(node, index, attrs)
         rank = len(source.shape)
         if axes is None or rank != 4 or sorted(int(a) % rank for a in axes) != [2, 3]:
             raise _error(node, index, f"must average over the spatial axes [2, 3] of an (N, C, H, W) tensor, not axes {axes}")
@@ -631,10 +638,7 @@ class _Importer:
 
     def _op_Squeeze(self, node: Any, index: int) -> None:
         source = self._tensor(node, index, node.input[0])
-        attrs = _attributes(node)
-        axes = attrs.get("axes")
-        if axes is None and len(node.input) > 1 and node.input[1]:
-            axes = self._const(node, index, 1, "axes").tolist()
+        axes = self._axes(node, index, _attributes(node))
         rank = len(source.shape)
         axes = [i for i in range(rank) if source.shape[i] == 1] if axes is None else [int(a) % rank for a in axes]
         if rank != 4 or sorted(axes) != [2, 3] or source.shape[2:] != (1, 1):
