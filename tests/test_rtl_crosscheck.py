@@ -31,6 +31,7 @@ from accelsim.integer.graph import (
 )
 from accelsim.rtl import check as check_module
 from accelsim.rtl.check import cross_check
+from accelsim.rtl.params import RTL_MIN_DDR_LATENCY, RTL_MIN_PIPELINE_DEPTH
 from accelsim.rtl.verilator import VerilatorRunner
 from accelsim.sim import NetworkBuilder
 from accelsim.sim.sources import workload_network
@@ -129,7 +130,7 @@ def test_tight_ddr_bandwidth_with_stalls_and_one_byte_beats(runner):
         **{
             **SMALL,
             "ddr.bytes_per_cycle": 1,
-            "ddr.latency_cycles": 0,
+            "ddr.latency_cycles": 1,
             "ddr.burst_bytes": 3,
             "pe.tn": 4,
         }
@@ -148,9 +149,9 @@ def test_pooling_and_residual_adds_run_in_vector_mode(tn, tm, runner):
     assert_all_equal(result)
 
 
-def test_vector_mode_under_one_byte_beats_and_no_latency(runner):
+def test_vector_mode_under_one_byte_beats_and_the_shortest_latency(runner):
     config = load_config("default").replace(
-        **{**SMALL, "ddr.bytes_per_cycle": 1, "ddr.latency_cycles": 0, "ddr.burst_bytes": 5, "pe.tm": 1}
+        **{**SMALL, "ddr.bytes_per_cycle": 1, "ddr.latency_cycles": 1, "ddr.burst_bytes": 5, "pe.tm": 1}
     )
     assert_all_equal(cross_check(vector_network(), config, runner=runner, seed=7))
 
@@ -171,7 +172,7 @@ def test_every_kind_runs_krp_and_dense_layers(kind, runner):
             "pe.tn": 4,
             "pe.tm": 2,
             "weight_bits": 5,
-            "pe.pipeline_depth": 14,
+            "pe.pipeline_depth": RTL_MIN_PIPELINE_DEPTH,
         }
     )
     network = requantized(builder.build(), seed=3, uniform_bits=5 if kind.startswith("mult") else None)
@@ -190,7 +191,7 @@ def test_kernels_larger_than_kernel_max_run_in_window_blocks(kind, runner):
     builder.conv(3, kernel=4, padding=1, rows_kept=2, name="k4_two_rows")
     builder.conv(2, kernel=5, padding=4, rows_kept=None, name="k5_pad4")
     config = load_config("default").replace(
-        **{**SMALL, "pe.kind": kind, "pe.tn": 2, "pe.tm": 2, "weight_bits": 5, "pe.pipeline_depth": 14}
+        **{**SMALL, "pe.kind": kind, "pe.tn": 2, "pe.tm": 2, "weight_bits": 5, "pe.pipeline_depth": RTL_MIN_PIPELINE_DEPTH}
     )
     network = requantized(builder.build(), seed=4, uniform_bits=5 if kind.startswith("mult") else None)
     assert_all_equal(cross_check(network, config, runner=runner))
@@ -207,7 +208,7 @@ def test_grouped_and_depthwise_convolutions(kind, runner):
     builder.conv(32, kernel=5, padding=2, groups=16, rows_kept=1, name="multiplier")
     for tm in (2, 8):
         config = load_config("default").replace(
-            **{**SMALL, "pe.kind": kind, "pe.tn": 4, "pe.tm": tm, "weight_bits": 5, "pe.pipeline_depth": 14}
+            **{**SMALL, "pe.kind": kind, "pe.tn": 4, "pe.tm": tm, "weight_bits": 5, "pe.pipeline_depth": RTL_MIN_PIPELINE_DEPTH}
         )
         network = requantized(builder.build(), seed=5, uniform_bits=5 if kind.startswith("mult") else None)
         assert_all_equal(cross_check(network, config, runner=runner))
@@ -279,9 +280,9 @@ def random_case(seed: int) -> tuple[IntegerNetwork, object]:
             "pe.tn": tn,
             "pe.tm": int(rng.choice([d for d in (1, 2, 4) if tn % d == 0] + [2 * tn, 3 * tn])),
             "pe.kernel_max": kernel_max,
-            "pe.pipeline_depth": int(rng.integers(14, 20)),
+            "pe.pipeline_depth": int(rng.integers(RTL_MIN_PIPELINE_DEPTH, 20)),
             "ddr.bytes_per_cycle": beat,
-            "ddr.latency_cycles": int(rng.integers(0, 10)),
+            "ddr.latency_cycles": int(rng.integers(RTL_MIN_DDR_LATENCY, 10)),
             "ddr.burst_bytes": beat * int(rng.choice([1, 2, 3, 16])),
             "weight_bits": weight_bits,
             "buffers.input_bytes": int(rng.integers(200, 1200)),

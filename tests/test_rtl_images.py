@@ -207,6 +207,11 @@ def test_descriptor_carries_every_product_the_core_needs():
             f"not {RTL_MIN_PIPELINE_DEPTH - 1}"),
         ),
         ({"weight_bits": 7}, "weight_bits must be at most 6 for the RTL, not 7"),
+        (
+            {"ddr.latency_cycles": 0},
+            ("ddr.latency_cycles must be at least 1 for the RTL (a DDR answers no earlier than the "
+             "cycle after a request), not 0"),
+        ),
     ],
 )
 def test_configurations_the_rtl_cannot_build_are_rejected(changes, message):

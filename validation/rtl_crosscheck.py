@@ -72,7 +72,7 @@ def onnx_network(workload: str, folder: Path) -> IntegerNetwork:
     return file_network(str(krp), cache=False)
 
 
-TIGHT = ("ddr.bytes_per_cycle=1", "ddr.latency_cycles=0", "ddr.burst_bytes=64")
+TIGHT = ("ddr.bytes_per_cycle=1", "ddr.latency_cycles=1", "ddr.burst_bytes=64")
 POINTS = (
     DesignPoint("vgg16", "VGG-16, default configuration", table=True),
     DesignPoint("resnet56", "ResNet-56, default configuration", table=True),
@@ -89,8 +89,8 @@ POINTS = (
                 ("buffers.weight_depth=6272",)),
     DesignPoint("squeezenet1_1", "SqueezeNet 1.1 exported to ONNX (`torch.onnx.export`), `accelsim compress "
                 "--onnx squeezenet1_1.onnx --out squeezenet1_1.krp`", onnx=True),
-    DesignPoint("vgg16", "VGG-16, 1 B/cycle, L = 0, S = 64", TIGHT),
-    DesignPoint("resnet56", "ResNet-56, 1 B/cycle, L = 0, S = 64", TIGHT),
+    DesignPoint("vgg16", "VGG-16, 1 B/cycle, L = 1, S = 64", TIGHT),
+    DesignPoint("resnet56", "ResNet-56, 1 B/cycle, L = 1, S = 64", TIGHT),
     DesignPoint("resnet56", "ResNet-56, 16 x 2 units, 2 B/cycle, L = 100, S = 256",
                 ("pe.tn=16", "pe.tm=2", "ddr.bytes_per_cycle=2", "ddr.latency_cycles=100",
                  "ddr.burst_bytes=256")),

@@ -58,8 +58,9 @@ DESCRIPTOR_FIELDS = (
     "y_pad", "x_pad", "y_dpad", "x_dpad", "y_div1", "x_div1", "y_blocks", "x_blocks",
     "avg_m01", "avg_m23", "t_rem", "span_thr", "xstep_bytes",
     "groups_last", "c_per", "c_step_blk", "c_step_slice", "w_bytes_last", "w_word_beats_last",
+    "in0_bytes", "in0_beats", "in1_u", "in1_rows", "in1_rem",
 )
-DESCRIPTOR_WORDS = 72
+DESCRIPTOR_WORDS = 76
 #: Largest left shift of an add's operands (the descriptor's 4-bit fields).
 MAX_ADD_SHIFT = 15
 #: Most passes per window block (the descriptor's 8-bit ``passes`` fields).
@@ -668,6 +669,8 @@ def _geometry_fields(shape: DatapathLayer, plan: LayerPlan, config: HwConfig) ->
     last_rows = shape.h_out - (plan.row_groups - 1) * tr
     span, span_rem = divmod((tr - 1) * rows.step + rows.span, rows.den)
     tile_step, tile_rem = divmod(tr * rows.step, rows.den)
+    end_bytes = min(shape.h_in, rows.end(shape.h_out - 1)) * row_in
+    first_bytes = min((span - rows.pad) * row_in, end_bytes)
     return {
         "c_out": shape.c_out, "h_in": shape.h_in, "w_in": shape.w_in, "h_out": shape.h_out,
         "w_out": shape.w_out, "tile_rows": tr,
@@ -675,8 +678,11 @@ def _geometry_fields(shape: DatapathLayer, plan: LayerPlan, config: HwConfig) ->
         **_axis_fields("x", shape.cols, shape.w_in, shape.w_out, kmax),
         "in_row_bytes": row_in, "in_blk_bytes": shape.w_in * tn, "pad_bytes": rows.pad * row_in,
         "tr_bytes": tile_step * row_in, "tr_rows": tile_step, "t_rem": tile_rem,
-        "span_bytes": span * row_in, "span_thr": rows.den - span_rem,
-        "end_bytes": min(shape.h_in, rows.end(shape.h_out - 1)) * row_in,
+        "span_bytes": span * row_in, "span_thr": rows.den - span_rem, "end_bytes": end_bytes,
+        # load 0 reads [0, min(span - pad, end)) rows (its remainder is 0: it spans span rows);
+        # load 1's windows start tr_rows rows lower, its remainder is t_rem (< d: no carry)
+        "in0_bytes": first_bytes, "in0_beats": ceil_div(first_bytes, beat),
+        "in1_u": (tile_step - rows.pad) * row_in, "in1_rows": tile_step - rows.pad, "in1_rem": tile_rem,
         "srow_bytes": rows.step // rows.den * row_in, "krow_bytes": kmax * row_in,
         "xstep_bytes": shape.cols.step // shape.cols.den * tn,
         "out_row_bytes": row_bytes(shape.c_out, shape.w_out, config), "out_seg_bytes": seg_out,

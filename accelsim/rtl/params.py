@@ -25,8 +25,11 @@ from ..hw.resources import pe_widths
 #: Activation width the RTL supports (DDR bytes are activations; docs/rtl.md).
 RTL_ACT_BITS = 8
 #: Smallest ``pe.pipeline_depth`` the RTL realizes: a step issued one cycle after the tile start
-#: writes its pixel 11 cycles later, and the store prefetch needs its data 2 cycles before the end.
-RTL_MIN_PIPELINE_DEPTH = 14
+#: writes its pixel 13 cycles later, and the store prefetch needs its data 2 cycles before the end.
+RTL_MIN_PIPELINE_DEPTH = 16
+#: Smallest ``ddr.latency_cycles`` the RTL realizes: a request's first beat comes a cycle after its
+#: grant at the earliest, so that no beat, transfer end or layer end hangs on a grant in its own cycle.
+RTL_MIN_DDR_LATENCY = 1
 #: Largest code width: the shifters cover shifts 0 .. 2^(w-1), the multipliers w-bit codes.
 RTL_MAX_WEIGHT_BITS = 6
 #: Bits of the descriptor's row/column counts, channel counts, tile indices, beat counts and byte
@@ -137,6 +140,11 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
         raise ConfigError(
             f"pe.pipeline_depth must be at least {RTL_MIN_PIPELINE_DEPTH} for the RTL "
             f"(its PE pipeline), not {pe.pipeline_depth}"
+        )
+    if config.ddr.latency_cycles < RTL_MIN_DDR_LATENCY:
+        raise ConfigError(
+            f"ddr.latency_cycles must be at least {RTL_MIN_DDR_LATENCY} for the RTL (a DDR answers no "
+            f"earlier than the cycle after a request), not {config.ddr.latency_cycles}"
         )
     if config.weight_bits > RTL_MAX_WEIGHT_BITS:
         raise ConfigError(

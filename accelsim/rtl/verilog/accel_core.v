@@ -112,6 +112,11 @@ module accel_core #(
     input  wire [ADDR_W-1:0]     desc_w_bytes_last,
     input  wire [BEATS_W-1:0]    desc_w_word_beats_last,
     input  wire [DIM_W-1:0]      desc_tr_rows,
+    input  wire [ADDR_W-1:0]     desc_in0_bytes,  // input load 0: bytes and beats
+    input  wire [BEATS_W-1:0]    desc_in0_beats,
+    input  wire [ADDR_W-1:0]     desc_in1_u,      // input load 1: first window row in map bytes (signed)
+    input  wire [31:0]           desc_in1_rows,   // in rows (signed)
+    input  wire [DIM_W-1:0]      desc_in1_rem,    // and its remainder
     input  wire [ADDR_W-1:0]     desc_w_bytes,
     input  wire [BEATS_W-1:0]    desc_w_word_beats,
     input  wire [7:0]            desc_w_lanes,
@@ -189,6 +194,8 @@ module accel_core #(
         .mode(desc_mode), .in_base(desc_in_base), .in2_base(desc_in2_base), .w_base(desc_w_base),
         .out_base(desc_out_base), .pad_bytes(desc_pad_bytes), .tr_bytes(desc_tr_bytes),
         .span_bytes(desc_span_bytes), .end_bytes(desc_end_bytes), .tr_rows(desc_tr_rows),
+        .in0_bytes(desc_in0_bytes), .in0_beats(desc_in0_beats), .in1_u(desc_in1_u),
+        .in1_rows(desc_in1_rows), .in1_rem(desc_in1_rem),
         
         .in_blk_bytes(desc_in_blk_bytes), .w_bytes(desc_w_bytes),
         .out_seg_bytes(desc_out_seg_bytes), .out_tr_bytes(desc_out_tr_bytes),

@@ -76,6 +76,13 @@ module controller #(
     input  wire [ADDR_W-1:0]  span_bytes, // ((Tr - 1) * a + b) div d * row_bytes
     input  wire [ADDR_W-1:0]  end_bytes,  // min(H_in, end of the last window) * row_bytes
     input  wire [DIM_W-1:0]   tr_rows,    // (Tr * a) div d
+    input  wire [ADDR_W-1:0]  in0_bytes,  // load 0: its bytes (it starts at U_0 = -pad_bytes)
+    input  wire [BEATS_W-1:0] in0_beats,  // and beats
+    input  wire [ADDR_W-1:0]  in1_u,      // load 1: its first window row U_1 in map bytes (signed)
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [31:0]        in1_rows,   // u_1 (signed)
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire [DIM_W-1:0]   in1_rem,    // its remainder
     /* verilator lint_off UNUSEDSIGNAL */
     input  wire [ADDR_W-1:0]  in_blk_bytes, // W_in * TN: one block's row (< 2^OFF_W)
     /* verilator lint_on UNUSEDSIGNAL */
@@ -164,8 +171,7 @@ module controller #(
     // (each walker has every output; not every walker needs all of them)
     /* verilator lint_off UNUSEDSIGNAL */
     wire [IDX_W-1:0] t_index, t_group, in_index, in_group, wt_index, wt_group, st_index, st_group, pf_index, pf_group;
-    wire [DIM_W-1:0] t_first, in_first, wt_first, st_first, pf_first;
-    wire [CH_W-1:0]  t_chan, in_chan, wt_chan, st_chan, pf_chan;
+    wire             t_first, in_first, wt_first, st_first, pf_first;   // first channel group
     wire             t_lastn, t_lastr, in_lastn, in_lastr, wt_lastn, wt_lastr, st_lastn, st_lastr, pf_lastn, pf_lastr;
     wire [DIM_W-1:0] t_rows, in_rows_out, wt_rows, st_rows, pf_rows_out;
     wire [CH_W-1:0]  t_chans, in_chans, wt_chans, st_chans, pf_chans;
@@ -174,47 +180,61 @@ module controller #(
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_tiles (
         .clk(clk), .clear(clear), .next_tile(pe_start), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(t_index),
-        .row_group(t_group), .row_first(t_first), .chan_first(t_chan), .last_group(t_lastn),
+        .row_group(t_group), .first_group(t_first), .last_group(t_lastn),
         .last_row(t_lastr), .rows(t_rows), .chans(t_chans));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_inputs (
         .clk(clk), .clear(clear), .next_tile(1'b0), .next_row(in_next), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(in_index),
-        .row_group(in_group), .row_first(in_first), .chan_first(in_chan), .last_group(in_lastn),
+        .row_group(in_group), .first_group(in_first), .last_group(in_lastn),
         .last_row(in_lastr), .rows(in_rows_out), .chans(in_chans));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_weights (
         .clk(clk), .clear(clear), .next_tile(wt_next), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(wt_index),
-        .row_group(wt_group), .row_first(wt_first), .chan_first(wt_chan), .last_group(wt_lastn),
+        .row_group(wt_group), .first_group(wt_first), .last_group(wt_lastn),
         .last_row(wt_lastr), .rows(wt_rows), .chans(wt_chans));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_stores (
         .clk(clk), .clear(clear), .next_tile(st_next), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(st_index),
-        .row_group(st_group), .row_first(st_first), .chan_first(st_chan), .last_group(st_lastn),
+        .row_group(st_group), .first_group(st_first), .last_group(st_lastn),
         .last_row(st_lastr), .rows(st_rows), .chans(st_chans));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_prefetch (
         .clk(clk), .clear(clear), .next_tile(pf_next), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(pf_index),
-        .row_group(pf_group), .row_first(pf_first), .chan_first(pf_chan), .last_group(pf_lastn),
+        .row_group(pf_group), .first_group(pf_first), .last_group(pf_lastn),
         .last_row(pf_lastr), .rows(pf_rows_out), .chans(pf_chans));
 
     // ------------------------------------------------------------ progress counters
-    reg [IDX_W-1:0] tiles_done, stores_done, in_loads_done, w_loads_done, data_done;
+    // Progress is kept as differences of counters, each bounded by a double buffer (at most 3
+    // apart; LEAD_W bits hold -16 .. 15), so that every rule below tests a short register, not a
+    // sum and a comparison:
+    //   in_lead = input loads ended - t_group    w_lead = weight loads ended - t_wjob
+    //   out_gap = t_index - stores ended         st_lead = tiles ended - st_index
+    //   pf_lead = tiles whose outputs are written - pf_index
+    localparam LEAD_W = 5;
+    reg signed [LEAD_W-1:0] in_lead, w_lead, out_gap, st_lead, pf_lead;
     reg             tiles_all, stores_all, in_all, w_all, pf_all;   // everything started
     reg             in_busy, w_busy, st_busy, pe_busy, pe_tail;
     reg             in_pending, w_pending;
     reg [7:0]       pe_left;
-    wire [IDX_W-1:0] in_loaded = in_loads_done + {{(IDX_W-1){1'b0}}, in_done};
-    wire [IDX_W-1:0] w_loaded  = w_loads_done + {{(IDX_W-1){1'b0}}, w_done};
-    wire [IDX_W-1:0] stored    = stores_done + {{(IDX_W-1){1'b0}}, st_done};
+    // the tile's last busy cycle (no step of the next tile is issued before it)
+    wire            tile_ends = pe_tail && (pe_left == 8'd1);
+    localparam signed [LEAD_W-1:0] ZERO = 0, ONE = 1, TWO = 2;
+    // a difference after a cycle: one more (up), one less (down)
+    function signed [LEAD_W-1:0] step(input signed [LEAD_W-1:0] value, input up, input down);
+        step = value + (up ? ONE : ZERO) - (down ? ONE : ZERO);
+    endfunction
 
-    // rule 2: the next tile
+    // rule 2: the next tile (its loads have ended, counting those ending now; output half free:
+    // the store of tile t-2 has ended)
     wire [IDX_W-1:0] t_wjob = multi_n ? t_index : {IDX_W{1'b0}};
-    wire out_free = (t_index < {{(IDX_W-2){1'b0}}, 2'd2}) || (stored + 1'b1 >= t_index);
-    assign pe_start = run && !pe_busy && !tiles_all && (in_loaded > t_group) && (!has_w || w_loaded > t_wjob) && out_free;
+    wire in_ready = (in_lead > ZERO) || (in_done && in_lead == ZERO);
+    wire w_ready  = (w_lead > ZERO) || (w_done && w_lead == ZERO);
+    wire out_free = (out_gap <= ONE) || (st_done && out_gap == TWO);
+    assign pe_start = run && !pe_busy && !tiles_all && in_ready && (!has_w || w_ready) && out_free;
     wire last_tile = t_lastn && t_lastr;
 
     // rule 1: load triggers
-    wire in_trigger = layer_start || (pe_start && t_chan == {CH_W{1'b0}} && !t_lastr);
+    wire in_trigger = layer_start || (pe_start && t_first && !t_lastr);
     wire w_trigger  = has_w && (layer_start || (pe_start && multi_n && !last_tile));
     assign in_start = run && !in_all && (!in_busy || in_done) && (in_pending || in_trigger);
     assign w_start  = run && !w_all && (!w_busy || w_done) && (w_pending || w_trigger);
@@ -222,38 +242,37 @@ module controller #(
     assign wt_next  = w_start && multi_n;
 
     // rule 4: stores
-    assign st_start = run && !stores_all && (!st_busy || st_done) && (tiles_done > st_index);
+    assign st_start = run && !stores_all && (!st_busy || st_done) && (st_lead > ZERO);
     assign st_next  = st_start;
-    // the last store ends (with zero DDR latency a one-beat store ends in its start cycle)
-    assign layer_ending = st_ending && ((st_busy && stores_all) || (st_start && st_lastn && st_lastr));
+    // the last store ends (a cycle after its start at the earliest)
+    assign layer_ending = st_ending && st_busy && stores_all;
 
     // prefetch of the store data: a tile whose outputs are all written
-    assign pf_ready = run && !pf_all && (data_done > pf_index);
+    assign pf_ready = run && !pf_all && (pf_lead > ZERO);
     assign pf_next  = pf_done;
 
     always @(posedge clk) begin
         pe_trace_valid <= 1'b0;
         if (clear) begin
             running <= 1'b0;
-            tiles_done <= {IDX_W{1'b0}};
-            stores_done <= {IDX_W{1'b0}};
-            in_loads_done <= {IDX_W{1'b0}};
-            w_loads_done <= {IDX_W{1'b0}};
-            data_done <= {IDX_W{1'b0}};
+            {in_lead, w_lead, out_gap, st_lead, pf_lead} <= {(5*LEAD_W){1'b0}};
             {tiles_all, stores_all, in_all, w_all, pf_all} <= 5'b0;
             {in_busy, w_busy, st_busy, pe_busy, pe_tail} <= 5'b0;
             {in_pending, w_pending} <= 2'b0;
         end else begin
             if (layer_start) running <= 1'b1;
+            in_lead <= step(in_lead, in_done, pe_start && t_lastn);
+            w_lead  <= step(w_lead, w_done, pe_start && multi_n);
+            out_gap <= step(out_gap, pe_start, st_done);
+            st_lead <= step(st_lead, tile_ends, st_start);
+            pf_lead <= step(pf_lead, pe_data_done, pf_done);
             // input loads
-            if (in_done) in_loads_done <= in_loaded;
             if (in_start) begin
                 in_busy <= 1'b1;
                 if (in_lastr) in_all <= 1'b1;
             end else if (in_done) in_busy <= 1'b0;
             in_pending <= (in_pending || in_trigger) && !in_start && run;
             // weight loads
-            if (w_done) w_loads_done <= w_loaded;
             if (w_start) begin
                 w_busy <= 1'b1;
                 if (!multi_n || (wt_lastn && wt_lastr)) w_all <= 1'b1;
@@ -271,17 +290,14 @@ module controller #(
                 pe_left <= D_LAST;
             end else if (pe_tail) begin
                 pe_left <= pe_left - 1'b1;
-                if (pe_left == 8'd1) begin   // the tile's last busy cycle
+                if (tile_ends) begin
                     pe_tail <= 1'b0;
                     pe_busy <= 1'b0;
-                    tiles_done <= tiles_done + 1'b1;
                     pe_trace_valid <= 1'b1;
                 end
             end
-            if (pe_data_done) data_done <= data_done + 1'b1;
             if (pf_done && pf_lastn && pf_lastr) pf_all <= 1'b1;
             // stores
-            if (st_done) stores_done <= stored;
             if (st_start) begin
                 st_busy <= 1'b1;
                 if (st_lastn && st_lastr) stores_all <= 1'b1;
@@ -290,35 +306,81 @@ module controller #(
     end
 
     // ------------------------------------------------------------ input loads: row group in_group
-    reg signed [ADDR_W:0]  in_u_q;      // U_r of the next load: its first window row, in map bytes
-    reg signed [DIM_W+1:0] in_urows_q;  // u_r in rows
-    reg [DIM_W-1:0]        in_rem_q;    // its remainder (modulo y_den)
-    wire                   fresh    = layer_start && !running;   // the layer's first cycle
-    wire signed [ADDR_W:0] in_u     = fresh ? -$signed({1'b0, pad_bytes}) : in_u_q;
-    wire signed [DIM_W+1:0] in_urows = fresh ? -$signed({{(DIM_W-6){1'b0}}, pad}) : in_urows_q;
-    wire [DIM_W-1:0]       in_rem   = fresh ? {DIM_W{1'b0}} : in_rem_q;
-    wire                   in_wide  = (in_rem >= span_thr);          // the row group spans one row more
-    wire [DIM_W:0]         rem_sum  = {1'b0, in_rem} + {1'b0, t_rem};
-    wire                   rem_wrap = (rem_sum >= {1'b0, y_den});
-    wire signed [ADDR_W:0] in_top  = (in_u < 0) ? {(ADDR_W+1){1'b0}} : in_u;
-    wire signed [ADDR_W:0] in_span = in_u + $signed({1'b0, span_bytes}) + (in_wide ? $signed({1'b0, in_row_bytes}) : 0);
-    wire signed [ADDR_W:0] in_end  = (in_span < $signed({1'b0, end_bytes})) ? in_span : $signed({1'b0, end_bytes});
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [ADDR_W:0]        in_len  = in_end - in_top;      // >= 0
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @(posedge clk) begin
-        if (in_start) begin
-            in_u_q <= in_u + $signed({1'b0, tr_bytes}) + (rem_wrap ? $signed({1'b0, in_row_bytes}) : 0);
-            in_urows_q <= in_urows + $signed({2'b00, tr_rows}) + (rem_wrap ? 1 : 0);
-            in_rem_q <= rem_wrap ? rem_sum[DIM_W-1:0] - y_den : rem_sum[DIM_W-1:0];
-        end
-    end
-    assign in_bytes = in_len[ADDR_W-1:0];
-    assign in_beats = (in_len[BEATS_W-1:0] + BEAT_MASK[BEATS_W-1:0]) >> BEAT_B;
-    assign in_addr  = in_base + in_top[ADDR_W-1:0];
-    assign in_addr2 = in2_base + in_top[ADDR_W-1:0];
+    // A load's fields are registered one load ahead, so that no arithmetic lies between the
+    // controller's state and the DMA's request: in the cycle load j starts, the registers `ld_*`
+    // take load j+1's fields, computed from the registers `nx_*` (the first window row of load
+    // j+1: U, u, its remainder and whether its windows span one row more), and `nx_*` step to load
+    // j+2. Load 0 starts in the layer's first cycle with the descriptor's in0_* fields; load 1's
+    // position is the descriptor's in1_*. The length of a load whose first row is U is, with S
+    // its span (span_bytes, + in_row_bytes when wide) and E = end_bytes:
+    //     U >= 0, U + S < E: S        U < 0, U + S < E: U + S
+    //     U >= 0, U + S >= E: E - U   U < 0, U + S >= E: E
+    // four sums formed side by side from the registers, then chosen (each one adder deep).
+    wire                   fresh     = layer_start && !running;   // the layer's first cycle
+    reg  [ADDR_W-1:0]      ld_top_q, ld_bytes_q;
+    reg  [BEATS_W-1:0]     ld_beats_q;
+    reg  [OFF_W-1:0]       ld_row_off_q;
+    reg  signed [DIM_W+1:0] ld_urows_q;
+    reg  [DIM_W-1:0]       ld_rem_q;
+    reg  signed [ADDR_W:0] nx_u_q;
+    reg  signed [DIM_W+1:0] nx_urows_q;
+    reg  [DIM_W-1:0]       nx_rem_q;
+    reg                    nx_wide_q;
+    // the load starting now
+    wire [ADDR_W-1:0]      in_top   = fresh ? {ADDR_W{1'b0}} : ld_top_q;   // U_0 = -pad_bytes <= 0
+    wire [ADDR_W-1:0]      in_len   = fresh ? in0_bytes : ld_bytes_q;
+    wire signed [DIM_W+1:0] in_urows = fresh ? -$signed({{(DIM_W-6){1'b0}}, pad}) : ld_urows_q;
+    wire [DIM_W-1:0]       in_rem   = fresh ? {DIM_W{1'b0}} : ld_rem_q;
+    wire [OFF_W-1:0]       in_row_off = fresh ? -pad_bytes[OFF_W-1:0] : ld_row_off_q;
+    assign in_bytes = in_len;
+    assign in_beats = fresh ? in0_beats : ld_beats_q;
+    assign in_addr  = in_base + in_top;
+    assign in_addr2 = in2_base + in_top;
     assign in_half  = in_group[0];
     assign in_tile  = in_index;
+    // the load after it (load 1 in the layer's first cycle)
+    wire signed [ADDR_W:0] nu     = fresh ? $signed({in1_u[ADDR_W-1], in1_u}) : nx_u_q;
+    wire signed [DIM_W+1:0] nurows = fresh ? $signed(in1_rows[DIM_W+1:0]) : nx_urows_q;
+    wire [DIM_W-1:0]       nrem   = fresh ? in1_rem : nx_rem_q;
+    wire                   nwide  = fresh ? (in1_rem >= span_thr) : nx_wide_q;
+    wire [ADDR_W-1:0]      span_w = nwide ? span_bytes + in_row_bytes : span_bytes;    // S
+    wire [ADDR_W-1:0]      end_b  = end_bytes;                                         // E
+    wire                   n_neg  = nu[ADDR_W];
+    wire signed [ADDR_W+1:0] n_over = nu + $signed({2'b00, span_w}) - $signed({2'b00, end_b});
+    wire                   n_clip = !n_over[ADDR_W+1];                                  // U + S >= E
+    wire [BEATS_W-1:0]     nu_b   = nu[BEATS_W-1:0];
+    wire [BEATS_W-1:0]     span_b = span_w[BEATS_W-1:0], end_bb = end_b[BEATS_W-1:0];
+    wire [BEATS_W-1:0]     mask_b = BEAT_MASK[BEATS_W-1:0];
+    reg  [ADDR_W-1:0]      n_bytes;
+    reg  [BEATS_W-1:0]     n_beats_up;     // the length plus BEAT - 1, modulo 2^BEATS_W
+    always @(*) begin
+        case ({n_neg, n_clip})
+            2'b00: begin n_bytes = span_w;                    n_beats_up = span_b + mask_b; end
+            2'b10: begin n_bytes = nu[ADDR_W-1:0] + span_w;   n_beats_up = nu_b + span_b + mask_b; end
+            2'b01: begin n_bytes = end_b - nu[ADDR_W-1:0];    n_beats_up = end_bb + mask_b - nu_b; end
+            default: begin n_bytes = end_b;                   n_beats_up = end_bb + mask_b; end
+        endcase
+    end
+    // the step to the next row group: U += tr_bytes (+ a row when the remainder wraps)
+    wire [DIM_W:0]         rem_sum  = {1'b0, nrem} + {1'b0, t_rem};
+    wire                   rem_wrap = (rem_sum >= {1'b0, y_den});
+    wire [DIM_W-1:0]       rem_next = rem_wrap ? rem_sum[DIM_W-1:0] - y_den : rem_sum[DIM_W-1:0];
+    wire signed [ADDR_W:0] u_step   = nu + $signed({1'b0, tr_bytes});
+    wire signed [ADDR_W:0] u_wrap   = nu + $signed({1'b0, tr_bytes}) + $signed({1'b0, in_row_bytes});
+    always @(posedge clk) begin
+        if (in_start) begin
+            ld_top_q <= n_neg ? {ADDR_W{1'b0}} : nu[ADDR_W-1:0];
+            ld_row_off_q <= n_neg ? nu[OFF_W-1:0] : {OFF_W{1'b0}};
+            ld_bytes_q <= n_bytes;
+            ld_beats_q <= n_beats_up >> BEAT_B;
+            ld_urows_q <= nurows;
+            ld_rem_q <= nrem;
+            nx_u_q <= rem_wrap ? u_wrap : u_step;
+            nx_urows_q <= nurows + $signed({2'b00, tr_rows}) + (rem_wrap ? 1 : 0);
+            nx_rem_q <= rem_next;
+            nx_wide_q <= (rem_next >= span_thr);
+        end
+    end
 
     // what the tiles of each input half need: their first window row and its remainder, its
     // byte offset from the half's first row, and operand B's place (a whole beat after operand A)
@@ -330,13 +392,13 @@ module controller #(
         if (in_start) begin
             half_y[in_half] <= in_urows;
             half_rem[in_half] <= in_rem;
-            half_row_off[in_half] <= (in_u < 0) ? in_u[OFF_W-1:0] : {OFF_W{1'b0}};
-            half_opb[in_half] <= (in_len[OFF_W-1:0] + BEAT_MASK[OFF_W-1:0]) & ~BEAT_MASK[OFF_W-1:0];
+            half_row_off[in_half] <= in_row_off;
+            half_opb[in_half] <= in_beats[OFF_W-1:0] << BEAT_B;
         end
     end
 
     // ------------------------------------------------------------ weight loads
-    reg  [ADDR_W-1:0] w_offset;          // bytes of the groups before wt_chan
+    reg  [ADDR_W-1:0] w_offset;          // bytes of the channel groups before the weight walker's
     reg  [IDX_W-1:0]  w_started;
     always @(posedge clk) begin
         if (clear) begin
@@ -379,8 +441,9 @@ module controller #(
     // every c_per tiles of the row group by c_step)
     reg [OFF_W-1:0] c_blk;               // its block, in bytes of a block row
     reg [CH_W-1:0]  c_slice, c_count;    // its channel in the block; tiles since the last step
-    wire [CH_W:0]   c_slice_sum = {1'b0, c_slice} + {1'b0, c_step_slice};
-    wire            c_wrap = (c_slice_sum >= {1'b0, TN_I[CH_W-1:0]});
+    wire [CH_W-1:0] c_wrap_at = TN_I[CH_W-1:0] - c_step_slice;   // c_step_slice < TN
+    wire            c_wrap = (c_slice >= c_wrap_at);              // the step crosses into the next block
+    wire [OFF_W-1:0] c_blk_step = c_blk + c_step_blk[OFF_W-1:0];
     always @(posedge clk) begin
         if (clear || layer_start || (pe_start && t_lastn)) begin
             c_blk <= {OFF_W{1'b0}};
@@ -389,8 +452,8 @@ module controller #(
         end else if (pe_start && c_per != {CH_W{1'b0}}) begin
             if (c_count + 1'b1 == c_per) begin
                 c_count <= {CH_W{1'b0}};
-                c_blk <= c_blk + c_step_blk[OFF_W-1:0] + (c_wrap ? in_blk_bytes[OFF_W-1:0] : {OFF_W{1'b0}});
-                c_slice <= c_wrap ? c_slice_sum[CH_W-1:0] - TN_I[CH_W-1:0] : c_slice_sum[CH_W-1:0];
+                c_blk <= c_wrap ? c_blk_step + in_blk_bytes[OFF_W-1:0] : c_blk_step;
+                c_slice <= c_wrap ? c_slice - c_wrap_at : c_slice + c_step_slice;
             end else begin
                 c_count <= c_count + 1'b1;
             end

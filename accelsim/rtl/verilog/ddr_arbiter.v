@@ -4,8 +4,8 @@
 // channel is free (m_req_ready) the arbiter grants, in the same cycle, the request made earliest;
 // on a tie of stamps the lower port wins (port 0 store, 1 input, 2 weight). The granted engine
 // owns the channel until its request ends: the read beats (m_rd_*) and write-beat strobes
-// (m_wr_*) of the slave go to it, and its write data to the slave. With zero DDR latency the
-// first beat comes in the grant cycle itself, so beats are routed to the winner in that cycle.
+// (m_wr_*) of the slave go to it, and its write data to the slave. The first beat comes at least
+// a cycle after the grant (ddr.latency_cycles >= 1), so beats go to the registered owner.
 module ddr_arbiter #(
     parameter NPORTS   = 3,
     parameter STAMP_W  = 32,
@@ -79,13 +79,12 @@ module ddr_arbiter #(
     assign m_req_offset = req_offset[winner*BEATS_W +: BEATS_W];
     assign m_req_beats  = req_beats[winner*BEATS_W +: BEATS_W];
 
-    // the owner of the channel: registered at the grant, the winner in the grant cycle
-    reg [PORT_W-1:0] owner_q;
+    // the owner of the channel, registered at the grant
+    reg [PORT_W-1:0] owner;
     always @(posedge clk) begin
-        if (rst) owner_q <= {PORT_W{1'b0}};
-        else if (m_req_valid && m_req_ready) owner_q <= winner;
+        if (rst) owner <= {PORT_W{1'b0}};
+        else if (m_req_valid && m_req_ready) owner <= winner;
     end
-    wire [PORT_W-1:0] owner = (m_req_valid && m_req_ready) ? winner : owner_q;
     wire any_beat = m_rd_valid | m_wr_ready;
     genvar g;
     generate

@@ -75,8 +75,7 @@ module dma_load_w #(
     );
     /* verilator lint_on PINCONNECTEMPTY */
 
-    // job registers and beat counters (with zero DDR latency a job's first beat comes in its start
-    // cycle: the counters' values for a beat are the job's initial ones then)
+    // job registers and beat counters: the job's initial values in its start cycle, loaded then
     reg [BEATS_W-1:0] words_left;   // step-word beats still to come
     reg [LANE_W:0]    lanes_q;
     reg [LANE_W-1:0]  lane;

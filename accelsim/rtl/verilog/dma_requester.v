@@ -10,7 +10,9 @@
 // A job starts when `start` is high in IDLE; its first request is made in that same cycle. The
 // next request of a transfer is made in the cycle its previous request ends (the cycle after the
 // last beat); the first request of part 1 is made in the cycle part 0 ends. Each request carries
-// the cycle it was made (its stamp) for the arbiter. The engine's datapath sees every beat.
+// the cycle it was made (its stamp) for the arbiter. The engine's datapath sees every beat; the
+// first comes at least a cycle after the grant (the RTL needs ddr.latency_cycles >= 1), so no
+// beat depends on a grant in its own cycle.
 //
 // At the end of each transfer the requester reports (trace_valid) the part, the cycle of the
 // grant of its first request and the end cycle (the current cycle); at the end of the job
@@ -85,11 +87,14 @@ module dma_requester #(
     assign part       = (state == IDLE) ? 1'b0 : part_q;
     wire   two        = (state == IDLE) ? two_parts : two_q;
 
-    wire in_flight = (state == XFER) || (req_valid && grant);
-    assign data_beat = in_flight && beat;
+    assign data_beat = (state == XFER) && beat;
 
+    // whether the current request is its transfer's last, in a register (set when the request is
+    // made: no subtraction and comparison between the beat and the transfer's end)
+    reg  final_q;
+    wire [BEATS_W:0] twice = {PER_REQ, 1'b0};
     wire request_ends = data_beat && beat_last;
-    wire part_ends    = request_ends && (remaining <= PER_REQ);
+    wire part_ends    = request_ends && final_q;
     assign job_ending = part_ends && !(two && !part);
 
     always @(posedge clk) begin
@@ -109,6 +114,7 @@ module dma_requester #(
                 stride_q <= job_stride;
                 bps_q <= job_bps;
                 beats_q <= job_beats;
+                final_q <= (job_beats <= PER_REQ);
                 state <= REQ;
             end
             if (req_valid && grant) begin
@@ -119,14 +125,16 @@ module dma_requester #(
                 stamp_q <= now + 1'b1;   // the next request is made when this one ends
                 if (!part_ends) begin
                     offset_q <= offset_q + PER_REQ;
+                    final_q <= ({1'b0, remaining} <= twice);
                     state <= REQ;
                 end else begin
                     trace_valid <= 1'b1;
                     trace_part  <= part;
-                    trace_start <= (offset_q == {BEATS_W{1'b0}} && state != XFER) ? now : first_grant_q;
+                    trace_start <= first_grant_q;
                     offset_q <= {BEATS_W{1'b0}};
                     if (two && !part) begin
                         part_q <= 1'b1;
+                        final_q <= (beats_q <= PER_REQ);   // part 1 has part 0's shape
                         state <= REQ;
                     end else begin
                         job_done <= 1'b1;

@@ -7,7 +7,7 @@
 // with a pixel wider than a beat, beat k carries slice k mod SUB of pixel y*W_out + k / SUB.
 //
 // A prefetcher reads the beats ahead of the channel into a FIFO of FIFO_DEPTH beats, so that a
-// beat the DDR takes in the cycle of the grant (zero latency) is ready: it reads tile `pf` (the
+// beat the DDR takes in the cycle after the grant (the shortest latency) is ready: it reads tile `pf` (the
 // oldest tile not yet prefetched) as soon as that tile's outputs are all written (pf_ready) and
 // the FIFO has room, one beat per cycle (read, then select and push); a beat read in cycle t can
 // be taken from cycle t + 2. A beat taken from an empty FIFO raises `underrun` (a violated timing
@@ -105,9 +105,11 @@ module dma_store #(
     wire             pop  = data_beat && (count != 3'd0);
     assign wr_data = fifo[head];
 
-    // ---- prefetch walker: row y of the tile, beat k of the row, its first pixel and slice
-    reg [DIM_W-1:0]   row;
-    reg [BEATS_W-1:0] k;
+    // ---- prefetch walker: row y of the tile and beat k of the row (kept as y + 1 and k + 1, the
+    // counts with the current one, so that the ends are equality tests of registers), the beat's
+    // first pixel and slice
+    reg [DIM_W-1:0]   row1;
+    reg [BEATS_W-1:0] k1;
     reg [PIX_W-1:0]   pix, row_pix;          // within both halves (the tile's half base included)
     reg [SUB_W-1:0]   slice;
     reg               walking;               // the walker holds the current tile's position
@@ -116,14 +118,14 @@ module dma_store #(
     wire [PIX_W-1:0]  base = pf_half ? HALF_PIX : {PIX_W{1'b0}};
     wire [PIX_W-1:0]  cur_pix = walking ? pix : base;
     wire [PIX_W-1:0]  cur_row_pix = walking ? row_pix : base;
-    wire [DIM_W-1:0]  cur_row = walking ? row : {DIM_W{1'b0}};
-    wire [BEATS_W-1:0] cur_k = walking ? k : {BEATS_W{1'b0}};
+    wire [DIM_W-1:0]  cur_row1 = walking ? row1 : {{(DIM_W-1){1'b0}}, 1'b1};
+    wire [BEATS_W-1:0] cur_k1 = walking ? k1 : {{(BEATS_W-1){1'b0}}, 1'b1};
     wire [SUB_W-1:0]  cur_slice = walking ? slice : {SUB_W{1'b0}};
     wire [2:0] pending = count + {2'b0, s_valid};
     wire issue = pf_ready && (pending < FIFO_DEPTH) && !rst;
-    wire row_end = (cur_k + 1'b1 == bps);
+    wire row_end = (cur_k1 == bps);
     assign rd_en = issue;
-    assign pf_done = issue && row_end && (cur_row + 1'b1 == pf_rows);
+    assign pf_done = issue && row_end && (cur_row1 == pf_rows);
 
     // each memory reads the row of its pixel among the beat's RAMS pixels: memory r holds pixel
     // p = first pixel + ((r - first pixel) mod RAMS), at row p / RAMS
@@ -149,14 +151,14 @@ module dma_store #(
         end else if (issue) begin
             walking <= !pf_done;
             if (row_end) begin
-                row <= cur_row + 1'b1;
-                k <= {BEATS_W{1'b0}};
+                row1 <= cur_row1 + 1'b1;
+                k1 <= {{(BEATS_W-1){1'b0}}, 1'b1};
                 pix <= cur_row_pix + {{(PIX_W-DIM_W){1'b0}}, width};
                 row_pix <= cur_row_pix + {{(PIX_W-DIM_W){1'b0}}, width};
                 slice <= {SUB_W{1'b0}};
             end else begin
-                row <= cur_row;
-                k <= cur_k + 1'b1;
+                row1 <= cur_row1;
+                k1 <= cur_k1 + 1'b1;
                 row_pix <= cur_row_pix;
                 if (SUB > 1) begin
                     slice <= cur_slice + 1'b1;

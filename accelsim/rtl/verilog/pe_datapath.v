@@ -152,7 +152,10 @@ module pe_datapath #(
     reg [7:0]       p_count, p_last;
     reg [7:0]       by_count, bx_count;
     reg             in_half_q, w_half_q, out_half_q, vector_q, is_max_q, is_avg_q, two_q, narrow_q;
-    reg [OFF_W-1:0] opb_q, g_base, g_slice0, g_step, srow_q, krow_q, xstep_q, blk_row_q;
+    reg [OFF_W-1:0] opb_q, g_base, g_slice0, g_step, krow_q;
+    // the window's next row (without / with the remainder's carry row) from its first row, in bytes;
+    // the same less the left padding (the row's first pixel); the next pixel's step
+    reg [OFF_W-1:0] row_step0, row_step1, row_pix0, row_pix1, pix_step0, pix_step1;
     reg [COPIES*OFF_W-1:0] copy_off;      // copy (dy, bb): dy*row_bytes + bb*blk_bytes
     reg [TN*COL_W-1:0] lane_col;
     reg [TN*REL_W-1:0] lane_group;
@@ -184,10 +187,13 @@ module pe_datapath #(
             opb_q <= opb_off;
             g_step <= group_step(blk_bytes);
             copy_off <= copy_offsets(row_bytes, blk_bytes);
-            srow_q <= srow_bytes;
             krow_q <= krow_bytes;
-            xstep_q <= xstep_bytes;
-            blk_row_q <= row_bytes;
+            row_step0 <= srow_bytes;
+            row_step1 <= srow_bytes + row_bytes;
+            row_pix0 <= srow_bytes - ({{(OFF_W-8){1'b0}}, x_pad} << TN_B);
+            row_pix1 <= srow_bytes + row_bytes - ({{(OFF_W-8){1'b0}}, x_pad} << TN_B);
+            pix_step0 <= xstep_bytes;
+            pix_step1 <= xstep_bytes + TN_OFF;
             for (m = 0; m < TN; m = m + 1) begin
                 {lane_group[m*REL_W +: REL_W], lane_col[m*COL_W +: COL_W]} <= lane_place(col_first, m);
                 lane_on[m] <= (m < chans);
@@ -265,18 +271,20 @@ module pe_datapath #(
     wire first_step = (g == {CH_W{1'b0}}) && !op && (pass == 8'd0) && (bx == 8'd0) && (by == 8'd0);
     assign last_issue = s0_valid && tile_last;
 
-    wire [OFF_W-1:0] pad_bytes = {{(OFF_W-8){1'b0}}, x_pad} << TN_B;
     wire             slice_end = (TM >= TN) || (g_slice + TM_OFF == TN_OFF);
-    // the next window start along each axis: step, plus one when the remainder wraps
-    wire [DIM_W:0]   xr_sum = {1'b0, xr} + {1'b0, x_rem};
-    wire [DIM_W:0]   yr_sum = {1'b0, yr} + {1'b0, y_rem};
-    wire             x_carry = (xr_sum >= {1'b0, x_den});
-    wire             y_carry = (yr_sum >= {1'b0, y_den});
-    wire [DIM_W-1:0] xr_next = x_carry ? xr_sum[DIM_W-1:0] - x_den : xr_sum[DIM_W-1:0];  // < x_den
-    wire [DIM_W-1:0] yr_next = y_carry ? yr_sum[DIM_W-1:0] - y_den : yr_sum[DIM_W-1:0];
-    wire signed [DIM_W+1:0] x_adv = $signed({2'b00, x_step}) + $signed({{(DIM_W+1){1'b0}}, x_carry});
-    wire signed [DIM_W+1:0] y_adv = $signed({2'b00, y_step}) + $signed({{(DIM_W+1){1'b0}}, y_carry});
-    wire [OFF_W-1:0] row_next = row_base + srow_q + (y_carry ? blk_row_q : {OFF_W{1'b0}});
+    // the next window start along each axis: step, plus one when the remainder wraps (r + rem >=
+    // den, i.e. r >= den - rem); every candidate is summed beside the test, then chosen
+    wire [DIM_W-1:0] x_wrap_at = x_den - x_rem;    // > 0: rem < den
+    wire [DIM_W-1:0] y_wrap_at = y_den - y_rem;
+    wire             x_carry = (xr >= x_wrap_at);
+    wire             y_carry = (yr >= y_wrap_at);
+    wire [DIM_W-1:0] xr_next = x_carry ? xr - x_wrap_at : xr + x_rem;   // < x_den
+    wire [DIM_W-1:0] yr_next = y_carry ? yr - y_wrap_at : yr + y_rem;
+    wire signed [DIM_W+1:0] x0_next = x_carry ? x0 + $signed({2'b00, x_step}) + 1 : x0 + $signed({2'b00, x_step});
+    wire signed [DIM_W+1:0] y0_next = y_carry ? y0 + $signed({2'b00, y_step}) + 1 : y0 + $signed({2'b00, y_step});
+    wire [OFF_W-1:0] row_next = y_carry ? row_base + row_step1 : row_base + row_step0;
+    wire [OFF_W-1:0] row_pix  = y_carry ? row_base + row_pix1 : row_base + row_pix0;   // its first pixel
+    wire [OFF_W-1:0] pix_next = x_carry ? pix_byte + pix_step1 : pix_byte + pix_step0;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -339,18 +347,18 @@ module pe_datapath #(
                 pixel <= pixel + 1'b1;
                 if (!last_col) begin
                     ox <= ox + 1'b1;
-                    x0 <= x0 + x_adv;
+                    x0 <= x0_next;
                     xr <= xr_next;
-                    pix_byte <= pix_byte + xstep_q + (x_carry ? TN_OFF : {OFF_W{1'b0}});
+                    pix_byte <= pix_next;
                 end else begin
                     ox <= {DIM_W{1'b0}};
                     x0 <= -$signed({{(DIM_W-6){1'b0}}, x_pad});
                     xr <= {DIM_W{1'b0}};
                     oy <= oy + 1'b1;
-                    y0 <= y0 + y_adv;
+                    y0 <= y0_next;
                     yr <= yr_next;
                     row_base <= row_next;
-                    pix_byte <= row_next - pad_bytes;
+                    pix_byte <= row_pix;
                 end
                 if (last_row && last_col) s0_valid <= 1'b0;
             end
@@ -360,7 +368,8 @@ module pe_datapath #(
     // ---------------------------------------------------------------- S1: the step's byte offset and masks
     reg                  s1_valid, s1_first, s1_last, s1_tile_last, s1_op;
     reg [PIX_W-1:0]      s1_pixel;
-    reg [1:0]            s1_class;            // average pooling: the pixel's divisor classes (y, x)
+    // average pooling: the window's clipped ends along each axis (its divisor is their difference)
+    reg signed [DIM_W+3:0] s1_y_hi, s1_x_hi, s1_y_lo, s1_x_lo;
     reg [REL_W-1:0]      s1_group;
     /* verilator lint_off UNUSEDSIGNAL */
     reg [OFF_W-1:0]      s1_offset;           // bytes from the half's start (signed; modulo the buffer)
@@ -383,19 +392,14 @@ module pe_datapath #(
             kcol[d] = (bx_pix + d[DIM_W+1:0] < {{(DIM_W-7){1'b0}}, size_x});
         end
     end
-    // an average's divisor along each axis: the window clipped to the map padded by dpad
+    // an average's divisor along each axis: the window clipped to the map padded by dpad, over
+    // three stages (S1 its ends, S2 the clip of its far end and the difference, S3 the class)
     wire signed [DIM_W+3:0] y_lo  = {{2{y0[DIM_W+1]}}, y0};
     wire signed [DIM_W+3:0] x_lo  = {{2{x0[DIM_W+1]}}, x0};
-    wire signed [DIM_W+3:0] y_hi  = y_lo + $signed({{(DIM_W-5){1'b0}}, size_y});
-    wire signed [DIM_W+3:0] x_hi  = x_lo + $signed({{(DIM_W-5){1'b0}}, size_x});
     wire signed [DIM_W+3:0] y_top = $signed({4'b0000, h_in_q}) + $signed({{(DIM_W-4){1'b0}}, y_dpad});
     wire signed [DIM_W+3:0] x_top = $signed({4'b0000, w_in_q}) + $signed({{(DIM_W-4){1'b0}}, x_dpad});
     wire signed [DIM_W+3:0] y_bot = -$signed({{(DIM_W-4){1'b0}}, y_dpad});
     wire signed [DIM_W+3:0] x_bot = -$signed({{(DIM_W-4){1'b0}}, x_dpad});
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire signed [DIM_W+3:0] y_div = ((y_hi < y_top) ? y_hi : y_top) - ((y_lo > y_bot) ? y_lo : y_bot);
-    wire signed [DIM_W+3:0] x_div = ((x_hi < x_top) ? x_hi : x_top) - ((x_lo > x_bot) ? x_lo : x_bot);
-    /* verilator lint_on UNUSEDSIGNAL */
     always @(posedge clk) begin
         s1_valid <= !rst && s0_valid;
         s1_first <= first_step;
@@ -403,7 +407,10 @@ module pe_datapath #(
         s1_tile_last <= tile_last;
         s1_op <= op;
         s1_pixel <= pixel;
-        s1_class <= {y_div[8:0] == y_div1, x_div[8:0] == x_div1};
+        s1_y_hi <= y_lo + $signed({{(DIM_W-5){1'b0}}, size_y});
+        s1_x_hi <= x_lo + $signed({{(DIM_W-5){1'b0}}, size_x});
+        s1_y_lo <= (y_lo > y_bot) ? y_lo : y_bot;
+        s1_x_lo <= (x_lo > x_bot) ? x_lo : x_bot;
         s1_group <= g[REL_W-1:0];
         s1_offset <= pix_byte + by_off + bx_off + (op ? opb_q : {OFF_W{1'b0}}) + g_blk + g_slice;
         s1_word <= (w_half_q ? W_HALF_A : {W_WORD_W{1'b0}}) + wword;
@@ -416,7 +423,7 @@ module pe_datapath #(
     // ---------------------------------------------------------------- S2: buffer addresses
     reg                  s2_valid, s2_first, s2_last, s2_tile_last, s2_op;
     reg [PIX_W-1:0]      s2_pixel;
-    reg [1:0]            s2_class;
+    reg [8:0]            s2_y_div, s2_x_div;  // the divisors (low bits)
     reg [REL_W-1:0]      s2_group;
     reg [KMAX*KMAX-1:0]  s2_mask;             // window element (dy, dx) valid
     wire [IN_ADDR_W-1:0] in_base = (in_half_q ? IN_HALF_A : {IN_ADDR_W{1'b0}}) + s1_offset[IN_ADDR_W-1:0];
@@ -430,7 +437,8 @@ module pe_datapath #(
         s2_tile_last <= s1_tile_last;
         s2_op <= s1_op;
         s2_pixel <= s1_pixel;
-        s2_class <= s1_class;
+        s2_y_div <= (((s1_y_hi < y_top) ? s1_y_hi : y_top) - s1_y_lo) & 9'h1ff;
+        s2_x_div <= (((s1_x_hi < x_top) ? s1_x_hi : x_top) - s1_x_lo) & 9'h1ff;
         s2_group <= s1_group;
         for (dy = 0; dy < KMAX; dy = dy + 1)
             for (dx = 0; dx < KMAX; dx = dx + 1)
@@ -455,7 +463,7 @@ module pe_datapath #(
         s3_tile_last <= s2_tile_last;
         s3_op <= s2_op;
         s3_pixel <= s2_pixel;
-        s3_class <= s2_class;
+        s3_class <= {s2_y_div == y_div1, s2_x_div == x_div1};
         s3_group <= s2_group;
         s3_mask <= s2_mask;
     end
@@ -527,12 +535,26 @@ module pe_datapath #(
     wire [TAG_W-1:0]      acc_tag = vector_q ? vec_tag : pe_tag;
     wire [TN*ACC_W-1:0]   acc_sums = vector_q ? vec_sums : pe_sums;
 
-    wire [1:0]         acc_class = acc_tag[1:0];
-    wire signed [15:0] avg_mult = (acc_class == 2'd0) ? avg_m0 : (acc_class == 2'd1) ? avg_m1
-                                : (acc_class == 2'd2) ? avg_m2 : avg_m3;
+    // each lane's requantization multiplier, in a register so that the multipliers take it from a
+    // flip-flop: an average pooling's is chosen by the pixel's divisor class, which travels beside
+    // the operands through the vector lanes (VEC_LAT cycles); the others are fixed for a tile (its
+    // parameter words, 1 for a maximum) from its start to its last result
+    localparam VEC_LAT = 5;
+    reg [(VEC_LAT-1)*2-1:0] class_d;
+    wire [1:0]              vec_class = class_d[(VEC_LAT-1)*2-1 -: 2];
+    wire signed [15:0]      avg_mult = (vec_class == 2'd0) ? avg_m0 : (vec_class == 2'd1) ? avg_m1
+                                     : (vec_class == 2'd2) ? avg_m2 : avg_m3;
+    reg  [TN*16-1:0]        rq_mult;
+    integer ln;
+    always @(posedge clk) begin
+        class_d <= {class_d[(VEC_LAT-2)*2-1:0], op_tag[1:0]};
+        for (ln = 0; ln < TN; ln = ln + 1)
+            rq_mult[ln*16 +: 16] <= is_max_q ? 16'sd1 : is_avg_q ? avg_mult : params[ln*64 +: 16];
+    end
     wire [TN-1:0]      rq_valid;
-    reg  [2*TAG_W-1:0] rq_tag;     // the tag through the requantization latency (2)
-    always @(posedge clk) rq_tag <= {rq_tag[TAG_W-1:0], acc_tag};
+    localparam RQ_LAT = 3;         // the requantization latency
+    reg  [RQ_LAT*TAG_W-1:0] rq_tag;
+    always @(posedge clk) rq_tag <= {rq_tag[(RQ_LAT-1)*TAG_W-1:0], acc_tag};
     genvar i;
     generate
         for (i = 0; i < TN; i = i + 1) begin : g_lane
@@ -541,7 +563,7 @@ module pe_datapath #(
                 .acc(acc_sums[i*ACC_W +: ACC_W]),
                 // max pooling is not requantized: multiplier 1, bias 0 (and shift 0 in its
                 // descriptor); an average pooling's multiplier is its pixel's divisor class's
-                .multiplier(is_max_q ? 16'sd1 : is_avg_q ? avg_mult : params[i*64 +: 16]),
+                .multiplier(rq_mult[i*16 +: 16]),
                 .bias(is_max_q ? 48'sd0 : params[i*64 + 16 +: 48]),
                 .shift(rq_shift), .lo(rq_lo), .hi(rq_hi),
                 .out_valid(rq_valid[i]), .y(out_wr_data[i*A +: A])
@@ -549,7 +571,7 @@ module pe_datapath #(
         end
     endgenerate
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [PIX_W-1:0] out_pixel = rq_tag[TAG_W + 2 +: PIX_W];   // < OUT_HALF * OUT_RAMS
+    wire [PIX_W-1:0] out_pixel = rq_tag[(RQ_LAT-1)*TAG_W + 2 +: PIX_W];   // < OUT_HALF * OUT_RAMS
     /* verilator lint_on UNUSEDSIGNAL */
     assign out_wr_valid = &rq_valid;   // the lanes run in lockstep
     assign out_wr_row   = (out_half_q ? OUT_HALF_A : {OUT_ROW_W{1'b0}}) + out_pixel[OUT_B +: OUT_ROW_W];
@@ -560,5 +582,5 @@ module pe_datapath #(
             assign out_wr_ram = 1'b0;
         end
     endgenerate
-    always @(posedge clk) data_done <= !rst && out_wr_valid && rq_tag[2*TAG_W-1];
+    always @(posedge clk) data_done <= !rst && out_wr_valid && rq_tag[RQ_LAT*TAG_W-1];
 endmodule

@@ -1,7 +1,7 @@
 // Walks a layer's tiles in the order of the timing contract: t = r*N + n, row group r outer,
-// output-channel group n inner. Holds the current tile's row group (its first output row) and
-// channel group (its first output channel); `next_tile` moves to tile t+1, `next_row` to the
-// first tile of the next row group. `clear` returns to tile 0.
+// output-channel group n inner. Holds the current tile's index and row group and what is left of
+// the map; `next_tile` moves to tile t+1, `next_row` to the first tile of the next row group.
+// `clear` returns to tile 0.
 module tile_walker #(
     parameter TN    = 8,
     parameter DIM_W = 12,
@@ -18,8 +18,7 @@ module tile_walker #(
     input  wire [IDX_W-1:0] groups_n,     // N
     output reg  [IDX_W-1:0] index,        // t (next_tile) or the row group's first tile (next_row)
     output reg  [IDX_W-1:0] row_group,    // r
-    output reg  [DIM_W-1:0] row_first,    // r * Tr
-    output reg  [CH_W-1:0]  chan_first,   // n * TN
+    output wire             first_group,  // n = 0
     output wire             last_group,   // n = N - 1
     output wire             last_row,     // r = R - 1
     output wire [DIM_W-1:0] rows,         // output rows of the row group
@@ -27,26 +26,40 @@ module tile_walker #(
 );
     localparam integer TN_I = TN;
     localparam [CH_W-1:0] TN_C = TN_I[CH_W-1:0];
-    wire [DIM_W-1:0] rows_left = out_height - row_first;
-    wire [CH_W-1:0]  chans_left = out_channels - chan_first;
-    assign last_group = (chans_left <= TN_C);
-    assign last_row   = (rows_left <= tile_rows);
+    // What is left of the map past the current tile, and whether that is its last row or channel
+    // group, kept in registers (the first tile's from the descriptor: a clear comes at the end of
+    // the previous layer, before this layer's descriptor holds), so that no subtraction and
+    // comparison lies between this state and the decisions that use it.
+    reg              row_moved, chan_moved;   // past the first row group / channel group
+    reg [DIM_W-1:0]  rows_left_q;
+    reg [CH_W-1:0]   chans_left_q;
+    reg              last_row_q, last_group_q;
+    wire [DIM_W-1:0] rows_left  = row_moved ? rows_left_q : out_height;
+    wire [CH_W-1:0]  chans_left = chan_moved ? chans_left_q : out_channels;
+    assign last_row   = row_moved ? last_row_q : (out_height <= tile_rows);
+    assign last_group = chan_moved ? last_group_q : (out_channels <= TN_C);
+    assign first_group = !chan_moved;
     assign rows       = last_row ? rows_left : tile_rows;
     assign chans      = last_group ? chans_left : TN_C;
+    wire             row_step = next_row || (next_tile && last_group);
     always @(posedge clk) begin
         if (clear) begin
             index <= {IDX_W{1'b0}};
             row_group <= {IDX_W{1'b0}};
-            row_first <= {DIM_W{1'b0}};
-            chan_first <= {CH_W{1'b0}};
-        end else if (next_row || (next_tile && last_group)) begin
+            row_moved <= 1'b0;
+            chan_moved <= 1'b0;
+        end else if (row_step) begin
             index <= next_row ? index + groups_n : index + 1'b1;
             row_group <= row_group + 1'b1;
-            row_first <= row_first + tile_rows;
-            chan_first <= {CH_W{1'b0}};
+            row_moved <= 1'b1;
+            rows_left_q <= rows_left - tile_rows;
+            last_row_q <= ({1'b0, rows_left} <= {tile_rows, 1'b0});          // rows_left - Tr <= Tr
+            chan_moved <= 1'b0;
         end else if (next_tile) begin
             index <= index + 1'b1;
-            chan_first <= chan_first + TN_C;
+            chan_moved <= 1'b1;
+            chans_left_q <= chans_left - TN_C;
+            last_group_q <= ({1'b0, chans_left} <= {TN_C, 1'b0});            // chans_left - TN <= TN
         end
     end
 endmodule

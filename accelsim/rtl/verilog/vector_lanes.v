@@ -6,8 +6,8 @@
 // which restarts on the first step of a pixel.
 //
 // Same interface timing as pe_array: operands and control enter registered, results leave 5
-// cycles later (registers: the selected and reduced window, two delays, the shifted value; the
-// accumulators update in the fifth cycle, together with the output register).
+// cycles later (registers: the selected window, the reduction's two halves, the shifted value;
+// the accumulators update in the fifth cycle, together with the output register).
 module vector_lanes #(
     parameter TN    = 8,
     parameter TM    = 4,
@@ -43,6 +43,8 @@ module vector_lanes #(
     localparam NE    = KMAX * KMAX;
     localparam RED_W = A + 1 + ((NE > 1) ? $clog2(NE) : 0);   // a window sum, or a maximum with -inf
     localparam [RED_W-1:0] NEG_INF = {{(RED_W-A){1'b1}}, {A{1'b0}}};   // -2^A: below every A-bit value
+    localparam LEVELS = (NE > 1) ? $clog2(NE) : 0;                      // steps of the reduction tree
+    localparam integer SPLIT = 1 << ((LEVELS + 1) / 2);                // the first step of stage 3
 
     // control through the four registered stages
     localparam DLY = 4;
@@ -58,14 +60,19 @@ module vector_lanes #(
     genvar i;
     generate
         for (i = 0; i < TN; i = i + 1) begin : g_lane
-            // stage 1: the lane's column (a TM:1 select), reduced: the maximum of its valid
-            // elements (-2^A if none) or their sum; whether the step reads the lane's channel
+            // stage 1: the lane's column (a TM:1 select) and whether the step reads the lane's
+            // channel; stages 2 and 3: its reduction, the maximum of its valid elements (-2^A if
+            // none) or their sum, by a pairwise tree (element e takes in element e + step), the
+            // steps below SPLIT in stage 2 and the others in stage 3
             wire [COL_W-1:0] col = lane_col[i*COL_W +: COL_W];
-            reg  [NE*A-1:0]  win;
-            reg  [NE-1:0]    ok;
+            reg  [NE*A-1:0]  win, win1;
+            reg  [NE-1:0]    ok, ok1;
             reg  signed [A:0]       mx [0:NE-1];    // A+1 bits: -2^A stands for "no element"
             reg  signed [RED_W-1:0] sm [0:NE-1];
-            reg  signed [RED_W-1:0] red;
+            reg  signed [A:0]       mx2 [0:NE-1];
+            reg  signed [RED_W-1:0] sm2 [0:NE-1];
+            reg  signed [A:0]       mx3 [0:NE-1];
+            reg  signed [RED_W-1:0] sm3 [0:NE-1];
             integer j, e, step;
             always @(*) begin
                 win = {NE*A{1'b0}};
@@ -76,30 +83,46 @@ module vector_lanes #(
                         ok = elem_valid[j*NE +: NE];
                     end
                 end
+            end
+            always @(*) begin
                 for (e = 0; e < NE; e = e + 1) begin
-                    mx[e] = ok[e] ? {win[e*A + A-1], win[e*A +: A]} : {1'b1, {A{1'b0}}};
-                    sm[e] = ok[e] ? {{(RED_W-A){win[e*A + A-1]}}, win[e*A +: A]} : {RED_W{1'b0}};
+                    mx[e] = ok1[e] ? {win1[e*A + A-1], win1[e*A +: A]} : {1'b1, {A{1'b0}}};
+                    sm[e] = ok1[e] ? {{(RED_W-A){win1[e*A + A-1]}}, win1[e*A +: A]} : {RED_W{1'b0}};
                 end
-                // pairwise trees: element e takes in element e + step
-                for (step = 1; step < NE; step = step * 2) begin
+                for (step = 1; step < SPLIT; step = step * 2) begin
                     for (e = 0; e + step < NE; e = e + 2 * step) begin
                         mx[e] = (mx[e + step] > mx[e]) ? mx[e + step] : mx[e];
                         sm[e] = sm[e] + sm[e + step];
                     end
                 end
-                red = is_max ? {{(RED_W-A-1){mx[0][A]}}, mx[0]} : sm[0];
             end
-            reg signed [RED_W-1:0] red1, red2, red3;
+            always @(*) begin
+                for (e = 0; e < NE; e = e + 1) begin
+                    mx3[e] = mx2[e];
+                    sm3[e] = sm2[e];
+                end
+                for (step = SPLIT; step < NE; step = step * 2) begin
+                    for (e = 0; e + step < NE; e = e + 2 * step) begin
+                        mx3[e] = (mx3[e + step] > mx3[e]) ? mx3[e + step] : mx3[e];
+                        sm3[e] = sm3[e] + sm3[e + step];
+                    end
+                end
+            end
+            reg signed [RED_W-1:0] red3;
             reg        [3:0]       sh1, sh2, sh3;
             reg                    hit1, hit2, hit3, hit4;
             always @(posedge clk) begin
-                red1 <= red;
+                win1 <= win;
+                ok1  <= ok;
                 hit1 <= lane_on[i] && (lane_group[i*REL_W +: REL_W] == in_group);
                 sh1  <= in_operand ? shift_b : shift_a;
-                red2 <= red1;                    // stages 2 and 3: delays (the PE array's latency)
+                for (e = 0; e < NE; e = e + 1) begin
+                    mx2[e] <= mx[e];
+                    sm2[e] <= sm[e];
+                end
                 sh2  <= sh1;
                 hit2 <= hit1;
-                red3 <= red2;
+                red3 <= is_max ? {{(RED_W-A-1){mx3[0][A]}}, mx3[0]} : sm3[0];
                 sh3  <= sh2;
                 hit3 <= hit2;
                 hit4 <= hit3;
