@@ -71,7 +71,9 @@ module controller #(
     input  wire [ADDR_W-1:0]  in2_base,   // an add's operand B
     input  wire [ADDR_W-1:0]  w_base,
     input  wire [ADDR_W-1:0]  out_base,
+    /* verilator lint_off UNUSEDSIGNAL */
     input  wire [ADDR_W-1:0]  pad_bytes,  // pad * row_bytes
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [ADDR_W-1:0]  tr_bytes,   // tr_rows * row_bytes
     input  wire [ADDR_W-1:0]  span_bytes, // ((Tr - 1) * a + b) div d * row_bytes
     input  wire [ADDR_W-1:0]  end_bytes,  // min(H_in, end of the last window) * row_bytes
@@ -207,7 +209,7 @@ module controller #(
     // Progress is kept as differences of counters, each bounded by a double buffer (at most 3
     // apart; LEAD_W bits hold -16 .. 15), so that every rule below tests a short register, not a
     // sum and a comparison:
-    //   in_lead = input loads ended - t_group    w_lead = weight loads ended - t_wjob
+    //   in_lead = input loads ended - t_group    w_lead = weight loads ended - (N > 1 ? t : 0)
     //   out_gap = t_index - stores ended         st_lead = tiles ended - st_index
     //   pf_lead = tiles whose outputs are written - pf_index
     localparam LEAD_W = 5;
@@ -226,7 +228,6 @@ module controller #(
 
     // rule 2: the next tile (its loads have ended, counting those ending now; output half free:
     // the store of tile t-2 has ended)
-    wire [IDX_W-1:0] t_wjob = multi_n ? t_index : {IDX_W{1'b0}};
     wire in_ready = (in_lead > ZERO) || (in_done && in_lead == ZERO);
     wire w_ready  = (w_lead > ZERO) || (w_done && w_lead == ZERO);
     wire out_free = (out_gap <= ONE) || (st_done && out_gap == TWO);
@@ -471,7 +472,7 @@ module controller #(
     assign pe_chans     = t_chans;
     assign pe_col_first = (TM > TN) ? (t_mod[COL_W-1:0] << TN_B) : {COL_W{1'b0}};
     assign pe_in_half   = t_group[0];
-    assign pe_w_half    = t_wjob[0];
+    assign pe_w_half    = multi_n && t_index[0];   // tile t's weight job: t (N > 1) or 0
     assign pe_out_half  = t_index[0];
 
     // ------------------------------------------------------------ stores and prefetch

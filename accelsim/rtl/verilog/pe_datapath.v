@@ -424,6 +424,10 @@ module pe_datapath #(
     reg                  s2_valid, s2_first, s2_last, s2_tile_last, s2_op;
     reg [PIX_W-1:0]      s2_pixel;
     reg [8:0]            s2_y_div, s2_x_div;  // the divisors (low bits)
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire signed [DIM_W+3:0] y_div = ((s1_y_hi < y_top) ? s1_y_hi : y_top) - s1_y_lo;
+    wire signed [DIM_W+3:0] x_div = ((s1_x_hi < x_top) ? s1_x_hi : x_top) - s1_x_lo;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [REL_W-1:0]      s2_group;
     reg [KMAX*KMAX-1:0]  s2_mask;             // window element (dy, dx) valid
     wire [IN_ADDR_W-1:0] in_base = (in_half_q ? IN_HALF_A : {IN_ADDR_W{1'b0}}) + s1_offset[IN_ADDR_W-1:0];
@@ -437,8 +441,8 @@ module pe_datapath #(
         s2_tile_last <= s1_tile_last;
         s2_op <= s1_op;
         s2_pixel <= s1_pixel;
-        s2_y_div <= (((s1_y_hi < y_top) ? s1_y_hi : y_top) - s1_y_lo) & 9'h1ff;
-        s2_x_div <= (((s1_x_hi < x_top) ? s1_x_hi : x_top) - s1_x_lo) & 9'h1ff;
+        s2_y_div <= y_div[8:0];
+        s2_x_div <= x_div[8:0];
         s2_group <= s1_group;
         for (dy = 0; dy < KMAX; dy = dy + 1)
             for (dx = 0; dx < KMAX; dx = dx + 1)
