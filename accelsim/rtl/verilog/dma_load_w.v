@@ -75,46 +75,42 @@ module dma_load_w #(
     );
     /* verilator lint_on PINCONNECTEMPTY */
 
-    // job registers and beat counters: the job's initial values in its start cycle, loaded then
+    // job registers and beat counters, loaded in the job's start cycle (its first beat comes a
+    // cycle after its grant at the earliest: the counters only advance on beats, from registers)
     reg [BEATS_W-1:0] words_left;   // step-word beats still to come
     reg [LANE_W:0]    lanes_q;
     reg [LANE_W-1:0]  lane;
     reg [WORD_W-1:0]  word;
     reg [PLANE_W-1:0] plane;
     reg               half_q;
-    wire              fresh     = start && !busy;
-    wire [BEATS_W-1:0] cur_left = fresh ? word_beats : words_left;
-    wire [LANE_W:0]   cur_lanes = fresh ? lanes : lanes_q;
-    wire [LANE_W-1:0] cur_lane  = fresh ? {LANE_W{1'b0}} : lane;
-    wire [WORD_W-1:0] cur_word  = fresh ? (half ? HALF_BASE : {WORD_W{1'b0}}) : word;
-    wire [PLANE_W-1:0] cur_plane = fresh ? {PLANE_W{1'b0}} : plane;
-    wire              cur_half  = fresh ? half : half_q;
-    wire              is_word   = (cur_left != {BEATS_W{1'b0}});
+    wire              fresh   = start && !busy;
+    wire              is_word = (words_left != {BEATS_W{1'b0}});
     always @(posedge clk) begin
         w_valid <= !rst && data_beat && is_word;
         p_valid <= !rst && data_beat && !is_word;
-        w_word  <= cur_word;
-        w_lane  <= cur_lane;
-        p_lane  <= cur_plane;
-        p_half  <= cur_half;
+        w_word  <= word;
+        w_lane  <= lane;
+        p_lane  <= plane;
+        p_half  <= half_q;
         wr_data <= rd_data;
-        words_left <= cur_left;
-        lanes_q <= cur_lanes;
-        lane <= cur_lane;
-        word <= cur_word;
-        plane <= cur_plane;
-        half_q <= cur_half;
-        if (data_beat) begin
+        if (fresh) begin
+            words_left <= word_beats;
+            lanes_q <= lanes;
+            lane <= {LANE_W{1'b0}};
+            word <= half ? HALF_BASE : {WORD_W{1'b0}};
+            plane <= {PLANE_W{1'b0}};
+            half_q <= half;
+        end else if (data_beat) begin
             if (is_word) begin
-                words_left <= cur_left - 1'b1;
-                if ({1'b0, cur_lane} + 1'b1 == cur_lanes) begin
+                words_left <= words_left - 1'b1;
+                if ({1'b0, lane} + 1'b1 == lanes_q) begin
                     lane <= {LANE_W{1'b0}};
-                    word <= cur_word + 1'b1;
+                    word <= word + 1'b1;
                 end else begin
-                    lane <= cur_lane + 1'b1;
+                    lane <= lane + 1'b1;
                 end
             end else begin
-                plane <= cur_plane + 1'b1;
+                plane <= plane + 1'b1;
             end
         end
     end
