@@ -147,10 +147,11 @@ module pe_datapath #(
     localparam [OUT_ROW_W-1:0] OUT_HALF_A = OUT_HALF_I[OUT_ROW_W-1:0];
 
     // ---------------------------------------------------------------- tile registers
-    reg [DIM_W-1:0] rows_q, width_q, h_in_q, w_in_q;
-    reg [CH_W-1:0]  g_count;
-    reg [7:0]       p_count, p_last;
-    reg [7:0]       by_count, bx_count;
+    // the counters' last values (counts less one: each end is an equality test of registers)
+    reg [DIM_W-1:0] row_last, col_last, h_in_q, w_in_q;
+    reg [CH_W-1:0]  g_last;
+    reg [7:0]       pass_last, pass_last_by;     // passes of a window block, of the last block row
+    reg [7:0]       by_last, bx_last;
     reg             in_half_q, w_half_q, out_half_q, vector_q, is_max_q, is_avg_q, two_q, narrow_q;
     reg [OFF_W-1:0] opb_q, g_base, g_slice0, g_step, krow_q;
     // the window's next row (without / with the remainder's carry row) from its first row, in bytes;
@@ -163,8 +164,8 @@ module pe_datapath #(
     integer m;
     always @(posedge clk) begin
         if (start) begin
-            rows_q <= out_rows;
-            width_q <= w_out;
+            row_last <= out_rows - 1'b1;
+            col_last <= w_out - 1'b1;
             h_in_q <= h_in;
             w_in_q <= w_in;
             vector_q <= (mode != 2'd0);
@@ -173,12 +174,12 @@ module pe_datapath #(
             two_q <= (mode == 2'd3);
             narrow_q <= narrow;
             // vector mode: the groups holding the tile's channels (TM <= TN: ceil(chans / TM))
-            g_count <= (mode == 2'd0) ? tile_groups : (TM > TN) ? {{(CH_W-1){1'b0}}, 1'b1}
-                                               : (chans + TM_I[CH_W-1:0] - 1'b1) >> TM_B;
-            p_count <= (mode == 2'd0) ? passes : 8'd1;
-            p_last <= (mode == 2'd0) ? passes_last : 8'd1;
-            by_count <= y_blocks;
-            bx_count <= x_blocks;
+            g_last <= ((mode == 2'd0) ? tile_groups : (TM > TN) ? {{(CH_W-1){1'b0}}, 1'b1}
+                                               : (chans + TM_I[CH_W-1:0] - 1'b1) >> TM_B) - 1'b1;
+            pass_last <= (mode == 2'd0) ? passes - 1'b1 : 8'd0;
+            pass_last_by <= (mode == 2'd0) ? passes_last - 1'b1 : 8'd0;
+            by_last <= y_blocks - 1'b1;
+            bx_last <= x_blocks - 1'b1;
             g_base <= blk_first;
             g_slice0 <= (mode == 2'd0) ? slice_first : {OFF_W{1'b0}};
             in_half_q <= in_half;
@@ -259,14 +260,14 @@ module pe_datapath #(
     reg signed [DIM_W+1:0] x0, y0;            // window origin, input pixels (signed)
     reg [DIM_W-1:0]      xr, yr;              // the window starts' remainders (modulo x_den, y_den)
     reg [OFF_W-1:0]      row_base, pix_byte;  // byte offsets of the window's first row / pixel
-    wire last_group = (g + 1'b1 == g_count);
+    wire last_group = (g == g_last);
     wire last_op    = !two_q || op;
-    wire last_bx    = (bx + 1'b1 == bx_count);
-    wire last_by    = (by + 1'b1 == by_count);
-    wire last_pass  = (pass + 1'b1 == (last_by ? p_last : p_count));
+    wire last_bx    = (bx == bx_last);
+    wire last_by    = (by == by_last);
+    wire last_pass  = (pass == (last_by ? pass_last_by : pass_last));
     wire last_step  = last_group && last_op && last_pass && last_bx && last_by;
-    wire last_col   = (ox + 1'b1 == width_q);
-    wire last_row   = (oy + 1'b1 == rows_q);
+    wire last_col   = (ox == col_last);
+    wire last_row   = (oy == row_last);
     wire tile_last  = last_step && last_col && last_row;
     wire first_step = (g == {CH_W{1'b0}}) && !op && (pass == 8'd0) && (bx == 8'd0) && (by == 8'd0);
     assign last_issue = s0_valid && tile_last;
