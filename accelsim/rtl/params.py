@@ -25,7 +25,8 @@ from ..hw.resources import pe_widths
 #: Activation width the RTL supports (DDR bytes are activations; docs/rtl.md).
 RTL_ACT_BITS = 8
 #: Smallest ``pe.pipeline_depth`` the RTL realizes: a step issued one cycle after the tile start
-#: writes its pixel 13 cycles later, and the store prefetch needs its data 2 cycles before the end.
+#: writes its pixel 12 cycles later, and the store's prefetch must read it before the tile ends; 16 is
+#: the smallest depth with no underrun (at 15, digits at 1 byte per cycle underruns the prefetch).
 RTL_MIN_PIPELINE_DEPTH = 16
 #: Smallest ``ddr.latency_cycles`` the RTL realizes: a request's first beat comes a cycle after its
 #: grant at the earliest, so that no beat, transfer end or layer end hangs on a grant in its own cycle.
