@@ -234,7 +234,8 @@ def test_resources_add_and_scale_and_report_bram_in_tiles():
 @pytest.mark.parametrize("kind", list(PeKind))
 def test_model_of_a_small_array_agrees_with_yosys(kind, tmp_path, monkeypatch):
     # a 2 x 2 array at 3-bit weights is in no calibration grid: the model composes taps, sums,
-    # registers and the DSP rule, Yosys synthesizes the RTL whole (flattened)
+    # registers and the DSP rule, Yosys synthesizes the RTL (units and taps flattened into the
+    # array, each column tree mapped by itself)
     from accelsim.synth import Yosys
     from accelsim.synth.targets import Design, synth_target
 

@@ -4,12 +4,13 @@ Each design is one module of the RTL library with the Verilog parameters a confi
 
 - ``unit``: one PE unit (``pe_unit``), the paper's "unit" row;
 - ``array``: the ``tn x tm`` PE array with its column adders and accumulators (``pe_array``), the
-  paper's "module" row;
+  paper's "module" row, with its units and taps flattened into it (:data:`ARRAY_INLINE`) and
+  each row's column adder tree (``pe_column``) mapped by itself;
 - ``requant``: one requantization lane (``requant``);
 - ``core``: the whole accelerator core (``accel_core``: controller, DMA engines, DDR arbiter,
   buffers, PE datapath) with the parameters of ``accelsim.rtl.params.rtl_parameters``,
   synthesized hierarchically (each distinct module once: a flattened core took over an hour),
-  except that the PE array's units and taps are flattened into it (:data:`CORE_INLINE`), so the
+  except that the PE array's units and taps are flattened into it (:data:`ARRAY_INLINE`), so the
   core's array is the ``array`` design (same parameters, its tag included).
 
 ``mult_lut`` designs are synthesized with ``-nodsp``: Yosys 0.23 ignores the RTL's
@@ -43,9 +44,11 @@ class Design(str, enum.Enum):
         return {"unit": "pe_unit", "array": "pe_array", "requant": "requant", "core": "accel_core"}[self.value]
 
 
-#: Modules flattened into their parent in the otherwise hierarchical core: the PE array's units and
-#: taps, so that the array is optimized across them as the ``array`` design is (and as Vivado does).
-CORE_INLINE = ("pe_unit", "pe_tap")
+#: Modules flattened into their parent in the otherwise hierarchical array and core: the PE array's
+#: units and taps, so that the array is optimized across them (as Vivado does). The column adder
+#: trees (``pe_column``) keep their hierarchy: ABC maps a wide compressor tree by itself in fewer
+#: LUTs than inside the flattened array (a 2 x 16 KRP array: 7% fewer LUTs, docs/resources.md).
+ARRAY_INLINE = ("pe_unit", "pe_tap")
 
 _PARAMETER = re.compile(r"\bparameter\s+(?:integer\s+)?([A-Za-z_]\w*)")
 
@@ -98,7 +101,7 @@ def synth_target(config: HwConfig, design: Design | str) -> SynthTarget:
         choices = ", ".join(repr(item.value) for item in Design)
         raise ConfigError(f"design must be one of {choices}, not {design!r}") from None
     parameters = design_parameters(config, design)
-    core = design is Design.CORE
+    hierarchical = design in (Design.ARRAY, Design.CORE)
     return SynthTarget(design.module, tuple(parameters.items()), closure(design.module),
-                       use_dsp=config.pe.kind is not PeKind.MULT_LUT, flatten=not core,
-                       inline=CORE_INLINE if core else ())
+                       use_dsp=config.pe.kind is not PeKind.MULT_LUT, flatten=not hierarchical,
+                       inline=ARRAY_INLINE if hierarchical else ())

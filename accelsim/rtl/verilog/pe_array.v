@@ -73,15 +73,11 @@ module pe_array #(
             end
 
             // column adder tree (registered) and accumulator
-            reg signed [COL_W-1:0] column;
-            reg signed [COL_W-1:0] column_q;
-            integer u;
-            always @(*) begin
-                column = {COL_W{1'b0}};
-                for (u = 0; u < TM; u = u + 1)
-                    column = column + {{(COL_W-SUM_W){unit_sums[(i*TM + u)*SUM_W + SUM_W-1]}},
-                                       unit_sums[(i*TM + u)*SUM_W +: SUM_W]};
-            end
+            wire signed [COL_W-1:0] column;
+            reg  signed [COL_W-1:0] column_q;
+            pe_column #(.TM(TM), .SUM_W(SUM_W)) u_column (
+                .unit_sums(unit_sums[i*TM*SUM_W +: TM*SUM_W]), .column(column)
+            );
             wire signed [ACC_W-1:0] addend;
             if (COL_W >= ACC_W) begin : g_trunc
                 // partial sums of a layer fit its accumulator, so the dropped bits are sign copies

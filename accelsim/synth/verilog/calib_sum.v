@@ -1,5 +1,5 @@
 // Calibration part: the sum of N signed P-bit operands into S bits, registered; written like the
-// adder loops of pe_unit.v and pe_array.v (sign-extend, then add one after the other). With
+// adder loops of pe_unit.v and pe_column.v (sign-extend, then add one after the other). With
 // NEG = 1 each operand also brings a one-bit addend (a shift tap's negation bit, pe_unit.v).
 module calib_sum #(
     parameter N   = 3,
