@@ -230,6 +230,20 @@ def test_resources_add_and_scale_and_report_bram_in_tiles():
     assert (part * 3).as_dict() == {"lut": 9, "ff": 6, "dsp": 3, "bram36": 1.5, "carry": 3}
 
 
+@pytest.mark.parametrize("design", ["array", "core"])
+def test_the_array_and_core_keep_the_column_trees_whole_and_flatten_the_units(design):
+    # the column trees are mapped by themselves (the model's `sum` part measures them so): the
+    # script keeps every module's hierarchy but the units' and taps'
+    from accelsim.synth.targets import ARRAY_INLINE, synth_target
+    from accelsim.synth.yosys import synth_script
+
+    target = synth_target(shaped(PeKind.KRP_GSNQ, tn=2, tm=16, weight_bits=4), design)
+    files = target.files()
+    assert "pe_column.v" in [path.name for path in files]
+    assert (target.flatten, target.inline) == (False, ARRAY_INLINE) and "pe_column" not in ARRAY_INLINE
+    assert "setattr -mod -set keep_hierarchy 1 * *pe_unit %d *pe_tap %d" in synth_script(target, "xc7", files)
+
+
 @pytest.mark.yosys
 @pytest.mark.parametrize("kind", list(PeKind))
 def test_model_of_a_small_array_agrees_with_yosys(kind, tmp_path, monkeypatch):
