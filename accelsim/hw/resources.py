@@ -339,20 +339,21 @@ def _delay(bits: int, stages: int, reset: bool) -> Resources:
 
 
 def array_row(config: HwConfig) -> Resources:
-    """One output channel's column adder tree, its register, accumulator and output register."""
+    """One output channel's column adder tree, its register and accumulator (whose sum leaves the
+    array unregistered: the datapath's result register is the core's, ``pe_datapath.v``)."""
     widths, acc = pe_widths(config), config.acc_bits
     column = adder(config.pe.tm, widths.unit_sum) + Resources(ff=min(widths.column, acc))
     return column + _measured_resources("accumulate", acc, ff=True)
 
 
 def array_control(tag_bits: int = ARRAY_TAG_BITS) -> Resources:
-    """The array's control pipeline: valid (with reset) through 4 stages and the output valid; first
-    and last (4 stages) and the tag (4 stages and its output register) as shift-register LUTs."""
-    return _delay(1, 5, reset=True) + _delay(2, 4, reset=False) + _delay(tag_bits, 5, reset=False)
+    """The array's control pipeline through its 4 stages: valid (with reset) in flip-flops; first,
+    last and the tag as shift-register LUTs."""
+    return _delay(1, 4, reset=True) + _delay(2 + tag_bits, 4, reset=False)
 
 
 def pe_array(config: HwConfig) -> Resources:
-    """``tn*tm`` units, ``tn`` rows (column sum, accumulator, output), control (``pe_array.v``).
+    """``tn*tm`` units, ``tn`` rows (column sum, accumulator), control (``pe_array.v``).
 
     Every row's unit ``j`` reads column ``j``'s window: a dense unit registers that window as is, so
     Yosys merges the ``tn`` equal operand registers of a column into one (a KRP unit registers the

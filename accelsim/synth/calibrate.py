@@ -14,7 +14,7 @@ register takes part of the tap's last level), the tap groups ``calib_group`` (``
 fabric taps and their adder tree in one module, at tap counts no unit has: ABC maps a module for
 its deepest path and recovers area elsewhere, so the model reads a unit's taps off these groups,
 less the tree measured alone), the sums ``calib_sum`` (the adder loops of
-``pe_unit.v``, with the shift taps' negation bits, and ``pe_array.v``), the KRP row select with
+``pe_unit.v``, with the shift taps' negation bits, and ``pe_column.v``), the KRP row select with
 its operand register ``calib_select``, one accumulator ``calib_accumulate`` and one
 requantization lane ``requant`` (also with ``-nodsp``, as a ``mult_lut`` core is synthesized: its
 multiplier in LUTs). The core's other modules (:data:`~accelsim.hw.resources.INFRASTRUCTURE_PARTS`)

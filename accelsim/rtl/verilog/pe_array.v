@@ -3,12 +3,14 @@
 // Unit (i, j) works on output channel i and input channel j of the current groups: it reads the
 // window of column j (broadcast to all rows) and its own weight item. Per step, row i's adder
 // tree sums its TM unit sums and accumulator i adds that sum (or restarts from it on the first
-// step of a pixel). After the last step of a pixel the TN accumulated sums leave with
-// out_valid = 1 and the pixel's tag.
+// step of a pixel). In the cycle the last step of a pixel reaches the accumulators, the TN
+// accumulated sums leave with out_valid = 1 and the pixel's tag.
 //
 // Operands (windows, items) and their control (valid, first, last, tag) enter together, already
-// registered; results leave 5 cycles later (registers: the units' operands, tap products, unit
-// sums, column sums, output; the accumulators update in the fifth cycle).
+// registered; results leave 4 cycles later (registers: the units' operands, tap products, unit
+// sums, column sums), from the accumulators' adders, unregistered: the datapath registers the
+// array's or the vector lanes' results in one register (pe_datapath.v), so that the
+// requantization multipliers take their operand from a flip-flop, not through a multiplexer.
 module pe_array #(
     parameter KIND    = 3,
     parameter TN      = 8,
@@ -35,9 +37,9 @@ module pe_array #(
     input  wire                      in_first,   // first step of a pixel
     input  wire                      in_last,    // last step of a pixel
     input  wire [TAG_W-1:0]          in_tag,
-    output reg                       out_valid,
-    output reg  [TAG_W-1:0]          out_tag,
-    output reg  [TN*ACC_W-1:0]       out_sums    // channel i at (i*ACC_W)
+    output wire                      out_valid,
+    output wire [TAG_W-1:0]          out_tag,
+    output wire [TN*ACC_W-1:0]       out_sums    // channel i at (i*ACC_W)
 );
     localparam SUM_W = PROD_W + ((TAPS > 1) ? $clog2(TAPS) : 0);
     localparam COL_W = SUM_W + ((TM > 1) ? $clog2(TM) : 0);
@@ -90,14 +92,11 @@ module pe_array #(
             always @(posedge clk) begin
                 column_q <= column;
                 if (valid_d[DLY-1]) acc <= total;
-                if (valid_d[DLY-1] && last_d[DLY-1]) out_sums[i*ACC_W +: ACC_W] <= total;
             end
+            assign out_sums[i*ACC_W +: ACC_W] = total;
         end
     endgenerate
 
-    always @(posedge clk) begin
-        if (rst) out_valid <= 1'b0;
-        else out_valid <= valid_d[DLY-1] && last_d[DLY-1];
-        out_tag <= tag_d[DLY*TAG_W-1 -: TAG_W];
-    end
+    assign out_valid = valid_d[DLY-1] && last_d[DLY-1];
+    assign out_tag   = tag_d[DLY*TAG_W-1 -: TAG_W];
 endmodule

@@ -536,9 +536,17 @@ module pe_datapath #(
         .in_valid(op_valid && vector_q), .in_first(op_first), .in_last(op_last), .in_tag(op_tag),
         .out_valid(vec_valid), .out_tag(vec_tag), .out_sums(vec_sums)
     );
-    wire                  acc_valid = pe_valid || vec_valid;
-    wire [TAG_W-1:0]      acc_tag = vector_q ? vec_tag : pe_tag;
-    wire [TN*ACC_W-1:0]   acc_sums = vector_q ? vec_sums : pe_sums;
+    // the pixel sums of the array or, in vector mode, of the vector lanes, in one register: the
+    // requantization multipliers take them from a flip-flop (the choice sits before it, beside
+    // the accumulators' own restart-or-add multiplexers)
+    reg                   acc_valid;
+    reg  [TAG_W-1:0]      acc_tag;
+    reg  [TN*ACC_W-1:0]   acc_sums;
+    always @(posedge clk) begin
+        acc_valid <= !rst && (pe_valid || vec_valid);
+        acc_tag <= vector_q ? vec_tag : pe_tag;
+        if (pe_valid || vec_valid) acc_sums <= vector_q ? vec_sums : pe_sums;
+    end
 
     // each lane's requantization multiplier, in a register so that the multipliers take it from a
     // flip-flop: an average pooling's is chosen by the pixel's divisor class, which travels beside

@@ -5,9 +5,9 @@
 // left by the operand's shift (adds) and combines it into its accumulator (maximum or sum),
 // which restarts on the first step of a pixel.
 //
-// Same interface timing as pe_array: operands and control enter registered, results leave 5
-// cycles later (registers: the selected window, the reduction's two halves, the shifted value;
-// the accumulators update in the fifth cycle, together with the output register).
+// Same interface timing as pe_array: operands and control enter registered, results leave 4
+// cycles later (registers: the selected window, the reduction's two halves, the shifted value),
+// from the accumulators' update, unregistered (the datapath registers them).
 module vector_lanes #(
     parameter TN    = 8,
     parameter TM    = 4,
@@ -36,9 +36,9 @@ module vector_lanes #(
     input  wire                      in_first,     // first step of a pixel
     input  wire                      in_last,      // last step of a pixel
     input  wire [TAG_W-1:0]          in_tag,
-    output reg                       out_valid,
-    output reg  [TAG_W-1:0]          out_tag,
-    output reg  [TN*ACC_W-1:0]       out_sums      // channel i at (i*ACC_W)
+    output wire                      out_valid,
+    output wire [TAG_W-1:0]          out_tag,
+    output wire [TN*ACC_W-1:0]       out_sums      // channel i at (i*ACC_W)
 );
     localparam NE    = KMAX * KMAX;
     localparam RED_W = A + 1 + ((NE > 1) ? $clog2(NE) : 0);   // a window sum, or a maximum with -inf
@@ -139,13 +139,11 @@ module vector_lanes #(
             wire signed [ACC_W-1:0] total = !hit4 ? base : is_max ? (more ? value4 : base) : base + value4;
             always @(posedge clk) begin
                 if (valid_d[DLY-1]) acc <= total;
-                if (valid_d[DLY-1] && last_d[DLY-1]) out_sums[i*ACC_W +: ACC_W] <= total;
             end
+            assign out_sums[i*ACC_W +: ACC_W] = total;
         end
     endgenerate
 
-    always @(posedge clk) begin
-        out_valid <= rst ? 1'b0 : valid_d[DLY-1] && last_d[DLY-1];
-        out_tag <= tag_d[DLY*TAG_W-1 -: TAG_W];
-    end
+    assign out_valid = valid_d[DLY-1] && last_d[DLY-1];
+    assign out_tag   = tag_d[DLY*TAG_W-1 -: TAG_W];
 endmodule

@@ -1,5 +1,5 @@
 // Calibration part: one accumulator of pe_array.v, restart-or-add of an S-bit signed addend into
-// ACC_W bits with its output register.
+// ACC_W bits; its sum leaves unregistered, as the array's results do.
 module calib_accumulate #(
     parameter S     = 27,
     parameter ACC_W = 32
@@ -7,9 +7,8 @@ module calib_accumulate #(
     input  wire                    clk,
     input  wire                    valid,
     input  wire                    first,
-    input  wire                    last,
     input  wire signed [S-1:0]     column,
-    output reg  signed [ACC_W-1:0] out
+    output wire signed [ACC_W-1:0] out
 );
     wire signed [ACC_W-1:0] addend;
     generate
@@ -23,6 +22,6 @@ module calib_accumulate #(
     wire signed [ACC_W-1:0] total = first ? addend : acc + addend;
     always @(posedge clk) begin
         if (valid) acc <= total;
-        if (valid && last) out <= total;
     end
+    assign out = total;
 endmodule
