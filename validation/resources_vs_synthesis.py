@@ -311,9 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Timing: the deepest register-to-register path",
         "",
-        (f"From each synthesized netlist (Yosys `sta` on the flattened netlist with the xc7 cell delays of "
-         f"Yosys's library, inputs cut; `accelsim.synth.timing`): logic levels and the clock they allow with "
-         f"{NET_DELAY_PS} ps per routed net (docs/resources.md section 6). The configured clock is 200 MHz (5 ns)."),
+        (f"From each synthesized netlist (Yosys `sta` on the flattened netlist, inputs cut, with the xc7 cell "
+         f"delays of Yosys's library and {NET_DELAY_PS} ps of routing before every routed input, so that `sta` "
+         f"picks the path by both; `accelsim.synth.timing`): the latest-arriving path, its logic levels and the "
+         f"clock it allows (docs/resources.md section 6). The configured clock is 200 MHz (5 ns)."),
         "",
         "| design | deepest path |",
         "|---|---|",

@@ -118,6 +118,7 @@ def _print_synthesis(design: Design, model: Resources, synthesis: SynthesisResul
     else:
         verdict = "meets" if path.fmax_mhz >= clock_mhz else "does NOT meet"
         print(f"deepest register-to-register path: {path.describe()}; {verdict} clock_mhz = {clock_mhz:g}")
-        print(f"  (Yosys sta cell delays + {NET_DELAY_PS} ps per routed net; docs/resources.md section 6)")
+        print(f"  (Yosys sta: the cells' delays and {NET_DELAY_PS} ps before every routed input; "
+              "docs/resources.md section 6)")
     if not synthesis.target.use_dsp:
         print("(synthesized with -nodsp: Yosys 0.23 ignores the RTL's use_dsp=\"no\" on LUT multipliers)")

