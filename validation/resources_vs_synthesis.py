@@ -275,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         ("Flip-flops, DSP48s, BRAM36 and CARRY4s follow from the RTL and Yosys's rules; LUTs of the composed "
          "units and arrays carry what composition cannot know: ABC maps each module for its deepest path and then "
          "recovers area on the others, so a part's LUTs depend on the module around it. The model reads a unit's "
-         "taps beside their adder tree (a LUT multiplier tap next to the tree takes fewer LUTs than alone); a "
-         "column tree beside its units is not so measured (the 2 x 16 array's 16-operand columns). The "
+         "taps beside their adder tree (a LUT multiplier tap next to the tree takes fewer LUTs than alone); the "
+         "column trees keep their own module in synthesis (`pe_column`), so they cost what the sums measured "
+         "alone cost (flattened with the units, a 16-operand tree took ~270 LUTs more). The "
          "requantization lanes, measured alone, match their place in a core within 0.3% since their stages "
          "were split (the cores by part, below). The cores' errors stay small because "
          "their infrastructure is measured in place (docs/resources.md section 1)."),
