@@ -127,7 +127,7 @@ LIBRARY = """
 module LUT2(output O, input I0, I1);
   specify
     (I0 => O) = 238;
-    (I1 => O) = 227;
+    (I1 => O)  =  227;
   endspecify
 endmodule
 module MUXF7(output O, input I0, I1, S);
@@ -165,7 +165,7 @@ endmodule
 
 def test_the_timing_library_adds_the_routing_before_routed_inputs_only():
     routed = routed_library(LIBRARY).splitlines()
-    for line in ("    (I0 => O) = 538;", "    (I1 => O) = 527;", "    (I0 => O) = 217;", "    (S => O) = 596;",
+    for line in ("    (I0 => O) = 538;", "    (I1 => O)  =  527;", "    (I0 => O) = 217;", "    (S => O) = 596;",
                  "    (CYINIT => O[0]) = 782;", "    (S[0]   => O[0]) = 223;", "    (CI     => O[0]) = 222;",
                  "    $setup(D , posedge C &&& CE, /*-46*/ 0 + 300); // Negative times not currently supported",
                  "    (posedge C => (Q : D)) = 303;",

@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     dsp_unit = figures[(PeKind.MULT_DSP, 4)]["unit"]
     dsp_module = figures[(PeKind.MULT_DSP, 4)]["module"]
     # the adder tree over a DSP unit's nine products, were it in the fabric (the model's measured sums)
-    fabric_tree = {bits: adder(pe_widths(_config(PeKind.MULT_DSP, bits)).taps,
-                               pe_widths(_config(PeKind.MULT_DSP, bits)).product).lut for bits in (4, 3)}
+    dsp_widths = {bits: pe_widths(_config(PeKind.MULT_DSP, bits)) for bits in (4, 3)}
+    fabric_tree = {bits: adder(widths.taps, widths.product).lut for bits, widths in dsp_widths.items()}
     lines = [
         "# The paper's resource table from our RTL",
         "",

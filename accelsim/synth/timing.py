@@ -48,7 +48,7 @@ DEDICATED_INPUTS: dict[str, frozenset[str]] = {
     "DSP48E2": frozenset({"PCIN", "ACIN", "BCIN", "CARRYCASCIN", "MULTSIGNIN"}),
 }
 #: A combinational arc of the cell library: ``(<input> => <output>) = <ps>;`` (also ``*>``).
-_LIBRARY_ARC = re.compile(r"\((?P<src>[A-Za-z_]\w*)(?P<bit>\s*\[[^\]]*\])?\s*\*?=>\s*[^)]*\)\s*=\s*(?P<ps>\d+)\s*;")
+_LIBRARY_ARC = re.compile(r"(?P<head>\((?P<src>[A-Za-z_]\w*)(?:\s*\[[^\]]*\])?\s*\*?=>\s*[^)]*\)\s*=\s*)(?P<ps>\d+)\s*;")
 #: A setup check of the cell library: ``$setup(<input>, <clock edge>, <ps>);``.
 _LIBRARY_SETUP = re.compile(r"\$setup\(\s*(?P<src>[A-Za-z_]\w*)(?P<rest>.*)\)\s*;")
 #: A DSP48E1 combinational delay from a data input, a function of its configuration.
@@ -78,7 +78,7 @@ def routed_library(text: str, net_ps: int = NET_DELAY_PS) -> str:
         if found:
             module = found["name"]
         line = _LIBRARY_ARC.sub(
-            lambda arc, cell=module: arc[0].replace(f"= {arc['ps']}", f"= {int(arc['ps']) + net_ps}", 1)
+            lambda arc, cell=module: f"{arc['head']}{int(arc['ps']) + net_ps};"
             if routed(cell, arc["src"]) else arc[0], line)
         line = _LIBRARY_SETUP.sub(
             lambda check, cell=module: f"$setup({check['src']}{check['rest']} + {net_ps});"
