@@ -24,6 +24,7 @@ from accelsim.hw.resources import (
     OFFSET_BITS,
     REQUANT_MULTIPLIER_BITS,
     Resources,
+    adder,
     array_row,
     buffer_memories,
     core_shape,
@@ -125,9 +126,10 @@ def test_unit_registers_follow_the_rtl():
     assert pe_unit(shaped(PeKind.MULT_LUT)).ff == 9 * (8 + 4 + 12) + 16 == 232
     for kind, taps in ((PeKind.KRP_GSNQ, 3), (PeKind.GSNQ_SHIFT, 9), (PeKind.MULT_LUT, 9), (PeKind.MULT_DSP, 9)):
         assert pe_widths(shaped(kind)).taps == taps
-    # DSP units: operands, products and the sum chain live in the DSP48s (cascade), nothing in the fabric
+    # DSP units: operands, codes and products are the DSP48s' A, B and M registers; the adder tree
+    # of nine 12-bit products is in the fabric (pe_tree keeps its module), its sum in 16 flip-flops
     dsp_unit = pe_unit(shaped(PeKind.MULT_DSP))
-    assert (dsp_unit.dsp, dsp_unit.lut, dsp_unit.ff) == (9, 0, 0)
+    assert (dsp_unit.dsp, dsp_unit.lut, dsp_unit.ff) == (9, adder(9, 12).lut, 16)
 
 
 def test_array_is_units_plus_rows_plus_control_with_shared_dense_operands():
@@ -242,7 +244,22 @@ def test_the_array_and_core_keep_the_column_trees_whole_and_flatten_the_units(de
     files = target.files()
     assert "pe_column.v" in [path.name for path in files]
     assert (target.flatten, target.inline) == (False, ARRAY_INLINE) and "pe_column" not in ARRAY_INLINE
-    assert "setattr -mod -set keep_hierarchy 1 * *pe_unit %d *pe_tap %d" in synth_script(target, "xc7", files)
+    assert "setattr -mod -set keep_hierarchy 1 * *pe_unit %d *pe_tap %d *pe_tree %d" in synth_script(target, "xc7", files)
+
+
+@pytest.mark.parametrize("design", ["unit", "array", "core"])
+def test_a_dsp_design_keeps_its_unit_trees_in_their_own_module(design):
+    # flattened with its DSP48 taps, a unit's tree would become their post-adder cascade: the DSP
+    # kind keeps pe_tree's hierarchy (the fabric kinds flatten it, a unit entirely)
+    from accelsim.synth.targets import synth_target
+    from accelsim.synth.yosys import synth_script
+
+    dsp = synth_target(shaped(PeKind.MULT_DSP), design)
+    script = synth_script(dsp, "xc7", dsp.files())
+    assert not dsp.flatten and "pe_tree" not in dsp.inline and "pe_tap" in dsp.inline
+    assert "setattr -mod -set keep_hierarchy 1 * " in script and "*pe_tree %d" not in script
+    shift = synth_target(shaped(PeKind.GSNQ_SHIFT), design)
+    assert shift.flatten if design == "unit" else "pe_tree" in shift.inline
 
 
 @pytest.mark.yosys

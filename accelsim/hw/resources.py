@@ -300,11 +300,11 @@ def row_select(config: HwConfig) -> Resources:
     return _measured_resources("select", pe.kernel_max, config.act_bits)
 
 
-def dsp_cascade(config: HwConfig) -> bool:
-    """Whether Yosys builds a whole unit in its DSP48s: every tap is one DSP48, so the operand and
-    code registers become the slices' A/B registers, the product registers their M registers, the
-    adder chain their post-adders (PCOUT -> PCIN cascade) and the sum register the last P register
-    (``xilinx_dsp``): the unit has no fabric logic or flip-flops."""
+def dsp_registers(config: HwConfig) -> bool:
+    """Whether a unit's operand, code and product registers are its DSP48s' A, B and M registers
+    (``xilinx_dsp``): every tap is one DSP48 (``mult_dsp``). The adder tree stays in the fabric, in
+    a module of its own (``pe_tree``, ``accelsim.synth.targets.keeps_unit_tree``), so the unit's
+    only flip-flops are its sum's."""
     return tap_dsps(config) == 1
 
 
@@ -325,10 +325,8 @@ def pe_unit(config: HwConfig) -> Resources:
     """One PE unit (``pe_unit.v``): taps, the KRP row select, its registers and adder tree."""
     widths = pe_widths(config)
     taps = unit_taps(config) + row_select(config)
-    if dsp_cascade(config):
-        return taps
-    return taps + adder(widths.taps, widths.product, negs=config.pe.kind.is_shift) + \
-        Resources(ff=unit_registers(config))
+    registers = widths.unit_sum if dsp_registers(config) else unit_registers(config)
+    return taps + adder(widths.taps, widths.product, negs=config.pe.kind.is_shift) + Resources(ff=registers)
 
 
 def _delay(bits: int, stages: int, reset: bool) -> Resources:
@@ -357,11 +355,11 @@ def pe_array(config: HwConfig) -> Resources:
 
     Every row's unit ``j`` reads column ``j``'s window: a dense unit registers that window as is, so
     Yosys merges the ``tn`` equal operand registers of a column into one (a KRP unit registers the
-    row its own weight item selects: nothing to merge).
+    row its own weight item selects, a DSP48 unit its A registers: nothing to merge).
     """
     pe = config.pe
     units = pe_unit(config) * pe.units + array_row(config) * pe.tn + array_control()
-    if pe.kind.is_row_unit or dsp_cascade(config):
+    if pe.kind.is_row_unit or dsp_registers(config):
         return units
     return units + Resources(ff=-(pe.tn - 1) * pe.tm * operand_registers(config))
 

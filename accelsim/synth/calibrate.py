@@ -13,8 +13,8 @@ multiplier, DSP multiplier) with its product register (``calib_tap``: as in the 
 register takes part of the tap's last level), the tap groups ``calib_group`` (``n`` registered
 fabric taps and their adder tree in one module, at tap counts no unit has: ABC maps a module for
 its deepest path and recovers area elsewhere, so the model reads a unit's taps off these groups,
-less the tree measured alone), the sums ``calib_sum`` (the adder loops of
-``pe_unit.v``, with the shift taps' negation bits, and ``pe_column.v``), the KRP row select with
+less the tree measured alone), the sums ``calib_sum`` (a registered ``pe_tree``: the unit's adder tree,
+with the shift taps' negation bits, and the loop of ``pe_column.v``), the KRP row select with
 its operand register ``calib_select``, one accumulator ``calib_accumulate`` and one
 requantization lane ``requant`` (also with ``-nodsp``, as a ``mult_lut`` core is synthesized: its
 multiplier in LUTs). The core's other modules (:data:`~accelsim.hw.resources.INFRASTRUCTURE_PARTS`)
@@ -129,7 +129,7 @@ def pe_parts() -> Iterator[Part]:
                           "PROD_W": product_bits_of(kind, a, w)}
                 yield Part(name, (a, w), SynthTarget("calib_tap", tuple(params.items()), tap_files,
                                                      use_dsp=dsp_allowed))
-    group_files = closure("pe_tap") + closure("calib_group", CALIBRATION_VERILOG)
+    group_files = closure("pe_tap") + closure("pe_tree") + closure("calib_group", CALIBRATION_VERILOG)
     for name, mult, dsp_allowed in GROUP_KINDS:
         for n in GROUP_TAPS:
             for w in TAP_WEIGHT_BITS:
@@ -139,10 +139,12 @@ def pe_parts() -> Iterator[Part]:
                               "PROD_W": product_bits_of(kind, a, w)}
                     yield Part(name, (a, w, n), SynthTarget("calib_group", tuple(params.items()), group_files,
                                                             use_dsp=dsp_allowed))
+    sum_files = closure("pe_tree") + closure("calib_sum", CALIBRATION_VERILOG)
     for neg, name in ((0, "sum"), (1, "sum_neg")):
         for n in SUM_OPERANDS:
             for p in SUM_BITS:
-                yield Part(name, (n, p), _calibration_target("calib_sum", N=n, P=p, NEG=neg))
+                params = {"N": n, "P": p, "NEG": neg}
+                yield Part(name, (n, p), SynthTarget("calib_sum", tuple(params.items()), sum_files))
     for a in SELECT_ACT_BITS:
         for k in SELECT_ROWS:
             yield Part("select", (k, a), _calibration_target("calib_select", K=k, A=a))

@@ -2,10 +2,12 @@
 
 Each design is one module of the RTL library with the Verilog parameters a configuration gives it:
 
-- ``unit``: one PE unit (``pe_unit``), the paper's "unit" row;
+- ``unit``: one PE unit (``pe_unit``), the paper's "unit" row, flattened, except that a
+  ``mult_dsp`` unit keeps its adder tree (``pe_tree``) in a module of its own (:func:`keeps_unit_tree`);
 - ``array``: the ``tn x tm`` PE array with its column adders and accumulators (``pe_array``), the
-  paper's "module" row, with its units and taps flattened into it (:data:`ARRAY_INLINE`) and
-  each row's column adder tree (``pe_column``) mapped by itself;
+  paper's "module" row, with its units, taps and unit trees flattened into it
+  (:data:`ARRAY_INLINE`, less ``pe_tree`` for ``mult_dsp``) and each row's column adder tree
+  (``pe_column``) mapped by itself;
 - ``requant``: one requantization lane (``requant``);
 - ``core``: the whole accelerator core (``accel_core``: controller, DMA engines, DDR arbiter,
   buffers, PE datapath) with the parameters of ``accelsim.rtl.params.rtl_parameters``,
@@ -45,10 +47,22 @@ class Design(str, enum.Enum):
 
 
 #: Modules flattened into their parent in the otherwise hierarchical array and core: the PE array's
-#: units and taps, so that the array is optimized across them (as Vivado does). The column adder
-#: trees (``pe_column``) keep their hierarchy: ABC maps a wide compressor tree by itself in fewer
-#: LUTs than inside the flattened array (a 2 x 16 KRP array: 7% fewer LUTs, docs/resources.md).
-ARRAY_INLINE = ("pe_unit", "pe_tap")
+#: units, taps and unit adder trees, so that the array is optimized across them (as Vivado does).
+#: The column adder trees (``pe_column``) keep their hierarchy: ABC maps a wide compressor tree by
+#: itself in fewer LUTs than inside the flattened array (a 2 x 16 KRP array: 7% fewer LUTs,
+#: docs/resources.md).
+ARRAY_INLINE = ("pe_unit", "pe_tap", "pe_tree")
+#: The unit's adder tree, which a ``mult_dsp`` design keeps in a module of its own.
+UNIT_TREE = "pe_tree"
+
+
+def keeps_unit_tree(config: HwConfig) -> bool:
+    """Whether the units' adder trees (``pe_tree``) keep their module in synthesis: for ``mult_dsp``,
+    whose taps are DSP48 multipliers. Flattened, Yosys's ``xilinx_dsp`` chains the taps' products
+    through the slices' post-adders (one PCOUT -> PCIN cascade per unit, settling in one cycle: ~86
+    MHz by the timing rule of docs/resources.md); a module boundary keeps the tree in LUTs and
+    carry chains, as the paper's DSP module has it (375 LUT beside its 9 DSP48s at 4 bits)."""
+    return config.pe.kind is PeKind.MULT_DSP
 
 _PARAMETER = re.compile(r"\bparameter\s+(?:integer\s+)?([A-Za-z_]\w*)")
 
@@ -101,7 +115,12 @@ def synth_target(config: HwConfig, design: Design | str) -> SynthTarget:
         choices = ", ".join(repr(item.value) for item in Design)
         raise ConfigError(f"design must be one of {choices}, not {design!r}") from None
     parameters = design_parameters(config, design)
-    hierarchical = design in (Design.ARRAY, Design.CORE)
+    keep_tree = keeps_unit_tree(config)
+    if design in (Design.ARRAY, Design.CORE):
+        inline = tuple(name for name in ARRAY_INLINE if not (keep_tree and name == UNIT_TREE))
+    elif design is Design.UNIT and keep_tree:
+        inline = tuple(name for name in ARRAY_INLINE if name not in (UNIT_TREE, design.module))
+    else:
+        inline = ()
     return SynthTarget(design.module, tuple(parameters.items()), closure(design.module),
-                       use_dsp=config.pe.kind is not PeKind.MULT_LUT, flatten=not hierarchical,
-                       inline=ARRAY_INLINE if hierarchical else ())
+                       use_dsp=config.pe.kind is not PeKind.MULT_LUT, flatten=not inline, inline=inline)

@@ -11,7 +11,7 @@
 //   dense kinds: KMAX*KMAX codes, tap (u, v) at ((u*KMAX + v)*W);
 //   krp_gsnq   : KMAX codes (tap v at v*W) and, above them, the row index (IDX_W bits).
 // Latency 3: the unit's operands (a KRP unit's selected row) and codes are registered, then the
-// tap products, then their sum (with the shift taps' negation bits added back).
+// tap products, then their sum (pe_tree.v, with the shift taps' negation bits added back).
 module pe_unit #(
     parameter KIND    = 3,
     parameter KMAX    = 3,
@@ -74,14 +74,10 @@ module pe_unit #(
         end
     endgenerate
 
-    reg signed [SUM_W-1:0] total;
-    integer i;
-    always @(*) begin
-        total = {SUM_W{1'b0}};
-        for (i = 0; i < TAPS; i = i + 1)
-            total = total + {{(SUM_W-PROD_W){products_q[i*PROD_W+PROD_W-1]}}, products_q[i*PROD_W +: PROD_W]}
-                  + {{(SUM_W-1){1'b0}}, negs_q[i]};
-    end
+    wire signed [SUM_W-1:0] total;
+    pe_tree #(.N(TAPS), .P(PROD_W), .NEG((KIND == 0 || KIND == 1) ? 0 : 1), .S(SUM_W)) u_tree (
+        .products(products_q), .negs(negs_q), .total(total)
+    );
 
     always @(posedge clk) begin
         products_q <= products;

@@ -1,7 +1,7 @@
 // Calibration part: N taps of pe_unit.v with their product registers and the adder tree that sums
 // them, in one module, as a unit holds them (without the unit's operand registers and KRP row
 // select): ABC maps a module for its deepest path and recovers area on the others, so a tap's
-// LUTs depend on the tree beside it. Written like pe_unit.v.
+// LUTs depend on the tree beside it. Built like pe_unit.v, of its pe_tap and pe_tree.
 module calib_group #(
     parameter MULT    = 0,
     parameter N       = 4,
@@ -33,14 +33,10 @@ module calib_group #(
         end
     endgenerate
 
-    reg signed [SUM_W-1:0] total;
-    integer i;
-    always @(*) begin
-        total = {SUM_W{1'b0}};
-        for (i = 0; i < N; i = i + 1)
-            total = total + {{(SUM_W-PROD_W){products_q[i*PROD_W+PROD_W-1]}}, products_q[i*PROD_W +: PROD_W]}
-                  + {{(SUM_W-1){1'b0}}, negs_q[i]};
-    end
+    wire signed [SUM_W-1:0] total;
+    pe_tree #(.N(N), .P(PROD_W), .NEG(MULT ? 0 : 1), .S(SUM_W)) u_tree (
+        .products(products_q), .negs(negs_q), .total(total)
+    );
 
     always @(posedge clk) begin
         products_q <= products;
