@@ -170,11 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     dsp_widths = {bits: pe_widths(_config(PeKind.MULT_DSP, bits)) for bits in (4, 3)}
     paper_dsp = {bits: PAPER[(PeKind.MULT_DSP, bits)] for bits in (4, 3)}
     paper_shift_unit = PAPER[(PeKind.GSNQ_SHIFT, 3)][0]
+    verdict = {bits: "both" if all(1 / CELL_FACTOR <= dsp[bits][level].lut / dsp[bits]["paper"][index] <= CELL_FACTOR
+                                   for level, index in (("unit", 0), ("module", 3))) else "not both"
+               for bits in (4, 3)}
     lines = [
         "# The paper's resource table from our RTL",
         "",
-        (f"Made by `python validation/paper_table.py` with {runner.tool.banner} (`synth_xilinx -family xc7 "
-        "-flatten`; `-nodsp` for kind 2, see docs/resources.md). Each cell: **Yosys / model / paper (Vivado)**. "
+        (f"Made by `python validation/paper_table.py` with {runner.tool.banner} (`synth_xilinx -family xc7`: "
+        "units flattened, modules with their column trees kept whole, a `mult_dsp` design's unit adder trees "
+        "(`pe_tree`) too; `-nodsp` for kind 2, see docs/resources.md). Each cell: **Yosys / model / paper (Vivado)**. "
         "Unit: `pe_unit`; module: `pe_array` with 8 x 4 units (column adder trees and accumulators included, "
         "requantization excluded); 8-bit activations, 32-bit accumulators; kinds 1 and 2 multiply by "
         "uniform symmetric b-bit codes, kinds 3 and 4 shift by GSNQ codes."),
@@ -213,10 +217,10 @@ def main(argv: list[str] | None = None) -> int:
          f"{dsp[4]['unit'].ff:,} FF at 4 bits; {dsp[3]['unit'].lut:,} LUT over {dsp_widths[3].product}-bit products "
          f"at 3 bits). The tree keeps a module of its own (`pe_tree`): flattened, `xilinx_dsp` turns it into the "
          f"slices' post-adder cascade (0 LUT, but nine DSP48s chained in one cycle: docs/resources.md), where the paper's "
-         f"Vivado unit evidently keeps it in the fabric as ours now does. The 3-bit cells are within 2x; the "
-         f"4-bit cells are not: the paper's 4-bit unit has {paper_dsp[4][0]} LUT, {paper_dsp[4][0] - paper_dsp[3][0]} more "
-         f"than its 3-bit unit beside "
-         f"the same nine DSP48s, where one more product bit adds "
+         f"Vivado unit evidently keeps it in the fabric as ours now does. LUT cells within {CELL_FACTOR:g}x of the "
+         f"paper's: {verdict[3]} at 3 bits, {verdict[4]} at 4 bits. The paper's 4-bit unit has {paper_dsp[4][0]} "
+         f"LUT, {paper_dsp[4][0] - paper_dsp[3][0]} more than its 3-bit unit beside "
+         f"the same nine DSP48s, while one more product bit adds "
          f"{dsp[4]['unit'].lut - dsp[3]['unit'].lut} LUT to our tree; whatever else its 4-bit unit builds in LUTs "
          f"(it also has {paper_dsp[4][1]:,} FF against our {dsp[4]['unit'].ff}: its registers are in the fabric) the table "
          f"does not say. The module adds the column adders, accumulators and control to the 32 units "

@@ -254,8 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         "# Resource model against Yosys",
         "",
         (f"Made by `python validation/resources_vs_synthesis.py{' --quick' if args.quick else ''}` with "
-         f"{runner.tool.banner}, `synth_xilinx -family xc7` (units and arrays `-flatten`; cores hierarchical "
-         "with the PE array's units and taps flattened into it; `-nodsp` for mult_lut). The model's parts were "
+         f"{runner.tool.banner}, `synth_xilinx -family xc7` (units and arrays `-flatten`, "
+         "but for a mult_dsp design's unit adder trees (`pe_tree`), kept out of the DSP48 cascade; cores "
+         "hierarchical with the PE array's units, taps and unit trees flattened into it as in the array; "
+         "`-nodsp` for mult_lut). The model's parts were "
          "measured separately (`validation/calibrate_resources.py`): no unit or array here is in that "
          "calibration (a unit's taps were measured in groups of 2, 4, 8 and 16 registered taps with their "
          "adder tree; these units have 3 or 9); the core's other modules were measured in place at the 4 x 2, 8 x 4 and 16 x 8 KRP "

@@ -12,8 +12,9 @@ Each design is one module of the RTL library with the Verilog parameters a confi
 - ``core``: the whole accelerator core (``accel_core``: controller, DMA engines, DDR arbiter,
   buffers, PE datapath) with the parameters of ``accelsim.rtl.params.rtl_parameters``,
   synthesized hierarchically (each distinct module once: a flattened core took over an hour),
-  except that the PE array's units and taps are flattened into it (:data:`ARRAY_INLINE`), so the
-  core's array is the ``array`` design (same parameters, its tag included).
+  except that the PE array's units, taps and unit trees are flattened into it (:data:`ARRAY_INLINE`,
+  as in the ``array`` design), so the core's array is the ``array`` design (same parameters, its
+  tag included).
 
 ``mult_lut`` designs are synthesized with ``-nodsp``: Yosys 0.23 ignores the RTL's
 ``(* use_dsp = "no" *)`` and would put the LUT multipliers on DSP48s (in ``core`` this also moves

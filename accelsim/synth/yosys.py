@@ -25,7 +25,7 @@ The script (``synth.ys``)::
 ``-flatten`` (the default): one netlist optimized across module boundaries, as Vivado's default
 (``-flatten_hierarchy rebuilt``) does; without it (the whole core), each distinct module is
 synthesized once and ``stat`` sums the hierarchy, except the modules a target inlines (the PE
-array's units and taps), which are flattened into their parent (every other module is marked
+array's units, taps and unit adder trees), which are flattened into their parent (every other module is marked
 ``keep_hierarchy``). The last lines time the netlist (:func:`timing_script`): ``stat`` has counted
 the cells by then, so they change no count.
 """
