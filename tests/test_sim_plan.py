@@ -151,11 +151,11 @@ def test_buffers_too_small_are_named_at_bind_time():
     ("changes", "message"),
     [
         ({"pe.tn": 12}, r"^pe.tn must be a power of two .*, not 12; the nearest that work: 8 or 16$"),
-        ({"pe.tn": 8, "pe.tm": 3}, r"^pe.tm must divide pe.tn \(8\) or be a multiple of it .*, not 3; "
-                                   r"the nearest that work: 2 or 8$"),
+        ({"pe.tn": 8, "pe.tm": 3}, (r"^pe.tm must divide pe.tn \(8\) or be a multiple of it .*, not 3; "
+                                   r"the nearest that work: 2 or 8$")),
         ({"pe.tn": 4, "pe.tm": 6}, r"^pe.tm must divide .* not 6; the nearest that work: 4 or 8$"),
-        ({"ddr.bytes_per_cycle": 3}, r"^ddr.bytes_per_cycle must be a power of two .*, not 3; "
-                                     r"the nearest that work: 2 or 4$"),
+        ({"ddr.bytes_per_cycle": 3}, (r"^ddr.bytes_per_cycle must be a power of two .*, not 3; "
+                                     r"the nearest that work: 2 or 4$")),
     ],
 )
 def test_organizations_the_hardware_cannot_build_are_refused_at_load(changes, message):

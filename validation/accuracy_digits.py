@@ -145,20 +145,20 @@ def tables(
     lines = [
         "# Accuracy on the digits data set: baseline, KRP, KRP + GSNQ, KRP + uniform, LR tracking",
         "",
-        f"Command: `{COMMAND}` (seeds {', '.join(map(str, seeds))}; {seconds:.0f} s on this machine, "
-        "one torch thread).",
-        f"Data: scikit-learn digits, {len(data.x_train)} training and {len(data.x_test)} test images. "
+        (f"Command: `{COMMAND}` (seeds {', '.join(map(str, seeds))}; {seconds:.0f} s on this machine, "
+        "one torch thread)."),
+        (f"Data: scikit-learn digits, {len(data.x_train)} training and {len(data.x_test)} test images. "
         "Accuracy in % on the test set, mean ± standard deviation over the seeds (each seed: model "
-        "initialization and batch order).",
+        "initialization and batch order)."),
         "",
-        f"Original training (the digits recipe): SGD lr {cosine.lr}, momentum {cosine.momentum}, weight decay "
+        (f"Original training (the digits recipe): SGD lr {cosine.lr}, momentum {cosine.momentum}, weight decay "
         f"{cosine.weight_decay}, batch {cosine.batch_size}, {cosine.epochs} epochs, cosine annealing. KRP keeps 1 row "
         f"per 3x3 kernel (first layer included), FC layers {int(100 * DEFAULT_FC_PRUNE)}% magnitude-pruned; every "
         f"retraining phase is {RETRAIN_EPOCHS} epochs of LR tracking; GSNQ is incremental (portions 0.5, 0.75, "
         "0.875, 1) with a retraining phase after each step but the last. Uniform b-bit weights (q * step, "
         "integer |q| <= 2^(b-1) - 1, one least-squared-error step per layer) go through the same incremental "
         "steps and retraining. Compression ratio = float32 size / encoded size of the .krp file (KRP alone "
-        "stores float32 kept weights).",
+        "stores float32 kept weights)."),
         "",
         "| model | accuracy (%) | Δ vs baseline | conv pruned | total pruned | compression ratio |",
         "|---|---|---|---|---|---|",
@@ -184,10 +184,10 @@ def tables(
         "",
         "## LR tracking versus fixed-LR retraining at the same epoch budget",
         "",
-        "The model is the KRP + FC-pruned baseline (no retraining yet); each cell retrains it for the given "
+        ("The model is the KRP + FC-pruned baseline (no retraining yet); each cell retrains it for the given "
         "number of epochs. *Tracking* replays the original schedule over the budget (restarting at the original "
         f"initial learning rate {cosine.lr}); *fixed* fine-tunes at the original schedule's final learning rate "
-        f"({final_lr(cosine):g}, for both schedules).",
+        f"({final_lr(cosine):g}, for both schedules)."),
         "",
         "| original schedule | baseline | pruned, no retraining | epochs | LR tracking | fixed LR | tracking − fixed |",
         "|---|---|---|---|---|---|---|",
@@ -204,9 +204,9 @@ def tables(
         "",
         "## GSNQ code split between the signs, and uniform weights",
         "",
-        "One-shot quantization (no retraining) of the KRP-retrained models: accuracy and relative squared "
+        ("One-shot quantization (no retraining) of the KRP-retrained models: accuracy and relative squared "
         "quantization error sum((w - Q(w))^2) / sum(w^2) over all conv and FC weights. GSNQ with either split "
-        "of its codes between the signs, and uniform weights (least-squared-error step per layer).",
+        "of its codes between the signs, and uniform weights (least-squared-error step per layer)."),
         "",
         "| bits | weights | accuracy (%) | relative error |",
         "|---|---|---|---|",

@@ -8,6 +8,7 @@ weight decay, and either step decay at fixed fractions of the run or cosine anne
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -85,7 +86,7 @@ class TrainingRecipe:
         _require(
             isinstance(milestones, tuple)
             and all(_real(m) and 0 < m < 1 for m in milestones)
-            and all(a < b for a, b in zip(milestones, milestones[1:])),
+            and all(a < b for a, b in itertools.pairwise(milestones)),
             "milestones",
             "a tuple of strictly increasing fractions of epochs in (0, 1)",
             milestones,

@@ -65,7 +65,7 @@ def kept_row_indices(weight: torch.Tensor, rows_kept: int) -> torch.Tensor:
 
 def row_mask(kept_rows: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """The bool mask of conv weight ``shape`` (OC, IC, KH, KW) that keeps the ``kept_rows``."""
-    out_channels, in_channels, height, width = shape
+    out_channels, in_channels, height, _width = shape
     rows = torch.zeros((out_channels, in_channels, height), dtype=torch.bool)
     rows.scatter_(2, kept_rows, True)
     return rows.unsqueeze(3).expand(shape).clone()
