@@ -267,7 +267,8 @@ def test_a_dsp_design_keeps_its_unit_trees_in_their_own_module(design):
 def test_model_of_a_small_array_agrees_with_yosys(kind, tmp_path, monkeypatch):
     # a 2 x 2 array at 3-bit weights is in no calibration grid: the model composes taps, sums,
     # registers and the DSP rule, Yosys synthesizes the RTL (units and taps flattened into the
-    # array, each column tree mapped by itself)
+    # array, each column tree mapped by itself, and a DSP array's unit trees too: flattened, their
+    # DSP48 cascade would leave 0 LUT and no sum flip-flops, and this would fail)
     from accelsim.synth import Yosys
     from accelsim.synth.targets import Design, synth_target
 
