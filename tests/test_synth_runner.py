@@ -211,6 +211,21 @@ def test_closure_reads_dependencies_first_and_ignores_comments(tmp_path):
         closure("nope", tmp_path)
 
 
+def test_closure_reaches_across_folders_for_a_wrapper_of_library_modules(tmp_path):
+    # a calibration wrapper is built of RTL-library modules: its closure reads them first
+    wrappers, library = tmp_path / "wrappers", tmp_path / "library"
+    wrappers.mkdir()
+    library.mkdir()
+    (library / "leaf.v").write_text("module leaf(input a, output b); assign b = a; endmodule\n")
+    (wrappers / "wrap.v").write_text("module wrap(input a, output b); leaf u(.a(a), .b(b)); endmodule\n")
+    assert [path.name for path in closure("wrap", wrappers, library)] == ["leaf.v", "wrap.v"]
+    assert [path.name for path in closure("wrap", wrappers)] == ["wrap.v"]
+    (wrappers / "leaf.v").write_text("module leaf(); endmodule\n")
+    with pytest.raises(ConfigError,
+                       match=r"^module 'leaf' must be defined once, not in both .*leaf\.v and .*leaf\.v$"):
+        closure("wrap", wrappers, library)
+
+
 def test_duplicate_module_definitions_are_rejected(tmp_path):
     (tmp_path / "a.v").write_text("module twice(); endmodule\n")
     (tmp_path / "b.v").write_text("module twice(); endmodule\n")

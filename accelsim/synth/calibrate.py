@@ -43,7 +43,7 @@ from ..hw.resources import (
     shift_bits_of,
 )
 from .cells import CellCounts
-from .sources import closure
+from .sources import closure, rtl_library
 from .targets import Design, synth_target
 from .yosys import SynthTarget, Yosys
 
@@ -101,8 +101,10 @@ class Part:
     target: SynthTarget
 
 
-def _calibration_target(top: str, **parameters: int) -> SynthTarget:
-    return SynthTarget(top, tuple(parameters.items()), closure(top, CALIBRATION_VERILOG))
+def _calibration_target(top: str, use_dsp: bool = True, **parameters: int) -> SynthTarget:
+    """A calibration wrapper ``top`` with the RTL library's modules it is built of."""
+    return SynthTarget(top, tuple(parameters.items()), closure(top, CALIBRATION_VERILOG, rtl_library()),
+                       use_dsp=use_dsp)
 
 
 def infrastructure_config(tn: int, tm: int, beat: int) -> HwConfig:
@@ -120,16 +122,13 @@ def infrastructure_target(config: HwConfig) -> SynthTarget:
 
 def pe_parts() -> Iterator[Part]:
     """Every PE-side measurement of the calibration grid."""
-    tap_files = closure("pe_tap") + closure("calib_tap", CALIBRATION_VERILOG)
     for name, mult, dsp_allowed in TAP_KINDS:
         for w in TAP_WEIGHT_BITS:
             for a in TAP_ACT_BITS:
                 kind = PeKind.MULT_DSP if mult else PeKind.GSNQ_SHIFT
                 params = {"MULT": mult, "A": a, "W": w, "SHIFT_W": shift_bits_of(w),
                           "PROD_W": product_bits_of(kind, a, w)}
-                yield Part(name, (a, w), SynthTarget("calib_tap", tuple(params.items()), tap_files,
-                                                     use_dsp=dsp_allowed))
-    group_files = closure("pe_tap") + closure("pe_tree") + closure("calib_group", CALIBRATION_VERILOG)
+                yield Part(name, (a, w), _calibration_target("calib_tap", dsp_allowed, **params))
     for name, mult, dsp_allowed in GROUP_KINDS:
         for n in GROUP_TAPS:
             for w in TAP_WEIGHT_BITS:
@@ -137,14 +136,11 @@ def pe_parts() -> Iterator[Part]:
                     kind = PeKind.MULT_LUT if mult else PeKind.GSNQ_SHIFT
                     params = {"MULT": mult, "N": n, "A": a, "W": w, "SHIFT_W": shift_bits_of(w),
                               "PROD_W": product_bits_of(kind, a, w)}
-                    yield Part(name, (a, w, n), SynthTarget("calib_group", tuple(params.items()), group_files,
-                                                            use_dsp=dsp_allowed))
-    sum_files = closure("pe_tree") + closure("calib_sum", CALIBRATION_VERILOG)
+                    yield Part(name, (a, w, n), _calibration_target("calib_group", dsp_allowed, **params))
     for neg, name in ((0, "sum"), (1, "sum_neg")):
         for n in SUM_OPERANDS:
             for p in SUM_BITS:
-                params = {"N": n, "P": p, "NEG": neg}
-                yield Part(name, (n, p), SynthTarget("calib_sum", tuple(params.items()), sum_files))
+                yield Part(name, (n, p), _calibration_target("calib_sum", N=n, P=p, NEG=neg))
     for a in SELECT_ACT_BITS:
         for k in SELECT_ROWS:
             yield Part("select", (k, a), _calibration_target("calib_select", K=k, A=a))

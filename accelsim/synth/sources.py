@@ -52,13 +52,20 @@ def module_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-def closure(top: str, folder: Path | None = None) -> tuple[Path, ...]:
-    """The files ``top`` needs, dependencies first (the order Yosys reads them in).
+def closure(top: str, *folders: Path) -> tuple[Path, ...]:
+    """The files ``top`` needs, dependencies first (the order Yosys reads them in), from the modules
+    of ``folders`` (default: the RTL library; a calibration wrapper's folder and the library, for
+    a wrapper built of library modules).
 
     Raises:
-        ConfigError: no file of ``folder`` defines ``top``.
+        ConfigError: no file of ``folders`` defines ``top``, or two of them define the same module.
     """
-    files = module_files(folder or rtl_library())
+    files: dict[str, Path] = {}
+    for folder in folders or (rtl_library(),):
+        for name, path in module_files(folder).items():
+            if name in files:
+                raise ConfigError(f"module {name!r} must be defined once, not in both {files[name]} and {path}")
+            files[name] = path
     if top not in files:
         known = ", ".join(sorted(files)) or "none"
         raise ConfigError(f"top module must be one of the library's modules ({known}), not {top!r}")

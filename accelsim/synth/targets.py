@@ -116,11 +116,10 @@ def synth_target(config: HwConfig, design: Design | str) -> SynthTarget:
         choices = ", ".join(repr(item.value) for item in Design)
         raise ConfigError(f"design must be one of {choices}, not {design!r}") from None
     parameters = design_parameters(config, design)
-    keep_tree = keeps_unit_tree(config)
-    if design in (Design.ARRAY, Design.CORE):
-        inline = tuple(name for name in ARRAY_INLINE if not (keep_tree and name == UNIT_TREE))
-    elif design is Design.UNIT and keep_tree:
-        inline = tuple(name for name in ARRAY_INLINE if name not in (UNIT_TREE, design.module))
+    kept = (UNIT_TREE,) if keeps_unit_tree(config) else ()
+    # the array and core keep every module but the inlined ones; a unit is flattened unless it keeps its tree
+    if design in (Design.ARRAY, Design.CORE) or (design is Design.UNIT and kept):
+        inline = tuple(name for name in ARRAY_INLINE if name not in (*kept, design.module))
     else:
         inline = ()
     return SynthTarget(design.module, tuple(parameters.items()), closure(design.module),
