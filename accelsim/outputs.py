@@ -1,7 +1,9 @@
 """Atomic writing of result files: a file is either written whole or not at all.
 
 Results go to a temporary file in the destination folder, which is renamed over the destination
-only once complete, so an error (or an interrupt) never leaves a partial output file behind.
+only once complete, so an error (or an interrupt) never leaves a partial output file behind. An
+existing device or pipe (``/dev/null``, ``/dev/stdout``) is written where it is instead: renaming
+a file over it would replace the device node itself.
 Commands check every output path with :func:`check_output` before they start their work, so a
 path that cannot be written (a folder, an empty name, a missing folder) fails at once, not after
 a long computation.
@@ -9,6 +11,7 @@ a long computation.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -48,6 +51,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         ConfigError: ``path`` cannot be written (see :func:`check_output`), or the write failed.
     """
     target = check_output(path)
+    if target.exists() and not target.is_file():
+        _write_in_place(target, data)
+        return target
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as error:
@@ -64,6 +70,23 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _write_in_place(target: Path, data: bytes) -> None:
+    """Write ``data`` to the device or pipe ``target`` (not atomically: it cannot be renamed over).
+
+    Raises:
+        ConfigError: the write failed, or ``target`` is a pipe that no process reads (opening it
+            would wait for one forever).
+    """
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_NONBLOCK)  # a pipe without a reader fails (ENXIO), never waits
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    except OSError as error:
+        reason = "no process reads it" if error.errno == errno.ENXIO else error.strerror
+        raise ConfigError(f"output file {brief(str(target))} must be writable, not fail with {reason}") from error
 
 
 def _umask() -> int:

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import ConfigError, brief
+from .inputs import input_file
 
 #: Largest YAML file read, in bytes.
 MAX_BYTES = 1 << 20
@@ -96,11 +96,16 @@ def _expanded_size(root: yaml.Node) -> int:
     return size(root)
 
 
+def _capped(problem: str) -> str:
+    """``problem`` cut to :data:`_MAX_PROBLEM` characters."""
+    return problem if len(problem) <= _MAX_PROBLEM else f"{problem[:_MAX_PROBLEM - 3]}..."
+
+
 def _problem(error: yaml.YAMLError) -> str:
     """What the parser found wrong, with its position, without quoting the text."""
-    problem = str(getattr(error, "problem", None) or type(error).__name__)
-    if len(problem) > _MAX_PROBLEM:
-        problem = f"{problem[:_MAX_PROBLEM - 3]}..."
+    if isinstance(error, yaml.reader.ReaderError):  # a control character (NUL, BEL...) the reader refuses
+        return f"the control character #x{error.character:04x} at offset {error.position}"
+    problem = _capped(str(getattr(error, "problem", None) or type(error).__name__))
     mark = getattr(error, "problem_mark", None)
     return problem if mark is None else f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
 
@@ -109,10 +114,14 @@ def parse_yaml(text: str, source: str) -> Any:
     """The data of the YAML ``text``; ``source`` names it in errors (``"config file 'x.yaml'"``).
 
     Raises:
-        ConfigError: malformed YAML, a repeated key, too many nodes once aliases are expanded,
-            a recursive alias or too deep a nesting.
+        ConfigError: malformed YAML (a control character, a value YAML cannot read such as an
+            integer of more digits than Python converts or the date 2024-13-45), a repeated key,
+            too many nodes once aliases are expanded, a recursive alias or too deep a nesting.
     """
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader checks the characters here
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source} must be valid YAML, not {_problem(error)}") from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -126,6 +135,9 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(f"{source} must be valid YAML, not {_problem(error)}") from None
     except RecursionError:
         raise ConfigError(f"{source} must nest its values at most a few hundred levels deep, not deeper") from None
+    except ValueError as error:  # a scalar's constructor: int() of over 4,300 digits, an impossible date
+        problem = _capped(str(error).split(";")[0])
+        raise ConfigError(f"{source} must be valid YAML, not a value it cannot read: {problem}") from None
     finally:
         loader.dispose()
 
@@ -134,11 +146,12 @@ def read_yaml(path: str | os.PathLike[str], what: str) -> Any:
     """The data of the YAML file at ``path``; ``what`` names its role in errors (``"config file"``).
 
     Raises:
-        ConfigError: the file is missing, unreadable, larger than :data:`MAX_BYTES`, not UTF-8,
-            or refused by :func:`parse_yaml`. The message names the file, never its contents.
+        ConfigError: the file is missing, not a regular file (:func:`~accelsim.inputs.input_file`),
+            unreadable, larger than :data:`MAX_BYTES`, not UTF-8, or refused by :func:`parse_yaml`.
+            The message names the file, never its contents.
     """
-    file = Path(path)
-    source = f"{what} {brief(os.fspath(path))}"
+    file = input_file(path, what)
+    source = f"{what} {brief(str(file))}"
     try:
         with open(file, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
@@ -163,6 +176,6 @@ def read_yaml_mapping(path: str | os.PathLike[str], what: str) -> Mapping[Any, A
     """
     data = read_yaml(path, what)
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{what} {brief(os.fspath(path))} must hold a mapping of keys to values, "
+        raise ConfigError(f"{what} {brief(str(path))} must hold a mapping of keys to values, "
                           f"not a {type(data).__name__}")
     return data

@@ -76,7 +76,7 @@ def test_bad_spec_keys_and_workloads_fail_at_load(tmp_path):
         spec(sampler="lhs")
     with pytest.raises(ConfigError, match=r"workloads\[0\].network must be an existing .krp file"):
         spec(workloads=[{"network": "missing.krp"}])
-    with pytest.raises(ConfigError, match=r"^sweep spec must be an existing YAML file"):
+    with pytest.raises(ConfigError, match=r"^sweep spec '.*none.yaml' must be an existing file \(no such file\)$"):
         load_spec(tmp_path / "none.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("parameters: [unclosed\n")

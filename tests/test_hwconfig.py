@@ -93,7 +93,7 @@ def test_unknown_device_and_config_names():
         load_config().replace(device="xc9000")
     with pytest.raises(ConfigError, match=r"^config must be one of .*'default'.*, not 'nosuch'$"):
         load_config("nosuch")
-    with pytest.raises(ConfigError, match=r"^config file must exist, not 'missing.yaml'$"):
+    with pytest.raises(ConfigError, match=r"^config file 'missing.yaml' must be an existing file \(no such file\)$"):
         load_config("missing.yaml")
 
 

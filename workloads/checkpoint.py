@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from accelsim.errors import CheckpointError
+from accelsim.inputs import input_file
 from accelsim.outputs import atomic_write_bytes
 
 FORMAT = "accelsim-checkpoint"
@@ -50,10 +51,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
             tensors (a disallowed global is named), is an accelsim network file (.krp), or is an
             accelsim checkpoint of an unknown version.
     """
-    where = os.fspath(path)
-    if not os.path.isfile(where):
-        reason = "it is a directory" if os.path.isdir(where) else "no such file"
-        raise CheckpointError(f"checkpoint {where!r} must be an existing file ({reason})")
+    where = str(input_file(path, "checkpoint", CheckpointError))
     # imported here: accelsim.compression imports this package
     from accelsim.compression.netfile import MAGIC
 

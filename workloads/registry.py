@@ -254,7 +254,9 @@ def info(name: str) -> WorkloadInfo:
     if isinstance(name, str) and is_import_spec(name):
         raise WorkloadError(
             "workload info is known only for the built-in workloads "
-            f"{', '.join(map(repr, sorted(_REGISTRY)))}, not for the user model {name!r}"
+            f"{', '.join(map(repr, sorted(_REGISTRY)))}, not for the user model {name!r}: give its input "
+            f"shape (--input-shape C,H,W), or compress it (accelsim compress --workload {name} --input-shape "
+            "C,H,W) and pass the .krp file"
         )
     raise _unknown(name)
 

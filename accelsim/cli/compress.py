@@ -14,6 +14,7 @@ from ..compression.defaults import DEFAULT_EPOCHS, DEFAULT_FC_PRUNE
 from ..errors import ConfigError, brief
 from ..integer.graph import WeightFormat
 from ..outputs import check_output
+from .options import workload_name
 
 if TYPE_CHECKING:
     from ..compression import CompressionConfig, TrainingData
@@ -61,6 +62,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     source.add_argument(
         "--workload",
         metavar="NAME",
+        type=workload_name,
         help=f"built-in workload ({', '.join(workloads.names())}) or a 'module:factory' user model "
         f"(default {DEFAULT_WORKLOAD}); with --model, the checkpoint's architecture",
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import workloads
 
 from ..errors import ConfigError
+from .options import network_file, workload_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -36,11 +37,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--network", metavar="FILE", required=True, help="compressed network file (.krp)"
+        "--network", metavar="FILE", required=True, type=network_file, help="compressed network file (.krp)"
     )
     parser.add_argument(
         "--workload",
         metavar="SPEC",
+        type=workload_name,
         help="the 'module:factory' spec of a user model whose file records no architecture (other files need none)",
     )
     parser.add_argument(

@@ -33,6 +33,7 @@ from ..plots.bandwidth import DEFAULT_BYTES_PER_CYCLE
 from ..plots.figure import output_format
 from ..plots.timeline import DEFAULT_BINS
 from ..sim import SimulationResult, simulate
+from .options import network_file, workload_name
 from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, configure
 
 if TYPE_CHECKING:
@@ -55,10 +56,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("kind", choices=KINDS, metavar="KIND", help=f"one of {', '.join(KINDS)}")
     parser.add_argument("--out", metavar="FILE", required=True, help="the plot file (.png, .svg or .pdf)")
-    parser.add_argument("--workload", metavar="NAME", action="append", default=[],
+    parser.add_argument("--workload", metavar="NAME", action="append", default=[], type=workload_name,
                         help=f"built-in workload (default {DEFAULT_WORKLOAD}); bandwidth: repeatable; pareto: keep "
                              "only this workload's points")
-    parser.add_argument("--network", metavar="FILE", help="simulate this compressed network file (.krp) instead")
+    parser.add_argument("--network", metavar="FILE", type=network_file, help="simulate this compressed network file (.krp) instead")
     parser.add_argument("--config", metavar="NAME|PATH", default="default", help="hardware configuration")
     parser.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
                         help="change a configuration field, e.g. --set pe.tn=16 (repeatable)")
@@ -107,7 +108,7 @@ def _bandwidths(text: str) -> list[int]:
 
 
 def _networks(args: argparse.Namespace, config: HwConfig) -> list[IntegerNetwork]:
-    if args.network:
+    if args.network is not None:
         sources = [Workload(args.workload[0] if args.workload else "network", args.network, args.seed, args.bits)]
     else:
         sources = [Workload(name, None, args.seed, args.bits) for name in args.workload or [DEFAULT_WORKLOAD]]

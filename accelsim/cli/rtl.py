@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from .options import network_file, workload_name
 from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, build_network, configure
 
 if TYPE_CHECKING:
@@ -40,11 +41,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     check.add_argument(
         "--workload",
         metavar="NAME",
+        type=workload_name,
         help=f"built-in workload (default {DEFAULT_WORKLOAD}); with --network, the 'module:factory' "
         "spec of a user model whose file records no architecture",
     )
     check.add_argument(
-        "--network", metavar="FILE", help="check this compressed network file (.krp)"
+        "--network", metavar="FILE", type=network_file, help="check this compressed network file (.krp)"
     )
     check.add_argument(
         "--config",

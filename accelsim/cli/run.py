@@ -16,6 +16,7 @@ from ..outputs import atomic_write_bytes, check_output
 from ..yamlfile import parse_yaml
 from .compress import InputShapeAction
 from .numbers import count
+from .options import network_file, workload_name
 
 if TYPE_CHECKING:
     from ..integer.graph import IntegerNetwork
@@ -39,10 +40,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
             "timing contract of docs/microarchitecture.md. Prints a per-layer table and the totals."
         ),
     )
-    parser.add_argument("--workload", metavar="NAME",
+    parser.add_argument("--workload", metavar="NAME", type=workload_name,
                         help=f"built-in workload (default {DEFAULT_WORKLOAD}); with --network, the 'module:factory' "
                              "spec of a user model whose file records no architecture")
-    parser.add_argument("--network", metavar="FILE", help="simulate this compressed network file (.krp)")
+    parser.add_argument("--network", metavar="FILE", type=network_file, help="simulate this compressed network file (.krp)")
     parser.add_argument("--config", metavar="NAME|PATH", default="default",
                         help="bundled configuration name or YAML file (default: default)")
     parser.add_argument("--set", metavar="FIELD=VALUE", action="append", default=[],
@@ -85,10 +86,10 @@ def build_network(args: argparse.Namespace, config: HwConfig) -> IntegerNetwork:
     format of the configuration's PE kind (:attr:`PeKind.weight_format`); cached unless ``--no-cache``."""
     from ..sim.sources import file_network, workload_network
 
-    if args.network and getattr(args, "input_shape", None) is not None:
+    if args.network is not None and getattr(args, "input_shape", None) is not None:
         raise ConfigError("--input-shape must be left out with --network: the network file records its input "
                           "shape (compress it again with accelsim compress --input-shape C,H,W for another)")
-    if args.network:
+    if args.network is not None:
         return file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed,
                             cache=not args.no_cache)
     return workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,

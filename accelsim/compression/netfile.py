@@ -52,7 +52,6 @@ import math
 import os
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,6 +60,7 @@ import torch
 import workloads
 
 from ..errors import AccelsimError, NetworkFileError, brief
+from ..inputs import input_file
 from ..outputs import atomic_write_bytes
 from .architecture import build as build_architecture
 from .bitpack import bits_for, pack, unpack
@@ -546,19 +546,22 @@ def load_network(path: str | os.PathLike[str], *, workload: str | None = None) -
 
     Raises:
         NetworkFileError: the file is missing, empty, truncated, modified, of another version,
-            records a user model but neither its architecture nor a confirmed spec, or does not
-            match the architecture.
+            records a user model but neither its architecture nor a confirmed spec, records
+            another model than ``workload``, or does not match the architecture.
     """
-    where = os.fspath(path)
-    file = Path(where)
-    if not file.is_file():
-        raise NetworkFileError(f"network file {where!r} must be an existing file (no such file)")
+    file = input_file(path, "network file", NetworkFileError)
+    where = str(file)
     try:
         data = file.read_bytes()
     except OSError as error:
         raise NetworkFileError(f"network file {where!r} cannot be read: {error.strerror}") from error
     contents = decode_network(data, where)
     spec = contents.workload
+    if workload is not None and workload != spec:
+        raise NetworkFileError(
+            f"workload must be the model network file {where!r} records, {spec!r}, or be left out, not "
+            f"{brief(workload)}"
+        )
     recorded = False
     if spec in workloads.names() or (workload == spec and workloads.is_import_spec(spec)):
         model = workloads.build(spec, seed=0)

@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, UnsupportedLayerError, WorkloadError, brief
+from ..inputs import input_file
 from . import architecture
 
 #: Largest ONNX file read (protobuf's own limit is 2 GiB).
@@ -116,10 +117,8 @@ def _read(path: str | os.PathLike[str]) -> Any:
     """The parsed and checked ``ModelProto`` of an ONNX file (WorkloadError if it is not one)."""
     import onnx
 
-    where = os.fspath(path)
-    file = Path(where)
-    if not file.is_file():
-        raise WorkloadError(f"ONNX file {where!r} must be an existing file (no such file)")
+    file = input_file(path, "ONNX file", WorkloadError)
+    where = str(file)
     size = file.stat().st_size
     if size == 0:
         raise WorkloadError(f"ONNX file {where!r} is empty (0 bytes): it must be an ONNX model")

@@ -121,14 +121,14 @@ class Parameter:
             return self.step
         return 1 if self.field.kind is FieldKind.INT else None
 
-    def grid_values(self) -> tuple[object, ...]:
-        """Every value of a grid over this parameter.
+    def grid_size(self) -> int:
+        """How many values a grid over this parameter has (without making them).
 
         Raises:
             ConfigError: a range of a real-valued field without ``step``, or with ``log``.
         """
         if self.values is not None:
-            return self.values
+            return len(self.values)
         assert self.low is not None and self.high is not None
         if self.log:
             raise ConfigError(f"parameters.{self.name}.log applies to the random and lhs samplers; "
@@ -137,8 +137,19 @@ class Parameter:
         if lattice is None:
             raise ConfigError(f"parameters.{self.name}.step must be given for a grid over a real-valued "
                               f"field (or list the values), not None")
-        count = math.floor((self.high - self.low) / lattice + 1e-9) + 1
-        return tuple(self.cast(self.low + index * lattice) for index in range(count))
+        return math.floor((self.high - self.low) / lattice + 1e-9) + 1
+
+    def grid_values(self) -> tuple[object, ...]:
+        """Every value of a grid over this parameter (:meth:`grid_size` of them).
+
+        Raises:
+            ConfigError: a range of a real-valued field without ``step``, or with ``log``.
+        """
+        count = self.grid_size()
+        if self.values is not None:
+            return self.values
+        assert self.low is not None and self.lattice is not None
+        return tuple(self.cast(self.low + index * self.lattice) for index in range(count))
 
     def at(self, fraction: float) -> object:
         """The value at ``fraction`` in ``[0, 1)`` of the parameter (uniform or log-uniform).

@@ -23,6 +23,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 
 from ..errors import ConfigError, brief
 from ..hw.config import HwConfig, config_from_dict, load_config
+from ..inputs import input_file
 from ..yamlfile import read_yaml_mapping
 from .design import Engine
 from .parameters import Parameter, parameter_from_yaml
@@ -47,8 +49,9 @@ class Sampler(str, enum.Enum):
 _KEYS = ("name", "base", "workloads", "sampler", "samples", "seed", "engine", "check_every", "parameters")
 #: Default share of fast-engine points re-simulated by the SimPy reference: one in this many.
 CHECK_EVERY = 100
-#: Largest ``samples`` accepted (a guard against a typo that would run for days).
-MAX_SAMPLES = 10_000_000
+#: Most design points (configurations x workloads) a spec may have: a guard against a typo or a grid
+#: that would take hours to list and days to run.
+MAX_POINTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,23 @@ def _base(value: object, folder: Path | None) -> HwConfig:
     return load_config(str(path) if value.endswith((".yaml", ".yml")) else value)
 
 
+def _check_points(parameters: tuple[Parameter, ...], sampler: Sampler, samples: int, workloads: int) -> None:
+    """ConfigError if the spec has more than :data:`MAX_POINTS` design points (or a grid range it cannot list)."""
+    if sampler is Sampler.GRID:
+        sizes = [parameter.grid_size() for parameter in parameters]  # ConfigError for a range a grid cannot list
+        what = " x ".join(f"{size:,}" for size in sizes) + " values"
+        configurations = math.prod(sizes)
+    else:
+        what, configurations = f"{samples:,} samples", samples
+    points = configurations * workloads
+    if points > MAX_POINTS:
+        raise ConfigError(
+            f"the sweep must have at most {MAX_POINTS:,} design points (configurations x workloads), not {points:,} "
+            f"({what} x {workloads} workload{'s' * (workloads != 1)}); narrow the ranges or lists, or sample the "
+            "space instead (sampler: random or lhs, with samples: N)"
+        )
+
+
 def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     """Check a spec read from YAML; relative paths in it are taken relative to ``folder``.
 
@@ -140,7 +160,7 @@ def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     sampler = Sampler(sampler_value)
     if sampler is not Sampler.GRID and "samples" not in data:
         raise ConfigError(f"samples must be given for the {sampler.value} sampler, not missing")
-    samples = _int(data, "samples", 1, 1, MAX_SAMPLES)
+    samples = _int(data, "samples", 1, 1, MAX_POINTS)
     seed = _int(data, "seed", 0, 0, 2**63 - 1)
     engine_value = data.get("engine", Engine.FAST.value)
     if engine_value not in {engine.value for engine in Engine}:
@@ -158,9 +178,7 @@ def spec_from_dict(data: object, folder: Path | None = None) -> SweepSpec:
     if not isinstance(params, Mapping) or not params:
         raise ConfigError(f"parameters must be a non-empty mapping of configuration fields to values, not {brief(params)}")
     parameters = tuple(parameter_from_yaml(key, value) for key, value in params.items())
-    if sampler is Sampler.GRID:
-        for parameter in parameters:
-            parameter.grid_values()  # ConfigError for a range a grid cannot enumerate
+    _check_points(parameters, sampler, samples, len(chosen))
     return SweepSpec(name.strip(), _base(data.get("base", "default"), folder), chosen, sampler, samples, seed,
                      parameters, Engine(engine_value), check_every)
 
@@ -169,9 +187,8 @@ def load_spec(path: str | Path) -> SweepSpec:
     """The sweep spec in the YAML file at ``path``.
 
     Raises:
-        ConfigError: a missing file, malformed YAML or any entry error (see :func:`spec_from_dict`).
+        ConfigError: a path that is not an existing file, malformed YAML or any entry error (see
+            :func:`spec_from_dict`).
     """
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"sweep spec must be an existing YAML file, not {brief(str(path))}")
+    file = input_file(path, "sweep spec")
     return spec_from_dict(read_yaml_mapping(file, "sweep spec"), file.parent)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import workloads
 
+from ..compression.levels import MAX_BITS, MIN_BITS
 from ..errors import ConfigError, brief
 from ..integer.graph import IntegerNetwork
 from ..sim.sources import file_network, workload_network
@@ -63,16 +64,17 @@ def workload_from_yaml(data: object, where: str, folder: Path | None = None) -> 
     A relative ``network`` path is taken relative to ``folder`` (the spec file's folder).
 
     Raises:
-        WorkloadError: an unknown built-in workload. ConfigError: a malformed entry or missing file.
+        WorkloadError: an unknown built-in workload. ConfigError: a malformed entry, a seed or bits
+            out of range, a user model's ``module:factory`` spec as the name, or a missing file.
     """
     entry = {"name": data} if isinstance(data, str) else data
     if not isinstance(entry, Mapping) or not set(entry) <= set(_KEYS) or not ({"name", "network"} & set(entry)):
         raise ConfigError(f"{where} must be a workload name or a mapping with keys name or network, seed, bits; "
                           f"not {brief(data)}")
-    for key in ("seed", "bits"):
-        value = entry.get(key, 0 if key == "seed" else 4)
-        if isinstance(value, bool) or not isinstance(value, int) or value < (0 if key == "seed" else 2):
-            raise ConfigError(f"{where}.{key} must be an integer >= {0 if key == 'seed' else 2}, not {brief(value)}")
+    for key, default, low, high in (("seed", 0, 0, 2**63 - 1), ("bits", 4, MIN_BITS, MAX_BITS)):
+        value = entry.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"{where}.{key} must be an integer from {low} to {high}, not {brief(value)}")
     network = entry.get("network")
     if network is not None:
         path = Path(str(network))
@@ -84,6 +86,12 @@ def workload_from_yaml(data: object, where: str, folder: Path | None = None) -> 
     name = entry["name"]
     if not isinstance(name, str):
         raise ConfigError(f"{where}.name must be a workload name, not {brief(name)}")
+    if workloads.is_import_spec(name):
+        raise ConfigError(
+            f"{where}.name must be a built-in workload, not the user model {name!r} (a sweep cannot know its input "
+            f"shape): compress it (accelsim compress --workload {name} --input-shape C,H,W --out FILE.krp) and "
+            "list it as {network: FILE.krp}"
+        )
     workloads.info(name)  # WorkloadError naming the choices if unknown
     return Workload(name, None, entry.get("seed", 0), entry.get("bits", 4))
 

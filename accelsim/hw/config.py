@@ -18,6 +18,7 @@ simulation.
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -277,17 +278,17 @@ def load_config(name_or_path: str | Path = "default") -> HwConfig:
     """The bundled configuration ``name_or_path`` (e.g. ``"default"``) or the YAML file at that path.
 
     Raises:
-        ConfigError: unknown name, missing file, malformed YAML (see :mod:`accelsim.yamlfile`), or
-            any field error.
+        ConfigError: unknown name, a path that is not an existing file, malformed YAML (see
+            :mod:`accelsim.yamlfile`), or any field error.
     """
-    text = str(name_or_path)
+    choices = ", ".join(repr(name) for name in config_names())
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ConfigError(f"config must be one of {choices} or a YAML file path, not {brief(name_or_path)}")
+    text = os.fspath(name_or_path)
     path = Path(text)
-    if not (text.endswith((".yaml", ".yml")) or path.is_file()):
+    if not (text.endswith((".yaml", ".yml")) or path.exists()):
         if text not in config_names():
-            choices = ", ".join(repr(name) for name in config_names())
             raise ConfigError(f"config must be one of {choices} or a YAML file path, not {brief(text)}")
         path = _bundled() / f"{text}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"config file must exist, not {brief(text)}")
     return config_from_dict(read_yaml_mapping(path, "config file"), f"config {brief(text)}")
 

@@ -8,6 +8,7 @@ bundled name or a path to a YAML file with the same keys.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -53,20 +54,29 @@ def device_names() -> tuple[str, ...]:
     return tuple(sorted(path.stem for path in _bundled().glob("*.yaml")))
 
 
-@functools.cache
-def load_device(name_or_path: str) -> Device:
+def load_device(name_or_path: str | os.PathLike[str]) -> Device:
     """The device profile called ``name_or_path`` (bundled name) or read from that YAML path.
 
     Raises:
-        ConfigError: unknown name, unreadable or malformed file (named, its contents never shown;
-            see :mod:`accelsim.yamlfile`), or a field out of range.
+        ConfigError: unknown name, a path that is not an existing file, unreadable or malformed
+            file (named, its contents never shown; see :mod:`accelsim.yamlfile`), or a field out
+            of range.
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise ConfigError(f"device must be one of {_choices()} (or a YAML file), not {brief(name_or_path)}")
+    return _load_device(os.fspath(name_or_path))
+
+
+def _choices() -> str:
+    return ", ".join(repr(name) for name in device_names())
+
+
+@functools.cache
+def _load_device(name_or_path: str) -> Device:
+    """:func:`load_device` of a name or path string (read once per process)."""
     path = Path(name_or_path)
-    if not (name_or_path.endswith((".yaml", ".yml")) or path.is_file()):
+    if not (name_or_path.endswith((".yaml", ".yml")) or path.exists()):
         if name_or_path not in device_names():
-            choices = ", ".join(repr(name) for name in device_names())
-            raise ConfigError(f"device must be one of {choices} (or a YAML file), not {brief(name_or_path)}")
+            raise ConfigError(f"device must be one of {_choices()} (or a YAML file), not {brief(name_or_path)}")
         path = _bundled() / f"{name_or_path}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"device file must exist, not {brief(str(path))}")
     return build(Device, read_yaml_mapping(path, "device file"), "device")
