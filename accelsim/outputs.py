@@ -44,6 +44,27 @@ def check_output(path: str | os.PathLike[str], option: str | None = None) -> Pat
     return target
 
 
+def make_output_folder(path: str | os.PathLike[str], option: str) -> Path:
+    """The folder ``path``, made (with its missing parents) if it does not exist yet; ``option``
+    (e.g. ``"--keep"``) names it in errors. Called before a command's work, so a folder that cannot
+    be made fails at once.
+
+    Raises:
+        ConfigError: an empty path, a file, a path inside a file, or a folder that cannot be made.
+    """
+    text = os.fspath(path)
+    if not text:
+        raise ConfigError(f"{option} must be a folder path, not ''")
+    folder = Path(text)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{option} must be a folder, not the file {brief(text)}") from None
+    except OSError as error:
+        raise ConfigError(f"{option} must be a folder accelsim can make, not {brief(text)} ({error.strerror})") from None
+    return folder
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; return the path written.
 

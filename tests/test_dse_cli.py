@@ -64,9 +64,9 @@ def test_sweep_command_errors_before_any_point_runs(spec_file, tmp_path):
     bad.write_text(yaml.safe_dump({"workloads": ["digits"], "parameters": {"ddr.width": [1]}}))
     with pytest.raises(ConfigError, match=r"not 'ddr.width'"):
         invoke(sweep_command, str(bad), "--out", str(out))
-    with pytest.raises(ConfigError, match=r"^--workers must be a positive integer, not 0$"):
+    with pytest.raises(ConfigError, match=r"^--workers must be an integer from 1 to \d+ \(4 per CPU of this machine: each is a process\), not 0$"):
         invoke(sweep_command, str(spec_file), "--out", str(out), "--workers", "0")
-    with pytest.raises(ConfigError, match=r"^--timeout must be a positive number of seconds, not 0.0$"):
+    with pytest.raises(ConfigError, match=r"^--timeout must be a positive number of seconds up to 86,400 \(a day\), not 0.0$"):
         invoke(sweep_command, str(spec_file), "--out", str(out), "--scheduler", "local", "--timeout", "0")
     assert not out.exists()
 

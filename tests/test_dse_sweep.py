@@ -144,7 +144,7 @@ def test_unreachable_scheduler_is_a_clear_error_before_anything_runs():
 
 
 def test_bad_worker_count():
-    with pytest.raises(ConfigError, match=r"^--workers must be a positive integer, not 0$"):
+    with pytest.raises(ConfigError, match=r"^--workers must be an integer from 1 to \d+ \(4 per CPU of this machine: each is a process\), not 0$"):
         LocalExecutor(0)
 
 

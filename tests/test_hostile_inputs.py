@@ -4,18 +4,27 @@ a message naming the field, the value and the fix; none hangs, none is silently 
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import workloads
 from accelsim.cli import main
-from accelsim.compression import CompressionConfig, compress, load_network, save_network
-from accelsim.dse import load_spec, spec_from_dict
+from accelsim.compression import (
+    CompressionConfig,
+    RetrainConfig,
+    compress,
+    load_network,
+    save_network,
+)
+from accelsim.dse import evaluate, load_spec, make_executor, read_results, spec_from_dict, vary
 from accelsim.errors import ConfigError, NetworkFileError
-from accelsim.hw import load_config, load_device
+from accelsim.hw import HwConfig, estimate_resources, fits, load_config, load_device
 from accelsim.inputs import input_file
+from accelsim.integer import IntegerNetwork, dequantize, lower, quantize_input
 from accelsim.outputs import write_json
 from accelsim.yamlfile import parse_yaml
 
@@ -26,6 +35,12 @@ def network_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("hostile") / "digits.krp"
     save_network(compress(workloads.build("digits", seed=0), CompressionConfig(bits=4), workload="digits"), path)
     return path
+
+
+@pytest.fixture(scope="module")
+def digits_network(network_file: Path) -> IntegerNetwork:
+    """The digits network file, lowered on seeded calibration images."""
+    return lower(load_network(network_file), np.random.default_rng(0).random((8, 1, 8, 8), np.float32))
 
 
 def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -203,3 +218,150 @@ def test_sweep_workloads_are_checked_at_load_not_as_failed_points(entry, expecte
 def test_run_of_a_user_model_without_input_shape_says_how(capsys):
     message = error_of(capsys, "run", "--workload", "mymod:build", "--no-cache")
     assert "not for the user model 'mymod:build': give its input shape (--input-shape C,H,W), or compress it" in message
+
+
+# ------------------------------------------------------------------------- configurations
+
+
+def test_set_of_a_section_or_an_unknown_key_lists_the_fields(capsys):
+    assert error_of(capsys, "resources", "--set", "pe=5") == (
+        "accelsim: error: configuration key 'pe' must name a field, not a section; set one of 'pe.kind', 'pe.tn', "
+        "'pe.tm', 'pe.kernel_max', 'pe.pipeline_depth'")
+    assert error_of(capsys, "resources", "--set", "ddr.width=8") == (
+        "accelsim: error: unknown configuration key 'ddr.width'; ddr has the keys 'ddr.bytes_per_cycle', "
+        "'ddr.latency_cycles', 'ddr.burst_bytes'")
+
+
+def test_act_bits_outside_what_the_datapath_lowers_is_refused_at_load(capsys):
+    for value in ("1", "32"):
+        assert error_of(capsys, "resources", "--set", f"act_bits={value}") == (
+            f"accelsim: error: act_bits must be an integer from 4 to 16, not {value}")
+
+
+def test_a_configuration_built_directly_checks_its_device():
+    with pytest.raises(ConfigError, match=r"^device must be one of 'xc7z035', 'xczu9eg' \(or a YAML file\), not 'virtex'$"):
+        HwConfig(device="virtex")
+
+
+@pytest.mark.parametrize("budget", ["0", "2", "inf", "nan"])
+def test_resources_budget_must_be_a_fraction(capsys, budget):
+    shown = {"inf": "inf", "nan": "nan"}.get(budget, f"{float(budget)}")
+    assert error_of(capsys, "resources", "--budget", budget) == (
+        f"accelsim: error: budget must be a fraction of the device in (0, 1], not {shown}")
+
+
+def test_a_design_far_over_its_device_prints_its_need_in_full(capsys):
+    assert error_of(capsys, "resources", "--set", "pe.tn=4096", "--set", "pe.tm=4096") == (
+        "accelsim: error: the design of configuration must fit device 'xc7z035': it needs 7,341,853 BRAM36 but the "
+        "device has 500; reduce the buffers or pe.tn")
+
+
+def test_resource_functions_name_a_value_that_is_not_a_configuration():
+    config = load_config()
+    with pytest.raises(ConfigError, match=r"^config must be a HwConfig \(e.g. accelsim.load_config\('default'\)\), "
+                                          r"not 'default'$"):
+        estimate_resources("default")
+    assert fits(config, "xczu9eg").device.name == "xczu9eg"
+    with pytest.raises(ConfigError, match=r"^device must be one of .*, not 'virtex'$"):
+        fits(config, "virtex")
+
+
+def test_vary_and_evaluate_refuse_what_they_cannot_use(digits_network):
+    config = load_config()
+    with pytest.raises(ConfigError, match=r"^values must list at least one value of pe.tn, not none$"):
+        vary(config, "pe.tn", [])
+    with pytest.raises(ConfigError, match=r"^values must be a list of values of pe.tn, not '48'$"):
+        vary(config, "pe.tn", "48")
+    with pytest.raises(ConfigError, match=r"^engine must be one of 'simpy', 'fast', not 'turbo'$"):
+        evaluate(digits_network, config, engine="turbo")
+    with pytest.raises(ConfigError, match=r"^network must be an IntegerNetwork .*, not None$"):
+        evaluate(None, config)
+    with pytest.raises(ConfigError, match=r"^config must be a HwConfig .*, not 'default'$"):
+        evaluate(digits_network, "default")
+
+
+# ------------------------------------------------------------------------------ compression
+
+
+def test_retraining_epochs_are_bounded_and_fixed_lr_needs_the_fixed_schedule(capsys, tmp_path):
+    with pytest.raises(ConfigError, match=r"^epochs must be an integer from 0 to 1000, not 1000000000$"):
+        RetrainConfig(epochs=10**9)
+    out = str(tmp_path / "x.krp")
+    assert error_of(capsys, "compress", "--workload", "digits", "--data", "digits", "--fixed-lr", "0.01", "--out", out) == (
+        "accelsim: error: fixed_lr must be None unless schedule is 'fixed' (it is the fixed schedule's rate; schedule "
+        "is 'tracking'), not 0.01")
+    assert error_of(capsys, "compress", "--workload", "digits", "--weights", "uniform", "--gsnq-split", "balanced",
+                    "--out", out) == ("accelsim: error: --gsnq-split must be left out with --weights uniform (it splits "
+                                      "GSNQ codes between the signs; uniform codes are symmetric), not 'balanced'")
+
+
+def test_a_raw_pickle_as_checkpoint_is_one_line_and_runs_nothing(capsys, tmp_path):
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps(Path("/x")))  # a raw pickle naming a global: never unpickled
+    message = error_of(capsys, "compress", "--model", str(evil), "--workload", "digits", "--out", str(tmp_path / "x.krp"))
+    assert message.startswith(f"accelsim: error: checkpoint '{evil}' is not a readable torch checkpoint")
+
+
+def test_a_factory_that_exits_is_a_named_error(capsys, tmp_path, monkeypatch):
+    (tmp_path / "exiting.py").write_text("import sys\n\ndef build():\n    sys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert error_of(capsys, "compress", "--workload", "exiting:build", "--input-shape", "1,8,8", "--out",
+                    str(tmp_path / "x.krp")) == ("accelsim: error: workload 'exiting:build': the factory must build "
+                                                 "the model, not raise SystemExit '3'; fix the factory")
+
+
+def test_lowering_says_in_one_line_why_calibration_does_not_fit(network_file):
+    with pytest.raises(ConfigError) as caught:
+        lower(load_network(network_file), np.zeros((2, 3, 8, 8), np.float32))
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith("calibration must fit the model's input, not shape (2, 3, 8, 8) (RuntimeError: ")
+
+
+def test_api_functions_name_an_argument_of_the_wrong_type(digits_network):
+    with pytest.raises(ConfigError, match=r"^network must be an IntegerNetwork \(from accelsim.lower\), not None$"):
+        quantize_input(None, np.zeros((1, 1, 8, 8), np.float32))
+    with pytest.raises(ConfigError, match=r"^spec must be a TensorSpec .*, not None$"):
+        dequantize(None, np.zeros(3))
+    with pytest.raises(ConfigError, match=r"^compressed must be a CompressedModel .*, not None$"):
+        save_network(None, "x.krp")
+
+
+# ---------------------------------------------------------------------------- the commands
+
+
+def test_infer_seed_and_calibration_are_checked(capsys, network_file):
+    assert error_of(capsys, "infer", "--network", str(network_file), "--seed", "-1") == (
+        "accelsim: error: --seed must be an integer in [0, 2**63), not -1")
+    assert error_of(capsys, "infer", "--network", str(network_file), "--calibration", "1000000000") == (
+        "accelsim: error: --calibration must be at most 4,194,303 without --data (the float32 images of shape "
+        "(1, 8, 8) may take 1 GiB), not 1,000,000,000")
+
+
+def test_sweep_out_that_cannot_be_made_and_executor_limits(capsys, tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("workloads: [digits]\nparameters: {pe.tn: [4]}\n")
+    assert error_of(capsys, "sweep", str(spec), "--out", "") == "accelsim: error: --out must be a results folder path, not ''"
+    assert error_of(capsys, "sweep", str(spec), "--out", "/proc/sweep") == (
+        "accelsim: error: --out must be a folder accelsim can create, not '/proc/sweep' (No such file or directory)")
+    with pytest.raises(ConfigError, match=r"^--workers must be an integer from 1 to \d+ \(4 per CPU of this machine"):
+        make_executor(workers=100_000)
+    with pytest.raises(ConfigError, match=r"^--timeout must be a positive number of seconds up to 86,400 \(a day\), "
+                                          r"not inf$"):
+        make_executor(timeout=float("inf"))
+    with pytest.raises(ConfigError, match=r"^results must be a sweep's results folder \(with _sweep.json\), not None$"):
+        read_results(None)
+
+
+def test_plot_bins_are_bounded_before_simulating(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr("accelsim.cli.plot.simulate", lambda *a, **k: pytest.fail("simulated before the check"))
+    assert error_of(capsys, "plot", "timeline", "--workload", "digits", "--bins", "1000000000", "--out",
+                    str(tmp_path / "t.png")) == "accelsim: error: bins must be an integer from 1 to 10,000, not 1000000000"
+    message = error_of(capsys, "plot", "bandwidth", "--workload", "digits", "--bandwidths", ",".join(["8"] * 1000),
+                       "--out", str(tmp_path / "b.png"))
+    assert message.startswith("accelsim: error: bandwidths must be distinct and ascending") and len(message) < 200
+
+
+@pytest.mark.parametrize("option", ["--cache", "--keep"])
+def test_rtl_check_folders_that_are_files_are_refused_before_building(capsys, network_file, option):
+    assert error_of(capsys, "rtl", "check", "--network", str(network_file), option, str(network_file)) == (
+        f"accelsim: error: {option} must be a folder, not the file '{network_file}'")

@@ -135,7 +135,7 @@ def test_divergence_is_reported(digits: TrainingData) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("epochs", -1, "epochs must be an integer >= 0, not -1"),
+        ("epochs", -1, "epochs must be an integer from 0 to 1000, not -1"),
         ("schedule", "linear", "schedule must be one of 'tracking', 'step', 'cosine', 'fixed', not 'linear'"),
         ("fixed_lr", 0.0, "fixed_lr must be a number > 0 or None, not 0.0"),
         ("batch_size", 0, "batch_size must be an integer >= 1 or None, not 0"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 from collections.abc import Mapping
 
 import torch
@@ -62,7 +63,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[str | None, dict[str,
                 "pass it with --network (accelsim run, infer or rtl check), not --model"
             )
     try:
-        payload = torch.load(where, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns of a raw pickle's protocol on stderr: the error says it
+            warnings.simplefilter("ignore", UserWarning)
+            payload = torch.load(where, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises pickle, zip, EOF and runtime errors for bad files
         raise _load_error(exc, where) from exc
     if isinstance(payload, Mapping) and payload.get("format") == FORMAT:

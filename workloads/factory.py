@@ -63,7 +63,7 @@ def build(
             torch.manual_seed(seed)
             try:
                 model = make()
-            except Exception as exc:  # any failure of user code is the user's model's problem
+            except (Exception, SystemExit) as exc:  # any failure of user code (even sys.exit) is the model's problem
                 raise WorkloadError(
                     f"workload {name!r}: the factory must build the model, not raise "
                     f"{type(exc).__name__} {brief(str(exc))}; fix the factory"

@@ -280,7 +280,7 @@ def factory(name: str) -> tuple[Callable[[], nn.Module], bool]:
     module_name, attribute = name.split(":")
     try:
         target: object = importlib.import_module(module_name)
-    except Exception as exc:  # any failure of user code at import time is the user's spec problem
+    except (Exception, SystemExit) as exc:  # any failure of user code at import time (even sys.exit) is the spec's
         raise WorkloadError(
             f"workload {name!r}: cannot import module {module_name!r} "
             f"({type(exc).__name__}: {exc}); the module must be importable (on sys.path / "

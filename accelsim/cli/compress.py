@@ -109,7 +109,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     )
     options.add_argument(
         "--gsnq-split",
-        default="min-error",
         metavar="min-error|balanced",
         help="GSNQ only: split of each layer's codes between the signs: least quantization error (default) or "
         "balanced",
@@ -142,7 +141,7 @@ def default_out(workload: str, bits: int, weights: WeightFormat = WeightFormat.G
 
 def _config(args: argparse.Namespace) -> CompressionConfig:
     """The compression config of the command line (ConfigError on any bad option)."""
-    from ..compression import CompressionConfig, RetrainConfig
+    from ..compression import CompressionConfig, GsnqSplit, RetrainConfig
 
     if args.data is None:
         for option, value in (
@@ -153,6 +152,9 @@ def _config(args: argparse.Namespace) -> CompressionConfig:
         ):
             if value is not None:
                 raise ConfigError(f"--data must be given with {option} (retraining needs a data set), not left unset")
+    if args.gsnq_split is not None and args.weights == WeightFormat.UNIFORM.value:
+        raise ConfigError(f"--gsnq-split must be left out with --weights uniform (it splits GSNQ codes between the "
+                          f"signs; uniform codes are symmetric), not {args.gsnq_split!r}")
     retrain = RetrainConfig(
         epochs=DEFAULT_EPOCHS if args.epochs is None else args.epochs,
         schedule="tracking" if args.schedule is None else args.schedule,
@@ -164,7 +166,7 @@ def _config(args: argparse.Namespace) -> CompressionConfig:
         fc_prune=args.fc_prune,
         first_layer=args.first_layer,
         pointwise=args.pointwise,
-        gsnq_split=args.gsnq_split,
+        gsnq_split=GsnqSplit.MIN_ERROR if args.gsnq_split is None else args.gsnq_split,
         retrain=retrain,
         weights=args.weights,
     )

@@ -107,12 +107,19 @@ def _inputs(
                 "with --input-shape C,H,W)"
             )
         image_bytes = 4 * math.prod(input_shape)
+        if calibration * image_bytes >= MAX_INPUT_BYTES:
+            raise ConfigError(
+                f"--calibration must be at most {MAX_INPUT_BYTES // image_bytes - 1:,} without --data (the float32 "
+                f"images of shape {tuple(input_shape)} may take {MAX_INPUT_BYTES >> 30} GiB), not {calibration:,}"
+            )
         if (calibration + count) * image_bytes > MAX_INPUT_BYTES:
-            largest = max(0, MAX_INPUT_BYTES // image_bytes - calibration)
+            largest = MAX_INPUT_BYTES // image_bytes - calibration
             raise ConfigError(
                 f"--count must be at most {largest:,} without --data (with --calibration {calibration:,}, the "
                 f"float32 images of shape {tuple(input_shape)} may take {MAX_INPUT_BYTES >> 30} GiB), not {count:,}"
             )
+        if not 0 <= args.seed < 2**63:
+            raise ConfigError(f"--seed must be an integer in [0, 2**63), not {args.seed}")
         rng = np.random.default_rng(args.seed)
         images = rng.uniform(0.0, 1.0, (calibration + count, *input_shape)).astype(np.float32)
         return images[:calibration], images[calibration:], None

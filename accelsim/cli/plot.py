@@ -12,7 +12,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..dse.workload import NetworkKey, Workload, build_network, network_for
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw import HwConfig, PeKind
 from ..integer.graph import IntegerNetwork
 from ..outputs import check_output
@@ -31,7 +31,7 @@ from ..plots import (
 )
 from ..plots.bandwidth import DEFAULT_BYTES_PER_CYCLE
 from ..plots.figure import output_format
-from ..plots.timeline import DEFAULT_BINS
+from ..plots.timeline import DEFAULT_BINS, check_bins
 from ..sim import SimulationResult, simulate
 from .options import network_file, workload_name
 from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, configure
@@ -87,7 +87,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def _split(text: str, what: str) -> list[str]:
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
-        raise ConfigError(f"--{what} must be a comma-separated list, not {text!r}")
+        raise ConfigError(f"--{what} must be a comma-separated list, not {brief(text)}")
     return items
 
 
@@ -96,14 +96,14 @@ def _kinds(text: str) -> list[PeKind]:
     chosen = _split(text, "kinds")
     for item in chosen:
         if item not in allowed:
-            raise ConfigError(f"--kinds must name PE kinds among {', '.join(allowed)}, not {item!r}")
+            raise ConfigError(f"--kinds must name PE kinds among {', '.join(allowed)}, not {brief(item)}")
     return [allowed[item] for item in chosen]
 
 
 def _bandwidths(text: str) -> list[int]:
     items = _split(text, "bandwidths")
     if not all(item.isdigit() for item in items):
-        raise ConfigError(f"--bandwidths must be positive integers (bytes per cycle), not {text!r}")
+        raise ConfigError(f"--bandwidths must be positive integers (bytes per cycle), not {brief(text)}")
     return [int(item) for item in items]
 
 
@@ -178,6 +178,8 @@ def _one_network(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
     """A plot of one simulated network: roofline, layers or timeline."""
     if len(args.workload) > 1:
         raise ConfigError(f"--workload must be given once for a {args.kind} plot, not {len(args.workload)} times")
+    if args.kind == "timeline":
+        check_bins(args.bins)  # before the simulation
     result = simulate(_networks(args, config)[0], config, keep_trace=args.kind == "timeline")
     if args.kind == "roofline":
         figure, data = _roofline(result)

@@ -9,10 +9,10 @@ of each side. The exit status is 1 when any layer differs.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..outputs import make_output_folder
 from .options import network_file, workload_name
 from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, build_network, configure
 
@@ -143,18 +143,12 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be an integer >= 1, not {args.jobs}")
     layers = _layer_names(args.layers)
-    runner = VerilatorRunner(
-        Path(args.cache) if args.cache else default_cache_dir(), jobs=args.jobs
-    )  # before the network is built: a cache path make cannot use, or no Verilator, fails at once
+    # before the network is built: a folder that cannot be made, or no Verilator, fails at once
+    cache = default_cache_dir() if args.cache is None else make_output_folder(args.cache, "--cache")
+    keep = None if args.keep is None else make_output_folder(args.keep, "--keep")
+    runner = VerilatorRunner(cache, jobs=args.jobs)
     network = build_network(args, config)
-    result = cross_check(
-        network,
-        config,
-        layers=layers,
-        seed=args.seed,
-        runner=runner,
-        work_dir=Path(args.keep) if args.keep else None,
-    )
+    result = cross_check(network, config, layers=layers, seed=args.seed, runner=runner, work_dir=keep)
     print(
         f"{network.name} on {config.name!r}: {config.pe.units} {config.pe.kind.value} units "
         f"({config.pe.tn} x {config.pe.tm}), DDR {config.ddr.bytes_per_cycle} B/cycle, "

@@ -31,14 +31,13 @@ import torch
 
 from ..integer.graph import WeightFormat
 from .checks import enum_option
+from .defaults import MAX_BITS, MIN_BITS
 
 #: Exponent of the smallest normal float32; no level is smaller, so every level is an exact,
 #: normal float32 (a wider range would only add levels below 1e-38, useless for CNN weights).
 MIN_EXPONENT = -126
 #: Exponent of the largest float32 power of two.
 MAX_EXPONENT = 127
-#: Bit widths GSNQ and uniform quantization support.
-MIN_BITS, MAX_BITS = 2, 8
 #: Significant bits of a uniform step: a code has at most ``MAX_BITS - 1`` = 7 magnitude bits, and
 #: 17 + 7 = 24 bits fit a float32 mantissa, so ``q * step`` is exact in float32.
 STEP_SIGNIFICANT_BITS = 24 - (MAX_BITS - 1)

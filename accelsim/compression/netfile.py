@@ -59,7 +59,7 @@ import torch
 
 import workloads
 
-from ..errors import AccelsimError, NetworkFileError, brief
+from ..errors import AccelsimError, ConfigError, NetworkFileError, brief
 from ..inputs import input_file
 from ..outputs import atomic_write_bytes
 from .architecture import build as build_architecture
@@ -257,7 +257,13 @@ def _encode_layer(record: LayerRecord, weight: torch.Tensor, payload: _Payload) 
 
 
 def encode_network(compressed: CompressedModel) -> tuple[bytes, EncodingReport]:
-    """The bytes of the network file of ``compressed`` and its measured sizes."""
+    """The bytes of the network file of ``compressed`` and its measured sizes.
+
+    Raises:
+        ConfigError: ``compressed`` is not a :class:`CompressedModel`.
+    """
+    if not isinstance(compressed, CompressedModel):
+        raise ConfigError(f"compressed must be a CompressedModel (from accelsim.compress), not {brief(compressed)}")
     state = {key: value.detach().cpu() for key, value in compressed.model.state_dict().items()}
     payload = _Payload()
     layers, reports = [], []

@@ -29,7 +29,7 @@ import workloads
 
 from ..errors import ConfigError, DataError
 from .checks import enum_option, is_integer, is_real, require
-from .defaults import DEFAULT_EPOCHS
+from .defaults import DEFAULT_EPOCHS, MAX_EPOCHS
 from .records import MaskedModel, as_masked
 from .schedules import LrSchedule, retraining_lr
 
@@ -55,7 +55,8 @@ class RetrainConfig:
 
     def __post_init__(self) -> None:
         """Check every field; accept a schedule given by its value."""
-        require(is_integer(self.epochs) and self.epochs >= 0, "epochs", "an integer >= 0", self.epochs)
+        require(is_integer(self.epochs) and 0 <= self.epochs <= MAX_EPOCHS, "epochs",
+                f"an integer from 0 to {MAX_EPOCHS}", self.epochs)
         object.__setattr__(self, "schedule", enum_option(LrSchedule, self.schedule, "schedule"))
         require(
             self.fixed_lr is None or (is_real(self.fixed_lr) and self.fixed_lr > 0),
@@ -63,6 +64,9 @@ class RetrainConfig:
             "a number > 0 or None",
             self.fixed_lr,
         )
+        require(self.fixed_lr is None or self.schedule is LrSchedule.FIXED, "fixed_lr",
+                f"None unless schedule is 'fixed' (it is the fixed schedule's rate; schedule is "
+                f"{self.schedule.value!r})", self.fixed_lr)
         require(
             self.batch_size is None or (is_integer(self.batch_size) and self.batch_size >= 1),
             "batch_size",

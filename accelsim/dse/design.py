@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
+from ..compression.checks import enum_option
+from ..errors import ConfigError, brief
 from ..hw.config import HwConfig
 from ..hw.resources import FitReport, ResourceEstimate, estimate_resources, fits
 from ..integer.graph import IntegerNetwork
@@ -109,10 +110,15 @@ def evaluate(network: IntegerNetwork, config: HwConfig, *, keep_trace: bool = Fa
     """Simulate one inference of ``network`` on ``config`` and estimate its resources.
 
     Raises:
-        ConfigError: the design does not fit its device, a buffer or width is too small, or a
-            trace asked of the fast engine.
+        ConfigError: not a network or a configuration, an unknown engine, the design does not fit
+            its device, a buffer or width is too small, or a trace asked of the fast engine.
         UnsupportedLayerError: a layer the accelerator cannot run.
     """
+    if not isinstance(network, IntegerNetwork):
+        raise ConfigError(f"network must be an IntegerNetwork (e.g. accelsim.load_workload('vgg16')), not {brief(network)}")
+    if not isinstance(config, HwConfig):
+        raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
+    engine = enum_option(Engine, engine, "engine")
     if engine is Engine.FAST:
         if keep_trace:
             raise ConfigError("engine must be 'simpy' to keep the trace, not 'fast'")
@@ -126,7 +132,13 @@ def vary(config: HwConfig, field: str, values: Iterable[object]) -> tuple[HwConf
     """One copy of ``config`` per value of the dotted ``field``, each checked like a loaded file.
 
     Raises:
-        ConfigError: an unknown field, a value out of range, or a copy that no longer fits its device.
+        ConfigError: an unknown field, no values (or a string or number instead of a list of them),
+            a value out of range, or a copy that no longer fits its device.
     """
     config_field(field)
-    return tuple(config.replace(**{field: value}) for value in values)
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"values must be a list of values of {field}, not {brief(values)}")
+    copies = tuple(config.replace(**{field: value}) for value in values)
+    if not copies:
+        raise ConfigError(f"values must list at least one value of {field}, not none")
+    return copies

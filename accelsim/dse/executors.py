@@ -45,6 +45,10 @@ LOG = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 #: Seconds between two checks of a Dask cluster's health while waiting for tasks.
 POLL_S = 1.0
+#: Most local worker processes per CPU (more only share the CPUs, at the cost of their memory).
+WORKERS_PER_CPU = 4
+#: Longest ``--timeout`` accepted, in seconds (one day).
+MAX_TIMEOUT_S = 86_400.0
 
 
 def default_workers() -> int:
@@ -54,8 +58,10 @@ def default_workers() -> int:
 
 def _check_workers(workers: int | None) -> int:
     count = default_workers() if workers is None else workers
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f"--workers must be a positive integer, not {workers!r}")
+    limit = WORKERS_PER_CPU * default_workers()
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= limit:
+        raise ConfigError(f"--workers must be an integer from 1 to {limit} ({WORKERS_PER_CPU} per CPU of this "
+                          f"machine: each is a process), not {brief(workers)}")
     return count
 
 
@@ -300,8 +306,9 @@ def make_executor(scheduler: str | None = None, workers: int | None = None,
     Raises:
         ConfigError: a bad worker count or timeout. ExecutorError: an unreachable scheduler.
     """
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ConfigError(f"--timeout must be a positive number of seconds, not {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= MAX_TIMEOUT_S:
+        raise ConfigError(f"--timeout must be a positive number of seconds up to {MAX_TIMEOUT_S:,.0f} (a day), "
+                          f"not {brief(timeout)}")
     if scheduler is None:
         return LocalExecutor(workers)
     return DaskExecutor(scheduler, workers, timeout=timeout)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -125,9 +126,13 @@ def _lock(folder: Path) -> IO[str]:
     """The open, exclusively locked lock file of ``folder``.
 
     Raises:
-        ConfigError: another sweep holds the lock.
+        ConfigError: the folder cannot be written, or another sweep holds the lock.
     """
-    handle = open(folder / LOCK_FILE, "w")  # noqa: SIM115 - held open (locked) by the ResultStore
+    try:
+        handle = open(folder / LOCK_FILE, "w")  # noqa: SIM115 - held open (locked) by the ResultStore
+    except OSError as error:
+        raise ConfigError(f"--out {str(folder)!r} must be a writable folder, not one that fails with "
+                          f"{error.strerror}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -172,6 +177,8 @@ class ResultStore:
                 sweep is writing it, or it holds the results of another spec (other parameters,
                 workloads, values, sampler...). A refused folder is left untouched.
         """
+        if not os.fspath(folder):
+            raise ConfigError("--out must be a results folder path, not ''")
         path = Path(folder)
         schema = results_schema(spec.parameter_names)
         if path.exists() and not path.is_dir():
@@ -181,7 +188,10 @@ class ResultStore:
         if path.is_dir() and not (path / SPEC_FILE).is_file() and _foreign(path):
             raise ConfigError(f"--out must be a new or empty folder or a sweep's results folder, not {str(path)!r} "
                               f"(it has files but no {SPEC_FILE})")
-        path.mkdir(exist_ok=True)
+        try:
+            path.mkdir(exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"--out must be a folder accelsim can create, not {str(path)!r} ({error.strerror})") from None
         lock = _lock(path)
         try:
             for leftover in path.iterdir():
@@ -272,9 +282,10 @@ def read_results(folder: str | Path) -> pa.Table:
     Raises:
         ConfigError: ``folder`` is not a sweep's results folder.
     """
+    if not isinstance(folder, (str, os.PathLike)) or not (Path(folder) / SPEC_FILE).is_file():
+        shown = brief(os.fspath(folder) if isinstance(folder, (str, os.PathLike)) else folder)
+        raise ConfigError(f"results must be a sweep's results folder (with {SPEC_FILE}), not {shown}")
     path = Path(folder)
-    if not (path / SPEC_FILE).is_file():
-        raise ConfigError(f"results must be a sweep's results folder (with {SPEC_FILE}), not {str(path)!r}")
     schema = _schema_from_json(_read_meta(path)["columns"], str(path / SPEC_FILE))
     tables = []
     for part in _parts(path):

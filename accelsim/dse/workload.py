@@ -18,7 +18,7 @@ from pathlib import Path
 
 import workloads
 
-from ..compression.levels import MAX_BITS, MIN_BITS
+from ..compression.defaults import MAX_BITS, MIN_BITS
 from ..errors import ConfigError, brief
 from ..integer.graph import IntegerNetwork
 from ..sim.sources import file_network, workload_network

@@ -78,6 +78,10 @@ class PeKind(str, enum.Enum):
         return kernel_max if self.is_row_unit else kernel_max * kernel_max
 
 
+#: Activation widths the integer datapath lowers to (and the hardware configuration allows), bits.
+MIN_ACT_BITS, MAX_ACT_BITS = 4, 16
+
+
 @dataclass(frozen=True)
 class PeConfig:
     """The PE array: ``tn`` output channels x ``tm`` input channels of PE units.
@@ -198,7 +202,7 @@ class HwConfig:
     device: str = name_field("xc7z035")
     clock_mhz: float = number_field(200, 0, 2000)
     weight_bits: int = int_field(4, 1, 16)
-    act_bits: int = int_field(8, 1, 32)
+    act_bits: int = int_field(8, MIN_ACT_BITS, MAX_ACT_BITS)
     acc_bits: int = int_field(32, 2, 64)
     pe: PeConfig = section_field(PeConfig)  # noqa: RUF009 - a dataclasses.field
     buffers: BufferConfig = section_field(BufferConfig)  # noqa: RUF009 - a dataclasses.field
@@ -206,6 +210,7 @@ class HwConfig:
 
     def __post_init__(self) -> None:
         check_fields(self, "")
+        self.device_profile  # noqa: B018 - resolves the device name (ConfigError if unknown)
 
     @property
     def device_profile(self) -> Device:
@@ -226,16 +231,25 @@ class HwConfig:
         """
         data = self.to_dict()
         for dotted, value in changes.items():
-            node = data
+            node, where = data, "the configuration"
             *sections, leaf = dotted.split(".")
             for part in sections:
                 if not isinstance(node.get(part), dict):
-                    raise ConfigError(f"unknown configuration key {brief(dotted)}")
-                node = node[part]
-            if leaf not in node or isinstance(node[leaf], dict):
-                raise ConfigError(f"unknown configuration key {brief(dotted)}")
+                    raise ConfigError(f"unknown configuration key {brief(dotted)}; {where} has the keys {_keys(node, where)}")
+                node, where = node[part], part if where == "the configuration" else f"{where}.{part}"
+            if leaf not in node:
+                raise ConfigError(f"unknown configuration key {brief(dotted)}; {where} has the keys {_keys(node, where)}")
+            if isinstance(node[leaf], dict):
+                raise ConfigError(f"configuration key {brief(dotted)} must name a field, not a section; set one of "
+                                  f"{_keys(node[leaf], dotted)}")
             node[leaf] = value
         return config_from_dict(data)
+
+
+def _keys(section: dict[str, Any], where: str) -> str:
+    """The dotted keys of a section of :meth:`HwConfig.to_dict`, quoted (``'pe.kind', 'pe.tn'``)."""
+    prefix = "" if where == "the configuration" else f"{where}."
+    return ", ".join(repr(f"{prefix}{key}") for key in section)
 
 
 def is_power_of_two(value: int) -> bool:
@@ -257,7 +271,6 @@ def config_from_dict(data: object, source: str = "configuration") -> HwConfig:
             needs more DSP48s or BRAM36 than its device has (``resources.require_fits``).
     """
     config = build(HwConfig, data, "")
-    config.device_profile  # noqa: B018 - resolves the device name (ConfigError if unknown)
     from .resources import require_fits
 
     require_fits(config, source)

@@ -29,9 +29,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from .config import HwConfig, PeKind
-from .devices import Device
+from .devices import Device, load_device
 from .geometry import input_copies, input_word_bytes, output_rams, param_beats, weight_row_bytes
 from .intmath import bits_for, ceil_div
 from .memories import Memory, MemoryMapping, map_memory
@@ -603,7 +603,13 @@ def estimate_resources(config: HwConfig) -> ResourceEstimate:
 
     The hardware does not depend on the DDR's latency (the channel's, not the core's), so
     configurations that differ only there share one computation (a sweep over latencies, or the
-    fit checks of one design point, compute the model once)."""
+    fit checks of one design point, compute the model once).
+
+    Raises:
+        ConfigError: ``config`` is not a :class:`HwConfig`.
+    """
+    if not isinstance(config, HwConfig):
+        raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
     return _estimate(replace(config, ddr=replace(config.ddr, latency_cycles=0)))
 
 
@@ -662,7 +668,12 @@ def _fraction(need: float, have: int) -> float:
 
 def _budget_shares(budget: float | Mapping[str, float]) -> dict[str, float]:
     if isinstance(budget, (int, float)):
+        if isinstance(budget, bool) or not 0 < budget <= 1:
+            raise ConfigError(f"budget must be a fraction of the device in (0, 1], not {brief(budget)}")
         shares = {key: float(budget) for key in RESOURCE_NAMES}
+    elif not isinstance(budget, Mapping):
+        raise ConfigError(f"budget must be a fraction in (0, 1] or a mapping of resource names to fractions, "
+                          f"not {brief(budget)}")
     else:
         unknown = [key for key in budget if key not in RESOURCE_NAMES]
         if unknown:
@@ -678,9 +689,10 @@ def _budget_shares(budget: float | Mapping[str, float]) -> dict[str, float]:
 FIT_SCOPES = ("total", "pe_array")
 
 
-def fits(config: HwConfig, device: Device | None = None, budget: float | Mapping[str, float] = 1.0,
+def fits(config: HwConfig, device: Device | str | None = None, budget: float | Mapping[str, float] = 1.0,
          scope: str = "total") -> FitReport:
-    """Whether ``config`` fits ``budget`` of ``device`` (default: its own device).
+    """Whether ``config`` fits ``budget`` of ``device`` (a :class:`Device`, a name or YAML path for
+    :func:`load_device`; default: the configuration's own device).
 
     ``budget`` is a fraction of every resource, or a mapping resource name -> fraction (resources
     not named get 1.0). The limiting resource is the one with the largest usage / budget.
@@ -688,12 +700,13 @@ def fits(config: HwConfig, device: Device | None = None, budget: float | Mapping
     paper's "module").
 
     Raises:
-        ConfigError: an unknown resource or scope, or a negative budget.
+        ConfigError: not a configuration, an unknown device, resource or scope, a fraction outside
+            (0, 1], or a negative share of a resource.
     """
     if scope not in FIT_SCOPES:
-        raise ConfigError(f"scope must be one of {', '.join(FIT_SCOPES)}, not {scope!r}")
-    target = device or config.device_profile
+        raise ConfigError(f"scope must be one of {', '.join(FIT_SCOPES)}, not {brief(scope)}")
     total = getattr(estimate_resources(config), scope)
+    target = config.device_profile if device is None else device if isinstance(device, Device) else load_device(device)
     shares = _budget_shares(budget)
     need = {key: getattr(total, key) for key in RESOURCE_NAMES}
     usage = {key: _fraction(need[key], getattr(target, key)) for key in RESOURCE_NAMES}
@@ -721,6 +734,6 @@ def require_fits(config: HwConfig, source: str = "configuration") -> None:
     have = getattr(report.device, key)
     hint = "reduce the buffers or pe.tn" if key == "bram36" else "reduce pe.tn or pe.tm"
     raise ConfigError(
-        f"the design of {source} must fit device {report.device.name!r}: it needs {report.need[key]:,g} "
+        f"the design of {source} must fit device {report.device.name!r}: it needs {math.ceil(report.need[key]):,} "
         f"{key.upper()} but the device has {have:,}; {hint}"
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from . import kernels
 from .graph import (
     AddLayer,
@@ -200,9 +200,16 @@ def _plan(network: IntegerNetwork) -> dict[str, ConvTaps | LinearTaps]:
     return plan
 
 
+def _input_spec(network: object) -> TensorSpec:
+    """The input tensor of ``network``; ConfigError if it is not an :class:`IntegerNetwork`."""
+    if not isinstance(network, IntegerNetwork):
+        raise ConfigError(f"network must be an IntegerNetwork (from accelsim.lower), not {brief(network)}")
+    return network.input
+
+
 def check_input(network: IntegerNetwork, x: object) -> np.ndarray:
     """``x`` as the network input's storage dtype; raise :class:`ConfigError` when unusable."""
-    spec = network.input
+    spec = _input_spec(network)
     expected = "(N, " + ", ".join(str(v) for v in spec.shape) + ")"
     if not isinstance(x, np.ndarray):
         raise ConfigError(
@@ -227,7 +234,7 @@ def quantize_input(network: IntegerNetwork, x_float: np.ndarray) -> np.ndarray:
 
     ``rint`` rounds half to even; the product by a power of two is exact in float64.
     """
-    spec = network.input
+    spec = _input_spec(network)
     expected = "(N, " + ", ".join(str(v) for v in spec.shape) + ")"
     if not isinstance(x_float, np.ndarray) or x_float.dtype.kind not in "fiu":
         raise ConfigError(
@@ -243,6 +250,8 @@ def quantize_input(network: IntegerNetwork, x_float: np.ndarray) -> np.ndarray:
 
 def dequantize(spec: TensorSpec, q: np.ndarray) -> np.ndarray:
     """Integer tensor -> real values (float64): ``q * 2**-frac_bits``."""
+    if not isinstance(spec, TensorSpec):
+        raise ConfigError(f"spec must be a TensorSpec (e.g. network.tensor(network.output)), not {brief(spec)}")
     return np.ldexp(np.asarray(q, dtype=np.float64), -spec.frac_bits)
 
 

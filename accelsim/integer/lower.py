@@ -47,7 +47,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError, UnsupportedLayerError, WorkloadError
+from ..errors import ConfigError, UnsupportedLayerError, WorkloadError, brief
 from .graph import (
     AddLayer,
     ConcatLayer,
@@ -300,9 +300,10 @@ def _record_values(
     except UnsupportedLayerError:
         raise
     except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise ConfigError(
             f"calibration must fit the model's input, not shape {tuple(batch.shape)} "
-            f"({type(error).__name__}: {error})"
+            f"({type(error).__name__}: {brief(first)})"
         ) from error
     return values, peaks
 

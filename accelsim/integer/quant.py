@@ -13,13 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError, UnsupportedLayerError
+from ..hw.config import MAX_ACT_BITS, MIN_ACT_BITS
 from ..hw.resources import REQUANT_BIAS_BITS
 from .graph import Requant, TensorSpec
 from .weightscan import EXPONENT_OFFSET, exponent_census, row_sums, scale_to_integers, uniform_codes
 
 INT64_MAX = (1 << 63) - 1
-MIN_ACT_BITS = 4
-MAX_ACT_BITS = 16
 MIN_MULTIPLIER_BITS = 2
 MAX_MULTIPLIER_BITS = 32
 

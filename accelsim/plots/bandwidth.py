@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..hw.config import HwConfig, PeKind
 from ..integer.graph import IntegerNetwork
 from ..sim import LayerKind, SimulationResult, simulate
@@ -105,7 +105,7 @@ def bandwidth_curve(network: IntegerNetwork, config: HwConfig, kind: PeKind,
     """
     widths = tuple(bytes_per_cycle)
     if not widths or list(widths) != sorted(set(widths)):
-        raise ConfigError(f"bandwidths must be distinct and ascending bytes per cycle, not {list(widths)!r}")
+        raise ConfigError(f"bandwidths must be distinct and ascending bytes per cycle, not {brief(list(widths))}")
     results = [simulate(network, config.replace(**{"pe.kind": kind.value, "ddr.bytes_per_cycle": width}),
                         keep_trace=False) for width in widths]
     gbps = tuple(width * config.clock_mhz / 1e3 for width in widths)

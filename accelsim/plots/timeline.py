@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from ..sim import EventKind, SimulationResult
 from .figure import new_figure
 
@@ -31,6 +31,8 @@ TRACKS = (
 #: Engines whose busy fraction the lower panel shows.
 UTILIZATION = (EventKind.COMPUTE, EventKind.VECTOR)
 DEFAULT_BINS = 200
+#: Most time bins of a timeline (a figure is a few thousand pixels wide).
+MAX_BINS = 10_000
 
 
 @dataclass(frozen=True)
@@ -68,16 +70,22 @@ def busy_cycles(spans: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.diff(before).astype(float)
 
 
+def check_bins(bins: object) -> int:
+    """``bins`` if it is an integer from 1 to :data:`MAX_BINS`, else ConfigError."""
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
+        raise ConfigError(f"bins must be an integer from 1 to {MAX_BINS:,}, not {brief(bins)}")
+    return bins
+
+
 def utilization_timeline(result: SimulationResult, bins: int = DEFAULT_BINS) -> Timeline:
     """Per-bin busy fractions of every engine of ``result`` (which must keep its trace).
 
     Raises:
-        ConfigError: a result without a trace, or ``bins`` < 1.
+        ConfigError: a result without a trace, or ``bins`` out of range (:func:`check_bins`).
     """
     if not result.trace:
         raise ConfigError("the simulation must keep its trace for a timeline (keep_trace=True), not drop it")
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ConfigError(f"bins must be a positive integer, not {bins!r}")
+    check_bins(bins)
     edges = np.unique(np.linspace(0, result.total_cycles, bins + 1).round().astype(np.int64))
     widths = np.diff(edges).astype(float)
     busy = {}
