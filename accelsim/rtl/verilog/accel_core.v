@@ -167,7 +167,7 @@ module accel_core #(
     always @(posedge clk) now <= rst ? {STAMP_W{1'b0}} : now + 1'b1;
 
     // ------------------------------------------------------------------ controller
-    wire in_start, in_half, in_done, in_two, w_start, w_half, w_done, st_start, st_done, st_ending;
+    wire in_start, in_half, in_done, in_ending, in_two, w_start, w_half, w_done, w_ending, st_start, st_done, st_ending;
     wire pf_ready, pf_half, pf_done, pe_start, pe_in_half, pe_w_half, pe_out_half, pe_last_issue, pe_data_done;
     wire [DIM_W-1:0] pe_rows, pf_rows;
     wire [DIM_W+1:0] pe_y_first;
@@ -202,9 +202,9 @@ module accel_core #(
         .st_beats(desc_st_beats), .st_beats_last(desc_st_beats_last),
         .in_start(in_start), .in_half(in_half), .in_addr(in_addr), .in_addr2(in_addr2),
         .in_two(in_two), .in_bytes(in_bytes), .in_beats(in_beats), .in_tile(in_tile),
-        .in_done_raw(in_done),
+        .in_done_raw(in_done), .in_ending(in_ending),
         .w_start(w_start), .w_half(w_half), .w_addr(w_addr), .w_beats(w_beats), .w_tile(w_tile),
-        .w_done_raw(w_done),
+        .w_done_raw(w_done), .w_ending(w_ending),
         .st_start(st_start), .st_addr(st_addr), .st_bps(st_bps), .st_total(st_total),
         .st_tile(st_tile), .st_done_raw(st_done), .st_ending(st_ending),
         .pf_ready(pf_ready), .pf_half(pf_half), .pf_rows(pf_rows), .pf_done(pf_done),
@@ -251,7 +251,7 @@ module accel_core #(
     ) u_dma_in (
         .clk(clk), .rst(rst), .now(now), .start(in_start), .half(in_half), .part_base(in_addr),
         .part2_base(in_addr2), .two_parts(in_two), .part_bytes(in_bytes), .part_beats(in_beats),
-        .job_done(in_done),
+        .job_done(in_done), .job_ending(in_ending),
         .req_valid(req_valid[1]), .req_stamp(req_stamp[STAMP_W +: STAMP_W]),
         .req_base(req_base[ADDR_W +: ADDR_W]), .req_seg(req_seg[ADDR_W +: ADDR_W]),
         .req_stride(req_stride[ADDR_W +: ADDR_W]), .req_bps(req_bps[BEATS_W +: BEATS_W]),
@@ -285,7 +285,7 @@ module accel_core #(
     ) u_dma_w (
         .clk(clk), .rst(rst), .now(now), .start(w_start), .half(w_half), .part_base(w_addr),
         .part_bytes(w_job_bytes), .part_beats(w_beats), .word_beats(w_job_words),
-        .lanes(desc_w_lanes[W_LANE_W:0]), .job_done(w_done),
+        .lanes(desc_w_lanes[W_LANE_W:0]), .job_done(w_done), .job_ending(w_ending),
         .req_valid(req_valid[2]), .req_stamp(req_stamp[2*STAMP_W +: STAMP_W]),
         .req_base(req_base[2*ADDR_W +: ADDR_W]), .req_seg(req_seg[2*ADDR_W +: ADDR_W]),
         .req_stride(req_stride[2*ADDR_W +: ADDR_W]), .req_bps(req_bps[2*BEATS_W +: BEATS_W]),

@@ -1,7 +1,9 @@
 // The layer controller: walks a layer's tiles (a convolution or linear layer, or in vector mode a
 // pooling or residual add, docs/microarchitecture.md sections 5 and 6) and drives the engines by
 // the rules of section 8. All decisions are combinational functions of registered state (done
-// flags are registered and visible in the cycle their activity ends):
+// flags are registered and visible in the cycle their activity ends); the conditions of rule 2
+// and whether each load engine is free are themselves kept in registers, computed a cycle ahead
+// from the next state, so that a decision is a few gates deep:
 //
 //   1. Load j = 0 of each stream is started at the layer start; load j+1 when the first tile
 //      reading load j starts computing. Input load j is row group j (read by its N tiles; an add
@@ -103,6 +105,7 @@ module controller #(
     output wire [BEATS_W-1:0] in_beats,
     output wire [IDX_W-1:0]   in_tile,
     input  wire               in_done_raw,
+    input  wire               in_ending,     // the input job's last beat is in this cycle
     // weight DMA
     output wire               w_start,
     output wire               w_half,
@@ -112,6 +115,7 @@ module controller #(
     output wire [BEATS_W-1:0] w_job_words,    // its step-word beats
     output wire [IDX_W-1:0]   w_tile,
     input  wire               w_done_raw,
+    input  wire               w_ending,
     // store DMA
     output wire               st_start,
     output wire [ADDR_W-1:0]  st_addr,
@@ -174,6 +178,9 @@ module controller #(
     /* verilator lint_off UNUSEDSIGNAL */
     wire [IDX_W-1:0] t_index, t_group, in_index, in_group, wt_index, wt_group, st_index, st_group, pf_index, pf_group;
     wire             t_first, in_first, wt_first, st_first, pf_first;   // first channel group
+    wire             t_first_n, in_first_n, wt_first_n, st_first_n, pf_first_n;   // the flags in the next cycle
+    wire             t_lastn_n, t_lastr_n, in_lastn_n, in_lastr_n, wt_lastn_n, wt_lastr_n;
+    wire             st_lastn_n, st_lastr_n, pf_lastn_n, pf_lastr_n;
     wire             t_lastn, t_lastr, in_lastn, in_lastr, wt_lastn, wt_lastr, st_lastn, st_lastr, pf_lastn, pf_lastr;
     wire [DIM_W-1:0] t_rows, in_rows_out, wt_rows, st_rows, pf_rows_out;
     wire [CH_W-1:0]  t_chans, in_chans, wt_chans, st_chans, pf_chans;
@@ -183,27 +190,32 @@ module controller #(
         .clk(clk), .clear(clear), .next_tile(pe_start), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(t_index),
         .row_group(t_group), .first_group(t_first), .last_group(t_lastn),
-        .last_row(t_lastr), .rows(t_rows), .chans(t_chans));
+        .last_row(t_lastr), .rows(t_rows), .chans(t_chans),
+        .first_group_n(t_first_n), .last_group_n(t_lastn_n), .last_row_n(t_lastr_n));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_inputs (
         .clk(clk), .clear(clear), .next_tile(1'b0), .next_row(in_next), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(in_index),
         .row_group(in_group), .first_group(in_first), .last_group(in_lastn),
-        .last_row(in_lastr), .rows(in_rows_out), .chans(in_chans));
+        .last_row(in_lastr), .rows(in_rows_out), .chans(in_chans),
+        .first_group_n(in_first_n), .last_group_n(in_lastn_n), .last_row_n(in_lastr_n));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_weights (
         .clk(clk), .clear(clear), .next_tile(wt_next), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(wt_index),
         .row_group(wt_group), .first_group(wt_first), .last_group(wt_lastn),
-        .last_row(wt_lastr), .rows(wt_rows), .chans(wt_chans));
+        .last_row(wt_lastr), .rows(wt_rows), .chans(wt_chans),
+        .first_group_n(wt_first_n), .last_group_n(wt_lastn_n), .last_row_n(wt_lastr_n));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_stores (
         .clk(clk), .clear(clear), .next_tile(st_next), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(st_index),
         .row_group(st_group), .first_group(st_first), .last_group(st_lastn),
-        .last_row(st_lastr), .rows(st_rows), .chans(st_chans));
+        .last_row(st_lastr), .rows(st_rows), .chans(st_chans),
+        .first_group_n(st_first_n), .last_group_n(st_lastn_n), .last_row_n(st_lastr_n));
     tile_walker #(.TN(TN), .DIM_W(DIM_W), .CH_W(CH_W), .IDX_W(IDX_W)) u_prefetch (
         .clk(clk), .clear(clear), .next_tile(pf_next), .next_row(1'b0), .tile_rows(tile_rows),
         .out_height(h_out), .out_channels(c_out), .groups_n(groups_n), .index(pf_index),
         .row_group(pf_group), .first_group(pf_first), .last_group(pf_lastn),
-        .last_row(pf_lastr), .rows(pf_rows_out), .chans(pf_chans));
+        .last_row(pf_lastr), .rows(pf_rows_out), .chans(pf_chans),
+        .first_group_n(pf_first_n), .last_group_n(pf_lastn_n), .last_row_n(pf_lastr_n));
 
     // ------------------------------------------------------------ progress counters
     // Progress is kept as differences of counters, each bounded by a double buffer (at most 3
@@ -226,19 +238,51 @@ module controller #(
         step = value + (up ? ONE : ZERO) - (down ? ONE : ZERO);
     endfunction
 
-    // rule 2: the next tile (its loads have ended, counting those ending now; output half free:
-    // the store of tile t-2 has ended)
-    wire in_ready = (in_lead > ZERO) || (in_done && in_lead == ZERO);
-    wire w_ready  = (w_lead > ZERO) || (w_done && w_lead == ZERO);
-    wire out_free = (out_gap <= ONE) || (st_done && out_gap == TWO);
-    assign pe_start = run && !pe_busy && !tiles_all && in_ready && (!has_w || w_ready) && out_free;
-    wire last_tile = t_lastn && t_lastr;
+    // rule 2: the next tile (the previous tile has ended; its loads have ended, counting those
+    // ending now; output half free: the store of tile t-2 has ended). Rule 2 is registered:
+    // computed a cycle ahead from the next values of the state it tests and the done pulses of
+    // the next cycle (an engine's done flag is its `job_ending` of the cycle before), so that
+    // the compute start is a gate from registers and the chain compute start -> load start ->
+    // DDR request -> grant begins at flip-flops. (In the layer's first cycle no tile may start:
+    // its first loads are not done, and `tile_ready` is low then whatever the descriptor.)
+    function ready(input signed [LEAD_W-1:0] lead, input done);
+        ready = (lead > ZERO) || (done && lead == ZERO);
+    endfunction
+    wire                    last_tile = t_lastn && t_lastr;
+    wire                    running_n = !clear && run;
+    wire signed [LEAD_W-1:0] in_lead_n = clear ? ZERO : step(in_lead, in_done, pe_start && t_lastn);
+    wire signed [LEAD_W-1:0] w_lead_n  = clear ? ZERO : step(w_lead, w_done, pe_start && multi_n);
+    wire signed [LEAD_W-1:0] out_gap_n = clear ? ZERO : step(out_gap, pe_start, st_done);
+    // (a tile's last step is issued before its tail, so `tile_ends` never meets `pe_last_issue`)
+    wire                    pe_busy_n   = !clear && (pe_busy || pe_start) && !tile_ends;
+    wire                    tiles_all_n = !clear && (tiles_all || (pe_start && last_tile));
+    reg                     tile_ready;
+    always @(posedge clk)
+        tile_ready <= !pe_busy_n && !tiles_all_n && ready(in_lead_n, in_ending && running_n)
+                   && (!has_w || ready(w_lead_n, w_ending && running_n))
+                   && ((out_gap_n <= ONE) || (st_ending && running_n && out_gap_n == TWO));
+    assign pe_start = run && tile_ready;
 
-    // rule 1: load triggers
-    wire in_trigger = layer_start || (pe_start && t_first && !t_lastr);
-    wire w_trigger  = has_w && (layer_start || (pe_start && multi_n && !last_tile));
-    assign in_start = run && !in_all && (!in_busy || in_done) && (in_pending || in_trigger);
-    assign w_start  = run && !w_all && (!w_busy || w_done) && (w_pending || w_trigger);
+    // rule 1: load triggers. Whether a load engine is free (not every load started; not busy, or
+    // its load ending now) and whether the compute start arms a trigger (the tile's flags) are
+    // registered a cycle ahead like rule 2's conditions, so that a load's start, and the DDR
+    // request and grant behind it, are a few gates from registers. (The armed flags are not
+    // those of the layer's first cycle, but no tile starts then: its first loads are not done.)
+    wire in_all_n  = !clear && (in_all || (in_start && in_lastr));
+    wire in_busy_n = !clear && (in_start || (in_busy && !in_done));
+    wire w_all_n   = !clear && (w_all || (w_start && (!multi_n || (wt_lastn && wt_lastr))));
+    wire w_busy_n  = !clear && (w_start || (w_busy && !w_done));
+    reg  in_free, w_free, in_arm, w_arm;
+    always @(posedge clk) begin
+        in_free <= !in_all_n && (!in_busy_n || (in_ending && running_n));
+        w_free  <= !w_all_n && (!w_busy_n || (w_ending && running_n));
+        in_arm  <= t_first_n && !t_lastr_n;
+        w_arm   <= multi_n && !(t_lastn_n && t_lastr_n);
+    end
+    wire in_trigger = layer_start || (pe_start && in_arm);
+    wire w_trigger  = has_w && (layer_start || (pe_start && w_arm));
+    assign in_start = run && in_free && (in_pending || in_trigger);
+    assign w_start  = run && w_free && (w_pending || w_trigger);
     assign in_next  = in_start;
     assign wt_next  = w_start && multi_n;
 
@@ -262,29 +306,25 @@ module controller #(
             {in_pending, w_pending} <= 2'b0;
         end else begin
             if (layer_start) running <= 1'b1;
-            in_lead <= step(in_lead, in_done, pe_start && t_lastn);
-            w_lead  <= step(w_lead, w_done, pe_start && multi_n);
-            out_gap <= step(out_gap, pe_start, st_done);
+            in_lead <= in_lead_n;
+            w_lead  <= w_lead_n;
+            out_gap <= out_gap_n;
             st_lead <= step(st_lead, tile_ends, st_start);
             pf_lead <= step(pf_lead, pe_data_done, pf_done);
             // input loads
-            if (in_start) begin
-                in_busy <= 1'b1;
-                if (in_lastr) in_all <= 1'b1;
-            end else if (in_done) in_busy <= 1'b0;
+            in_busy <= in_busy_n;
+            in_all  <= in_all_n;
             in_pending <= (in_pending || in_trigger) && !in_start && run;
             // weight loads
-            if (w_start) begin
-                w_busy <= 1'b1;
-                if (!multi_n || (wt_lastn && wt_lastr)) w_all <= 1'b1;
-            end else if (w_done) w_busy <= 1'b0;
+            w_busy <= w_busy_n;
+            w_all  <= w_all_n;
             w_pending <= (w_pending || w_trigger) && !w_start && run;
             // tiles: busy from the start to D - 1 cycles after the last step is issued
+            pe_busy   <= pe_busy_n;
+            tiles_all <= tiles_all_n;
             if (pe_start) begin
-                pe_busy <= 1'b1;
                 pe_trace_start <= now;
                 pe_trace_tile <= t_index;
-                if (last_tile) tiles_all <= 1'b1;
             end
             if (pe_last_issue) begin
                 pe_tail <= 1'b1;
@@ -293,7 +333,6 @@ module controller #(
                 pe_left <= pe_left - 1'b1;
                 if (tile_ends) begin
                     pe_tail <= 1'b0;
-                    pe_busy <= 1'b0;
                     pe_trace_valid <= 1'b1;
                 end
             end
@@ -362,10 +401,19 @@ module controller #(
             default: begin n_bytes = end_b;                   n_beats_up = end_bb + mask_b; end
         endcase
     end
-    // the step to the next row group: U += tr_bytes (+ a row when the remainder wraps)
-    wire [DIM_W:0]         rem_sum  = {1'b0, nrem} + {1'b0, t_rem};
-    wire                   rem_wrap = (rem_sum >= {1'b0, y_den});
-    wire [DIM_W-1:0]       rem_next = rem_wrap ? rem_sum[DIM_W-1:0] - y_den : rem_sum[DIM_W-1:0];
+    // the step to the next row group: U += tr_bytes (+ a row when the remainder wraps). The
+    // remainder r becomes r + t_rem, less d when that reaches d; both tests are compares of r
+    // with thresholds of the descriptor (still in a layer), side by side: the wrap (r >= d -
+    // t_rem) and, for either outcome, whether the next group's windows span one row more
+    // (r + t_rem >= span_thr, or r + t_rem - d >= span_thr)
+    localparam RS_W = DIM_W + 3;
+    wire signed [RS_W-1:0] r_s      = $signed({3'b000, nrem});
+    wire signed [RS_W-1:0] wrap_at  = $signed({3'b000, y_den}) - $signed({3'b000, t_rem});
+    wire signed [RS_W-1:0] wide_at  = $signed({3'b000, span_thr}) - $signed({3'b000, t_rem});
+    wire signed [RS_W-1:0] wide_at2 = wide_at + $signed({3'b000, y_den});
+    wire                   rem_wrap = (r_s >= wrap_at);
+    wire [DIM_W-1:0]       rem_next = rem_wrap ? nrem - wrap_at[DIM_W-1:0] : nrem + t_rem;
+    wire                   wide_next = rem_wrap ? (r_s >= wide_at2) : (r_s >= wide_at);
     wire signed [ADDR_W:0] u_step   = nu + $signed({1'b0, tr_bytes});
     wire signed [ADDR_W:0] u_wrap   = nu + $signed({1'b0, tr_bytes}) + $signed({1'b0, in_row_bytes});
     always @(posedge clk) begin
@@ -379,7 +427,7 @@ module controller #(
             nx_u_q <= rem_wrap ? u_wrap : u_step;
             nx_urows_q <= nurows + $signed({2'b00, tr_rows}) + (rem_wrap ? 1 : 0);
             nx_rem_q <= rem_next;
-            nx_wide_q <= (rem_next >= span_thr);
+            nx_wide_q <= wide_next;
         end
     end
 

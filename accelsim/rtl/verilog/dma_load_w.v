@@ -30,6 +30,7 @@ module dma_load_w #(
     input  wire [BEATS_W-1:0]        word_beats,   // beats of the step words
     input  wire [LANE_W:0]           lanes,        // beats per step word of this layer (1..LANES)
     output wire                      job_done,
+    output wire                      job_ending,   // the job's last beat is in this cycle
     // arbiter port
     output wire                      req_valid,
     output wire [STAMP_W-1:0]        req_stamp,
@@ -70,7 +71,7 @@ module dma_load_w #(
         .req_valid(req_valid), .req_stamp(req_stamp), .req_base(req_base), .req_seg(req_seg),
         .req_stride(req_stride), .req_bps(req_bps), .req_offset(req_offset), .req_beats(req_beats),
         .grant(grant), .beat(beat), .beat_last(beat_last), .data_beat(data_beat),
-        .busy(busy), .job_ending(), .job_done(job_done),
+        .busy(busy), .job_ending(job_ending), .job_done(job_done),
         .trace_valid(trace_valid), .trace_part(trace_part), .trace_start(trace_start)
     );
     /* verilator lint_on PINCONNECTEMPTY */

@@ -22,7 +22,12 @@ module tile_walker #(
     output wire             last_group,   // n = N - 1
     output wire             last_row,     // r = R - 1
     output wire [DIM_W-1:0] rows,         // output rows of the row group
-    output wire [CH_W-1:0]  chans         // output channels of the channel group
+    output wire [CH_W-1:0]  chans,        // output channels of the channel group
+    // first_group, last_group and last_row as they will be in the next cycle (the descriptor
+    // holding still: not in the cycle of a clear)
+    output wire             first_group_n,
+    output wire             last_group_n,
+    output wire             last_row_n
 );
     localparam integer TN_I = TN;
     localparam [CH_W-1:0] TN_C = TN_I[CH_W-1:0];
@@ -42,24 +47,32 @@ module tile_walker #(
     assign rows       = last_row ? rows_left : tile_rows;
     assign chans      = last_group ? chans_left : TN_C;
     wire             row_step = next_row || (next_tile && last_group);
+    wire             chan_step = next_tile && !row_step;
+    // the flags' next values (row_moved_d ... last_group_d: the registers' inputs)
+    wire             row_moved_d  = !clear && (row_moved || row_step);
+    wire             chan_moved_d = !clear && (chan_step || (chan_moved && !row_step));
+    wire             last_row_d   = (!clear && row_step) ? ({1'b0, rows_left} <= {tile_rows, 1'b0})   // rows_left - Tr <= Tr
+                                                         : last_row_q;
+    wire             last_group_d = (!clear && chan_step) ? ({1'b0, chans_left} <= {TN_C, 1'b0})  // chans_left - TN <= TN
+                                                          : last_group_q;
+    assign first_group_n = !chan_moved_d;
+    assign last_row_n    = row_moved_d ? last_row_d : (out_height <= tile_rows);
+    assign last_group_n  = chan_moved_d ? last_group_d : (out_channels <= TN_C);
     always @(posedge clk) begin
+        row_moved <= row_moved_d;
+        chan_moved <= chan_moved_d;
+        last_row_q <= last_row_d;
+        last_group_q <= last_group_d;
         if (clear) begin
             index <= {IDX_W{1'b0}};
             row_group <= {IDX_W{1'b0}};
-            row_moved <= 1'b0;
-            chan_moved <= 1'b0;
         end else if (row_step) begin
             index <= next_row ? index + groups_n : index + 1'b1;
             row_group <= row_group + 1'b1;
-            row_moved <= 1'b1;
             rows_left_q <= rows_left - tile_rows;
-            last_row_q <= ({1'b0, rows_left} <= {tile_rows, 1'b0});          // rows_left - Tr <= Tr
-            chan_moved <= 1'b0;
         end else if (next_tile) begin
             index <= index + 1'b1;
-            chan_moved <= 1'b1;
             chans_left_q <= chans_left - TN_C;
-            last_group_q <= ({1'b0, chans_left} <= {TN_C, 1'b0});            // chans_left - TN <= TN
         end
     end
 endmodule
