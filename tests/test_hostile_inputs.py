@@ -365,3 +365,33 @@ def test_plot_bins_are_bounded_before_simulating(capsys, monkeypatch, tmp_path):
 def test_rtl_check_folders_that_are_files_are_refused_before_building(capsys, network_file, option):
     assert error_of(capsys, "rtl", "check", "--network", str(network_file), option, str(network_file)) == (
         f"accelsim: error: {option} must be a folder, not the file '{network_file}'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["compress", "--workload", "digits", "--out", "{tmp}/x.krp", "--json", "{tmp}/x.krp"],
+         "--json and --out must name different files, not both '{tmp}/x.krp' (writing --json would replace the other)"),
+        (["compress", "--model", "{net}", "--workload", "digits", "--out", "{net}"],
+         "--out and --model must name different files, not both '{net}' (writing --out would replace the other)"),
+        (["run", "--network", "{net}", "--json", "{net}"],
+         "--json and --network must name different files, not both '{net}' (writing --json would replace the other)"),
+        (["run", "--workload", "digits", "--trace", "{tmp}/t.json", "--json", "{tmp}/./t.json"],
+         ("--json and --trace must name different files, not both '{tmp}/t.json' (writing --json would replace the "
+         "other)")),
+    ],
+)
+def test_an_output_that_would_overwrite_another_file_of_the_command_is_refused(capsys, tmp_path, network_file, argv,
+                                                                                 expected):
+    before = network_file.read_bytes()
+    subst = {"{tmp}": str(tmp_path), "{net}": str(network_file)}
+    message = error_of(capsys, *(arg.replace("{tmp}", subst["{tmp}"]).replace("{net}", subst["{net}"]) for arg in argv))
+    assert message == "accelsim: error: " + expected.replace("{tmp}", subst["{tmp}"]).replace("{net}", subst["{net}"])
+    assert network_file.read_bytes() == before
+
+
+def test_plot_network_with_another_workload_is_refused_as_in_run(capsys, network_file, tmp_path):
+    assert error_of(capsys, "plot", "layers", "--network", str(network_file), "--workload", "vgg16", "--out",
+                    str(tmp_path / "p.png")) == (
+        f"accelsim: error: workload must be the model network file '{network_file}' records, 'digits', or be left "
+        "out, not 'vgg16'")

@@ -10,14 +10,37 @@ are printed as one line and exit with status 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, ConfigError, brief
 from ..outputs import check_output, write_json
 from . import compress, infer, plot, resources, rtl, run, sweep
 
 COMMANDS = (run, compress, infer, rtl, resources, sweep, plot)
+#: Options that name a file a command writes, and options that name a file it reads.
+OUTPUT_OPTIONS = ("json", "out", "trace")
+INPUT_OPTIONS = ("network", "model", "onnx", "config", "spec")
+
+
+def check_distinct_files(args: argparse.Namespace) -> None:
+    """Refuse an output path that is also another output or an input of the command: writing it would
+    replace the other file (``--json x.krp --out x.krp`` left JSON in the network file).
+
+    Raises:
+        ConfigError: naming both options and the path.
+    """
+    seen: dict[str, str] = {}
+    for option in OUTPUT_OPTIONS + INPUT_OPTIONS:
+        value = getattr(args, option, None)
+        if not isinstance(value, str) or not value or (option in INPUT_OPTIONS and not os.path.isfile(value)):
+            continue
+        key = os.path.realpath(value)
+        first = seen.setdefault(key, option)
+        if first != option:
+            raise ConfigError(f"--{first} and --{option} must name different files, not both {brief(value)} "
+                              f"(writing --{first if first in OUTPUT_OPTIONS else option} would replace the other)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_distinct_files(args)
         if args.json is not None:
             check_output(args.json, "--json")  # before the work, not after it
         results = args.handler(args)

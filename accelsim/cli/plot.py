@@ -33,6 +33,7 @@ from ..plots.bandwidth import DEFAULT_BYTES_PER_CYCLE
 from ..plots.figure import output_format
 from ..plots.timeline import DEFAULT_BINS, check_bins
 from ..sim import SimulationResult, simulate
+from ..sim.sources import file_network
 from .options import network_file, workload_name
 from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, configure
 
@@ -108,10 +109,12 @@ def _bandwidths(text: str) -> list[int]:
 
 
 def _networks(args: argparse.Namespace, config: HwConfig) -> list[IntegerNetwork]:
-    if args.network is not None:
-        sources = [Workload(args.workload[0] if args.workload else "network", args.network, args.seed, args.bits)]
-    else:
-        sources = [Workload(name, None, args.seed, args.bits) for name in args.workload or [DEFAULT_WORKLOAD]]
+    if args.network is not None:  # as accelsim run: --workload, if given, must be the model the file records
+        if len(args.workload) > 1:
+            raise ConfigError(f"--workload must be given at most once with --network, not {len(args.workload)} times")
+        return [file_network(args.network, workload=args.workload[0] if args.workload else None,
+                             act_bits=config.act_bits, seed=args.seed, cache=not args.no_cache)]
+    sources = [Workload(name, None, args.seed, args.bits) for name in args.workload or [DEFAULT_WORKLOAD]]
     keys = [NetworkKey(source, config.act_bits) for source in sources]
     return [network_for(key) if not args.no_cache else build_network(key, cache=False) for key in keys]
 
