@@ -395,3 +395,11 @@ def test_plot_network_with_another_workload_is_refused_as_in_run(capsys, network
                     str(tmp_path / "p.png")) == (
         f"accelsim: error: workload must be the model network file '{network_file}' records, 'digits', or be left "
         "out, not 'vgg16'")
+
+
+def test_a_data_dir_for_the_bundled_digits_is_refused_not_ignored(capsys, network_file):
+    with pytest.raises(ConfigError, match=r"^data_dir must be left out for digits \(it ships with scikit-learn\), "
+                                          r"not '/nowhere'$"):
+        workloads.load_dataset("digits", "test", "/nowhere")
+    assert error_of(capsys, "infer", "--network", str(network_file), "--data", "digits", "--data-dir", "/nowhere") == (
+        "accelsim: error: data_dir must be left out for digits (it ships with scikit-learn), not '/nowhere'")

@@ -214,10 +214,11 @@ def load_dataset(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Data set ``name`` ("digits" or "cifar10"): ``(x float32 (N, C, H, W) in [0, 1], y int64)``.
 
-    ``data_dir`` is required for cifar10 and ignored for digits (which ships with scikit-learn).
+    ``data_dir`` is required for cifar10 and must be left out for digits (which ships with
+    scikit-learn: a folder given for it would silently go unread).
 
     Raises:
-        ConfigError: unknown ``name`` or ``split``.
+        ConfigError: unknown ``name`` or ``split``, or a ``data_dir`` for digits.
         DataError: cifar10 without ``data_dir``, or missing / corrupt files.
     """
     loaders: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
@@ -226,6 +227,8 @@ def load_dataset(
     }
     if name not in loaders:
         raise ConfigError(f"dataset must be one of {', '.join(map(repr, DATASETS))}, not {name!r}")
+    if name == "digits" and data_dir is not None:
+        raise ConfigError(f"data_dir must be left out for digits (it ships with scikit-learn), not {os.fspath(data_dir)!r}")
     return loaders[name]()
 
 
