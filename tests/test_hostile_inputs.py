@@ -20,12 +20,28 @@ from accelsim.compression import (
     load_network,
     save_network,
 )
-from accelsim.dse import evaluate, load_spec, make_executor, read_results, spec_from_dict, vary
+from accelsim.dse import (
+    evaluate,
+    load_spec,
+    make_executor,
+    pareto_front,
+    read_results,
+    run_sweep,
+    spec_from_dict,
+    vary,
+)
+from accelsim.dse.fastsim import fast_simulate
+from accelsim.dse.store import ResultStore
 from accelsim.errors import ConfigError, NetworkFileError
 from accelsim.hw import HwConfig, estimate_resources, fits, load_config, load_device
 from accelsim.inputs import input_file
-from accelsim.integer import IntegerNetwork, dequantize, lower, quantize_input
+from accelsim.integer import FlattenLayer, IntegerNetwork, dequantize, lower, quantize_input
 from accelsim.outputs import write_json
+from accelsim.rtl.check import SHOWN_LAYERS, check_layer_names, cross_check
+from accelsim.sim import netcache, plan_network, resnet_shapes, simulate
+from accelsim.sim.gain import parallelism_gain
+from accelsim.sim.sources import file_network
+from accelsim.sim.trace import export_trace
 from accelsim.yamlfile import parse_yaml
 
 
@@ -403,3 +419,97 @@ def test_a_data_dir_for_the_bundled_digits_is_refused_not_ignored(capsys, networ
         workloads.load_dataset("digits", "test", "/nowhere")
     assert error_of(capsys, "infer", "--network", str(network_file), "--data", "digits", "--data-dir", "/nowhere") == (
         "accelsim: error: data_dir must be left out for digits (it ships with scikit-learn), not '/nowhere'")
+
+
+# ------------------------------------------------------------------------ the public API, third pass
+
+
+def test_functions_that_time_a_network_name_an_argument_of_the_wrong_type(digits_network):
+    config = load_config()
+    result = simulate(digits_network, config, keep_trace=False)
+    for call in (lambda: simulate(None, config), lambda: plan_network(None, config), lambda: fast_simulate(None, config),
+                 lambda: parallelism_gain(None, config), lambda: cross_check(None, config)):
+        with pytest.raises(ConfigError, match=r"^network must be an IntegerNetwork \(e.g. accelsim.load_workload"
+                                              r"\('vgg16'\)\), not None$"):
+            call()
+    for call in (lambda: simulate(digits_network, "default"), lambda: plan_network(digits_network, "default"),
+                 lambda: parallelism_gain(digits_network, "default"), lambda: cross_check(digits_network, "default")):
+        with pytest.raises(ConfigError, match=r"^config must be a HwConfig \(e.g. accelsim.load_config\('default'\)\), "
+                                              r"not 'default'$"):
+            call()
+    with pytest.raises(ConfigError, match=r"^result must be a SimulationResult \(from accelsim.simulate\), not None$"):
+        export_trace(None, "t.json")
+    with pytest.raises(ConfigError, match=r"^trace path must end in '.json' \(Chrome trace\) or '.csv', not None$"):
+        export_trace(result, None)
+
+
+def test_sweep_and_pareto_functions_name_an_argument_of_the_wrong_type(tmp_path):
+    with pytest.raises(ConfigError, match=r"^spec must be a SweepSpec \(e.g. accelsim.load_spec\('sweep.yaml'\)\), "
+                                          r"not None$"):
+        run_sweep(None, tmp_path / "out")
+    spec = spec_from_dict({"workloads": ["digits"], "parameters": {"pe.tn": [4]}})
+    with pytest.raises(ConfigError, match=r"^--out must be a results folder path, not None$"):
+        run_sweep(spec, None)
+    with pytest.raises(ConfigError, match=r"^rows must be a list of result rows .*, not None$"):
+        pareto_front(None, ["latency_ms", "lut"])
+    with pytest.raises(ConfigError, match=r"^metrics must be a list of two or more distinct metric names, not "
+                                          r"'latency_ms,lut'$"):
+        pareto_front([], "latency_ms,lut")
+
+
+def test_file_network_refuses_a_pipe_without_reading_it(fifo):
+    began = time.perf_counter()
+    with pytest.raises(NetworkFileError, match=r"^network file '.*' must be an existing file \(it is a device, pipe "):
+        file_network(str(fifo))
+    assert time.perf_counter() - began < 2
+
+
+def test_a_results_part_that_is_a_pipe_is_skipped_not_read(tmp_path):
+    spec = spec_from_dict({"workloads": ["digits"], "parameters": {"pe.tn": [4]}})
+    with ResultStore.open(tmp_path / "out", spec):
+        pass
+    os.mkfifo(tmp_path / "out" / "part-000000.parquet")
+    began = time.perf_counter()
+    assert read_results(tmp_path / "out").num_rows == 0
+    assert time.perf_counter() - began < 2
+
+
+def test_an_unwritable_cache_dir_is_reported_once(tmp_path, monkeypatch, caplog, digits_network):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("ACCELSIM_CACHE_DIR", str(blocker))
+    monkeypatch.setattr(netcache, "_UNWRITABLE", set())
+    for key in range(2):
+        assert netcache.cached_network({"hostile": key}, lambda: digits_network) is digits_network
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [
+        (f"accelsim: warning: the network cache {blocker}/networks cannot be written (Not a directory), so networks are "
+        f"built afresh on every run: ACCELSIM_CACHE_DIR must name a folder accelsim can create and write, not "
+        f"'{blocker}' (or pass --no-cache)")]
+
+
+def test_rtl_check_of_an_unknown_layer_lists_the_layers(capsys, digits_network):
+    message = error_of(capsys, "rtl", "check", "--workload", "digits", "--layers", "bogus")
+    assert message == ("accelsim: error: layers must name layers of network 'digits' the RTL runs ('features.0', "
+                       "'features.3', 'features.6', 'features.7', 'features.10', 'classifier.0', 'classifier.2'), "
+                       "not 'bogus'")
+    with pytest.raises(ConfigError, match=r"^layers must be a list of layer names, not the string 'features.0'$"):
+        cross_check(digits_network, load_config(), layers="features.0")
+
+
+def test_rtl_check_lists_at_most_a_dozen_layers():
+    network = resnet_shapes(3)
+    with pytest.raises(ConfigError) as caught:
+        check_layer_names(network, ["bogus"])
+    assert str(caught.value).count("'") == 2 * SHOWN_LAYERS + 4
+    runnable = sum(not isinstance(layer, FlattenLayer) for layer in network.layers)
+    assert str(caught.value).endswith(f", ... ({runnable} in all)), not 'bogus'")
+
+
+def test_a_sweep_workload_named_other_than_its_network_file_records_is_refused(network_file):
+    with pytest.raises(ConfigError) as caught:
+        spec_from_dict({"workloads": [{"network": str(network_file), "name": "vgg16"}], "parameters": {"pe.tn": [4]}})
+    assert str(caught.value) == (f"workloads[0].name must be the workload network file '{network_file}' records, "
+                                 "'digits', or be left out, not 'vgg16'")
+    named = spec_from_dict({"workloads": [{"network": str(network_file), "name": "digits"}], "parameters": {"pe.tn": [4]}})
+    assert named.workloads[0].name == "digits"

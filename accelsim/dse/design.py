@@ -23,6 +23,7 @@ from ..hw.config import HwConfig
 from ..hw.resources import FitReport, ResourceEstimate, estimate_resources, fits
 from ..integer.graph import IntegerNetwork
 from ..sim import LayerResult, SimulationResult, simulate
+from ..sim.plan import check_arguments
 from .fastsim import fast_simulate
 from .metrics import METRICS
 from .parameters import config_field
@@ -114,10 +115,7 @@ def evaluate(network: IntegerNetwork, config: HwConfig, *, keep_trace: bool = Fa
             its device, a buffer or width is too small, or a trace asked of the fast engine.
         UnsupportedLayerError: a layer the accelerator cannot run.
     """
-    if not isinstance(network, IntegerNetwork):
-        raise ConfigError(f"network must be an IntegerNetwork (e.g. accelsim.load_workload('vgg16')), not {brief(network)}")
-    if not isinstance(config, HwConfig):
-        raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
+    check_arguments(network, config)
     engine = enum_option(Engine, engine, "engine")
     if engine is Engine.FAST:
         if keep_trace:

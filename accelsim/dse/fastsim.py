@@ -58,6 +58,7 @@ from ..sim.plan import (
     LayerPlan,
     Unit,
     _weight_transfer,
+    check_arguments,
     concat_slices,
     ddr_shape,
     layer_view,
@@ -353,6 +354,7 @@ def fast_simulate(network: IntegerNetwork, config: HwConfig, *, fit_checked: boo
     Raises:
         ConfigError: as :func:`accelsim.sim.simulate`.
     """
+    check_arguments(network, config)
     return prepared(network).simulate(config, fit_checked=fit_checked)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 from .metrics import Sense, metric
 
 
@@ -46,10 +46,17 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> l
     Rows missing a metric (``None``, e.g. failed points) are never on the front.
 
     Raises:
-        ConfigError: fewer than two metrics, a repeated or unknown metric name.
+        ConfigError: rows that are not a list of mappings; metrics not a list of two or more names,
+            a repeated or unknown metric name.
     """
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or \
+            not all(isinstance(row, Mapping) for row in rows):
+        raise ConfigError(f"rows must be a list of result rows (e.g. accelsim.read_results(folder).to_pylist()), "
+                          f"not {brief(rows)}")
+    if isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
+        raise ConfigError(f"metrics must be a list of two or more distinct metric names, not {brief(metrics)}")
     if len(metrics) < 2 or len(set(metrics)) != len(metrics):
-        raise ConfigError(f"metrics must be two or more distinct metric names, not {list(metrics)!r}")
+        raise ConfigError(f"metrics must be two or more distinct metric names, not {brief(list(metrics))}")
     signs = np.array([1.0 if metric(name).sense is Sense.MIN else -1.0 for name in metrics])
     usable = [index for index, row in enumerate(rows) if all(row.get(name) is not None for name in metrics)]
     if not usable:

@@ -110,7 +110,10 @@ def _part_number(path: Path) -> int:
 
 
 def _read_part(path: Path, schema: pa.Schema) -> pa.Table | str:
-    """The rows of one part, or why it cannot be read (truncated, corrupt, other columns)."""
+    """The rows of one part, or why it cannot be read (truncated, corrupt, other columns, not a
+    regular file: a pipe would never end)."""
+    if not path.is_file():
+        return "not a regular file"
     try:
         return pq.read_table(path, schema=schema)
     except (pa.ArrowException, OSError) as error:
@@ -177,8 +180,8 @@ class ResultStore:
                 sweep is writing it, or it holds the results of another spec (other parameters,
                 workloads, values, sampler...). A refused folder is left untouched.
         """
-        if not os.fspath(folder):
-            raise ConfigError("--out must be a results folder path, not ''")
+        if not isinstance(folder, (str, os.PathLike)) or not os.fspath(folder):
+            raise ConfigError(f"--out must be a results folder path, not {brief(folder)}")
         path = Path(folder)
         schema = results_schema(spec.parameter_names)
         if path.exists() and not path.is_dir():

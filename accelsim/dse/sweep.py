@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, ConfigError, brief
 from ..integer.graph import IntegerNetwork
 from .executors import Executor, LocalExecutor
 from .points import DesignPoint, design_points
@@ -127,10 +127,13 @@ def run_sweep(spec: SweepSpec, out: str | Path, executor: Executor | None = None
     in the workers. The results folder is locked for the whole run (see :mod:`accelsim.dse.store`).
 
     Raises:
-        ConfigError: ``out`` is not usable (see :meth:`ResultStore.open`): e.g. another sweep is
-            writing it, or it holds the results of another spec.
+        ConfigError: ``spec`` is not a sweep spec, or ``out`` is not usable (see
+            :meth:`ResultStore.open`): e.g. not a path, another sweep is writing it, or it holds the
+            results of another spec.
         ExecutorError: the executor failed; rows finished before are written.
     """
+    if not isinstance(spec, SweepSpec):
+        raise ConfigError(f"spec must be a SweepSpec (e.g. accelsim.load_spec('sweep.yaml')), not {brief(spec)}")
     with ResultStore.open(out, spec) as store:
         return _run(spec, store, executor, progress, flush_seconds, cache)
 

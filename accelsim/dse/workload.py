@@ -12,6 +12,8 @@ much faster than building it in each worker (docs/dse.md, "Networks").
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,8 @@ from pathlib import Path
 import workloads
 
 from ..compression.defaults import MAX_BITS, MIN_BITS
-from ..errors import ConfigError, brief
+from ..compression.netfile import _HEADER, _check_header
+from ..errors import ConfigError, NetworkFileError, brief
 from ..integer.graph import IntegerNetwork
 from ..sim.sources import file_network, workload_network
 
@@ -65,7 +68,8 @@ def workload_from_yaml(data: object, where: str, folder: Path | None = None) -> 
 
     Raises:
         WorkloadError: an unknown built-in workload. ConfigError: a malformed entry, a seed or bits
-            out of range, a user model's ``module:factory`` spec as the name, or a missing file.
+            out of range, a user model's ``module:factory`` spec as the name, a missing file, or a
+            name the file does not record. NetworkFileError: a named file whose header is unreadable.
     """
     entry = {"name": data} if isinstance(data, str) else data
     if not isinstance(entry, Mapping) or not set(entry) <= set(_KEYS) or not ({"name", "network"} & set(entry)):
@@ -82,6 +86,11 @@ def workload_from_yaml(data: object, where: str, folder: Path | None = None) -> 
             path = folder / path
         if not path.is_file():
             raise ConfigError(f"{where}.network must be an existing .krp file, not {brief(str(network))}")
+        if "name" in entry:
+            recorded = recorded_workload(path)
+            if entry["name"] != recorded:
+                raise ConfigError(f"{where}.name must be the workload network file {str(path)!r} records, "
+                                  f"{recorded!r}, or be left out, not {brief(entry['name'])}")
         return Workload(str(entry.get("name", path.stem)), str(path.resolve()), entry.get("seed", 0), entry.get("bits", 4))
     name = entry["name"]
     if not isinstance(name, str):
@@ -94,6 +103,32 @@ def workload_from_yaml(data: object, where: str, folder: Path | None = None) -> 
         )
     workloads.info(name)  # WorkloadError naming the choices if unknown
     return Workload(name, None, entry.get("seed", 0), entry.get("bits", 4))
+
+
+def recorded_workload(path: Path) -> str:
+    """The workload (built-in name or ``module:factory`` spec) the ``.krp`` file at ``path`` records,
+    read from its header and manifest only (no weight is decoded, no model built).
+
+    Raises:
+        NetworkFileError: the file cannot be read, is not a network file, or its manifest is
+            truncated, modified or malformed.
+    """
+    where = str(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEADER.size)
+            length = _HEADER.unpack_from(head)[2] if len(head) == _HEADER.size else 0
+            data = head + handle.read(length)
+    except OSError as error:
+        raise NetworkFileError(f"network file {where!r} cannot be read: {error.strerror}") from error
+    length, digest = _check_header(data, where)
+    text = data[_HEADER.size:]
+    if hashlib.sha256(text).digest() != digest:
+        raise NetworkFileError(f"network file {where!r}: manifest checksum mismatch: the file was modified or corrupted")
+    try:
+        return str(json.loads(text)["workload"])
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
+        raise NetworkFileError(f"network file {where!r} has a malformed manifest: {error}") from None
 
 
 @dataclass(frozen=True)

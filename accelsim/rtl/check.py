@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ToolError
+from ..errors import ConfigError, ToolError, brief
 from ..hw.config import HwConfig
 from ..integer import IntegerNetwork, run
-from ..integer.graph import AddLayer, ConcatLayer
+from ..integer.graph import AddLayer, ConcatLayer, ConvLayer, LinearLayer, PoolLayer
 from ..sim import simulate
-from ..sim.plan import EventKind
+from ..sim.plan import EventKind, check_arguments
 from ..synth.cache import cache_root
 from .emit import (
     TESTBENCH_MODULE,
@@ -51,6 +51,9 @@ EVENT_ORDER = {kind.value: order for order, kind in enumerate(EventKind)}
 
 #: Cycles a run may exceed twice the simulated cycles by before it is stopped (a hung RTL).
 CYCLE_MARGIN = 10_000
+
+#: Layer names a message about ``layers`` lists at most.
+SHOWN_LAYERS = 12
 
 #: One event relative to its layer's start: (event, tile, part, start, end).
 Event = tuple[str, int, int, int, int]
@@ -162,6 +165,28 @@ def seeded_image(network: IntegerNetwork, seed: int) -> np.ndarray:
     return rng.integers(spec.lo, spec.hi + 1, size=(1, *spec.shape)).astype(np.int64)
 
 
+def check_layer_names(network: IntegerNetwork, layers: Sequence[str] | None) -> None:
+    """Every name of ``layers`` must be a layer of ``network`` (checked before anything runs).
+
+    Raises:
+        ConfigError: ``layers`` is a string, not a list, or names no layer of ``network``; the message
+            lists the layers the RTL runs (the first :data:`SHOWN_LAYERS`).
+    """
+    if layers is None:
+        return
+    if isinstance(layers, str):
+        raise ConfigError(f"layers must be a list of layer names, not the string {brief(layers)}")
+    known = {layer.name for layer in network.layers}
+    unknown = [name for name in layers if name not in known]
+    if unknown:
+        runnable = [layer.name for layer in network.layers
+                    if isinstance(layer, (ConvLayer, LinearLayer, PoolLayer, AddLayer))]
+        shown = ", ".join(repr(name) for name in runnable[:SHOWN_LAYERS])
+        more = f", ... ({len(runnable)} in all)" if len(runnable) > SHOWN_LAYERS else ""
+        raise ConfigError(f"layers must name layers of network {network.name!r} the RTL runs ({shown}{more}), "
+                          f"not {brief(unknown[0])}")
+
+
 def _layer_inputs(
     network: IntegerNetwork, image: np.ndarray, activations: dict[str, np.ndarray]
 ) -> dict[str, tuple[np.ndarray, ...]]:
@@ -247,9 +272,11 @@ def cross_check(
         timeout: seconds the Verilator run may take.
 
     Raises:
-        ConfigError, UnsupportedLayerError: the configuration or a layer the RTL cannot run
-            (raised before anything is built). ToolNotFound, ToolError: Verilator.
+        ConfigError, UnsupportedLayerError: the configuration, a layer the RTL cannot run, or a
+            name of ``layers`` that is no layer of the network (raised before anything is built). ToolNotFound, ToolError: Verilator.
     """
+    check_arguments(network, config)
+    check_layer_names(network, layers)
     params = rtl_parameters(config)
     image = seeded_image(network, seed)
     began = time.perf_counter()

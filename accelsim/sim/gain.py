@@ -19,6 +19,7 @@ from ..hw.devices import Device
 from ..hw.resources import STRUCTURAL_BUDGET, Resources, estimate_resources, fits
 from ..integer.graph import IntegerNetwork
 from .engine import simulate
+from .plan import check_arguments
 
 #: Largest ``tn`` searched (a power of two).
 MAX_TN = 4096
@@ -135,9 +136,10 @@ def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 
     A kind of which not one unit fits has ``tn = 0`` (and no latency).
 
     Raises:
-        ConfigError: a budget outside (0, 1], an unknown scope, a buffer too small for the network,
+        ConfigError: not a network or a configuration, a budget outside (0, 1], an unknown scope, a buffer too small for the network,
             or a budget in which not one unit of any kind fits.
     """
+    check_arguments(network, config)
     target = device or config.device_profile
     shares = logic_budget(budget)
     rows = [_fastest(network, config, kind, shares, target, scope) for kind in PeKind]

@@ -21,6 +21,11 @@ uint8 arrays), and a SHA-256 checksum over all of them. It is written to a tempo
 renamed over the entry (:func:`accelsim.outputs.atomic_write_bytes`), so concurrent writers of one
 entry each leave a whole file and a reader never sees part of one. An entry that cannot be read,
 or whose checksum or key does not match, is rebuilt and rewritten, never trusted.
+
+A cache folder that cannot be written (``$ACCELSIM_CACHE_DIR`` naming a file, or a folder accelsim
+cannot create or write) does not stop a run: the network is built as without the cache, and a
+warning naming the folder and ``ACCELSIM_CACHE_DIR`` is logged once per process and folder
+(entries already in a read-only folder are still read).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import hashlib
 import importlib.metadata
 import io
 import json
+import logging
+import os
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -40,7 +47,9 @@ import numpy as np
 from ..integer.graph import IntegerNetwork
 from ..integer.netarrays import network_from_arrays, network_to_arrays
 from ..outputs import atomic_write_bytes
-from ..synth.cache import cache_root, content_key
+from ..synth.cache import CACHE_ENV, cache_root, content_key
+
+LOG = logging.getLogger(__name__)
 
 #: Sub-folder of the accelsim cache folder that holds the networks.
 FOLDER = "networks"
@@ -50,6 +59,8 @@ FORMAT = 1
 CODE = ("accelsim/compression", "accelsim/integer", "accelsim/sim/sources.py", "workloads")
 #: Array names an entry holds besides the network's arrays.
 _META, _KEY, _CHECKSUM = "__network__", "__key__", "__checksum__"
+#: Cache folders this process has reported unwritable (each is reported once).
+_UNWRITABLE: set[Path] = set()
 
 
 def cache_folder() -> Path:
@@ -136,6 +147,18 @@ def cached_network(source: Mapping[str, Any], build: Callable[[], IntegerNetwork
         network = build()
         try:
             write_entry(path, key, network)
-        except OSError:  # an unwritable cache folder costs the next run the build, nothing else
-            pass
+        except OSError as error:  # an unwritable cache folder costs the next run the build, said once
+            _report_unwritable(path.parent, error)
     return network
+
+
+def _report_unwritable(folder: Path, error: OSError) -> None:
+    """Log, once per process, that the networks of ``folder`` cannot be stored, and how to fix it."""
+    if folder in _UNWRITABLE:
+        return
+    _UNWRITABLE.add(folder)
+    setting = os.environ.get(CACHE_ENV)
+    fix = (f"{CACHE_ENV} must name a folder accelsim can create and write, not {setting!r}" if setting
+           else f"set {CACHE_ENV} to a folder accelsim can create and write")
+    LOG.warning("accelsim: warning: the network cache %s cannot be written (%s), so networks are built afresh "
+                "on every run: %s (or pass --no-cache)", str(folder), error.strerror or type(error).__name__, fix)

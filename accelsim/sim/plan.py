@@ -15,7 +15,7 @@ import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ..errors import ConfigError, UnsupportedLayerError
+from ..errors import ConfigError, UnsupportedLayerError, brief
 from ..hw.config import DdrConfig, HwConfig, PeKind
 from ..hw.geometry import (
     REQUANT_PARAM_BITS,
@@ -670,14 +670,30 @@ def reads_slice(layer: Layer, places: dict[str, tuple[str, int]]) -> tuple[bool,
     return tuple(source in places for source in sources)
 
 
+def check_arguments(network: object, config: object) -> None:
+    """``network`` must be an :class:`IntegerNetwork` and ``config`` a :class:`HwConfig`: the first
+    check of the public functions that time a network, so a wrong argument is named, not an
+    ``AttributeError`` deep in the binding.
+
+    Raises:
+        ConfigError: ``network`` or ``config`` is of another type.
+    """
+    if not isinstance(network, IntegerNetwork):
+        raise ConfigError(f"network must be an IntegerNetwork (e.g. accelsim.load_workload('vgg16')), not {brief(network)}")
+    if not isinstance(config, HwConfig):
+        raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
+
+
 def plan_network(network: IntegerNetwork, config: HwConfig) -> NetworkPlan:
     """Bind ``network`` to ``config``: check the design fits its device, tile every layer.
 
     Raises:
-        ConfigError: the design does not fit its device, a buffer is too small for one tile of
-            some layer, or a bit width is too narrow (the message names the field and layer).
+        ConfigError: not a network or a configuration, the design does not fit its device, a
+            buffer is too small for one tile of some layer, or a bit width is too narrow (the
+            message names the field and layer).
         UnsupportedLayerError: a layer the accelerator cannot run.
     """
+    check_arguments(network, config)
     require_fits(config, f"configuration {config.name!r}")
     places = concat_slices(network, config)
     shapes: dict[str, tuple[int, ...]] = {"input": network.input.shape}

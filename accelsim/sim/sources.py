@@ -8,7 +8,6 @@ inputs in [0, 1) serve as calibration. Both sources are kept in the network cach
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,8 @@ import numpy as np
 import workloads
 
 from ..compression.checks import enum_option
-from ..errors import ConfigError
+from ..errors import ConfigError, NetworkFileError
+from ..inputs import input_file
 from ..integer.graph import IntegerNetwork, WeightFormat
 from ..synth.cache import file_digest
 from .netcache import cached_network
@@ -86,8 +86,10 @@ def file_network(
     """The compressed network in the ``.krp`` file at ``path``, lowered (cached by the file's content).
 
     Raises:
-        NetworkFileError: a corrupt or unknown file. ConfigError: unknown input shape.
+        NetworkFileError: ``path`` is not an existing regular file (checked before it is read: a
+            pipe would never end), or a corrupt or unknown file. ConfigError: unknown input shape.
     """
+    file = input_file(path, "network file", NetworkFileError)
 
     def build() -> IntegerNetwork:
         from ..compression import load_network
@@ -98,7 +100,7 @@ def file_network(
         return lower(compressed, calibration, act_bits=act_bits, name=compressed.workload)
 
     try:
-        digest = file_digest(Path(path))
+        digest = file_digest(file)
     except OSError:
         return build()  # the file's own error, from load_network
     source = {"network_file": digest, "workload": workload, "act_bits": act_bits, "calibration": calibration_key(seed)}

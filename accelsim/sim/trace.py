@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 from ..errors import ConfigError, brief
@@ -76,9 +77,10 @@ def trace_format(path: str | Path) -> str:
     Raises:
         ConfigError: another suffix.
     """
-    suffix = Path(path).suffix.lower()
+    suffix = Path(path).suffix.lower() if isinstance(path, (str, os.PathLike)) else None
     if suffix not in (".json", ".csv"):
-        raise ConfigError(f"trace path must end in '.json' (Chrome trace) or '.csv', not {brief(str(path))}")
+        shown = brief(os.fspath(path)) if suffix is not None else brief(path)
+        raise ConfigError(f"trace path must end in '.json' (Chrome trace) or '.csv', not {shown}")
     return suffix[1:]
 
 
@@ -86,6 +88,8 @@ def export_trace(result: SimulationResult, path: str | Path) -> bytes:
     """The trace in the format named by ``path``'s suffix: ``.json`` (Chrome) or ``.csv``.
 
     Raises:
-        ConfigError: another suffix.
+        ConfigError: ``result`` is not a simulation result, or ``path`` has another suffix.
     """
+    if not isinstance(result, SimulationResult):
+        raise ConfigError(f"result must be a SimulationResult (from accelsim.simulate), not {brief(result)}")
     return trace_chrome_json(result) if trace_format(path) == "json" else trace_csv(result)
