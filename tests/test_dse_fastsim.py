@@ -15,7 +15,7 @@ from accelsim.dse import workload as workload_module
 from accelsim.dse.fastsim import fast_simulate
 from accelsim.errors import AccelsimError, ConfigError
 from accelsim.hw import load_config
-from accelsim.integer.graph import PoolKind
+from accelsim.integer.graph import PoolKind, WeightFormat
 from accelsim.sim import simulate
 from accelsim.sim.plan import (
     LayerPlan,
@@ -49,18 +49,20 @@ def assert_same(network, config):
 ])
 def test_whole_networks(changes):
     config = load_config().replace(**changes)
-    for network in (vgg16_shapes(), resnet_shapes(3), resnet_shapes(1, rows_kept=None)):
-        assert_same(network, config)
+    weights = config.pe.kind.weight_format  # the networks in the format the kind applies
+    for network in (vgg16_shapes(weights=weights), resnet_shapes(3, weights=weights),
+                    resnet_shapes(1, rows_kept=None, weights=weights)):
+        assert assert_same(network, config) == "equal results"
 
 
 @st.composite
-def networks(draw):
+def networks(draw, weights=WeightFormat.GSNQ):
     """Random stacks of every operator the accelerator runs: convolutions (KRP, dense, grouped),
     max, average and adaptive pooling, residual adds, concatenations and layers reading a slice of
-    one (its rows a concatenated row apart), a flatten and a linear layer."""
+    one (its rows a concatenated row apart), a flatten and a linear layer; ``weights`` their format."""
     channels = draw(st.integers(1, 12))
     size = draw(st.integers(3, 12))
-    builder = NetworkBuilder((channels, size, size), seed=draw(st.integers(0, 99)))
+    builder = NetworkBuilder((channels, size, size), seed=draw(st.integers(0, 99)), weights=weights)
     current = "input"
     for _ in range(draw(st.integers(1, 4))):
         step = draw(st.sampled_from(["conv", "conv", "pool", "add", "avgpool", "adaptive", "grouped", "concat"]))
@@ -125,9 +127,9 @@ def configs(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(networks(), configs())
-def test_random_layers_and_configurations(network, config):
-    event(assert_same(network, config))
+@given(configs(), st.data())
+def test_random_layers_and_configurations(config, data):
+    event(assert_same(data.draw(networks(config.pe.kind.weight_format)), config))
 
 
 def test_evaluate_with_the_fast_engine():
@@ -166,9 +168,11 @@ def test_one_prepared_network_serves_many_configurations():
                {"ddr.bytes_per_cycle": 2, "ddr.latency_cycles": 90}, {"weight_bits": 8}, {"acc_bits": 40},
                {"clock_mhz": 123.0}, {"pe.tm": 8}, {"pe.tm": 8, "ddr.bytes_per_cycle": 32},
                {"buffers.input_bytes": 4096}, {"buffers.input_bytes": 4096, "ddr.latency_cycles": 3},
-               {"pe.tn": 4, "pe.tm": 2}, {"pe.kind": "mult_lut"}, {"buffers.weight_depth": 8}, {}]
+               {"pe.tn": 4, "pe.tm": 2}, {"pe.kind": "gsnq_shift"}, {"buffers.weight_depth": 8}, {}]
     for change in changes + changes[::-1]:
         assert assert_same(network, base.replace(**change)) in ("equal results", "both refuse: ConfigError: buffers.weight_depth")
+    # a PE kind that cannot apply the network's weights: both engines refuse it first, with the same words
+    assert assert_same(network, base.replace(**{"pe.kind": "mult_lut"})) == "both refuse: ConfigError: pe.kind"
 
 
 @settings(max_examples=100, deadline=None)

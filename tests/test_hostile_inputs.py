@@ -3,6 +3,7 @@ a message naming the field, the value and the fix; none hangs, none is silently 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import time
@@ -21,6 +22,8 @@ from accelsim.compression import (
     save_network,
 )
 from accelsim.dse import (
+    Engine,
+    design_points,
     evaluate,
     load_spec,
     make_executor,
@@ -33,12 +36,19 @@ from accelsim.dse import (
 from accelsim.dse.fastsim import fast_simulate
 from accelsim.dse.store import ResultStore
 from accelsim.errors import ConfigError, NetworkFileError
-from accelsim.hw import HwConfig, estimate_resources, fits, load_config, load_device
+from accelsim.hw import HwConfig, PeKind, estimate_resources, fits, load_config, load_device
 from accelsim.inputs import input_file
-from accelsim.integer import FlattenLayer, IntegerNetwork, dequantize, lower, quantize_input
+from accelsim.integer import (
+    FlattenLayer,
+    IntegerNetwork,
+    WeightFormat,
+    dequantize,
+    lower,
+    quantize_input,
+)
 from accelsim.outputs import write_json
 from accelsim.rtl.check import SHOWN_LAYERS, check_layer_names, cross_check
-from accelsim.sim import netcache, plan_network, resnet_shapes, simulate
+from accelsim.sim import NetworkBuilder, netcache, plan_network, resnet_shapes, simulate
 from accelsim.sim.gain import parallelism_gain
 from accelsim.sim.sources import file_network
 from accelsim.sim.trace import export_trace
@@ -513,3 +523,52 @@ def test_a_sweep_workload_named_other_than_its_network_file_records_is_refused(n
                                  "'digits', or be left out, not 'vgg16'")
     named = spec_from_dict({"workloads": [{"network": str(network_file), "name": "digits"}], "parameters": {"pe.tn": [4]}})
     assert named.workloads[0].name == "digits"
+
+
+# ------------------------------------------------------------- weights the PE kind cannot apply
+
+
+@pytest.fixture(scope="module")
+def uniform_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded digits CNN, compressed one-shot with uniform weights, as a .krp file."""
+    path = tmp_path_factory.mktemp("hostile") / "uniform.krp"
+    model = workloads.build("digits", seed=0)
+    save_network(compress(model, CompressionConfig(bits=4, weights="uniform"), workload="digits"), path)
+    return path
+
+
+def test_weights_the_pe_kind_cannot_apply_are_refused_by_every_command(capsys, tmp_path, network_file, uniform_file):
+    refused = {"krp_gsnq": "uniform", "gsnq_shift": "uniform", "mult_dsp": "gsnq", "mult_lut": "gsnq"}
+    for kind, weights in refused.items():
+        path = uniform_file if weights == "uniform" else network_file
+        kinds, other = ("mult_dsp or mult_lut", "gsnq") if weights == "uniform" else ("gsnq_shift or krp_gsnq", "uniform")
+        expected = (f"accelsim: error: pe.kind must apply the {weights} weights of network 'digits' (layer 'features.0'), "
+                    f"not '{kind}', which applies {other} weights: set pe.kind to {kinds}, or compress the network with "
+                    f"--weights {other}")
+        assert error_of(capsys, "run", "--network", str(path), "--set", f"pe.kind={kind}") == expected
+        assert error_of(capsys, "plot", "layers", "--network", str(path), "--set", f"pe.kind={kind}",
+                        "--out", str(tmp_path / "p.png")) == expected
+    assert main(["run", "--network", str(uniform_file), "--set", "pe.kind=mult_lut"]) == 0
+    capsys.readouterr()
+
+
+def test_both_engines_and_the_gain_refuse_or_skip_a_kind_that_cannot_apply_the_weights():
+    builder = NetworkBuilder((4, 8, 8), weights=WeightFormat.UNIFORM, name="u")
+    builder.conv(8)
+    network, config = builder.build(), load_config()
+    for engine in Engine:
+        with pytest.raises(ConfigError, match=r"^pe.kind must apply the uniform weights of network 'u' \(layer 'conv0'\), "
+                                              r"not 'krp_gsnq', which applies gsnq weights: "):
+            evaluate(network, config, engine=engine)
+    mult = config.replace(**{"pe.kind": "mult_lut"})
+    assert fast_simulate(network, mult) == dataclasses.replace(simulate(network, mult, keep_trace=False), sim_events=0)
+    assert [row.kind for row in parallelism_gain(network, config)] == [PeKind.MULT_DSP, PeKind.MULT_LUT]
+
+
+def test_a_sweep_compresses_a_built_in_workload_as_each_point_s_kind_applies(network_file):
+    spec = spec_from_dict({"workloads": ["digits", {"network": str(network_file)}],
+                           "parameters": {"pe.kind": ["krp_gsnq", "mult_dsp"]}})
+    keys = [(point.workload.network is None, point.config["pe"]["kind"], point.network_key.weights)
+            for point in design_points(spec)]
+    assert keys == [(True, "krp_gsnq", WeightFormat.GSNQ), (True, "mult_dsp", WeightFormat.UNIFORM),
+                    (False, "krp_gsnq", None), (False, "mult_dsp", None)]

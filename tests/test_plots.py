@@ -46,7 +46,7 @@ def result(small):
 def test_bandwidth_curves_and_knees(small, tmp_path):
     config = load_config()
     widths = (1, 2, 4, 8, 16, 64)
-    curves = bandwidth_curves([small], config, (PeKind.KRP_GSNQ, PeKind.MULT_DSP), widths)
+    curves = bandwidth_curves([small], config, (PeKind.KRP_GSNQ, PeKind.GSNQ_SHIFT), widths)
     for curve in curves:
         direct = [simulate(small, config.replace(**{"pe.kind": curve.kind.value, "ddr.bytes_per_cycle": w}))
                   for w in widths]

@@ -241,8 +241,10 @@ def test_layers_the_rtl_cannot_run_are_rejected_before_anything_is_built():
     with pytest.raises(UnsupportedLayerError, match=r"'k256' kernel must be at most 255 for the RTL, not 256"):
         layer_run(wide.build(), small_config(**{"buffers.weight_depth": 8192, "buffers.input_bytes": 1 << 17}),
                   {"k256": (np.zeros(256 * 256, np.int8),)})
-    # the multiplier kinds run uniform codes, not the synthetic network's GSNQ weights
-    with pytest.raises(UnsupportedLayerError, match=r"'two_rows' weights must be uniform for the mult_dsp PE kind"):
+    # the multiplier kinds run uniform codes, not the synthetic network's GSNQ weights: refused by the binding's
+    # check, shared with the simulator
+    with pytest.raises(ConfigError, match=r"^pe.kind must apply the gsnq weights of network 'synthetic' \(layer "
+                                          r"'two_rows'\), not 'mult_dsp', which applies uniform weights: "):
         layer_run(network, small_config(**{"pe.kind": "mult_dsp"}), inputs, ["two_rows"])
 
 

@@ -176,7 +176,7 @@ def test_widths_must_fit_the_datapath():
 
 
 def test_design_that_does_not_fit_its_device_fails_before_simulating():
-    huge = HwConfig(pe=PeConfig(kind=PeKind.MULT_DSP, tn=64, tm=8))
+    huge = HwConfig(pe=PeConfig(kind=PeKind.KRP_GSNQ, tn=256, tm=64))
     with pytest.raises(ConfigError, match=r"must fit device 'xc7z035'"):
         simulate(tiny_conv(2, 4), huge)
 

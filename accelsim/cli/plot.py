@@ -67,8 +67,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the workload's weights (default 0)")
     parser.add_argument("--bits", type=int, default=4, help="GSNQ weight bits of the workload (default 4)")
     parser.add_argument("--no-cache", action="store_true", help=NO_CACHE_HELP)
-    parser.add_argument("--kinds", metavar="K1,K2", default=",".join(kind.value for kind in PeKind),
-                        help="bandwidth: PE kinds to compare (default: all four)")
+    parser.add_argument("--kinds", metavar="K1,K2",
+                        help="bandwidth: PE kinds to compare, each on the workload compressed as it applies (default: "
+                             "all four; with --network, the kinds that apply the file's weights)")
     parser.add_argument("--bandwidths", metavar="B1,B2", default=",".join(map(str, DEFAULT_BYTES_PER_CYCLE)),
                         help="bandwidth: DDR widths in bytes per cycle (default: powers of two 1..128)")
     parser.add_argument("--bins", type=int, default=DEFAULT_BINS, help=f"timeline: time bins (default {DEFAULT_BINS})")
@@ -108,14 +109,16 @@ def _bandwidths(text: str) -> list[int]:
     return [int(item) for item in items]
 
 
-def _networks(args: argparse.Namespace, config: HwConfig) -> list[IntegerNetwork]:
+def _networks(args: argparse.Namespace, config: HwConfig, kind: PeKind | None = None) -> list[IntegerNetwork]:
+    """The network of ``--network``, or those of ``--workload`` compressed in the weight format of the PE
+    kind ``kind`` (default: the configuration's)."""
     if args.network is not None:  # as accelsim run: --workload, if given, must be the model the file records
         if len(args.workload) > 1:
             raise ConfigError(f"--workload must be given at most once with --network, not {len(args.workload)} times")
         return [file_network(args.network, workload=args.workload[0] if args.workload else None,
                              act_bits=config.act_bits, seed=args.seed, cache=not args.no_cache)]
     sources = [Workload(name, None, args.seed, args.bits) for name in args.workload or [DEFAULT_WORKLOAD]]
-    keys = [NetworkKey(source, config.act_bits) for source in sources]
+    keys = [NetworkKey.of(source, config.act_bits, kind or config.pe.kind) for source in sources]
     return [network_for(key) if not args.no_cache else build_network(key, cache=False) for key in keys]
 
 
@@ -144,8 +147,21 @@ def _pareto(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _bandwidth(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
-    kinds, widths = _kinds(args.kinds), _bandwidths(args.bandwidths)
-    curves = bandwidth_curves(_networks(args, config), config, kinds, widths)
+    """Each workload on each kind, compressed as the kind applies; a network file on the kinds of --kinds, by
+    default those that apply its weights."""
+    from ..sim.plan import foreign_weights, weight_formats
+
+    widths = _bandwidths(args.bandwidths)
+    if args.network is not None:
+        network = _networks(args, config)[0]
+        kinds = _kinds(args.kinds) if args.kinds is not None else [
+            kind for kind in PeKind if foreign_weights(weight_formats(network), kind) is None]
+        curves = bandwidth_curves([network], config, kinds, widths)
+    else:
+        kinds = _kinds(args.kinds if args.kinds is not None else ",".join(kind.value for kind in PeKind))
+        by_kind = {kind: _networks(args, config, kind) for kind in kinds}
+        curves = tuple(curve for index in range(len(by_kind[kinds[0]])) for kind in kinds
+                       for curve in bandwidth_curves([by_kind[kind][index]], config, [kind], widths))
     save_figure(plot_bandwidth(curves), args.out)
     for curve in curves:
         knee = f"knee {curve.knee_gbps:g} GB/s" if curve.knee_gbps is not None else "no knee in the sweep"

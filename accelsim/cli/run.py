@@ -19,7 +19,7 @@ from .numbers import count
 from .options import network_file, workload_name
 
 if TYPE_CHECKING:
-    from ..integer.graph import IntegerNetwork
+    from ..integer.graph import IntegerNetwork, WeightFormat
     from ..sim import SimulationResult
     from ..sim.gain import GainRow
 
@@ -81,9 +81,10 @@ def configure(name: str, settings: list[str]) -> HwConfig:
     return config.replace(**changes) if changes else config
 
 
-def build_network(args: argparse.Namespace, config: HwConfig) -> IntegerNetwork:
-    """The network of ``--network``, or of ``--workload``, ``--seed``, ``--bits`` compressed in the weight
-    format of the configuration's PE kind (:attr:`PeKind.weight_format`); cached unless ``--no-cache``."""
+def build_network(args: argparse.Namespace, config: HwConfig, weights: WeightFormat | None = None) -> IntegerNetwork:
+    """The network of ``--network``, or of ``--workload``, ``--seed``, ``--bits`` compressed in ``weights``,
+    by default the weight format of the configuration's PE kind (:attr:`PeKind.weight_format`); cached
+    unless ``--no-cache``."""
     from ..sim.sources import file_network, workload_network
 
     if args.network is not None and getattr(args, "input_shape", None) is not None:
@@ -93,7 +94,7 @@ def build_network(args: argparse.Namespace, config: HwConfig) -> IntegerNetwork:
         return file_network(args.network, workload=args.workload, act_bits=config.act_bits, seed=args.seed,
                             cache=not args.no_cache)
     return workload_network(args.workload or DEFAULT_WORKLOAD, seed=args.seed, bits=args.bits,
-                            act_bits=config.act_bits, weights=config.pe.kind.weight_format, cache=not args.no_cache,
+                            act_bits=config.act_bits, weights=weights or config.pe.kind.weight_format, cache=not args.no_cache,
                             input_shape=getattr(args, "input_shape", None))
 
 
@@ -152,6 +153,7 @@ def print_gain(rows: tuple[GainRow, ...], fraction: float, device: str, scope: s
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Build the network, simulate, print the report; return it as a dict."""
+    from ..integer.graph import WeightFormat
     from ..sim import simulate
     from ..sim.gain import logic_budget, parallelism_gain
     from ..sim.trace import export_trace, trace_format
@@ -175,7 +177,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"trace              {len(result.trace)} events -> {args.trace}")
         report["trace"] = args.trace
     if args.gain is not None:
-        rows = parallelism_gain(network, config, args.gain, scope=args.gain_scope)
+        # a built-in workload is compared on every kind, compressed as each applies; a file on the kinds that apply it
+        compared = network if args.network is not None else {
+            weights: network if weights is config.pe.kind.weight_format else build_network(args, config, weights)
+            for weights in WeightFormat}
+        rows = parallelism_gain(compared, config, args.gain, scope=args.gain_scope)
         print_gain(rows, args.gain, config.device, args.gain_scope)
         report["parallelism_gain"] = {"budget": args.gain, "scope": args.gain_scope,
                                       "rows": [row.to_dict() for row in rows]}

@@ -59,12 +59,14 @@ from ..sim.plan import (
     Unit,
     _weight_transfer,
     check_arguments,
+    check_weight_format,
     concat_slices,
     ddr_shape,
     layer_view,
     plan_network,
     reads_slice,
     tile_datapath_layer,
+    weight_formats,
 )
 
 #: Entries kept by each cache of a prepared network (views, tilings, weight transfers).
@@ -149,6 +151,7 @@ class FastNetwork:
         self._tilings = _Lru(CACHE_ENTRIES)
         self._bound = _Lru(CACHE_ENTRIES)
         weighted = [layer for layer in network.layers if isinstance(layer, (ConvLayer, LinearLayer))]
+        self._formats = weight_formats(network)
         #: Narrowest act, weight and accumulator widths that bind every layer (``plan._check_widths``).
         self._widths = (max((layer.output.bits for layer in network.layers), default=0),
                         max((layer.weight_bits for layer in weighted), default=0),
@@ -161,6 +164,7 @@ class FastNetwork:
         Raises:
             ConfigError, UnsupportedLayerError: as :func:`accelsim.sim.plan.plan_network`.
         """
+        check_weight_format(self.network.name, self._formats, config.pe.kind)
         if not fit_checked:
             require_fits(config, f"configuration {config.name!r}")
         try:

@@ -14,6 +14,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any
 
+from ..hw.config import PeKind
 from .samplers import Values, sample
 from .spec import SweepSpec
 from .workload import NetworkKey, Workload
@@ -59,8 +60,9 @@ class DesignPoint:
 
     @property
     def network_key(self) -> NetworkKey:
-        """The network this point simulates (the workload at the point's ``act_bits``)."""
-        return NetworkKey(self.workload, int(self.config["act_bits"]))
+        """The network this point simulates (the workload at the point's ``act_bits``, a built-in one
+        compressed in the weight format of the point's PE kind)."""
+        return NetworkKey.of(self.workload, int(self.config["act_bits"]), PeKind(self.config["pe"]["kind"]))
 
 
 def design_points(spec: SweepSpec) -> list[DesignPoint]:

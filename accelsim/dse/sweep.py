@@ -110,7 +110,7 @@ def _build(keys: set[NetworkKey], cache: bool) -> tuple[dict[NetworkKey, Integer
     error becomes that network's error message."""
     built: dict[NetworkKey, IntegerNetwork] = {}
     failed: dict[NetworkKey, str] = {}
-    for key in sorted(keys, key=lambda k: (k.workload.label, k.act_bits)):
+    for key in sorted(keys, key=lambda k: (k.workload.label, k.act_bits, k.weights or "")):
         try:
             built[key] = network_for(key) if cache else build_network(key, cache=False)
         except AccelsimError as error:

@@ -21,9 +21,9 @@ from pathlib import Path
 import workloads
 
 from ..compression.defaults import MAX_BITS, MIN_BITS
-from ..compression.netfile import _HEADER, _check_header
 from ..errors import ConfigError, NetworkFileError, brief
-from ..integer.graph import IntegerNetwork
+from ..hw.config import PeKind
+from ..integer.graph import IntegerNetwork, WeightFormat
 from ..sim.sources import file_network, workload_network
 
 _KEYS = ("name", "network", "seed", "bits")
@@ -41,7 +41,8 @@ class Workload:
         network: path of a ``.krp`` compressed-network file, or ``None`` for the built-in one
             compressed one-shot.
         seed: seed of the built-in workload's weights (and of the calibration inputs).
-        bits: GSNQ weight bits of the one-shot compression of a built-in workload.
+        bits: weight bits of the one-shot compression of a built-in workload (GSNQ or uniform, as
+            the PE kind that runs it applies: :class:`NetworkKey`).
     """
 
     name: str
@@ -113,6 +114,9 @@ def recorded_workload(path: Path) -> str:
         NetworkFileError: the file cannot be read, is not a network file, or its manifest is
             truncated, modified or malformed.
     """
+    # imports torch: only when a file is named
+    from ..compression.netfile import _HEADER, _check_header
+
     where = str(path)
     try:
         with path.open("rb") as handle:
@@ -133,10 +137,18 @@ def recorded_workload(path: Path) -> str:
 
 @dataclass(frozen=True)
 class NetworkKey:
-    """A built network: the workload lowered at ``act_bits`` activation bits."""
+    """A built network: the workload lowered at ``act_bits`` activation bits; a built-in workload
+    compressed with ``weights`` (the format of the PE kind that runs it, :attr:`PeKind.weight_format`;
+    a ``.krp`` file records its own, so ``weights`` is None for one)."""
 
     workload: Workload
     act_bits: int
+    weights: WeightFormat | None = WeightFormat.GSNQ
+
+    @classmethod
+    def of(cls, workload: Workload, act_bits: int, kind: PeKind) -> NetworkKey:
+        """The network ``workload`` runs on the PE kind ``kind`` at ``act_bits`` activation bits."""
+        return cls(workload, act_bits, kind.weight_format if workload.network is None else None)
 
 
 def build_network(key: NetworkKey, cache: bool = True) -> IntegerNetwork:
@@ -145,7 +157,8 @@ def build_network(key: NetworkKey, cache: bool = True) -> IntegerNetwork:
     if source.network is not None:  # a user model's spec given as the name confirms it (load_network)
         spec = source.name if workloads.is_import_spec(source.name) else None
         return file_network(source.network, workload=spec, act_bits=key.act_bits, seed=source.seed, cache=cache)
-    return workload_network(source.name, seed=source.seed, bits=source.bits, act_bits=key.act_bits, cache=cache)
+    return workload_network(source.name, seed=source.seed, bits=source.bits, act_bits=key.act_bits,
+                            weights=key.weights or WeightFormat.GSNQ, cache=cache)
 
 
 #: Networks installed in this process by :func:`install`.

@@ -11,15 +11,16 @@ such array and keeps, per kind, the shape with the lowest latency (ties: the sma
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import ConfigError, brief
 from ..hw.config import HwConfig, PeKind
 from ..hw.devices import Device
 from ..hw.resources import STRUCTURAL_BUDGET, Resources, estimate_resources, fits
-from ..integer.graph import IntegerNetwork
+from ..integer.graph import IntegerNetwork, WeightFormat
 from .engine import simulate
-from .plan import check_arguments
+from .plan import check_arguments, foreign_weights, weight_formats
 
 #: Largest ``tn`` searched (a power of two).
 MAX_TN = 4096
@@ -125,9 +126,15 @@ def _fastest(network: IntegerNetwork, config: HwConfig, kind: PeKind, budget: di
     return best or GainRow(kind, 0, 0, 0, Resources(), limiting, 0, 0.0, 0.0)
 
 
-def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 0.5,
-                     device: Device | None = None, scope: str = "pe_array") -> tuple[GainRow, ...]:
+def parallelism_gain(network: IntegerNetwork | Mapping[WeightFormat, IntegerNetwork], config: HwConfig,
+                     budget: float = 0.5, device: Device | None = None,
+                     scope: str = "pe_array") -> tuple[GainRow, ...]:
     """For each PE kind, the fastest array within ``budget`` of ``device`` and its network latency.
+
+    ``network`` is one network, timed on the kinds that apply its weights (shifters: GSNQ,
+    multipliers: uniform; :func:`~accelsim.sim.plan.foreign_weights`), or one network per weight
+    format (the same model compressed each way), each timed on the kinds that apply it. A kind
+    without a network it can apply has no row.
 
     ``scope`` is what the budget holds (``accelsim.hw.resources.FIT_SCOPES``): ``"pe_array"``, the
     paper's comparison (the PE array, the part the kinds differ in), or ``"total"``, the whole
@@ -136,13 +143,17 @@ def parallelism_gain(network: IntegerNetwork, config: HwConfig, budget: float = 
     A kind of which not one unit fits has ``tn = 0`` (and no latency).
 
     Raises:
-        ConfigError: not a network or a configuration, a budget outside (0, 1], an unknown scope, a buffer too small for the network,
-            or a budget in which not one unit of any kind fits.
+        ConfigError: not a network or a configuration, a budget outside (0, 1], an unknown scope, a
+            buffer too small for the network, or a budget in which not one unit of any kind fits.
     """
-    check_arguments(network, config)
+    networks = network if isinstance(network, Mapping) else dict.fromkeys(WeightFormat, network)
+    for each in networks.values():
+        check_arguments(each, config)
     target = device or config.device_profile
     shares = logic_budget(budget)
-    rows = [_fastest(network, config, kind, shares, target, scope) for kind in PeKind]
+    timed = {kind: networks[kind.weight_format] for kind in PeKind if kind.weight_format in networks}
+    rows = [_fastest(each, config, kind, shares, target, scope) for kind, each in timed.items()
+            if foreign_weights(weight_formats(each), kind) is None]
     if not any(row.units for row in rows):
         held = "PE array" if scope == "pe_array" else "accelerator"
         raise ConfigError(

@@ -12,7 +12,7 @@ datapath, so bad input fails here, before any simulation.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..errors import ConfigError, UnsupportedLayerError, brief
@@ -37,6 +37,7 @@ from ..integer.graph import (
     LinearLayer,
     PoolAxis,
     PoolLayer,
+    WeightFormat,
 )
 
 
@@ -684,16 +685,60 @@ def check_arguments(network: object, config: object) -> None:
         raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
 
 
+def weight_formats(network: IntegerNetwork) -> dict[WeightFormat, str]:
+    """The weight formats of ``network``'s convolution and linear layers, each with the name of its
+    first layer (empty for a network without weights)."""
+    formats: dict[WeightFormat, str] = {}
+    for layer in network.layers:
+        if isinstance(layer, (ConvLayer, LinearLayer)):
+            formats.setdefault(layer.weight_format, layer.name)
+    return formats
+
+
+def foreign_weights(formats: Mapping[WeightFormat, str], kind: PeKind) -> tuple[WeightFormat, str] | None:
+    """A weight format of ``formats`` (:func:`weight_formats`) that the taps of ``kind`` cannot apply,
+    with its first layer, or None if ``kind`` applies them all.
+
+    The RTL's contract (``docs/rtl.md``, section 1; :func:`accelsim.rtl.images.layer_codes`): shifters
+    (``gsnq_shift``, ``krp_gsnq``) apply GSNQ powers of two, multipliers (``mult_dsp``, ``mult_lut``)
+    ``w``-bit uniform codes, which a GSNQ weight (up to ``2^(2^(w-1))`` in units of the smallest) does
+    not fit.
+    """
+    for weights, layer in formats.items():
+        if weights is not kind.weight_format:
+            return weights, layer
+    return None
+
+
+def check_weight_format(network: str, formats: Mapping[WeightFormat, str], kind: PeKind) -> None:
+    """The PE kind must apply the weights of the network named ``network`` (:func:`foreign_weights`).
+
+    Raises:
+        ConfigError: naming ``pe.kind``, the network's weight format, and the kinds or compression to use.
+    """
+    foreign = foreign_weights(formats, kind)
+    if foreign is None:
+        return
+    weights, layer = foreign
+    kinds = " or ".join(other.value for other in PeKind if other.weight_format is weights)
+    raise ConfigError(
+        f"pe.kind must apply the {weights.value} weights of network {network!r} (layer {layer!r}), not "
+        f"{kind.value!r}, which applies {kind.weight_format.value} weights: set pe.kind to {kinds}, or compress "
+        f"the network with --weights {kind.weight_format.value}"
+    )
+
+
 def plan_network(network: IntegerNetwork, config: HwConfig) -> NetworkPlan:
     """Bind ``network`` to ``config``: check the design fits its device, tile every layer.
 
     Raises:
-        ConfigError: not a network or a configuration, the design does not fit its device, a
-            buffer is too small for one tile of some layer, or a bit width is too narrow (the
+        ConfigError: not a network or a configuration, weights the PE kind cannot apply
+            (:func:`check_weight_format`), the design does not fit its device, a buffer is too small for one tile of some layer, or a bit width is too narrow (the
             message names the field and layer).
         UnsupportedLayerError: a layer the accelerator cannot run.
     """
     check_arguments(network, config)
+    check_weight_format(network.name, weight_formats(network), config.pe.kind)
     require_fits(config, f"configuration {config.name!r}")
     places = concat_slices(network, config)
     shapes: dict[str, tuple[int, ...]] = {"input": network.input.shape}

@@ -30,6 +30,7 @@ from ..integer.graph import (
     PoolLayer,
     Requant,
     TensorSpec,
+    WeightFormat,
 )
 
 
@@ -39,15 +40,18 @@ class NetworkBuilder:
     Args:
         input_shape: ``(C, H, W)`` of the network input.
         act_bits: activation width of every tensor, bits.
-        weight_bits: GSNQ code width of every weight, bits.
+        weight_bits: code width of every weight, bits.
         seed: seed of the weight generator.
         name: network name.
+        weights: the weights' format: GSNQ powers of two (the shift PE kinds) or uniform codes (the
+            multiplier kinds; :attr:`PeKind.weight_format`).
     """
 
     def __init__(self, input_shape: tuple[int, ...], act_bits: int = 8, weight_bits: int = 4,
-                 seed: int = 0, name: str = "synthetic") -> None:
+                 seed: int = 0, name: str = "synthetic", weights: WeightFormat = WeightFormat.GSNQ) -> None:
         self.act_bits = act_bits
         self.weight_bits = weight_bits
+        self.weight_format = WeightFormat(weights)
         self.name = name
         self._rng = np.random.default_rng(seed)
         self._input = self._tensor(tuple(input_shape))
@@ -76,10 +80,14 @@ class NetworkBuilder:
             raise ConfigError(f"input must be 'input' or an earlier layer name, not {name!r}")
         return name, self._shapes[name]
 
-    def _powers_of_two(self, shape: tuple[int, ...], density: float) -> np.ndarray:
-        """Random +-2**s weights (s in 0..3), each non-zero with probability ``density``."""
+    def _weights(self, shape: tuple[int, ...], density: float) -> np.ndarray:
+        """Random +-2**s GSNQ weights (s in 0..3) or uniform codes (magnitudes 1 .. 2**(w-1) - 1), each
+        non-zero with probability ``density``."""
         signs = self._rng.choice(np.array([-1, 1]), size=shape)
-        values = signs * (1 << self._rng.integers(0, 4, size=shape))
+        if self.weight_format is WeightFormat.GSNQ:
+            values = signs * (1 << self._rng.integers(0, 4, size=shape))
+        else:
+            values = signs * self._rng.integers(1, max(2, 1 << (self.weight_bits - 1)), size=shape)
         keep = self._rng.random(shape) < density
         return np.where(keep, values, 0).astype(np.int64)
 
@@ -95,7 +103,7 @@ class NetworkBuilder:
             raise ConfigError(f"kernel must fit the padded {height}x{width} input (padding {pad}), not {kernel}")
         if groups < 1 or channels % groups or out_channels % groups:
             raise ConfigError(f"groups must divide {channels} input and {out_channels} output channels, not {groups}")
-        weights = self._powers_of_two((out_channels, channels // groups, kernel, kernel), density)
+        weights = self._weights((out_channels, channels // groups, kernel, kernel), density)
         kept = None
         if rows_kept is not None:
             scores = self._rng.random((out_channels, channels // groups, kernel))
@@ -110,6 +118,7 @@ class NetworkBuilder:
             output=self._tensor((out_channels, out_h, out_w)), in_channels=channels,
             out_channels=out_channels, in_h=height, in_w=width, kernel=kernel, stride=stride,
             padding=pad, weights=weights, kept_rows=kept, weight_bits=self.weight_bits, acc_bits=32,
+            weight_format=self.weight_format,
             requant=self._requant(out_channels), groups=groups,
         ))
 
@@ -119,11 +128,12 @@ class NetworkBuilder:
         source, shape = self._source(source)
         if len(shape) != 1:
             raise ConfigError(f"a linear layer's input must be a vector (flatten first), not {shape}")
-        weights = self._powers_of_two((out_features, shape[0]), density)
+        weights = self._weights((out_features, shape[0]), density)
         return self._append(LinearLayer(
             name=name or f"fc{len(self._layers)}", input=source, output=self._tensor((out_features,)),
             in_features=shape[0], out_features=out_features, weights=weights,
             weight_bits=self.weight_bits, acc_bits=32, requant=self._requant(out_features),
+            weight_format=self.weight_format,
         ))
 
     def pool(self, kernel: int, stride: int | None = None, kind: PoolKind = PoolKind.MAX,
@@ -182,9 +192,9 @@ class NetworkBuilder:
                               name=self.name)
 
 
-def vgg16_shapes(seed: int = 0, rows_kept: int | None = 1) -> IntegerNetwork:
-    """CIFAR VGG-16 (13 conv3x3, 5 max-pools, Linear 512-512-10) as a synthetic network."""
-    builder = NetworkBuilder((3, 32, 32), seed=seed, name="vgg16")
+def vgg16_shapes(seed: int = 0, rows_kept: int | None = 1, weights: WeightFormat = WeightFormat.GSNQ) -> IntegerNetwork:
+    """CIFAR VGG-16 (13 conv3x3, 5 max-pools, Linear 512-512-10) as a synthetic network with ``weights``."""
+    builder = NetworkBuilder((3, 32, 32), seed=seed, name="vgg16", weights=weights)
     for item in (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"):
         if item == "M":
             builder.pool(2)
@@ -196,9 +206,10 @@ def vgg16_shapes(seed: int = 0, rows_kept: int | None = 1) -> IntegerNetwork:
     return builder.build()
 
 
-def resnet_shapes(blocks_per_stage: int, seed: int = 0, rows_kept: int | None = 1) -> IntegerNetwork:
-    """CIFAR ResNet-(6n+2) (He et al.; 1x1 projection shortcuts when downsampling), synthetic."""
-    builder = NetworkBuilder((3, 32, 32), seed=seed, name=f"resnet{6 * blocks_per_stage + 2}")
+def resnet_shapes(blocks_per_stage: int, seed: int = 0, rows_kept: int | None = 1,
+                  weights: WeightFormat = WeightFormat.GSNQ) -> IntegerNetwork:
+    """CIFAR ResNet-(6n+2) (He et al.; 1x1 projection shortcuts when downsampling), synthetic, with ``weights``."""
+    builder = NetworkBuilder((3, 32, 32), seed=seed, name=f"resnet{6 * blocks_per_stage + 2}", weights=weights)
     current = builder.conv(16, rows_kept=rows_kept)
     channels = 16
     for stage, width in enumerate((16, 32, 64)):
