@@ -93,7 +93,7 @@ def test_uniform_codes_are_the_weights_in_twos_complement():
     params = rtl_parameters(small_config(**{"pe.kind": "mult_lut"}))
     codes = uniform_codes("x", np.array([-7, -1, 0, 3, 7]), params)
     assert codes.codes.tolist() == [9, 15, 0, 3, 7]
-    assert layer_codes("x", np.array([-7, 7]), WeightFormat.UNIFORM, params).codes.tolist() == [9, 7]
+    assert layer_codes("x", np.array([-7, 7]), params).codes.tolist() == [9, 7]
     with pytest.raises(UnsupportedLayerError, match=r"'x' weights must be uniform 4-bit codes \(-7 .. 7\) for the "
                                                     r"mult_lut RTL, not up to 8"):
         uniform_codes("x", np.array([8]), params)
@@ -102,11 +102,13 @@ def test_uniform_codes_are_the_weights_in_twos_complement():
 @pytest.mark.parametrize("kind, wrong", [("mult_lut", "gsnq"), ("mult_dsp", "gsnq"),
                                          ("krp_gsnq", "uniform"), ("gsnq_shift", "uniform")])
 def test_a_weight_format_the_pe_kind_does_not_apply_is_refused(kind, wrong):
-    params = rtl_parameters(small_config(**{"pe.kind": kind}))
+    # one check, the binding's, shared with the simulator (plan.check_weight_format)
+    builder = NetworkBuilder((2, 6, 6), seed=1, name="x", weights=WeightFormat(wrong))
+    builder.conv(2, kernel=1, name="conv")
     right = "uniform" if wrong == "gsnq" else "gsnq"
-    with pytest.raises(UnsupportedLayerError, match=rf"layer 'x' weights must be {right} for the {kind} PE kind, "
-                                                    rf"not {wrong} \(compress with --weights {right}"):
-        layer_codes("x", np.array([1, 2]), WeightFormat(wrong), params)
+    with pytest.raises(ConfigError, match=rf"^pe.kind must apply the {wrong} weights of network 'x' \(layer 'conv'\), "
+                                          rf"not '{kind}', which applies {right} weights: .* --weights {right}$"):
+        layer_run(builder.build(), small_config(**{"pe.kind": kind}), {"conv": (np.zeros(72, np.int8),)})
 
 
 def step_words(image: bytes, config, kernel: int, steps: int) -> tuple[list[int], bytes]:

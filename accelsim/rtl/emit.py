@@ -274,7 +274,7 @@ def layer_run(
             source = sources.get(layer.input, layer.input)   # a linear layer reads a flatten's map
             pe = pe_view(layer, shapes[source], params.tn)
             check_pe_layer(pe, params)
-            codes[layer.name] = layer_codes(layer.name, pe.weights, layer.weight_format, params)
+            codes[layer.name] = layer_codes(layer.name, pe.weights, params)
             views[layer.name] = pe
         else:
             vector = vector_view(layer, shapes[_operands(layer)[0]])

@@ -41,7 +41,6 @@ from ..integer.graph import (
     PoolKind,
     PoolLayer,
     Requant,
-    WeightFormat,
 )
 from ..sim.plan import DatapathLayer, LayerPlan, datapath_layer, input_groups, passes
 from .params import CHANNEL_BITS, DIM_BITS, MAX_WINDOW_FIELD, RtlParameters
@@ -195,21 +194,17 @@ def _kind(params: RtlParameters) -> str:
     return list(PeKind)[params.kind].value
 
 
-def layer_codes(name: str, weights: np.ndarray, weight_format: WeightFormat, params: RtlParameters) -> LayerCodes:
-    """The codes a layer's weights take on the configuration's PE kind.
+def layer_codes(name: str, weights: np.ndarray, params: RtlParameters) -> LayerCodes:
+    """The codes a layer's weights take on the configuration's PE kind: GSNQ codes on the
+    shifters, uniform codes on the multipliers.
+
+    The layer's weight format must be the one the PE kind applies; the binding checks it for every
+    network it runs (:func:`accelsim.sim.plan.check_weight_format`, by :func:`~accelsim.sim.plan.plan_network`).
 
     Raises:
-        UnsupportedLayerError: the layer's weight format is not the one the PE kind applies
-            (shifters take GSNQ, multipliers uniform codes), or a weight has no code.
+        UnsupportedLayerError: a weight has no code (:func:`gsnq_codes`, :func:`uniform_codes`).
     """
-    kind = PeKind(_kind(params))
-    if WeightFormat(weight_format) is not kind.weight_format:
-        raise UnsupportedLayerError(
-            f"layer {name!r} weights must be {kind.weight_format.value} for the {kind.value} PE kind, "
-            f"not {WeightFormat(weight_format).value} (compress with --weights {kind.weight_format.value}, "
-            f"or choose a PE kind that applies {WeightFormat(weight_format).value} weights)"
-        )
-    if kind.is_shift:
+    if PeKind(_kind(params)).is_shift:
         return gsnq_codes(name, weights, params)
     return uniform_codes(name, weights, params)
 
