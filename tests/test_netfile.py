@@ -23,6 +23,7 @@ from accelsim.compression.netfile import (
     decode_network,
     encode_network,
     load_network,
+    read_manifest,
     save_network,
 )
 from accelsim.compression.pipeline import CompressedModel, CompressionConfig, compress
@@ -218,6 +219,25 @@ def test_every_corruption_is_one_clear_error(blob: bytes, kind: str, message: st
     with pytest.raises(NetworkFileError, match=message) as caught:
         load_network(path)
     assert str(path) in str(caught.value)
+
+
+def test_the_manifest_alone_is_read_from_the_header(blob: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "x.krp"
+    path.write_bytes(corrupt(blob, "cut payload"))  # the payload is neither read nor checked
+    manifest = read_manifest(path)
+    assert manifest["workload"] == "digits"
+    assert manifest["config"]["bits"] == 4
+    for kind, message in [("manifest byte", "manifest checksum mismatch"), ("cut manifest", "is truncated"),
+                          ("magic", "is not an accelsim network file"), ("empty", "is empty")]:
+        path.write_bytes(corrupt(blob, kind))
+        with pytest.raises(NetworkFileError, match=rf"^network file '{path}'.*{message}"):
+            read_manifest(path)
+    text = b"[1, 2]"
+    path.write_bytes(MAGIC + struct.pack("<HI", 1, len(text)) + hashlib.sha256(text).digest() + text)
+    with pytest.raises(NetworkFileError, match=r"has a malformed manifest: it must be a JSON object, not a list$"):
+        read_manifest(path)
+    with pytest.raises(NetworkFileError, match="must be an existing file"):
+        read_manifest(tmp_path / "none.krp")
 
 
 def test_every_single_byte_flip_is_detected(blob: bytes) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         decode_network,
         encode_network,
         load_network,
+        read_manifest,
         save_network,
     )
     from .pipeline import CompressedModel, CompressionConfig, compress
@@ -99,6 +100,7 @@ __all__ = [
     "quantize",
     "quantize_incrementally",
     "quantize_portion",
+    "read_manifest",
     "retrain",
     "retraining_lr",
     "round_to_grid",

@@ -37,6 +37,9 @@ architecture), the input shape, the compression config, the payload's length and
 Any truncation or modification is detected (lengths and both SHA-256 digests) and reported as a
 :class:`~accelsim.errors.NetworkFileError`; the file is written atomically.
 
+:func:`read_manifest` reads a file's header and manifest only (which workload it records, say);
+:func:`decode_network` and :func:`load_network` read the whole file.
+
 Sizes: ``encoded_bytes`` = codes + row indices + sparse indices + per-layer parameters, the
 byte lengths of the encoded arrays as written (it equals the payload length);
 ``dense_float32_bytes`` = 4 bytes for every element of every state-dict tensor (parameters and
@@ -363,6 +366,55 @@ def _check_header(data: bytes, where: str) -> tuple[int, bytes]:
     return length, digest
 
 
+def _parse_manifest(data: bytes, where: str) -> tuple[Any, int]:
+    """The parsed manifest of a file's bytes (its header and manifest at least) and the offset of its
+    payload, in bytes.
+
+    Raises:
+        NetworkFileError: empty, wrong magic, another version, truncated, or a manifest that was
+            modified or is not JSON.
+    """
+    length, digest = _check_header(data, where)
+    start = _HEADER.size + length
+    text = data[_HEADER.size : start]
+    if hashlib.sha256(text).digest() != digest:
+        raise NetworkFileError(
+            f"network file {where!r}: manifest checksum mismatch: the file was modified or corrupted"
+        )
+    try:
+        return json.loads(text), start
+    except ValueError as error:
+        raise NetworkFileError(f"network file {where!r} has a malformed manifest: {error}") from error
+    except RecursionError:
+        raise NetworkFileError(f"network file {where!r} has a malformed manifest: nested too deeply") from None
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of the network file at ``path`` (workload, input shape, compression config, the
+    layers' entries: the module docstring), read from its header and manifest only: the payload is
+    neither read nor checked, no weight is decoded and no model built.
+
+    Raises:
+        NetworkFileError: the file is missing or cannot be read, is empty, is not a network file or
+            of another version, or its manifest is truncated, modified or not a JSON object.
+    """
+    file = input_file(path, "network file", NetworkFileError)
+    where = str(file)
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(_HEADER.size)
+            length = _HEADER.unpack_from(head)[2] if len(head) == _HEADER.size else 0
+            data = head + handle.read(length)
+    except OSError as error:
+        raise NetworkFileError(f"network file {where!r} cannot be read: {error.strerror}") from error
+    manifest, _ = _parse_manifest(data, where)
+    if not isinstance(manifest, dict):
+        raise NetworkFileError(
+            f"network file {where!r} has a malformed manifest: it must be a JSON object, not a {type(manifest).__name__}"
+        )
+    return manifest
+
+
 def _array(payload: bytes, entry: dict[str, Any]) -> bytes:
     """The bytes of the payload array described by ``entry``."""
     offset, size = entry["offset"], entry["bytes"]
@@ -492,21 +544,13 @@ def decode_network(data: bytes, where: str = "<bytes>") -> NetworkContents:
         NetworkFileError: empty, wrong magic, unknown version, truncated, modified or malformed
             (every shape is checked before anything is allocated from it).
     """
-    length, digest = _check_header(data, where)
-    text = data[_HEADER.size : _HEADER.size + length]
-    if hashlib.sha256(text).digest() != digest:
-        raise NetworkFileError(
-            f"network file {where!r}: manifest checksum mismatch: the file was modified or corrupted"
-        )
+    manifest, start = _parse_manifest(data, where)
     try:
-        manifest = json.loads(text)
         expected = int(manifest["payload"]["bytes"])
     except (ValueError, KeyError, TypeError) as error:
         raise NetworkFileError(f"network file {where!r} has a malformed manifest: {error}") from error
-    except RecursionError:
-        raise NetworkFileError(f"network file {where!r} has a malformed manifest: nested too deeply") from None
     _check_manifest(manifest, where)
-    payload = data[_HEADER.size + length :]
+    payload = data[start:]
     if len(payload) < expected:
         raise NetworkFileError(
             f"network file {where!r} is truncated: its payload has {len(payload)} of {expected} bytes"

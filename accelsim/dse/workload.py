@@ -12,8 +12,6 @@ much faster than building it in each worker (docs/dse.md, "Networks").
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,24 +113,13 @@ def recorded_workload(path: Path) -> str:
             truncated, modified or malformed.
     """
     # imports torch: only when a file is named
-    from ..compression.netfile import _HEADER, _check_header
+    from ..compression.netfile import read_manifest
 
-    where = str(path)
+    manifest = read_manifest(path)
     try:
-        with path.open("rb") as handle:
-            head = handle.read(_HEADER.size)
-            length = _HEADER.unpack_from(head)[2] if len(head) == _HEADER.size else 0
-            data = head + handle.read(length)
-    except OSError as error:
-        raise NetworkFileError(f"network file {where!r} cannot be read: {error.strerror}") from error
-    length, digest = _check_header(data, where)
-    text = data[_HEADER.size:]
-    if hashlib.sha256(text).digest() != digest:
-        raise NetworkFileError(f"network file {where!r}: manifest checksum mismatch: the file was modified or corrupted")
-    try:
-        return str(json.loads(text)["workload"])
-    except (ValueError, KeyError, TypeError, RecursionError) as error:
-        raise NetworkFileError(f"network file {where!r} has a malformed manifest: {error}") from None
+        return str(manifest["workload"])
+    except KeyError as error:
+        raise NetworkFileError(f"network file {str(path)!r} has a malformed manifest: {error}") from None
 
 
 @dataclass(frozen=True)
