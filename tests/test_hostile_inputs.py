@@ -17,9 +17,17 @@ from accelsim.cli import main
 from accelsim.compression import (
     CompressionConfig,
     RetrainConfig,
+    TrainingData,
     compress,
+    fc_prune,
+    gsnq_quantize,
+    krp_prune,
     load_network,
+    pruning_report,
+    retrain,
     save_network,
+    train,
+    uniform_quantize,
 )
 from accelsim.dse import (
     Engine,
@@ -572,3 +580,34 @@ def test_a_sweep_compresses_a_built_in_workload_as_each_point_s_kind_applies(net
             for point in design_points(spec)]
     assert keys == [(True, "krp_gsnq", WeightFormat.GSNQ), (True, "mult_dsp", WeightFormat.UNIFORM),
                     (False, "krp_gsnq", None), (False, "mult_dsp", None)]
+
+
+# ------------------------------------------------------------------ the compression API, fourth pass
+
+
+def test_compression_functions_name_an_argument_of_the_wrong_type():
+    model, recipe = workloads.build("digits", seed=0), workloads.info("digits").recipe
+    data = TrainingData.load("digits")
+    module = r"^model must be a torch.nn.Module \(e.g. workloads.build\('digits'\)\)"
+    for call in (lambda: krp_prune(None), lambda: fc_prune(None, 0.5), lambda: gsnq_quantize(None, 4),
+                 lambda: uniform_quantize(None, 4), lambda: retrain(None, data, recipe, RetrainConfig())):
+        with pytest.raises(ConfigError, match=module + r" or a MaskedModel, not None$"):
+            call()
+    for call in (lambda: train(None, data, recipe), lambda: compress(None, CompressionConfig(), workload="digits")):
+        with pytest.raises(ConfigError, match=module + r", not None$"):
+            call()
+    expected = [
+        (lambda: pruning_report(None), r"records must be a list of LayerRecord \(e.g. compressed.records\), not None"),
+        (lambda: pruning_report([1]), r"records must be a list of LayerRecord .*, not \[1\]"),
+        (lambda: train(model, None, recipe), r"data must be a TrainingData \(e.g. TrainingData.load\('digits'\)\), not None"),
+        (lambda: train(model, data, None), r"recipe must be a workloads.TrainingRecipe .*, not None"),
+        (lambda: train(model, data, recipe, seed=-1), r"seed must be an integer in \[0, 2\*\*63\), not -1"),
+        (lambda: retrain(model, data, recipe, None), r"config must be a RetrainConfig .*, not None"),
+        (lambda: gsnq_quantize(model, 4, retrain=1), r"retrain must be a function of a MaskedModel or None .*, not 1"),
+        (lambda: compress(model, "x", workload="digits"), r"config must be a CompressionConfig .*, not 'x'"),
+        (lambda: compress(model, CompressionConfig(), workload=None), r"workload must be a built-in workload name .*, not None"),
+        (lambda: compress(model, CompressionConfig(), workload="digits", data=1), r"data must be a TrainingData or None .*, not 1"),
+    ]
+    for call, message in expected:
+        with pytest.raises(ConfigError, match=rf"^{message}$"):
+            call()

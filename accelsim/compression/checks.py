@@ -6,7 +6,7 @@ import enum
 import math
 from typing import TypeVar
 
-from ..errors import ConfigError
+from ..errors import ConfigError, brief
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -25,6 +25,14 @@ def require(ok: bool, field: str, expected: str, value: object) -> None:
     """Raise ``ConfigError(f"{field} must be {expected}, not {value!r}")`` unless ``ok``."""
     if not ok:
         raise ConfigError(f"{field} must be {expected}, not {value!r}")
+
+
+def require_type(value: object, kinds: type | tuple[type, ...], field: str, expected: str) -> None:
+    """Raise ``ConfigError(f"{field} must be {expected}, not {brief(value)}")`` unless ``value`` is an
+    instance of ``kinds``: the first check of a public function, so a wrong argument is named, not
+    a ``TypeError`` or ``AttributeError`` deep in the work."""
+    if not isinstance(value, kinds):
+        raise ConfigError(f"{field} must be {expected}, not {brief(value)}")
 
 
 def enum_option(cls: type[E], value: object, field: str) -> E:

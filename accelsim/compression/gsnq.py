@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import ConfigError, brief
 from .checks import enum_option, is_integer, is_real, require
 from .gsnq_kernels import quantize_bits, sign_extremes, sign_histograms
 from .levels import MAX_BITS, MAX_EXPONENT, MIN_BITS, MIN_EXPONENT, GsnqLevels, SignLevels
@@ -74,6 +75,18 @@ def check_portions(portions: object) -> tuple[float, ...]:
     )
     require(ok, "portions", "strictly increasing numbers in (0, 1] ending at 1.0", portions)
     return tuple(float(p) for p in portions)  # type: ignore[union-attr]
+
+
+def check_steps(portions: object, retrain: object) -> tuple[float, ...]:
+    """The steps of an incremental quantization: ``portions`` as :func:`check_portions` returns them,
+    once ``retrain`` is None or a function (ConfigError otherwise)."""
+    steps = check_portions(portions)
+    if retrain is not None and not callable(retrain):
+        raise ConfigError(
+            f"retrain must be a function of a MaskedModel or None (e.g. functools.partial(accelsim.retrain, "
+            f"data=..., recipe=..., config=...)), not {brief(retrain)}"
+        )
+    return steps
 
 
 def top_exponent(largest: float) -> int:
@@ -344,8 +357,11 @@ def gsnq_quantize(
 
     Returns:
         A model whose every conv / linear weight is 0 or a level of its layer.
+
+    Raises:
+        ConfigError: ``model`` is not a model, or a bad ``bits``, ``portions``, ``retrain`` or ``split``.
     """
-    steps = check_portions(portions)
+    steps = check_steps(portions, retrain)
     return quantize_incrementally(assign_levels(model, bits, split), steps, retrain)
 
 
@@ -363,7 +379,7 @@ def quantize_incrementally(
         retrain: called after every step but the last, or None.
         quantizer: rounds a layer's weights to its levels (GSNQ's :func:`quantize` by default).
     """
-    steps = check_portions(portions)
+    steps = check_steps(portions, retrain)
     for index, portion in enumerate(steps):
         state = quantize_portion(state, portion, quantizer)
         if retrain is not None and index < len(steps) - 1:

@@ -124,15 +124,12 @@ def krp_prune(
 
     Raises:
         WorkloadError: the model has no ``nn.Conv2d``.
-        ConfigError: bad ``rows_kept`` or ``first_layer``.
+        ConfigError: ``model`` is not a model, or bad ``rows_kept`` or ``first_layer``.
     """
-    source = model.model if isinstance(model, MaskedModel) else model
-    if not isinstance(source, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module or MaskedModel, not {type(model).__name__}")
-    if not has_conv(source):
-        raise no_conv_error(source)
-    policy = enum_option(FirstLayerPolicy, first_layer, "first_layer")
     state = view(model)
+    if not has_conv(state.model):
+        raise no_conv_error(state.model)
+    policy = enum_option(FirstLayerPolicy, first_layer, "first_layer")
     rows = check_rows_kept(state, rows_kept, policy)
     weights, records = {}, []
     for name in krp_targets(state, policy):

@@ -21,18 +21,18 @@ from torch import nn
 
 import workloads
 
-from ..errors import WorkloadError
+from ..errors import ConfigError, WorkloadError, brief
 from ..integer.graph import WeightFormat
 from .architecture import check_input_shape as check_model_input
 from .architecture import record as record_architecture
-from .checks import enum_option, is_integer, is_real, require
+from .checks import enum_option, is_integer, is_real, require, require_type
 from .defaults import DEFAULT_FC_PRUNE, DEFAULT_PORTIONS
 from .gsnq import GsnqSplit, check_bits, check_portions, gsnq_quantize
 from .krp import FirstLayerPolicy, has_conv, krp_prune, no_conv_error
 from .magnitude import PointwisePolicy, fc_prune
-from .records import LayerRecord, MaskedModel
+from .records import MODULE_EXPECTED, LayerRecord, MaskedModel
 from .report import PruningReport, pruning_report
-from .retrain import RetrainConfig, TrainingData, retrain
+from .retrain import RetrainConfig, TrainingData, check_training, retrain
 from .uniform import uniform_quantize
 
 
@@ -153,10 +153,9 @@ def check_input_shape(shape: object, what: str = "input_shape") -> tuple[int, in
 
 
 def check_model(model: nn.Module) -> None:
-    """Refuse a model without convolution or with non-finite parameters or float buffers (such as
-    BatchNorm running statistics) (WorkloadError)."""
-    if not isinstance(model, nn.Module):
-        raise WorkloadError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    """Refuse what is not a model (ConfigError), a model without convolution or with non-finite
+    parameters or float buffers (such as BatchNorm running statistics) (WorkloadError)."""
+    require_type(model, nn.Module, "model", MODULE_EXPECTED)
     if not has_conv(model):
         raise no_conv_error(model)
     for name, param in model.named_parameters():
@@ -191,16 +190,21 @@ def compress(
 
     Raises:
         WorkloadError: no convolution, non-finite weights, or no recipe for a user model with data.
-        ConfigError: ``rows_kept`` too large for a layer (named), an input shape that is not
-            (C, H, W) positive integers or that the model does not accept, or other bad settings.
+        ConfigError: an argument of the wrong type, ``rows_kept`` too large for a layer (named), an
+            input shape that is not (C, H, W) positive integers or that the model does not accept,
+            or other bad settings.
     """
     check_model(model)
+    require_type(config, CompressionConfig, "config", "a CompressionConfig (e.g. CompressionConfig(bits=4))")
+    if not isinstance(workload, str) or not workload:
+        raise ConfigError(
+            f"workload must be a built-in workload name or a 'module:factory' spec (e.g. 'digits'), not {brief(workload)}"
+        )
+    check_training(data, recipe, optional=True)
     known = workload_input_shape(workload)
     shape = known if input_shape is None else check_input_shape(input_shape)
     if shape is not None and shape != known:  # before the work: a built-in workload's own shape is known to work
         check_model_input(model, shape, f"model {workload!r}")
-    if not isinstance(config, CompressionConfig):
-        raise TypeError(f"config must be a CompressionConfig, not {type(config).__name__}")
     training = data is not None and config.retrain.epochs > 0
     phase: Callable[[MaskedModel], MaskedModel] | None = None
     if training:

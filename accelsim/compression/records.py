@@ -28,7 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import require_type
 from .levels import WeightLevels
+
+#: What a model argument must be, for the messages that refuse anything else.
+MODULE_EXPECTED = "a torch.nn.Module (e.g. workloads.build('digits'))"
 
 
 class LayerKind(str, enum.Enum):
@@ -156,11 +160,13 @@ def view(model: nn.Module | MaskedModel) -> MaskedModel:
     """``model`` as a :class:`MaskedModel` without copying (dense records for a plain module).
 
     Passes read their input through this and build their result with :func:`derive`.
+
+    Raises:
+        ConfigError: ``model`` is neither.
     """
     if isinstance(model, MaskedModel):
         return model
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module or MaskedModel, not {type(model).__name__}")
+    require_type(model, nn.Module, "model", f"{MODULE_EXPECTED} or a MaskedModel")
     return MaskedModel(model, dense_records(model))
 
 

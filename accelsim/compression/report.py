@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..errors import ConfigError, brief
 from .records import LayerKind, LayerRecord, PruneMethod
 
 
@@ -94,7 +95,14 @@ class PruningReport:
 
 
 def pruning_report(records: Iterable[LayerRecord]) -> PruningReport:
-    """The report of ``records``, from their masks."""
+    """The report of ``records``, from their masks.
+
+    Raises:
+        ConfigError: ``records`` is not an iterable of :class:`LayerRecord`.
+    """
+    listed = tuple(records) if isinstance(records, Iterable) else None
+    if listed is None or not all(isinstance(record, LayerRecord) for record in listed):
+        raise ConfigError(f"records must be a list of LayerRecord (e.g. compressed.records), not {brief(records)}")
     return PruningReport(
         tuple(
             LayerPruning(
@@ -107,6 +115,6 @@ def pruning_report(records: Iterable[LayerRecord]) -> PruningReport:
                 rows_kept=record.rows_kept,
                 bits=None if record.levels is None else record.levels.bits,
             )
-            for record in records
+            for record in listed
         )
     )

@@ -28,9 +28,9 @@ from torch import nn
 import workloads
 
 from ..errors import ConfigError, DataError
-from .checks import enum_option, is_integer, is_real, require
+from .checks import enum_option, is_integer, is_real, require, require_type
 from .defaults import DEFAULT_EPOCHS, MAX_EPOCHS
-from .records import MaskedModel, as_masked
+from .records import MODULE_EXPECTED, MaskedModel, as_masked
 from .schedules import LrSchedule, retraining_lr
 
 
@@ -194,8 +194,24 @@ def fit(
     model.eval()
 
 
+def check_training(data: object, recipe: object, *, optional: bool = False) -> None:
+    """``data`` must be a :class:`TrainingData` and ``recipe`` a training recipe, or either None if
+    ``optional`` (ConfigError naming the argument): the first check of the functions that train."""
+    none, alternative = ((type(None),), " or None") if optional else ((), "")
+    require_type(data, (TrainingData, *none), "data", f"a TrainingData{alternative} (e.g. TrainingData.load('digits'))")
+    require_type(recipe, (workloads.TrainingRecipe, *none), "recipe",
+                 f"a workloads.TrainingRecipe{alternative} (e.g. workloads.info('digits').recipe)")
+
+
 def train(model: nn.Module, data: TrainingData, recipe: workloads.TrainingRecipe, *, seed: int = 0) -> nn.Module:
-    """A copy of ``model`` trained from its current weights with ``recipe`` (its schedule, all its epochs)."""
+    """A copy of ``model`` trained from its current weights with ``recipe`` (its schedule, all its epochs).
+
+    Raises:
+        ConfigError: an argument of the wrong type or a seed outside ``[0, 2**63)``; the training diverged.
+    """
+    require_type(model, nn.Module, "model", MODULE_EXPECTED)
+    check_training(data, recipe)
+    require(is_integer(seed) and 0 <= seed < 2**63, "seed", "an integer in [0, 2**63)", seed)
     trained = copy.deepcopy(model)
     fit(
         trained,
@@ -217,7 +233,12 @@ def retrain(
 
     ``recipe`` is the original training's: its momentum and weight decay are used, and its
     schedule is the one LR tracking replays.
+
+    Raises:
+        ConfigError: an argument of the wrong type; the training diverged.
     """
+    check_training(data, recipe)
+    require_type(config, RetrainConfig, "config", "a RetrainConfig (e.g. RetrainConfig(epochs=2))")
     state = as_masked(model)
     if config.epochs == 0:
         return state

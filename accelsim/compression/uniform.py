@@ -34,7 +34,7 @@ import torch
 from numba import njit
 from torch import nn
 
-from .gsnq import assign_with, check_bits, check_portions, quantize_incrementally
+from .gsnq import assign_with, check_bits, check_steps, quantize_incrementally
 from .levels import MIN_EXPONENT, STEP_SIGNIFICANT_BITS, UniformLevels
 from .records import MaskedModel
 
@@ -153,6 +153,9 @@ def uniform_quantize(
 
     Returns:
         A model whose every conv / linear weight is ``q * step`` of its layer (0 where pruned).
+
+    Raises:
+        ConfigError: ``model`` is not a model, or a bad ``bits``, ``portions`` or ``retrain``.
     """
-    steps = check_portions(portions)
+    steps = check_steps(portions, retrain)
     return quantize_incrementally(assign_steps(model, bits), steps, retrain, round_to_grid)
