@@ -246,6 +246,17 @@ class HwConfig:
         return config_from_dict(data)
 
 
+def check_config(config: object) -> None:
+    """``config`` must be a :class:`HwConfig`: the first check of the public functions that take one,
+    so a wrong argument (a configuration's name, say) is named, not an ``AttributeError`` in the work.
+
+    Raises:
+        ConfigError: ``config`` is of another type.
+    """
+    if not isinstance(config, HwConfig):
+        raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
+
+
 def _keys(section: dict[str, Any], where: str) -> str:
     """The dotted keys of a section of :meth:`HwConfig.to_dict`, quoted (``'pe.kind', 'pe.tn'``)."""
     prefix = "" if where == "the configuration" else f"{where}."

@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from ..errors import ConfigError, brief
-from .config import HwConfig, PeKind
+from .config import HwConfig, PeKind, check_config
 from .devices import Device, load_device
 from .geometry import input_copies, input_word_bytes, output_rams, param_beats, weight_row_bytes
 from .intmath import bits_for, ceil_div
@@ -608,8 +608,7 @@ def estimate_resources(config: HwConfig) -> ResourceEstimate:
     Raises:
         ConfigError: ``config`` is not a :class:`HwConfig`.
     """
-    if not isinstance(config, HwConfig):
-        raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
+    check_config(config)
     return _estimate(replace(config, ddr=replace(config.ddr, latency_cycles=0)))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from ..errors import ConfigError, UnsupportedLayerError, brief
-from ..hw.config import DdrConfig, HwConfig, PeKind
+from ..hw.config import DdrConfig, HwConfig, PeKind, check_config
 from ..hw.geometry import (
     REQUANT_PARAM_BITS,
     ddr_elements,
@@ -681,8 +681,7 @@ def check_arguments(network: object, config: object) -> None:
     """
     if not isinstance(network, IntegerNetwork):
         raise ConfigError(f"network must be an IntegerNetwork (e.g. accelsim.load_workload('vgg16')), not {brief(network)}")
-    if not isinstance(config, HwConfig):
-        raise ConfigError(f"config must be a HwConfig (e.g. accelsim.load_config('default')), not {brief(config)}")
+    check_config(config)
 
 
 def weight_formats(network: IntegerNetwork) -> dict[WeightFormat, str]:
