@@ -64,14 +64,6 @@ from accelsim.yamlfile import parse_yaml
 
 
 @pytest.fixture(scope="module")
-def network_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seeded digits CNN, compressed one-shot, as a .krp file."""
-    path = tmp_path_factory.mktemp("hostile") / "digits.krp"
-    save_network(compress(workloads.build("digits", seed=0), CompressionConfig(bits=4), workload="digits"), path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def digits_network(network_file: Path) -> IntegerNetwork:
     """The digits network file, lowered on seeded calibration images."""
     return lower(load_network(network_file), np.random.default_rng(0).random((8, 1, 8, 8), np.float32))

@@ -12,7 +12,7 @@ import torch
 
 import workloads
 from accelsim.cli import infer
-from accelsim.compression import CompressionConfig, compress, load_network, save_network
+from accelsim.compression import load_network
 from accelsim.errors import ConfigError
 from accelsim.integer import lower, quantize_input, run
 
@@ -23,17 +23,6 @@ def call(*argv: str) -> dict[str, Any]:
     infer.register(parser.add_subparsers())
     args = parser.parse_args(["infer", *argv])
     return args.handler(args)
-
-
-@pytest.fixture(scope="module")
-def network_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded digits CNN, KRP + 4-bit GSNQ compressed (one-shot), written to a .krp file."""
-    path = tmp_path_factory.mktemp("infer") / "digits.krp"
-    save_network(
-        compress(workloads.build("digits", seed=0), CompressionConfig(bits=4), workload="digits"),
-        path,
-    )
-    return path
 
 
 def test_infer_on_digits_matches_an_independent_evaluation(

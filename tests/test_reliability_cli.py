@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-import workloads
 from accelsim.cli import main
 from accelsim.cli import run as run_command
 from accelsim.cli.numbers import count
-from accelsim.compression import CompressionConfig, compress, save_network
-
-
-@pytest.fixture(scope="module")
-def network_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The seeded digits CNN, compressed one-shot, as a .krp file."""
-    path = tmp_path_factory.mktemp("cli") / "digits.krp"
-    save_network(compress(workloads.build("digits", seed=0), CompressionConfig(bits=4), workload="digits"), path)
-    return path
 
 
 def error_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
