@@ -59,15 +59,17 @@ def configs(draw):
     )
 
 
-def network(spec, tail: str = "none"):
+def network(spec, config: HwConfig, tail: str = "none"):
+    """The random layer ``spec`` with weights in the format ``config``'s PE kind applies."""
     try:
-        return build(spec, tail)
+        return build(spec, config, tail)
     except ConfigError:
         assume(False)  # a kernel larger than the padded input
 
 
-def build(spec, tail: str):
-    builder = NetworkBuilder((spec["channels"], spec["height"], spec["width"]), seed=spec["seed"])
+def build(spec, config: HwConfig, tail: str):
+    builder = NetworkBuilder((spec["channels"], spec["height"], spec["width"]), seed=spec["seed"],
+                             weights=config.pe.kind.weight_format)
     first = builder.conv(spec["out"], kernel=spec["kernel"], stride=spec["stride"], padding=spec["padding"],
                          rows_kept=spec["rows"], name="conv")
     shape = builder.build().layers[-1].output.shape
@@ -91,7 +93,7 @@ def simulate_or_reject(net, config):
 @SETTINGS
 @given(layers(), configs(), st.sampled_from(["none", "pool", "add", "linear"]))
 def test_cycles_lie_between_the_bounds(spec, config, tail):
-    result = simulate_or_reject(network(spec, tail), config)
+    result = simulate_or_reject(network(spec, config, tail), config)
     for layer in result.layers:
         assert max(layer.compute_cycles, layer.memory_cycles) <= layer.cycles
         assert layer.cycles <= layer.compute_cycles + layer.memory_cycles  # no extra overhead
@@ -105,7 +107,7 @@ def test_cycles_lie_between_the_bounds(spec, config, tail):
 def test_more_ddr_bandwidth_never_increases_latency(spec, config, extra, tail):
     # wider beats with the same beats per request (a request of a segment-padded transfer holds
     # fewer bytes in a wider beat: section 12)
-    net = network(spec, tail)
+    net = network(spec, config, tail)
     slow = simulate_or_reject(net, config)
     faster = {"ddr.burst_bytes": config.ddr.burst_bytes << extra,
               "ddr.bytes_per_cycle": config.ddr.bytes_per_cycle << extra}
@@ -121,7 +123,7 @@ def test_more_pe_units_never_increase_the_compute_bound(spec, config, axis):
     # pads a map's rows to larger channel blocks, which can shorten the tiles: section 9). The
     # memory bound has no such rule: blocks of tn channels and step words of tn x tm items move
     # more padding for layers narrower than the array.
-    net = network(spec)
+    net = network(spec, config)
     base = simulate_or_reject(net, config)
     change = {"pe.tn": 2 * config.pe.tn} if axis == "tn" else {"pe.tm": 2 * config.pe.tm}
     try:
@@ -205,7 +207,7 @@ def expected_bytes(spec, config: HwConfig, tile_rows: int) -> tuple[int, int]:
 @SETTINGS
 @given(layers(), configs())
 def test_ddr_bytes_are_what_the_tiling_must_move(spec, config):
-    result = simulate_or_reject(network(spec), config)
+    result = simulate_or_reject(network(spec, config), config)
     layer = result.layers[0]
     read, written = expected_bytes(spec, config, layer.tile_rows)
     assert (layer.ddr_bytes_read, layer.ddr_bytes_written) == (read, written)
@@ -219,7 +221,7 @@ def test_ddr_bytes_are_what_the_tiling_must_move(spec, config):
 @SETTINGS
 @given(layers(), configs())
 def test_tile_rows_are_the_largest_that_fit(spec, config):
-    result = simulate_or_reject(network(spec), config)
+    result = simulate_or_reject(network(spec, config), config)
     layer = result.layers[0]
     h_out = layer.row_groups and (spec["height"] + 2 * spec["padding"] - spec["kernel"]) // spec["stride"] + 1
     w_out = (spec["width"] + 2 * spec["padding"] - spec["kernel"]) // spec["stride"] + 1
