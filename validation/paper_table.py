@@ -21,6 +21,7 @@ from pathlib import Path
 
 from accelsim.hw import HwConfig, PeKind, estimate_resources
 from accelsim.hw.resources import pe_widths
+from accelsim.integer.graph import WeightFormat
 from accelsim.outputs import atomic_write_bytes
 from accelsim.sim.gain import parallelism_gain
 from accelsim.sim.sources import workload_network
@@ -96,9 +97,11 @@ def gain_rows() -> list[str]:
     """The parallelism-gain table of each workload and budget scope (refined model, simulated latency)."""
     rows = []
     for name in GAIN_WORKLOADS:
-        network = workload_network(name, seed=0, bits=4, act_bits=8)
+        # each kind runs the model compressed in the weight format it applies
+        networks = {weights: workload_network(name, seed=0, bits=4, act_bits=8, weights=weights)
+                    for weights in WeightFormat}
         for scope in GAIN_SCOPES:
-            for row in parallelism_gain(network, HwConfig(), GAIN_BUDGET, scope=scope):
+            for row in parallelism_gain(networks, HwConfig(), GAIN_BUDGET, scope=scope):
                 r = row.resources
                 rows.append(f"| {name} | {scope} | {row.kind.value} | {row.tn} x {row.tm} | {row.units} | {r.lut:,} | "
                             f"{r.ff:,} | {r.dsp} | {r.bram36:g} | {row.limiting} | {row.cycles:,} | "
@@ -249,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             "differ in), or `total`, the whole accelerator (the RTL core); either way the whole design must fit "
             "the device's DSP48s and BRAM36. LUT ... BRAM36: the whole accelerator's estimate. Default "
             "configuration otherwise (`accelsim.sim.gain.parallelism_gain`; also `accelsim run --workload vgg16 "
-            "--gain 0.5 [--gain-scope total]`). Networks: CIFAR-10, one-shot KRP + 4-bit GSNQ, seeded weights."),
+            "--gain 0.5 [--gain-scope total]`). Networks: CIFAR-10, one-shot KRP and 4-bit weights, seeded: GSNQ on the shift "
+            "kinds, uniform symmetric codes on the multiplier kinds (each kind runs the format it applies)."),
             "",
             "| network | budgeted | kind | tn x tm | units | LUT | FF | DSP | BRAM36 | limit | cycles | ms | speedup |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
