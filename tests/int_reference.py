@@ -77,7 +77,8 @@ def _pool_call(layer: PoolLayer, x: torch.Tensor) -> tuple[torch.Tensor, torch.T
         ceil_mode = (out_h, out_w) != (floor_h, floor_w)
         if layer.kind is PoolKind.MAX:
             return F.max_pool2d(x64, kernel, stride, padding, ceil_mode=ceil_mode), torch.ones(1)
-        include = layer.rows.divisor_pad == layer.rows.pad
+        # torch's one count_include_pad flag: the padding is counted when every padded axis counts it
+        include = all(axis.divisor_pad == axis.pad for axis in (layer.rows, layer.cols) if axis.pad)
         sums = F.avg_pool2d(x64, kernel, stride, padding, ceil_mode, divisor_override=1)
         ones = torch.ones((1, 1, *x.shape[2:]), dtype=torch.float64)
         counted = F.avg_pool2d(ones, kernel, stride, padding, ceil_mode, divisor_override=1)

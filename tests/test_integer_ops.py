@@ -127,3 +127,14 @@ def test_every_torch_pooling_lowers_to_its_windows() -> None:
     assert pools["ceil"].rows == PoolAxis.regular(3, 2, 0, count_include_pad=False)
     assert pools["avg"].rows.divisor_pad == 0 and pools["avg_pad"].cols == PoolAxis.regular(2, 1, 0)
     assert pools["adaptive_max"].rows == PoolAxis.adaptive(10, 3)
+
+
+def test_an_average_padded_on_one_axis_only_divides_as_torch_does() -> None:
+    # count_include_pad=False with padding on the columns alone: the windows at the sides divide
+    # by their 2 x 2 in-map area, the others by 2 x 3 (the reference once took the flag from the rows)
+    pool = nn.Sequential(nn.Identity(), nn.AvgPool2d((2, 3), (3, 1), padding=(0, 1), count_include_pad=False),
+                         nn.Flatten())
+    network = lower(pool, np.random.default_rng(1).uniform(0, 1, (4, 2, 6, 5)).astype(np.float32))
+    layer = next(layer for layer in network.layers if isinstance(layer, PoolLayer))
+    assert layer.areas == (4, 6)
+    assert_matches_reference(spread(network), seed=2)

@@ -149,6 +149,21 @@ def test_pooling_and_residual_adds_run_in_vector_mode(tn, tm, runner):
     assert_all_equal(result)
 
 
+def test_a_linear_layer_reads_the_unpadded_vector_of_the_linear_layer_before_it(runner):
+    # a vector of F features lies in ceil(F / tn) blocks of tn, the padding after it; the next
+    # linear layer reads F (C_in = F, as the simulator binds it): fc3 reads fc2's 5 features in
+    # ceil(5 / tm) = 3 input groups, not the 8 bytes of its two blocks (4 groups)
+    builder = NetworkBuilder((5, 3, 3), seed=2)
+    builder.flatten(name="flatten")
+    builder.linear(7, name="fc1")
+    builder.linear(5, name="fc2")
+    builder.linear(3, name="fc3")
+    config = load_config("default").replace(**{**SMALL, "pe.tn": 4, "pe.tm": 2})
+    result = cross_check(requantized(builder.build(), seed=3), config, runner=runner)
+    assert [layer.name for layer in result.layers] == ["fc1", "fc2", "fc3"]
+    assert_all_equal(result)
+
+
 def test_vector_mode_under_one_byte_beats_and_the_shortest_latency(runner):
     config = load_config("default").replace(
         **{**SMALL, "ddr.bytes_per_cycle": 1, "ddr.latency_cycles": 1, "ddr.burst_bytes": 5, "pe.tm": 1}

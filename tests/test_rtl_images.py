@@ -214,6 +214,13 @@ def test_descriptor_carries_every_product_the_core_needs():
             ("ddr.latency_cycles must be at least 1 for the RTL (a DDR answers no earlier than the "
              "cycle after a request), not 0"),
         ),
+        (   # 4 x 12 dense 5x5 items of 4 bits = 4,800 bits: 600 one-byte beats, 150 of 4 bytes
+            {"pe.kind": "gsnq_shift", "pe.tn": 4, "pe.tm": 12, "pe.kernel_max": 5, "ddr.bytes_per_cycle": 1,
+             "ddr.burst_bytes": 64},
+            ("ddr.bytes_per_cycle must be at least 4 for the RTL, not 1: a step word of the 4 x 12 units' "
+             "weight items takes 600 beats, and the weight buffer takes at most 255 (or use fewer units or "
+             "a smaller pe.kernel_max)"),
+        ),
     ],
 )
 def test_configurations_the_rtl_cannot_build_are_rejected(changes, message):

@@ -106,8 +106,12 @@ def block_bytes(shape: tuple[int, ...], tn: int) -> int:
 
 def ddr_columns(input_shape: tuple[int, ...], tn: int) -> np.ndarray:
     """For each activation of a linear layer's input in DDR, its feature index in torch order
-    (``c*H*W + y*W + x`` of a flattened ``(C, H, W)`` map, or ``f`` of a vector), -1 for padding."""
-    channels, height, width = input_shape if len(input_shape) == 3 else (input_shape[0], 1, 1)
+    (``c*H*W + y*W + x`` of a flattened ``(C, H, W)`` map), -1 for padding. A vector of ``F``
+    features (a linear layer's output) lies in its first ``F`` bytes, its last block's padding
+    after them: the layer reads those ``F`` (its ``C_in``, as the simulator binds it)."""
+    if len(input_shape) == 1:
+        return np.arange(input_shape[0])
+    channels, height, width = input_shape
     blocks = ceil_div(channels, tn)
     y, b, x, j = np.meshgrid(np.arange(height), np.arange(blocks), np.arange(width), np.arange(tn),
                              indexing="ij")

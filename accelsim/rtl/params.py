@@ -18,7 +18,14 @@ from dataclasses import asdict, dataclass
 
 from ..errors import ConfigError
 from ..hw.config import HwConfig, PeKind
-from ..hw.geometry import input_word_bytes, output_rams, param_beats, round_up, step_beats
+from ..hw.geometry import (
+    input_word_bytes,
+    output_rams,
+    param_beats,
+    round_up,
+    step_beats,
+    weight_item_bits,
+)
 from ..hw.intmath import bits_for, ceil_div
 from ..hw.resources import pe_widths
 
@@ -38,6 +45,8 @@ RTL_MAX_WEIGHT_BITS = 6
 DIM_BITS, CHANNEL_BITS, INDEX_BITS, BEATS_BITS, OFFSET_BITS = 12, 16, 24, 24, 24
 #: Largest ``pe.kernel_max`` (the array's window side, a 4-bit field).
 MAX_SMALL_FIELD = 15
+#: Most DDR beats of one step word (the weight buffer's lanes): the descriptor's 8-bit ``w_lanes``.
+MAX_STEP_BEATS = 255
 #: Largest window span (a kernel, a pooling window), padding and window blocks per axis: the
 #: descriptor's 8-bit window fields (accel_core.v ``desc_y_size`` ...).
 MAX_WINDOW_FIELD = 255
@@ -159,6 +168,15 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
         raise ConfigError(
             f"ddr.burst_bytes must be below {1 << 30} for the RTL, not {config.ddr.burst_bytes}"
         )
+    lanes = step_beats(config, pe.kernel_max)
+    if lanes > MAX_STEP_BEATS:
+        word_bytes = ceil_div(pe.units * weight_item_bits(config, pe.kernel_max), 8)
+        beat = 1 << bits_for(ceil_div(word_bytes, MAX_STEP_BEATS))
+        raise ConfigError(
+            f"ddr.bytes_per_cycle must be at least {beat} for the RTL, not {config.ddr.bytes_per_cycle}: a step "
+            f"word of the {pe.tn} x {pe.tm} units' weight items takes {lanes} beats, and the weight buffer "
+            f"takes at most {MAX_STEP_BEATS} (or use fewer units or a smaller pe.kernel_max)"
+        )
     word = input_word_bytes(config)
     rams = output_rams(config)
     widths = pe_widths(config)
@@ -175,7 +193,7 @@ def rtl_parameters(config: HwConfig) -> RtlParameters:
         burst=config.ddr.burst_bytes,
         in_word=word,
         in_half=round_up(buffers.input_bytes, 2 * word),
-        w_lanes=step_beats(config, pe.kernel_max),
+        w_lanes=lanes,
         w_half=buffers.weight_depth,
         p_lanes=param_beats(config),
         out_rams=rams,
