@@ -44,24 +44,27 @@ def check_output(path: str | os.PathLike[str], option: str | None = None) -> Pat
     return target
 
 
-def make_output_folder(path: str | os.PathLike[str], option: str) -> Path:
-    """The folder ``path``, made (with its missing parents) if it does not exist yet; ``option``
-    (e.g. ``"--keep"``) names it in errors. Called before a command's work, so a folder that cannot
-    be made fails at once.
+def check_output_folder(path: str | os.PathLike[str], option: str) -> Path:
+    """The folder ``path``, checked before a command's work to be one the command can make or write
+    into when it does (it is not made here: a command refused later leaves nothing behind);
+    ``option`` (e.g. ``"--keep"``) names it in errors.
 
     Raises:
-        ConfigError: an empty path, a file, a path inside a file, or a folder that cannot be made.
+        ConfigError: an empty path, a file, a path inside a file, or a folder whose first existing
+            ancestor cannot be written.
     """
     text = os.fspath(path)
     if not text:
         raise ConfigError(f"{option} must be a folder path, not ''")
     folder = Path(text)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError(f"{option} must be a folder, not the file {brief(text)}") from None
-    except OSError as error:
-        raise ConfigError(f"{option} must be a folder accelsim can make, not {brief(text)} ({error.strerror})") from None
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{option} must be a folder, not the file {brief(text)}")
+    existing = next(parent for parent in (folder.absolute(), *folder.absolute().parents) if parent.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"{option} must be a folder accelsim can make, not {brief(text)} (inside the file "
+                          f"{brief(str(existing))})")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} must be a folder accelsim can make, not {brief(text)} (Permission denied)")
     return folder
 
 

@@ -391,6 +391,10 @@ def test_plot_bins_are_bounded_before_simulating(capsys, monkeypatch, tmp_path):
 def test_rtl_check_folders_that_are_files_are_refused_before_building(capsys, network_file, option):
     assert error_of(capsys, "rtl", "check", "--network", str(network_file), option, str(network_file)) == (
         f"accelsim: error: {option} must be a folder, not the file '{network_file}'")
+    inside = network_file / "builds"
+    assert error_of(capsys, "rtl", "check", "--network", str(network_file), option, str(inside)) == (
+        f"accelsim: error: {option} must be a folder accelsim can make, not '{inside}' (inside the file "
+        f"'{network_file}')")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from ..outputs import make_output_folder
+from ..outputs import check_output_folder
 from .options import network_file, workload_name
 from .run import DEFAULT_WORKLOAD, NO_CACHE_HELP, build_network, configure
 
@@ -144,8 +144,8 @@ def run_check(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError(f"--jobs must be an integer >= 1, not {args.jobs}")
     layers = _layer_names(args.layers)
     # before the network is built: a folder that cannot be made, or no Verilator, fails at once
-    cache = default_cache_dir() if args.cache is None else make_output_folder(args.cache, "--cache")
-    keep = None if args.keep is None else make_output_folder(args.keep, "--keep")
+    cache = default_cache_dir() if args.cache is None else check_output_folder(args.cache, "--cache")
+    keep = None if args.keep is None else check_output_folder(args.keep, "--keep")
     runner = VerilatorRunner(cache, jobs=args.jobs)
     network = build_network(args, config)
     result = cross_check(network, config, layers=layers, seed=args.seed, runner=runner, work_dir=keep)
