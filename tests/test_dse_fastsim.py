@@ -204,3 +204,23 @@ def outcome(function, *args):
         return function(*args)
     except AccelsimError as error:
         return f"{type(error).__name__}: {error}"
+
+
+@pytest.mark.parametrize("changes", [{}, {"pe.kind": "gsnq_shift", "ddr.bytes_per_cycle": 1}])
+def test_lowered_pre_activation_networks(changes):
+    """DenseNet's nested concatenations (a max pooling stored into one, layers reading them) and
+    standalone BatchNorm layers, lowered from torch: the same result from both engines, every
+    layer planned."""
+    import numpy as np
+    from int_reference import make_power_of_two
+    from pre_activation import DenseBlock, PreActivation
+
+    from accelsim.integer import lower
+
+    config = load_config().replace(**changes)
+    data = np.random.default_rng(0).uniform(0.0, 1.0, (4, 3, 12, 12)).astype(np.float32)
+    for model in (DenseBlock(growth=8), PreActivation()):
+        network = lower(make_power_of_two(model), data)
+        assert assert_same(network, config) == "equal results"
+        result = simulate(network, config, keep_trace=False)
+        assert [layer.name for layer in result.layers] == [layer.name for layer in network.layers]

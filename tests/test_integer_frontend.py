@@ -16,6 +16,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from int_reference import fake_quant_forward, make_power_of_two, reference_run
+from pre_activation import DenseBlock, PreActivation
 from torch import nn
 
 import workloads
@@ -28,6 +29,7 @@ from accelsim.integer import (
     IntegerNetwork,
     LinearLayer,
     PoolLayer,
+    WeightFormat,
     dequantize,
     lower,
     quantize_input,
@@ -403,6 +405,8 @@ class CatOf(nn.Module):
         y = F.relu(self.conv(x))
         if self.kind == "max pooling":
             z = torch.cat([self.pool(y), y], 1)
+        elif self.kind == "max pooling of the input":
+            z = torch.cat([self.pool(x), x], 1)
         elif self.kind == "input":
             z = torch.cat([x, y], 1)
         else:
@@ -413,8 +417,9 @@ class CatOf(nn.Module):
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
-        ("max pooling", (r"layer 'cat' \(concatenation\) input 'pool' must be produced by a layer with a "
-                         r"requantization .* not a max pooling")),
+        ("max pooling of the input", (r"layer 'cat' \(concatenation\) input 'pool' must be produced by a "
+                                      r"layer with a requantization .* or by max pooling of one's output, not "
+                                      r"the network input \('input'\)")),
         ("input", r"layer 'cat' \(concatenation\) input 'x' must be produced .* not the network input"),
         ("height", (r"layer 'cat' \(cat\) is a concatenation of shapes \[\(1, 4, 5, 5\), \(1, 4, 5, 5\)\] on dim 2 "
                     r"\(only feature maps .* dim=1\)")),
@@ -424,6 +429,109 @@ def test_concatenations_that_cannot_be_lowered_are_named(kind: str, message: str
     model = make_power_of_two(CatOf(kind))
     with pytest.raises(UnsupportedLayerError, match=message):
         lower(model, images((3, 5, 5), n=1))
+
+
+def test_a_max_pooling_of_a_convolution_is_concatenated_at_the_common_scale() -> None:
+    """A max pooling keeps its input's scale, so the convolution before it requantizes to the
+    concatenation's (DenseNet's stem pooling joins the first block's features)."""
+    model = make_power_of_two(CatOf("max pooling"))
+    data = images((3, 5, 5))
+    network = lower(model, data)
+    (concat,) = layer_of(network, ConcatLayer)
+    assert concat.inputs == ("pool", "conv")
+    assert network.tensor("pool").frac_bits == network.tensor("conv").frac_bits == concat.output.frac_bits
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)
+
+
+class ConcatOfClamps(nn.Module):
+    """cat(relu(cat(a, b)), relu(maxpool(c))), with c's values 64 times a's and b's: each clamp
+    keeps the scale of the value it clamps, which must be the outer concatenation's (lowering
+    failed an assertion on the first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.c = (nn.Conv2d(3, 4, 3, padding=1) for _ in range(3))
+        self.pool = nn.MaxPool2d(3, 1, 1)
+        self.d = nn.Conv2d(12, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        inner = F.relu(torch.cat([self.a(x), self.b(x)], 1))
+        return torch.flatten(self.d(torch.cat([inner, F.relu(self.pool(self.c(x)))], 1)), 1)
+
+
+def test_clamps_of_concatenations_and_max_poolings_keep_the_common_scale() -> None:
+    model = make_power_of_two(ConcatOfClamps())
+    with torch.no_grad():
+        model.c.weight.mul_(64.0)
+    data = images((3, 6, 6))
+    network = lower(model, data)
+    outer = network.layer("cat_1")
+    assert isinstance(outer, ConcatLayer) and outer.inputs == ("cat", "pool")
+    scales = {network.tensor(name).frac_bits for name in ("a", "b", "c", "cat", "pool", "cat_1")}
+    assert scales == {outer.output.frac_bits}
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)
+
+
+def test_densenet_concatenations_nest_and_batchnorms_stand_alone() -> None:
+    """Each concatenation of all the features so far is the previous one plus the new features
+    (every tensor in one concatenation); each BatchNorm before a convolution is a depthwise 1x1
+    layer of weights 1 with the normalization in its requantization."""
+    model = make_power_of_two(DenseBlock())
+    data = images((3, 8, 8), n=16)
+    network = lower(model, data)
+    concats = {layer.name: layer.inputs for layer in layer_of(network, ConcatLayer)}
+    assert concats == {"cat_1": ("pool0", "convs.0"), "cat_2": ("cat_1", "convs.1"),
+                       "cat_3": ("cat_2", "convs.2")}
+    for name, source, channels in (("norms.0", "pool0", 8), ("norms.1", "cat_1", 12), ("norms.2", "cat_2", 16),
+                                   ("transition.0", "cat_3", 20), ("norm5", "transition.3", 8)):
+        norm = network.layer(name)
+        assert isinstance(norm, ConvLayer) and norm.input == source
+        assert (norm.kernel, norm.groups, norm.in_channels, norm.out_channels) == (1, channels, channels, channels)
+        assert norm.weights.shape == (channels, 1, 1, 1) and np.all(norm.weights == 1)
+        assert norm.weight_format is WeightFormat.GSNQ and norm.kept_rows is None
+        assert norm.requant.lo == 0  # the ReLU after it is folded
+    assert network.tensor("conv0").frac_bits == network.tensor("cat_3").frac_bits
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)
+
+
+def test_pre_activation_batchnorms_are_layers_of_their_own() -> None:
+    model = make_power_of_two(PreActivation())
+    data = images((3, 6, 6), n=16)
+    network = lower(model, data)
+    assert [layer.name for layer in network.layers] == [
+        "conv0", "bn1", "conv1", "conv2", "add", "bn", "adaptive_avg_pool2d", "flatten", "fc"]
+    assert network.layer("bn1").input == "conv0" and network.layer("add").inputs == ("conv0", "conv2")
+    assert network.layer("bn").input == "add"
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)
+
+
+def test_a_standalone_batchnorm_takes_the_uniform_format_of_a_uniform_network() -> None:
+    compressed = compress(PreActivation(), CompressionConfig(bits=4, weights="uniform"), workload="preact")
+    network = lower(compressed, images((3, 6, 6), n=4))
+    for name in ("bn1", "bn"):
+        norm = network.layer(name)
+        assert norm.weight_format is WeightFormat.UNIFORM and norm.weight_bits == 2 and np.all(norm.weights == 1)
+    assert network.layer("conv1").weight_format is WeightFormat.UNIFORM
+
+
+class VectorNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(12, 6)
+        self.norm = nn.BatchNorm1d(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.norm(torch.flatten(x, 1)))
+
+
+def test_a_batchnorm1d_that_follows_no_linear_is_named() -> None:
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'norm' \(BatchNorm1d\) is a BatchNorm1d that does "
+                                                     r"not directly follow a Linear"):
+        lower(make_power_of_two(VectorNorm()), images((3, 2, 2), n=4))
 
 
 # ---------------------------------------------------------------- unsupported operations

@@ -460,3 +460,33 @@ def test_every_layer_of_the_new_networks_matches_at_the_default_configuration(wo
     assert [layer.name for layer in result.layers] == [layer.name for layer in runnable]
     assert dict(Counter(type(layer).__name__ for layer in runnable)) == kinds
     assert_all_equal(result)
+
+
+def test_standalone_batchnorms_and_densenet_concatenations_lowered_from_torch(runner):
+    """Pre-activation networks lowered from torch at the default design point: the BatchNorm
+    layers (depthwise 1x1, weights 1), a max pooling and convolutions stored into nested
+    concatenations; a layer reading a concatenated tensor on its own is refused by name."""
+    from int_reference import make_power_of_two
+    from pre_activation import DenseBlock, PreActivation
+
+    from accelsim.integer import lower
+    from accelsim.sim.plan import concat_slices
+
+    config = load_config("default")
+    data = np.random.default_rng(0).uniform(0.0, 1.0, (4, 3, 12, 12)).astype(np.float32)
+    dense = lower(make_power_of_two(DenseBlock(growth=8)), data)
+    places = concat_slices(dense, config)
+    slices = [layer.name for layer in dense.layers if getattr(layer, "input", None) in places]
+    assert slices == ["norms.0", "norms.1", "norms.2"]
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'norms.0' must read whole tensors for the RTL, not "
+                                                    r"'pool0', a slice of concatenation 'cat_3'"):
+        cross_check(dense, config, runner=runner, layers=["norms.0"])
+    runnable = [layer.name for layer in dense.layers if not isinstance(layer, (FlattenLayer, ConcatLayer))
+                and layer.name not in slices]
+    assert {"pool0", "convs.0", "transition.0", "norm5"} <= set(runnable)
+    assert_all_equal(cross_check(dense, config, runner=runner, layers=runnable))
+    pre = lower(make_power_of_two(PreActivation()), data)
+    result = cross_check(pre, config, runner=runner)
+    assert [layer.name for layer in result.layers] == ["conv0", "bn1", "conv1", "conv2", "add", "bn",
+                                                       "adaptive_avg_pool2d", "fc"]
+    assert_all_equal(result)

@@ -14,14 +14,18 @@ BatchNorm and activations folded into the requantization of the layer they follo
   fewer rows than K; any ``groups``: grouped and depthwise convolutions; dilation 1 and square
   kernels only);
 * ``Linear [-> BatchNorm1d] [-> activation]`` -> :class:`LinearLayer`;
+* ``BatchNorm2d [-> activation]`` that follows no convolution it can be folded into (an add, a
+  concatenation, a pooling, the input, or a convolution whose raw output is read elsewhere too:
+  pre-activation blocks) -> a depthwise 1 x 1 :class:`ConvLayer` with weights 1 (in the network's
+  weight format) whose requantization applies the normalization;
 * ``MaxPool2d``, ``AvgPool2d`` (any padding, floor or ceil mode, ``count_include_pad`` either
   way), ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d`` (any sizes; module or functional) ->
   :class:`PoolLayer` (an average pooling may be followed by an activation);
 * tensor ``+`` / ``torch.add`` ``[-> activation]`` -> :class:`AddLayer`;
 * ``torch.cat`` / ``torch.concat`` / ``torch.concatenate`` of feature maps on the channel axis ->
-  :class:`ConcatLayer`; every input is produced by a layer with a requantization (or is itself a
-  concatenation), and all of them are requantized to one common scale, the coarsest any of them
-  needs;
+  :class:`ConcatLayer`; every input is produced by a layer with a requantization, or is itself a
+  concatenation, or a max pooling (or a clamp of one) of such a value, and all of them are
+  requantized to one common scale, the coarsest any of them needs;
 * ``flatten`` (``nn.Flatten``, ``torch.flatten``, ``x.view(x.size(0), -1)``) -> :class:`FlattenLayer`;
 * ``Dropout``, ``Identity`` and ``x.contiguous()`` are the identity (eval mode).
 
@@ -120,9 +124,9 @@ _MODULES = (
 )
 #: what the error messages list as supported
 SUPPORTED = (
-    "Conv2d (any groups: grouped and depthwise; dilation 1, square kernel), Linear, BatchNorm2d / "
-    "BatchNorm1d (after a Conv2d / Linear), activations after a Conv2d, Linear, add or average "
-    "pooling, also through max pooling, concatenations and flattens (ReLU, ReLU6, Hardtanh, F.relu6, F.hardtanh, clamp / clip / clamp_min / clamp_max with "
+    "Conv2d (any groups: grouped and depthwise; dilation 1, square kernel), Linear, BatchNorm2d "
+    "(folded into a Conv2d it follows, anywhere else a depthwise 1 x 1 layer), BatchNorm1d (after a "
+    "Linear), activations after a Conv2d, Linear, BatchNorm2d, add or average pooling, also through max pooling, concatenations and flattens (ReLU, ReLU6, Hardtanh, F.relu6, F.hardtanh, clamp / clip / clamp_min / clamp_max with "
     "number bounds), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d (any padding, ceil "
     "mode, any output size), add (+, torch.add), torch.cat / torch.concat on channels, flatten "
     "(nn.Flatten, torch.flatten, view / reshape to (N, -1)), Dropout, Identity"
@@ -363,6 +367,8 @@ class _Lowering:
         self.fx_nodes: dict[str, str] = {}
         self.input_spec: TensorSpec | None = None
         self.frac_override: dict[torch.fx.Node, int] = {}
+        self.concats: dict[str, _Tensor] = {}  # concatenation layer -> its output
+        self.concat_leaves: dict[str, tuple[str, ...]] = {}  # concatenation layer -> tensors it joins
 
     # ---- driver -------------------------------------------------------------------------
     def run(self) -> tuple[list[Layer], str]:
@@ -421,6 +427,7 @@ class _Lowering:
         return [
             (lambda n, m: isinstance(m, nn.Conv2d), self._conv),
             (lambda n, m: isinstance(m, nn.Linear), self._linear),
+            (lambda n, m: isinstance(m, nn.BatchNorm2d), self._batchnorm),
             (self._is_identity, self._identity),
             (self._is_maxpool, self._maxpool),
             (self._is_avgpool, self._avgpool),
@@ -439,9 +446,10 @@ class _Lowering:
         if self._is_activation(node):
             self._clamp_producers(node)
             return
-        if isinstance(module, _BATCHNORMS):
+        if isinstance(module, nn.BatchNorm1d):
             raise self._unsupported(
-                node, "a BatchNorm that does not directly follow a Conv2d or Linear"
+                node, "a BatchNorm1d that does not directly follow a Linear (a BatchNorm2d anywhere "
+                "is lowered, to a depthwise 1 x 1 layer)"
             )
         raise self._unsupported(node, "an operation the integer datapath does not implement")
 
@@ -510,7 +518,7 @@ class _Lowering:
             if parts is None:
                 continue
             for part in parts:
-                parent[root(self._through_identity(part))] = root(node)
+                parent[root(self._scale_source(part))] = root(node)
         groups: dict[torch.fx.Node, list[torch.fx.Node]] = {}
         for node in parent:
             groups.setdefault(root(node), []).append(node)
@@ -524,6 +532,38 @@ class _Lowering:
         while self._is_identity(node, self._module_of(node)) and isinstance(node.args[0], torch.fx.Node):
             node = node.args[0]
         return node
+
+    def _scale_source(self, node: torch.fx.Node) -> torch.fx.Node:
+        """The node whose scale ``node``'s value has: back through identities, max poolings (their
+        output has their input's scale) and the activations that clamp a max pooling's or a
+        concatenation's value (:meth:`_clamp_producers`: they keep its scale); an activation fused
+        into the requantization of the layer it follows is that scale's node itself."""
+        current = self._through_identity(node)
+        while True:
+            if self._is_maxpool(current, self._module_of(current)):
+                source = self._pool_source(current)
+            elif self._is_activation(current) and self._keeps_scale(current):
+                source = current.args[0]
+            else:
+                return current
+            if not isinstance(source, torch.fx.Node):
+                return current
+            current = self._through_identity(source)
+
+    def _keeps_scale(self, activation: torch.fx.Node) -> bool:
+        """Whether an activation clamps a max pooling's or a concatenation's value (back through
+        identities and other activations), so that its output keeps that value's scale."""
+        current = activation.args[0] if activation.args else None
+        while isinstance(current, torch.fx.Node):
+            current = self._through_identity(current)
+            if not self._is_activation(current):
+                return self._is_maxpool(current, self._module_of(current)) or self._is_concat(current)
+            current = current.args[0] if current.args else None
+        return False
+
+    def _pool_source(self, node: torch.fx.Node) -> Any:
+        """The input argument of a pooling node (module or function)."""
+        return node.args[0] if node.args else node.kwargs.get("input")
 
     def _concat_parts(self, node: torch.fx.Node) -> list[torch.fx.Node] | None:
         """The tensors a channel concatenation joins, or None if ``node`` is not one that
@@ -929,32 +969,83 @@ class _Lowering:
         last = node
         bn = self._sole_user(node, lambda n: isinstance(self._module_of(n), bn_type))
         if bn is not None:
-            norm = self._module_of(bn)
-            if norm.running_mean is None or norm.running_var is None:
-                raise UnsupportedLayerError(
-                    f"layer {str(bn.target)!r} ({type(norm).__name__}) must track running statistics "
-                    "(track_running_stats=True) to be folded"
-                )
-            var = norm.running_var.detach().double().cpu().numpy()
-            mean = norm.running_mean.detach().double().cpu().numpy()
-            gamma = (
-                norm.weight.detach().double().cpu().numpy()
-                if norm.weight is not None
-                else np.ones(channels)
-            )
-            beta = (
-                norm.bias.detach().double().cpu().numpy()
-                if norm.bias is not None
-                else np.zeros(channels)
-            )
-            gain = gamma / np.sqrt(var + norm.eps)
-            shift = beta - gain * mean
+            gain, shift = self._batchnorm_affine(bn)
             self.fused.add(bn)
             last = bn
         last, bounds = self._fuse_activation(last)
         scale = gain * unit * 2.0**-source.spec.frac_bits
         offset = gain * bias + shift
         return last, scale, offset, bounds
+
+    def _batchnorm_affine(self, node: torch.fx.Node) -> tuple[np.ndarray, np.ndarray]:
+        """The per-channel ``(gain, shift)`` of a BatchNorm in eval mode: ``y = x * gain + shift``.
+
+        Raises:
+            UnsupportedLayerError: the BatchNorm tracks no running statistics.
+        """
+        norm = self._module_of(node)
+        if norm.running_mean is None or norm.running_var is None:
+            raise UnsupportedLayerError(
+                f"layer {str(node.target)!r} ({type(norm).__name__}) must track running statistics "
+                "(track_running_stats=True) to be folded"
+            )
+        var = norm.running_var.detach().double().cpu().numpy()
+        mean = norm.running_mean.detach().double().cpu().numpy()
+        channels = var.shape[0]
+        gamma = norm.weight.detach().double().cpu().numpy() if norm.weight is not None else np.ones(channels)
+        beta = norm.bias.detach().double().cpu().numpy() if norm.bias is not None else np.zeros(channels)
+        gain = gamma / np.sqrt(var + norm.eps)
+        return gain, beta - gain * mean
+
+    def _batchnorm(self, node: torch.fx.Node, norm: nn.Module | None) -> None:
+        """A BatchNorm2d that no convolution absorbs (it follows an add, a concatenation, a
+        pooling or the input, or a convolution whose raw output is also read elsewhere: the
+        pre-activation blocks of DenseNet, pre-activation and wide ResNets) is a layer of its own:
+        a depthwise 1 x 1 convolution whose weights are all 1, in the network's weight format, and
+        whose requantization applies the normalization and the activations that follow it. The
+        accelerator runs it as that convolution: a pass over the map through the PE array."""
+        name = self._layer_name(node)
+        source = self._input_of(node, node.args[0])
+        if len(source.spec.shape) != 3:
+            raise self._unsupported(
+                node, f"a BatchNorm2d of shape {source.spec.shape} (only a (C, H, W) feature map)"
+            )
+        channels, height, width = source.spec.shape
+        gain, shift = self._batchnorm_affine(node)
+        last, bounds = self._fuse_activation(node)
+        ints, bits, weight_format = self._unit_weights(name, channels)
+        acc_range = dot_range(ints, source.lo, source.hi)
+        output = self._spec(source.spec.shape, self._frac_bits(last))
+        layer = ConvLayer(
+            name=name,
+            input=source.name,
+            output=output,
+            in_channels=channels,
+            out_channels=channels,
+            in_h=height,
+            in_w=width,
+            kernel=1,
+            stride=1,
+            padding=0,
+            weights=ints,
+            kept_rows=None,
+            weight_bits=bits,
+            acc_bits=self._acc_bits(name, acc_range),
+            requant=self._requant(name, gain * 2.0**-source.spec.frac_bits, shift, acc_range, output, bounds),
+            weight_format=weight_format,
+            groups=channels,
+        )
+        self._add_layer(layer, last, layer.requant.lo, layer.requant.hi)
+
+    def _unit_weights(self, name: str, channels: int) -> tuple[np.ndarray, int, WeightFormat]:
+        """Depthwise 1 x 1 weights of 1 for ``channels`` channels in the network's weight format
+        (uniform if any layer's compression record is uniform, else GSNQ), with their bits: the
+        smallest width that holds the code of 1 (2 bits either way)."""
+        ones = np.ones((channels, 1, 1, 1))
+        if any(hint.step is not None for hint in self.hints.values()):
+            return uniform_integer_weights(name, ones, 2, 1.0), 2, WeightFormat.UNIFORM
+        weights = integer_weights(name, ones)
+        return weights.ints, gsnq_bits(weights), WeightFormat.GSNQ
 
     def _acc_bits(self, name: str, acc_range: tuple[int, int]) -> int:
         """Signed accumulator width of the exact range; at most 64 bits."""
@@ -1100,32 +1191,54 @@ class _Lowering:
         inputs = [self._input_of(node, part) for part in parts]
         common = self.frac_override[node]
         for part, tensor in zip(parts, inputs):
-            producer = self._producer(tensor.name)
-            requantized = isinstance(producer, (ConvLayer, LinearLayer, AddLayer, ConcatLayer)) or (
-                isinstance(producer, PoolLayer) and producer.kind is PoolKind.AVG
-            )
-            if not requantized:
+            source = tensor.name
+            producer = self._producer(source)
+            while isinstance(producer, PoolLayer) and producer.kind is PoolKind.MAX:
+                source = producer.input  # a max pooling keeps its input's scale
+                producer = self._producer(source)
+            if not isinstance(producer, (ConvLayer, LinearLayer, AddLayer, ConcatLayer, PoolLayer)):
                 kind = "the network input" if producer is None else type(producer).__name__
-                if isinstance(producer, PoolLayer):
-                    kind = "a max pooling"
                 raise UnsupportedLayerError(
                     f"layer {self._label(node)!r} (concatenation) input {self._label(part)!r} must be "
-                    f"produced by a layer with a requantization (Conv2d, Linear, add or average "
-                    f"pooling) or by a concatenation, not {kind} ({tensor.name!r}): the inputs of a "
-                    "concatenation are requantized to one common scale"
+                    f"produced by a layer with a requantization (Conv2d, BatchNorm2d, Linear, add or "
+                    f"average pooling), by a concatenation, or by max pooling of one's output, not "
+                    f"{kind} ({source!r}): the inputs of a concatenation are requantized to one "
+                    "common scale"
                 )
             assert tensor.spec.frac_bits == common, (tensor.name, tensor.spec.frac_bits, common)
-        if len(inputs) == 1:
-            self.tensors[node] = inputs[0]
+        lo, hi = min(tensor.lo for tensor in inputs), max(tensor.hi for tensor in inputs)
+        joined = self._nested(tuple(tensor.name for tensor in inputs))
+        if len(joined) == 1:  # one tensor, or what an earlier concatenation joined
+            earlier = self.concats.get(joined[0])
+            self.tensors[node] = inputs[0] if earlier is None else _Tensor(earlier.name, earlier.spec, lo, hi)
             return
         name = self._layer_name(node)
         _, height, width = inputs[0].spec.shape
         channels = sum(tensor.spec.shape[0] for tensor in inputs)
         output = self._spec((channels, height, width), common)
-        layer = ConcatLayer(name, tuple(tensor.name for tensor in inputs), output)
-        self._add_layer(
-            layer, node, min(tensor.lo for tensor in inputs), max(tensor.hi for tensor in inputs)
-        )
+        layer = ConcatLayer(name, joined, output)
+        self._add_layer(layer, node, lo, hi)
+        self.concats[name] = self.tensors[node]
+        self.concat_leaves[name] = self._leaves(joined)
+
+    def _leaves(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The tensors ``names`` join, each concatenation among them replaced by what it joins."""
+        return tuple(leaf for name in names for leaf in self.concat_leaves.get(name, (name,)))
+
+    def _nested(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The inputs of a concatenation of ``names``, where every run of tensors that an earlier
+        concatenation joined (the longest first) is that concatenation: DenseNet's concatenation of
+        all the features so far is the previous one's plus the new features, stored around it (a
+        tensor lies in one place in DDR, so it can be concatenated once)."""
+        leaves = self._leaves(names)
+        joined: list[str] = []
+        start = 0
+        while start < len(leaves):
+            runs = [name for name, run in self.concat_leaves.items() if leaves[start:start + len(run)] == run]
+            best = max(runs, key=lambda name: len(self.concat_leaves[name]), default=leaves[start])
+            joined.append(best)
+            start += len(self.concat_leaves.get(best, (best,)))
+        return tuple(joined)
 
     def _producer(self, name: str) -> Layer | None:
         """The lowered layer called ``name`` (None for the network input)."""
