@@ -584,3 +584,27 @@ def test_unsupported_operations_are_named_themselves(model: nn.Module, label: st
     for operation in ("Conv2d (any groups", "Linear", "ReLU6", "Hardtanh", "clamp", "MaxPool2d", "AvgPool2d",
                       "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "add", "torch.cat", "flatten", "Dropout"):
         assert operation in message, operation
+
+
+@pytest.mark.parametrize(("padding", "kernel", "equal"), [("same", 3, 1), ("same", 5, 2), ("valid", 3, 0)])
+def test_named_paddings_lower_as_their_integer_padding(padding: str, kernel: int, equal: int) -> None:
+    named = make_power_of_two(nn.Sequential(nn.Conv2d(3, 4, kernel, padding=padding), nn.Flatten()))
+    numbered = nn.Sequential(nn.Conv2d(3, 4, kernel, padding=equal), nn.Flatten())
+    numbered.load_state_dict(named.state_dict())
+    data = images((3, 7, 7))
+    network = lower(named, data)
+    assert network.layer("0").padding == equal
+    x = quantize_input(network, data)
+    np.testing.assert_array_equal(run(network, x).outputs, run(lower(numbered, data), x).outputs)
+    assert_tracks_fake_quant(named, network, data)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's, at calibration
+@pytest.mark.parametrize(("padding", "kernel", "message"), [
+    ("same", 4, r"must have equal padding on every side, not 'same' \(an even kernel pads 'same' unequally\)"),
+    ((1, 2), 3, r"must have equal padding on every side, not \(1, 2\)$"),
+])
+def test_unequal_paddings_are_named(padding, kernel: int, message: str) -> None:
+    model = make_power_of_two(nn.Sequential(nn.Conv2d(3, 4, kernel, padding=padding), nn.Flatten()))
+    with pytest.raises(UnsupportedLayerError, match=r"layer '0' \(Conv2d\) " + message):
+        lower(model, images((3, 7, 7), n=2))

@@ -833,9 +833,11 @@ class _Lowering:
             raise UnsupportedLayerError(
                 f"{label} must have equal strides, not {tuple(conv.stride)}"
             )
-        if isinstance(conv.padding, str) or conv.padding[0] != conv.padding[1]:
+        padding = _conv_padding(conv.padding, conv.kernel_size[0])
+        if padding is None:
             raise UnsupportedLayerError(
-                f"{label} must have equal integer padding, not {conv.padding!r}"
+                f"{label} must have equal padding on every side, not {conv.padding!r}"
+                + (" (an even kernel pads 'same' unequally)" if conv.padding == "same" else "")
             )
         if conv.padding_mode != "zeros":
             raise UnsupportedLayerError(
@@ -845,7 +847,7 @@ class _Lowering:
             raise UnsupportedLayerError(
                 f"{label} input must be a (C, H, W) feature map, not {source.spec.shape}"
             )
-        k, stride, padding = conv.kernel_size[0], conv.stride[0], int(conv.padding[0])
+        k, stride = conv.kernel_size[0], conv.stride[0]
         ints, unit, bits, weight_format = self._integer_weights(name, conv)
         last, scale, offset, bounds = self._fold(node, conv, nn.BatchNorm2d, unit, source)
         out_shape = tuple(self.values[last].shape[1:])
@@ -1261,6 +1263,17 @@ class _Lowering:
         name = self._layer_name(node)
         output = self._spec((source.spec.elements,), source.spec.frac_bits)
         self._add_layer(FlattenLayer(name, source.name, output), node, source.lo, source.hi)
+
+
+def _conv_padding(padding: str | tuple[int, ...], kernel: int) -> int | None:
+    """A square convolution's padding on every side, or None if the sides differ: ``'valid'``
+    is 0, ``'same'`` (stride 1) is ``(kernel - 1) / 2`` for an odd kernel (an even one pads one
+    side more), a pair must be equal."""
+    if padding == "valid":
+        return 0
+    if padding == "same":
+        return (kernel - 1) // 2 if kernel % 2 else None
+    return int(padding[0]) if padding[0] == padding[1] else None
 
 
 def _clamped(lo: int, hi: int, bounds: tuple[int, int]) -> tuple[int, int]:
