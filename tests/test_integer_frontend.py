@@ -28,6 +28,7 @@ from accelsim.integer import (
     ConvLayer,
     IntegerNetwork,
     LinearLayer,
+    PoolKind,
     PoolLayer,
     WeightFormat,
     dequantize,
@@ -608,3 +609,45 @@ def test_unequal_paddings_are_named(padding, kernel: int, message: str) -> None:
     model = make_power_of_two(nn.Sequential(nn.Conv2d(3, 4, kernel, padding=padding), nn.Flatten()))
     with pytest.raises(UnsupportedLayerError, match=r"layer '0' \(Conv2d\) " + message):
         lower(model, images((3, 7, 7), n=2))
+
+
+class MeanHead(nn.Module):
+    """A global average pooling written as a mean over (2, 3), as torchvision's ShuffleNetV2 head."""
+
+    def __init__(self, form: str) -> None:
+        super().__init__()
+        self.form = form
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.conv(x))
+        if self.form == "method":
+            z = y.mean((2, 3))
+        elif self.form == "function":
+            z = torch.mean(y, dim=[-2, -1])
+        elif self.form == "keepdim":
+            z = torch.flatten(F.relu6(y.mean((2, 3), keepdim=True)), 1)
+        else:
+            z = y.mean((1, 2))
+        return self.fc(z)
+
+
+@pytest.mark.parametrize(("form", "flatten"), [("method", "mean.flatten"), ("function", "mean.flatten"),
+                                               ("keepdim", "flatten")])
+def test_a_mean_over_height_and_width_is_a_global_average_pooling(form: str, flatten: str) -> None:
+    model = make_power_of_two(MeanHead(form))
+    data = images((3, 6, 5), n=16)
+    network = lower(model, data)
+    assert [(layer.name, type(layer).__name__) for layer in network.layers] == [
+        ("conv", "ConvLayer"), ("mean", "PoolLayer"), (flatten, "FlattenLayer"), ("fc", "LinearLayer")]
+    pool = network.layer("mean")
+    assert pool.kind is PoolKind.AVG and pool.output.shape == (8, 1, 1) and pool.areas == (30,)
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)
+
+
+def test_a_mean_over_other_dims_is_named() -> None:
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'mean' \(call_method mean\) is an operation the integer "
+                                                    r"datapath does not implement; supported: .* mean over \(2, 3\)"):
+        lower(make_power_of_two(MeanHead("channels")), images((3, 6, 8), n=2))  # (N, 8) to the fc

@@ -20,7 +20,9 @@ BatchNorm and activations folded into the requantization of the layer they follo
   weight format) whose requantization applies the normalization;
 * ``MaxPool2d``, ``AvgPool2d`` (any padding, floor or ceil mode, ``count_include_pad`` either
   way), ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d`` (any sizes; module or functional) ->
-  :class:`PoolLayer` (an average pooling may be followed by an activation);
+  :class:`PoolLayer` (an average pooling may be followed by an activation); ``x.mean((2, 3))`` /
+  ``torch.mean(x, (2, 3), keepdim)`` -> a global average :class:`PoolLayer` (and a
+  :class:`FlattenLayer` without ``keepdim``);
 * tensor ``+`` / ``torch.add`` ``[-> activation]`` -> :class:`AddLayer`;
 * ``torch.cat`` / ``torch.concat`` / ``torch.concatenate`` of feature maps on the channel axis ->
   :class:`ConcatLayer`; every input is produced by a layer with a requantization, or is itself a
@@ -128,7 +130,7 @@ SUPPORTED = (
     "(folded into a Conv2d it follows, anywhere else a depthwise 1 x 1 layer), BatchNorm1d (after a "
     "Linear), activations after a Conv2d, Linear, BatchNorm2d, add or average pooling, also through max pooling, concatenations and flattens (ReLU, ReLU6, Hardtanh, F.relu6, F.hardtanh, clamp / clip / clamp_min / clamp_max with "
     "number bounds), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d (any padding, ceil "
-    "mode, any output size), add (+, torch.add), torch.cat / torch.concat on channels, flatten "
+    "mode, any output size), mean over (2, 3) (global average pooling), add (+, torch.add), torch.cat / torch.concat on channels, flatten "
     "(nn.Flatten, torch.flatten, view / reshape to (N, -1)), Dropout, Identity"
 )
 _INF = math.inf
@@ -434,6 +436,7 @@ class _Lowering:
             (self._is_add, self._add),
             (lambda n, m: self._is_concat(n), self._concat),
             (self._is_flatten, self._flatten),
+            (self._is_mean, self._mean),
         ]
 
     def _operation(self, node: torch.fx.Node) -> None:
@@ -787,6 +790,18 @@ class _Lowering:
             node.op == "call_method" and node.target in ("add", "add_")
         )
 
+    def _is_mean(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
+        """A mean over the height and width of a feature map, (2, 3) (a global average pooling);
+        a mean over other dims is an operation lowering does not know."""
+        if not ((node.op == "call_method" and node.target == "mean")
+                or (node.op == "call_function" and node.target is torch.mean)):
+            return False
+        params = self._call_args(node, ("input", "dim", "keepdim", "dtype"))
+        source, dims = self.values.get(params.get("input")), params.get("dim")
+        return (isinstance(source, torch.Tensor) and source.dim() == 4 and isinstance(dims, (list, tuple))
+                and all(isinstance(d, int) for d in dims) and sorted(d % 4 for d in dims) == [2, 3]
+                and params.get("dtype") is None)
+
     def _is_flatten(self, node: torch.fx.Node, module: nn.Module | None) -> bool:
         if isinstance(module, nn.Flatten) or (
             node.op == "call_function" and node.target is torch.flatten
@@ -1100,8 +1115,30 @@ class _Lowering:
                     f"layer {name!r} (AvgPool2d) must not set divisor_override"
                 )
             rows, cols = self._window(node, params, count_include_pad=params.get("count_include_pad", True))
+        self._average(node, name, source, rows, cols, tuple(self.values[node].shape[1:]))
+
+    def _mean(self, node: torch.fx.Node, module: nn.Module | None) -> None:
+        """``x.mean((2, 3))`` / ``torch.mean(x, (2, 3), keepdim)``: global average pooling, then
+        (without ``keepdim``) a flatten of its 1 x 1 map, as the ONNX import's ReduceMean."""
+        params = self._call_args(node, ("input", "dim", "keepdim", "dtype"))
+        source = self._input_of(node, params["input"])
+        name = self._layer_name(node)
+        _, height, width = source.spec.shape
+        last = self._average(node, name, source, PoolAxis.adaptive(height, 1), PoolAxis.adaptive(width, 1),
+                             (source.spec.shape[0], 1, 1))
+        if not params.get("keepdim", False):
+            pooled = self.tensors[last]
+            flat = f"{name}.flatten"
+            self.names.add(flat)
+            output = self._spec((pooled.spec.elements,), pooled.spec.frac_bits)
+            self._add_layer(FlattenLayer(flat, name, output), last, pooled.lo, pooled.hi)
+
+    def _average(self, node: torch.fx.Node, name: str, source: _Tensor, rows: PoolAxis,
+                 cols: PoolAxis, shape: tuple[int, ...]) -> torch.fx.Node:
+        """Add an average pooling of ``source`` with these windows to an output of ``shape``
+        (C, H, W), and the activations that follow ``node``; return the last node it lowers."""
         last, bounds = self._fuse_activation(node)
-        output = self._spec(tuple(self.values[node].shape[1:]), self._frac_bits(last))
+        output = self._spec(shape, self._frac_bits(last))
         probe = PoolLayer(name, source.name, output, PoolKind.AVG, rows, cols)
         areas = np.unique(probe.window_areas(*source.spec.shape[1:]))
         largest = int(areas.max())
@@ -1121,6 +1158,7 @@ class _Lowering:
                           tuple(int(area) for area in areas))
         # M >= 0 and B = 0: a non-negative input gives a non-negative output.
         self._add_layer(layer, last, max(requant.lo, 0) if source.lo >= 0 else requant.lo, requant.hi)
+        return last
 
     def _window(
         self, node: torch.fx.Node, params: Mapping[str, Any], *, count_include_pad: bool
