@@ -36,14 +36,34 @@ def test_infer_on_digits_matches_an_independent_evaluation(
     x_train, _ = workloads.load_digits("train")
     x_test, y_test = workloads.load_digits("test")
     network = lower(compressed, x_train[:100])
-    predicted = run(network, quantize_input(network, x_test[:60])).outputs.argmax(axis=1)
+    outputs = run(network, quantize_input(network, x_test[:60])).outputs
+    predicted = outputs.argmax(axis=1)
     with torch.no_grad():
-        reference = compressed.model(torch.from_numpy(x_test[:60])).argmax(dim=1).numpy()
+        logits = compressed.model(torch.from_numpy(x_test[:60])).double().numpy()
+    reference = logits.argmax(axis=1)
     assert result["accuracy"] == pytest.approx(np.mean(predicted == y_test[:60]))
     assert result["float_accuracy"] == pytest.approx(np.mean(reference == y_test[:60]))
     assert result["agreement"] == pytest.approx(np.mean(predicted == reference))
+    assert result["float_classes"] == len(set(reference.tolist()))
+    real = outputs * 2.0 ** -network.tensor(network.output).frac_bits
+    assert result["output_error"] == pytest.approx(np.linalg.norm(real - logits) / np.linalg.norm(logits))
+    assert 0 < result["output_error"] < 0.2
     out = capsys.readouterr().out
-    assert "integer accuracy" in out and "top-1 agreement" in out
+    assert "integer accuracy" in out and "top-1 agreement" in out and "output error" in out
+
+
+def test_infer_says_when_the_agreement_cannot_show_a_disagreement(
+    network_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On seeded uniform images the seeded (untrained) digits model predicts one class for all of
+    them: the report says so, and its output error still tells 4-bit activations from 8-bit ones."""
+    result = call("--network", str(network_file), "--count", "40", "--calibration", "16")
+    assert result["float_classes"] == 1 and result["agreement"] == 1.0
+    out = capsys.readouterr().out
+    assert ("top-1 agreement    100.00% (the float model predicts 1 distinct class on these images: the "
+            "agreement cannot show a disagreement; see the output error)") in out
+    coarse = call("--network", str(network_file), "--count", "40", "--calibration", "16", "--act-bits", "4")
+    assert coarse["agreement"] == 1.0 and coarse["output_error"] > 5 * result["output_error"] > 0
 
 
 def test_infer_without_data_reports_agreement_only(network_file: Path) -> None:

@@ -165,7 +165,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"evaluated          {result.count} images ({source})")
     print(f"integer accuracy   {_percent(result.accuracy)}")
     print(f"float accuracy     {_percent(result.float_accuracy)}")
-    print(f"top-1 agreement    {_percent(result.agreement)}")
+    spread = f"the float model predicts {result.float_classes} distinct class{'es' if result.float_classes > 1 else ''}"
+    if result.float_classes == 1:
+        spread += " on these images: the agreement cannot show a disagreement; see the output error"
+    print(f"top-1 agreement    {_percent(result.agreement)} ({spread})")
+    print(f"output error       {_percent(result.output_error)} RMS of the float model's outputs "
+          "(integer outputs dequantized)")
     print(f"integer datapath   {1e3 * result.seconds / result.count:.2f} ms per image "
           "(after a warm-up run: one-time Numba loading excluded)")
     return {
@@ -176,6 +181,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "accuracy": result.accuracy,
         "float_accuracy": result.float_accuracy,
         "agreement": result.agreement,
+        "float_classes": result.float_classes,
+        "output_error": result.output_error,
         "calibration_images": len(calibration),
         "act_bits": args.act_bits,
         "multiplier_bits": args.multiplier_bits,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .execute import quantize_input, run
+from .execute import dequantize, quantize_input, run
 from .graph import IntegerNetwork
 
 
@@ -23,6 +24,11 @@ class Evaluation:
         accuracy: integer network's top-1 accuracy in [0, 1], None without labels.
         float_accuracy: the float (compressed torch) model's top-1 accuracy, None without labels.
         agreement: fraction of images where both predict the same class, in [0, 1].
+        float_classes: how many distinct classes the float model predicts on the images (one: the
+            agreement cannot show a disagreement, e.g. on seeded uniform images).
+        output_error: RMS of the difference between the integer outputs (dequantized) and the
+            float model's, over the RMS of the float model's outputs (0 for equal outputs; a
+            measure that does not depend on the predicted classes varying).
         seconds: wall time of the integer datapath (quantization of the inputs included), in s,
             measured after a warm-up run on the first image: one-time costs (loading the Numba
             kernels, about a second, and building the network's tap tables) are excluded.
@@ -32,6 +38,8 @@ class Evaluation:
     accuracy: float | None
     float_accuracy: float | None
     agreement: float
+    float_classes: int
+    output_error: float
     seconds: float
 
 
@@ -56,6 +64,8 @@ def evaluate(
     if labels is not None and (labels.ndim != 1 or len(labels) != len(x)):
         raise ConfigError(f"labels must have shape ({len(x)},), not {labels.shape}")
     integer, real = [], []
+    squared_error = squared_float = 0.0
+    spec = network.tensor(network.output)
     seconds = 0.0
     was_training = model.training
     model.eval()
@@ -70,6 +80,9 @@ def evaluate(
             with torch.no_grad():
                 logits = model(torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32)))
             real.append(logits.reshape(len(chunk), -1).argmax(dim=1).numpy())
+            values = logits.double().numpy().reshape(outputs.shape)
+            squared_error += float(np.sum((dequantize(spec, outputs) - values) ** 2))
+            squared_float += float(np.sum(values**2))
     finally:
         model.train(was_training)
     predicted, reference = np.concatenate(integer), np.concatenate(real)
@@ -78,5 +91,7 @@ def evaluate(
         accuracy=None if labels is None else float(np.mean(predicted == labels)),
         float_accuracy=None if labels is None else float(np.mean(reference == labels)),
         agreement=float(np.mean(predicted == reference)),
+        float_classes=len(np.unique(reference)),
+        output_error=math.sqrt(squared_error / squared_float) if squared_float else (math.inf if squared_error else 0.0),
         seconds=seconds,
     )
