@@ -193,3 +193,31 @@ def test_unknown_layer_type_is_rejected():
     bad = IntegerNetwork(network.input, network.layers + (Softmax("soft", "c", network.layers[0].output),), "soft")
     with pytest.raises(UnsupportedLayerError, match="'soft' has a type the accelerator does not run: Softmax"):
         plan_network(bad, HwConfig())
+
+
+def test_a_pooling_window_wholly_in_the_padding_is_refused_everywhere():
+    """A max of no position is undefined (the datapath said 0, the RTL -128): the builder, the
+    datapath and the simulator refuse such a window by axis and index, as torch refuses the
+    pooling."""
+    import dataclasses as dc
+
+    import numpy as np
+
+    from accelsim.errors import UnsupportedLayerError as Refused
+    from accelsim.integer import run
+    from accelsim.integer.graph import PoolAxis, PoolKind
+
+    message = (r"layer 'pool' window 0 of its rows must hold a position of the 4-position map, not span "
+               r"\[-2, 0\) wholly in the padding: choose a padding of at most half the kernel")
+    with pytest.raises(Refused, match=message):
+        NetworkBuilder((2, 4, 4), seed=0).pool(2, stride=3, padding=2, name="pool")
+    builder = NetworkBuilder((2, 4, 4), seed=0)
+    builder.pool(4, stride=3, padding=2, name="pool")  # window 0 spans [-2, 2): legal
+    network = builder.build()
+    layer = network.layer("pool")
+    narrow = dc.replace(network, layers=(dc.replace(layer, rows=PoolAxis.regular(2, 3, 2)),))
+    with pytest.raises(Refused, match=message):
+        simulate(narrow, load_config())
+    with pytest.raises(Refused, match=message):
+        run(narrow, np.zeros((1, 2, 4, 4), dtype=np.int8))
+    assert layer.kind is PoolKind.MAX and simulate(network, load_config()).total_cycles > 0

@@ -367,6 +367,7 @@ def _run_pool(layer: PoolLayer, x: np.ndarray) -> np.ndarray:
     """Max or average pooling of a batch."""
     out = _output_array(x.shape[0], layer.output)
     (_, out_h, out_w), (height, width) = layer.output.shape, x.shape[2:]
+    layer.check_windows(height, width)
     rows = layer.rows.starts(out_h), layer.rows.ends(out_h)
     cols = layer.cols.starts(out_w), layer.cols.ends(out_w)
     if layer.kind is PoolKind.MAX:

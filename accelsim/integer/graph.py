@@ -18,6 +18,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ..errors import UnsupportedLayerError
+
 
 class WeightFormat(str, enum.Enum):
     """How a conv / linear layer's integer weights relate to its compressed weights.
@@ -271,6 +273,12 @@ class PoolAxis:
         """int64 ``end(i)`` of windows ``0 .. count-1`` (before clipping to the map)."""
         return (np.arange(count, dtype=np.int64) * self.step + self.span) // self.den - self.pad
 
+    def empty_window(self, size: int, count: int) -> int | None:
+        """The first of windows ``0 .. count-1`` with no position of the ``size``-position map
+        (wholly in the padding: its maximum, or an uncounted average, is undefined), or None."""
+        empty = np.flatnonzero((self.ends(count) <= 0) | (self.starts(count) >= size))
+        return int(empty[0]) if empty.size else None
+
     def divisors(self, size: int, count: int) -> np.ndarray:
         """int64 divisor of each window along this axis (see the class docstring)."""
         lo = np.maximum(self.starts(count), -self.divisor_pad)
@@ -308,6 +316,22 @@ class PoolLayer:
     cols: PoolAxis
     requant: Requant | None = None
     areas: tuple[int, ...] = ()
+
+    def check_windows(self, in_h: int, in_w: int) -> None:
+        """Refuse windows that lie wholly in the padding (torch refuses such poolings too).
+
+        Raises:
+            UnsupportedLayerError: the first such window, by axis and index.
+        """
+        _, out_h, out_w = self.output.shape
+        for axis, size, count, label in ((self.rows, in_h, out_h, "rows"), (self.cols, in_w, out_w, "columns")):
+            index = axis.empty_window(size, count)
+            if index is not None:
+                raise UnsupportedLayerError(
+                    f"layer {self.name!r} window {index} of its {label} must hold a position of the "
+                    f"{size}-position map, not span [{axis.start(index)}, {axis.end(index)}) wholly in "
+                    f"the padding: choose a padding of at most half the kernel (as torch requires)"
+                )
 
     def window_areas(self, in_h: int, in_w: int) -> np.ndarray:
         """int64 (out_h, out_w): each window's area (the average's divisor)."""

@@ -332,7 +332,8 @@ def datapath_layer(
     ``strided``: the input is a slice of a concatenation (:attr:`DatapathLayer.strided`).
 
     Raises:
-        UnsupportedLayerError: a pooling or add whose tensors are not (C, H, W) feature maps.
+        UnsupportedLayerError: a pooling or add whose tensors are not (C, H, W) feature maps, or a
+            pooling window wholly in the padding.
     """
     one = PoolAxis.regular(1, 1)
     if isinstance(layer, LinearLayer):
@@ -352,6 +353,7 @@ def datapath_layer(
     channels, h_out, w_out = layer.output.shape
     _, h_in, w_in = input_shape
     if isinstance(layer, PoolLayer):
+        layer.check_windows(h_in, w_in)
         side = max(layer.rows.window(h_out), layer.cols.window(w_out))
         return DatapathLayer(layer.name, LayerKind.POOL, channels, channels, h_in, w_in, h_out, w_out,
                              side, layer.rows, layer.cols, None, 0, 0, 1, layer.requant is not None,

@@ -157,6 +157,7 @@ class NetworkBuilder:
         channels, height, width = self._shapes[source]
         output = self._tensor((channels, *size))
         layer = PoolLayer(name or f"pool{len(self._layers)}", source, output, kind, rows, cols)
+        layer.check_windows(height, width)
         if kind is PoolKind.AVG:
             areas = tuple(int(a) for a in np.unique(layer.window_areas(height, width)))
             requant = self._requant(len(areas))
