@@ -651,3 +651,26 @@ def test_a_mean_over_other_dims_is_named() -> None:
     with pytest.raises(UnsupportedLayerError, match=r"layer 'mean' \(call_method mean\) is an operation the integer "
                                                     r"datapath does not implement; supported: .* mean over \(2, 3\)"):
         lower(make_power_of_two(MeanHead("channels")), images((3, 6, 8), n=2))  # (N, 8) to the fc
+
+
+class SqueezeHead(nn.Module):
+    def __init__(self, squeeze: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.squeeze = squeeze
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.squeeze(F.adaptive_avg_pool2d(F.relu(self.conv(x)), 1)))
+
+
+@pytest.mark.parametrize("squeeze", [lambda y: y.squeeze(-1).squeeze(-1), lambda y: torch.squeeze(y, (2, 3)),
+                                     lambda y: y.squeeze()])
+def test_a_squeeze_of_the_pooled_map_is_a_flatten(squeeze: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    model = make_power_of_two(SqueezeHead(squeeze))
+    data = images((3, 6, 6), n=16)
+    network = lower(model, data)
+    assert [type(layer).__name__ for layer in network.layers] == [
+        "ConvLayer", "PoolLayer", "FlattenLayer", "LinearLayer"]
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)

@@ -15,7 +15,7 @@ import onnx
 import pytest
 import torch
 import torch.nn.functional as F
-from int_reference import fake_quant_forward, reference_run
+from int_reference import fake_quant_forward, make_power_of_two, reference_run
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
@@ -331,6 +331,49 @@ def test_symbolic_image_sizes_need_the_input_shape(tmp_path: Path, capsys: pytes
     assert "--input-shape C,H,W must be given for ONNX file" in capsys.readouterr().err
 
 
+class SameHead(nn.Module):
+    """Convolutions with padding='same' (odd kernels: exported as auto_pad SAME_UPPER or as pads)
+    and a global average pooling squeezed one axis at a time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding="same")
+        self.wide = nn.Conv2d(8, 8, 5, padding="same")
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.wide(F.relu(self.conv(x))))
+        return self.fc(F.adaptive_avg_pool2d(y, 1).squeeze(-1).squeeze(-1))
+
+
+@pytest.mark.parametrize("dynamo", EXPORTERS)
+def test_same_padding_and_a_squeeze_at_a_time_import_and_lower(dynamo: bool, tmp_path: Path) -> None:
+    torch.manual_seed(3)
+    model = perturb(SameHead())
+    imported = import_onnx(export(model, (3, 9, 7), tmp_path / "same.onnx", dynamo=dynamo, opset_version=17))
+    x = images((3, 9, 7), 6)
+    np.testing.assert_allclose(float_outputs(imported.model, x), float_outputs(model, x), atol=1e-5)
+    convs = [m for m in imported.model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(m.kernel_size, tuple(m.padding)) for m in convs] == [((3, 3), (1, 1)), ((5, 5), (2, 2))]
+    network = lower(make_power_of_two(imported.model), x)
+    assert [type(layer).__name__ for layer in network.layers] == [
+        "ConvLayer", "ConvLayer", "PoolLayer", "FlattenLayer", "LinearLayer"]
+
+
+def test_auto_pad_same_pads_as_onnx_defines_it(tmp_path: Path, rng: np.random.Generator) -> None:
+    """SAME_UPPER / SAME_LOWER at stride 2 on an odd size: total padding (ceil(7/2) - 1) * 2 + 3 - 7 = 2,
+    one each side; the output is torch's convolution with that padding."""
+    w = conv_weight(rng)
+    for mode in ("SAME_UPPER", "SAME_LOWER"):
+        path = onnx_file(tmp_path / f"{mode}.onnx", [
+            helper.make_node("Conv", ["x", "w"], ["y"], name="conv", auto_pad=mode, strides=[2, 2]),
+        ], [tensor("w", w)], shape=(1, 3, 7, 7), out_rank=4)
+        imported = import_onnx(path)
+        x = torch.from_numpy(images((3, 7, 7), 2))
+        expected = F.conv2d(x, torch.from_numpy(w), stride=2, padding=1)
+        np.testing.assert_allclose(float_outputs(imported.model, x.numpy()), expected.numpy(), atol=1e-5)
+
+
 # ------------------------------------------------------------------------- hand-built graphs
 def tensor(name: str, array: np.ndarray) -> TensorProto:
     return numpy_helper.from_array(np.asarray(array), name)
@@ -428,7 +471,12 @@ def _graph(*nodes: onnx.NodeProto) -> list:
         (_graph(helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2], pads=[0, 0, 1, 1])), [],
          r"ONNX node 'pool' (op MaxPool) must have symmetric pads (top = bottom, left = right), not [0, 0, 1, 1]"),
         (_graph(helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2], auto_pad="SAME_UPPER")),
-         [], "ONNX node 'pool' (op MaxPool) must have auto_pad NOTSET or VALID (explicit pads), not 'SAME_UPPER'"),
+         [], r"ONNX node 'pool' (op MaxPool) must have symmetric pads (top = bottom, left = right), not [0, 0, 1, 1]"),
+        (_graph(helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2], auto_pad="SAME")),
+         [], "ONNX node 'pool' (op MaxPool) must have auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, not 'SAME'"),
+        (_graph(helper.make_node("Squeeze", ["c", "a"], ["y"], name="sq")), [tensor("a", np.array([1]))],
+         "ONNX node 'sq' (op Squeeze) must squeeze size-1 spatial axes (2, 3) of an (N, C, H, W) tensor, not axes [1] "
+         "of (1, 4, 4, 4)"),
         (_graph(helper.make_node("Reshape", ["c", "s"], ["y"], name="reshape")), [tensor("s", np.array([1, 4, -1]))],
          "ONNX node 'reshape' (op Reshape) must reshape to (N, -1) (a flatten), not (1, 4, 4, 4) -> (1, 4, -1)"),
         (_graph(helper.make_node("Add", ["c", "k"], ["y"], name="shift")), [tensor("k", np.ones((1, 4, 4, 4), "f"))],

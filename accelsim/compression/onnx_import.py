@@ -20,7 +20,8 @@ What is converted (:data:`SUPPORTED`):
   ``ReduceMean`` over H and W -> ``nn.AdaptiveAvgPool2d(1)`` / ``nn.AdaptiveMaxPool2d(1)``;
 * ``Add`` of two tensors -> ``+``; ``Add`` of a constant right after a ``Conv``, ``Gemm`` or
   ``MatMul`` -> that layer's bias; ``Concat`` of tensors on the channel axis -> ``torch.cat``;
-* ``Flatten`` (axis 1), ``Reshape`` to ``(N, -1)`` and ``Squeeze`` of the 1x1 spatial axes ->
+* ``Flatten`` (axis 1), ``Reshape`` to ``(N, -1)`` and ``Squeeze`` of size-1 spatial axes (one by
+  one too) ->
   flatten; ``Gemm`` (``transA = 0``) and ``MatMul`` by a constant -> ``nn.Linear``;
 * ``Dropout`` and ``Identity`` -> the identity; ``Constant`` and the shape arithmetic exporters
   emit around a reshape or a pad (``Shape``, ``Gather``, ``Unsqueeze``, ``Squeeze``, ``Concat``,
@@ -441,16 +442,26 @@ class _Importer:
         self.consts[node.output[0]] = np.asarray(result)
 
     # ------------------------------------------------------------------------------ layers
-    def _spatial(self, node: Any, index: int, attrs: dict[str, Any], pads: tuple[int, ...] = (0, 0, 0, 0)
-                 ) -> tuple[list[int], list[int], list[int], list[int]]:
-        """kernel, strides, symmetric padding and dilations of a 2-D window op."""
+    def _spatial(self, node: Any, index: int, attrs: dict[str, Any], size: tuple[int, ...],
+                 pads: tuple[int, ...] = (0, 0, 0, 0)) -> tuple[list[int], list[int], list[int], list[int]]:
+        """kernel, strides, symmetric padding and dilations of a 2-D window op on an input of
+        ``size`` (H, W); ``auto_pad`` SAME_UPPER / SAME_LOWER pads as ONNX defines it (symmetric
+        only when the total padding of each axis is even: an odd kernel at stride 1, say)."""
         kernel = list(attrs.get("kernel_shape", []))
-        if attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID"):
-            raise _error(node, index, f"must have auto_pad NOTSET or VALID (explicit pads), not {attrs['auto_pad']!r}")
+        auto_pad = attrs.get("auto_pad", "NOTSET")
+        if auto_pad not in ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"):
+            raise _error(node, index, f"must have auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, not {auto_pad!r}")
         strides = list(attrs.get("strides", [1, 1]))
         dilations = list(attrs.get("dilations", [1, 1]))
-        onnx_pads = list(attrs.get("pads", [0, 0, 0, 0])) if attrs.get("auto_pad", "NOTSET") == "NOTSET" else [0] * 4
-        if len(kernel) != 2 or len(strides) != 2 or len(dilations) != 2 or len(onnx_pads) != 4:
+        if len(kernel) != 2 or len(strides) != 2 or len(dilations) != 2:
+            raise _error(node, index, f"must be 2-D (kernel_shape of 2 sizes), not kernel_shape {kernel}")
+        onnx_pads = list(attrs.get("pads", [0, 0, 0, 0])) if auto_pad == "NOTSET" else [0] * 4
+        if auto_pad.startswith("SAME"):  # output ceil(size / stride); the odd pixel after (UPPER) or before
+            totals = [max(0, (-(-n // st) - 1) * st + (k - 1) * d + 1 - n)
+                      for n, st, k, d in zip(size, strides, kernel, dilations)]
+            first = [t // 2 if auto_pad == "SAME_UPPER" else t - t // 2 for t in totals]
+            onnx_pads = [first[0], first[1], totals[0] - first[0], totals[1] - first[1]]
+        if len(onnx_pads) != 4:
             raise _error(node, index, f"must be 2-D (kernel_shape of 2 sizes), not kernel_shape {kernel}")
         total = [onnx_pads[i] + pads[i] for i in range(4)]
         if total[0] != total[2] or total[1] != total[3]:
@@ -467,7 +478,8 @@ class _Importer:
         attrs.setdefault("kernel_shape", list(weight.shape[2:]))
         if list(attrs["kernel_shape"]) != list(weight.shape[2:]):
             raise _error(node, index, f"must have kernel_shape equal to its weight's, {list(weight.shape[2:])}")
-        kernel, strides, padding, dilations = self._spatial(node, index, attrs, source.pads or (0, 0, 0, 0))
+        kernel, strides, padding, dilations = self._spatial(node, index, attrs, source.shape[2:],
+                                                            source.pads or (0, 0, 0, 0))
         groups = int(attrs.get("group", 1))
         args = {"in_channels": int(weight.shape[1]) * groups, "out_channels": int(weight.shape[0]),
                 "kernel_size": kernel, "stride": strides, "padding": padding, "dilation": dilations,
@@ -524,7 +536,7 @@ class _Importer:
             raise _error(node, index, f"must pool an (N, C, H, W) tensor, not one of shape {source.shape}")
         if len(node.output) > 1 and node.output[1] and self.uses[node.output[1]]:
             raise _error(node, index, "must not return indices")
-        kernel, strides, padding, dilations = self._spatial(node, index, attrs)
+        kernel, strides, padding, dilations = self._spatial(node, index, attrs, source.shape[2:])
         args: dict[str, Any] = {"kernel_size": kernel, "stride": strides, "padding": padding,
                                 "ceil_mode": bool(attrs.get("ceil_mode", 0))}
         if kind == "MaxPool2d":
@@ -640,10 +652,13 @@ class _Importer:
         axes = self._axes(node, index, _attributes(node))
         rank = len(source.shape)
         axes = [i for i in range(rank) if source.shape[i] == 1] if axes is None else [int(a) % rank for a in axes]
-        if rank != 4 or sorted(axes) != [2, 3] or source.shape[2:] != (1, 1):
-            raise _error(node, index, f"must squeeze the 1x1 spatial axes [2, 3] of an (N, C, 1, 1) tensor, not axes "
+        if rank not in (3, 4) or not axes or any(a < 2 or source.shape[a] != 1 for a in axes):
+            raise _error(node, index, f"must squeeze size-1 spatial axes (2, 3) of an (N, C, H, W) tensor, not axes "
                                       f"{axes} of {source.shape}")
-        self.values[node.output[0]] = self._flatten(node, index, source)
+        shape = tuple(size for i, size in enumerate(source.shape) if i not in axes)
+        # the values keep their order: (N, -1) is a flatten, a squeeze short of it keeps the tensor
+        self.values[node.output[0]] = (self._flatten(node, index, source) if len(shape) == 2
+                                       else _Value(source.node, shape))
 
     def _linear(self, node: Any, index: int, source: _Value, weight: np.ndarray, transposed: bool,
                 bias: np.ndarray | None, initializer: str, bias_name: str | None) -> _Value:

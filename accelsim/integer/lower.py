@@ -28,7 +28,9 @@ BatchNorm and activations folded into the requantization of the layer they follo
   :class:`ConcatLayer`; every input is produced by a layer with a requantization, or is itself a
   concatenation, or a max pooling (or a clamp of one) of such a value, and all of them are
   requantized to one common scale, the coarsest any of them needs;
-* ``flatten`` (``nn.Flatten``, ``torch.flatten``, ``x.view(x.size(0), -1)``) -> :class:`FlattenLayer`;
+* ``flatten`` (``nn.Flatten``, ``torch.flatten``, ``x.view(x.size(0), -1)``, a squeeze to
+  ``(N, C)``) -> :class:`FlattenLayer`; a squeeze or view that only drops size-1 axes short of
+  that (``x.squeeze(-1)`` before ``.squeeze(-1)``) keeps the tensor as it is;
 * ``Dropout``, ``Identity`` and ``x.contiguous()`` are the identity (eval mode).
 
 An *activation* is a chain of ``ReLU``, ``ReLU6``, ``Hardtanh`` (any ``min_val``/``max_val``),
@@ -131,7 +133,7 @@ SUPPORTED = (
     "Linear), activations after a Conv2d, Linear, BatchNorm2d, add or average pooling, also through max pooling, concatenations and flattens (ReLU, ReLU6, Hardtanh, F.relu6, F.hardtanh, clamp / clip / clamp_min / clamp_max with "
     "number bounds), MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d (any padding, ceil "
     "mode, any output size), mean over (2, 3) (global average pooling), add (+, torch.add), torch.cat / torch.concat on channels, flatten "
-    "(nn.Flatten, torch.flatten, view / reshape to (N, -1)), Dropout, Identity"
+    "(nn.Flatten, torch.flatten, view / reshape / squeeze to (N, -1)), Dropout, Identity"
 )
 _INF = math.inf
 _MAXPOOL_ARGS = (
@@ -807,7 +809,9 @@ class _Lowering:
             node.op == "call_function" and node.target is torch.flatten
         ):
             return True
-        return node.op == "call_method" and node.target in ("flatten", "view", "reshape")
+        if node.op == "call_function" and node.target is torch.squeeze:
+            return True
+        return node.op == "call_method" and node.target in ("flatten", "view", "reshape", "squeeze")
 
     # ---- handlers -----------------------------------------------------------------------
     def _placeholder(self, node: torch.fx.Node) -> None:
@@ -1291,9 +1295,15 @@ class _Lowering:
         source = self._input_of(node, node.args[0])
         value_in, value_out = self.values[node.args[0]], self.values[node]
         batch = value_in.shape[0]
+        kept = [size for size in value_out.shape[1:] if size != 1]
+        if len(value_out.shape) > 2 and value_out.shape[0] == batch and kept == [
+                size for size in value_in.shape[1:] if size != 1]:
+            self.tensors[node] = source  # a squeeze (or view) of size-1 axes, not yet (N, -1)
+            return
         if tuple(value_out.shape) != (batch, int(np.prod(value_in.shape[1:]))):
             raise self._unsupported(
-                node, f"a reshape to {tuple(value_out.shape)} (only flatten to (N, -1))"
+                node, f"a reshape to {tuple(value_out.shape)} (only flatten to (N, -1), or a squeeze "
+                "of size-1 axes on the way)"
             )
         if len(source.spec.shape) == 1:
             self.tensors[node] = source
