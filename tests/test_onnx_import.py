@@ -475,8 +475,8 @@ def _graph(*nodes: onnx.NodeProto) -> list:
         (_graph(helper.make_node("MaxPool", ["c"], ["y"], name="pool", kernel_shape=[2, 2], auto_pad="SAME")),
          [], "ONNX node 'pool' (op MaxPool) must have auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, not 'SAME'"),
         (_graph(helper.make_node("Squeeze", ["c", "a"], ["y"], name="sq")), [tensor("a", np.array([1]))],
-         "ONNX node 'sq' (op Squeeze) must squeeze size-1 spatial axes (2, 3) of an (N, C, H, W) tensor, not axes [1] "
-         "of (1, 4, 4, 4)"),
+         ("ONNX node 'sq' (op Squeeze) must squeeze size-1 spatial axes (2, 3) of an (N, C, H, W) tensor, not axes [1] "
+          "of (1, 4, 4, 4)")),
         (_graph(helper.make_node("Reshape", ["c", "s"], ["y"], name="reshape")), [tensor("s", np.array([1, 4, -1]))],
          "ONNX node 'reshape' (op Reshape) must reshape to (N, -1) (a flatten), not (1, 4, 4, 4) -> (1, 4, -1)"),
         (_graph(helper.make_node("Add", ["c", "k"], ["y"], name="shift")), [tensor("k", np.ones((1, 4, 4, 4), "f"))],
