@@ -109,3 +109,19 @@ def test_input_shape_runs_a_workload_at_another_size(tmp_path, capsys):
     assert report["total_cycles"] > invoke("--workload", "resnet8", "--no-cache")["total_cycles"]
     with pytest.raises(ConfigError, match=r"^--input-shape must be left out with --network: the network file records"):
         invoke("--network", str(krp), "--input-shape", "3,32,32")
+
+
+def test_long_layer_names_keep_the_table_columns_apart(capsys):
+    """torchvision-style names longer than the name column (DenseNet's) widen it: every row's
+    name and kind stay separate words, and the kind starts under the header's 'kind'."""
+    from accelsim.sim import NetworkBuilder
+
+    builder = NetworkBuilder((3, 6, 6), seed=0)
+    builder.conv(8, kernel=3, rows_kept=1, name="features.denseblock1.denselayer1.conv1")
+    builder.pool(2, name="features.transition1.pool")
+    run_command.print_layers(simulate(builder.build(), load_config()))
+    header, _, *rows = capsys.readouterr().out.splitlines()
+    column = header.index("kind")
+    assert [row.split()[:2] for row in rows] == [["features.denseblock1.denselayer1.conv1", "conv"],
+                                                 ["features.transition1.pool", "pool"]]
+    assert all(row[column - 1] == " " and row[column] != " " for row in rows)

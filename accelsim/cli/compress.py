@@ -248,7 +248,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"{workload}: {source}; KRP rows_kept={config.rows_kept}, FC prune {config.fc_prune:g}, "
         f"{quantization} {config.bits} bits; input {'x'.join(map(str, input_shape))}"
     )
-    header = f"{'layer':<28} {'kind':<6} {'shape':<18} {'method':<9} {'pruned':>8} {'rows':>4} {'bits':>4} {'bytes':>9}"
+    width = max([28, *(len(layer.name) for layer in pruning.layers)])
+    header = f"{'layer':<{width}} {'kind':<6} {'shape':<18} {'method':<9} {'pruned':>8} {'rows':>4} {'bits':>4} {'bytes':>9}"
     print(header)
     print("-" * len(header))
     for layer, sizes in zip(pruning.layers, encoding.layers, strict=True):
@@ -257,7 +258,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         bits = "-" if layer.bits is None else str(layer.bits)
         shape = "x".join(str(n) for n in layer.shape)
         print(
-            f"{layer.name:<28} {layer.kind.value:<6} {shape:<18} {layer.method.value:<9} "
+            f"{layer.name:<{width}} {layer.kind.value:<6} {shape:<18} {layer.method.value:<9} "
             f"{_percent(layer.pruning_rate):>8} {rows:>4} {bits:>4} {stored:>9,}"
         )
     print("-" * len(header))

@@ -163,10 +163,11 @@ def _bandwidth(args: argparse.Namespace, config: HwConfig) -> dict[str, Any]:
         curves = tuple(curve for index in range(len(by_kind[kinds[0]])) for kind in kinds
                        for curve in bandwidth_curves([by_kind[kind][index]], config, [kind], widths))
     save_figure(plot_bandwidth(curves), args.out)
+    width = max([10, *(len(curve.workload) for curve in curves)])
     for curve in curves:
         knee = f"knee {curve.knee_gbps:g} GB/s" if curve.knee_gbps is not None else "no knee in the sweep"
         points = ", ".join(f"{g:g}: {ms:.3f}" for g, ms in zip(curve.gbps, curve.latency_ms))
-        print(f"{curve.workload:<10} {curve.kind.value:<11} {knee:<20} latency ms at GB/s {points}")
+        print(f"{curve.workload:<{width}} {curve.kind.value:<11} {knee:<20} latency ms at GB/s {points}")
     return {"kind": "bandwidth", "curves": [curve.to_dict() for curve in curves]}
 
 

@@ -100,12 +100,13 @@ def _layer_names(values: list[str] | None) -> list[str] | None:
 
 def print_check(result: CheckResult) -> None:
     """The per-layer comparison table and the totals."""
-    header = f"{'layer':<24}{'sim cycles':>12}{'rtl cycles':>12}{'diff':>7}  {'outputs':<9}{'trace':<9}{'events':>7}"
+    width = max([24, *(len(layer.name) + 2 for layer in result.layers)])  # long names keep a gap
+    header = f"{'layer':<{width}}{'sim cycles':>12}{'rtl cycles':>12}{'diff':>7}  {'outputs':<9}{'trace':<9}{'events':>7}"
     print(header)
     print("-" * len(header))
     for layer in result.layers:
         print(
-            f"{layer.name:<24}{layer.sim_cycles:>12,}{layer.rtl_cycles:>12,}"
+            f"{layer.name:<{width}}{layer.sim_cycles:>12,}{layer.rtl_cycles:>12,}"
             f"{layer.rtl_cycles - layer.sim_cycles:>7}  {'equal' if layer.outputs_match else 'DIFFER':<9}"
             f"{'equal' if layer.traces_match else 'DIFFER':<9}{layer.events:>7}"
         )

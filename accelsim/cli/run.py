@@ -104,12 +104,13 @@ def _kib(nbytes: int) -> str:
 
 def print_layers(result: SimulationResult) -> None:
     """The per-layer table."""
-    header = (f"{'layer':<22}{'kind':<8}{'tiles':>6}{'cycles':>11}{'compute':>11}{'memory':>10}"
+    width = max([22, *(len(layer.name) + 2 for layer in result.layers)])  # long names keep a gap
+    header = (f"{'layer':<{width}}{'kind':<8}{'tiles':>6}{'cycles':>11}{'compute':>11}{'memory':>10}"
               f"{'stall':>10}{'util':>7}{'read KiB':>10}{'write KiB':>10}")
     print(header)
     print("-" * len(header))
     for layer in result.layers:
-        print(f"{layer.name:<22}{layer.kind.value:<8}{layer.tiles:>6}{layer.cycles:>11,}{layer.compute_cycles:>11,}"
+        print(f"{layer.name:<{width}}{layer.kind.value:<8}{layer.tiles:>6}{layer.cycles:>11,}{layer.compute_cycles:>11,}"
               f"{layer.memory_cycles:>10,}{layer.stall_cycles:>10,}{100 * layer.pe_utilization:>6.1f}%"
               f"{_kib(layer.ddr_bytes_read):>10}{_kib(layer.ddr_bytes_written):>10}")
 
