@@ -78,6 +78,35 @@ class Unused(nn.Module):
         return self.fc(torch.flatten(self.conv(x), 1))
 
 
+class UnusedParameter(nn.Module):
+    """A model holding a parameter of its own that its forward never reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.alpha = nn.Parameter(torch.ones(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.conv(x), 1)
+
+
+class Scale(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gain
+
+
+class UnusedCustom(Unused):
+    """An unused layer of a type a file cannot record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spare = Scale()
+
+
 class Wide(nn.Module):
     """Every recordable form: modules, functions and methods."""
 
@@ -205,8 +234,10 @@ def test_a_built_in_workload_at_another_input_shape(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ architecture
-@pytest.mark.parametrize(("factory", "shape"), [(SmallCnn, SHAPE), (Wide, (3, 9, 10))])
+@pytest.mark.parametrize(("factory", "shape"), [(SmallCnn, SHAPE), (Wide, (3, 9, 10)), (Unused, (3, 12, 12))])
 def test_a_described_model_is_rebuilt_with_the_same_keys_order_and_outputs(factory: type, shape: tuple) -> None:
+    """Unused: a layer its forward never calls (an auxiliary head used only in training, as in
+    GoogLeNet) is recorded too, so the rebuilt model holds the same state dict."""
     model = perturb(factory())
     description = describe(model)
     rebuilt = build(json.loads(json.dumps(description)))  # plain JSON, as in the file
@@ -221,9 +252,58 @@ def test_a_described_model_is_rebuilt_with_the_same_keys_order_and_outputs(facto
                                                              if name in {n for n, _ in rebuilt.named_modules()}]
 
 
+class Form(nn.Module):
+    """conv -> one operation form -> flatten -> linear."""
+
+    def __init__(self, form: Any) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.form = form
+        with torch.no_grad():
+            features = torch.flatten(form(self.conv(torch.zeros(1, *SHAPE))), 1).shape[1]
+        self.fc = nn.Linear(features, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.form(self.conv(x)), 1))
+
+
+class InPlaceAdd(nn.Module):
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        y += y
+        return y
+
+
+FORMS = {
+    "torch.relu_": lambda y: torch.relu_(y), "F.relu_": lambda y: F.relu_(y), "relu_": lambda y: y.relu_(),
+    "F.hardtanh_": lambda y: F.hardtanh_(y), "torch.clip": lambda y: torch.clip(y, 0, 1),
+    "torch.clamp_min": lambda y: torch.clamp_min(y, 0.5), "torch.clamp_max_": lambda y: torch.clamp_max_(y, 2),
+    "clip_": lambda y: y.clip_(-1, 1), "clamp_min": lambda y: y.clamp_min(0.1), "clamp_max_": lambda y: y.clamp_max_(1),
+    "torch.concat": lambda y: torch.concat([y, y], 1), "torch.concatenate": lambda y: torch.concatenate([y], 1),
+    "add_": lambda y: y.add_(y), "contiguous": lambda y: y.contiguous(),
+    "F.dropout1d": lambda y: F.dropout1d(torch.flatten(y, 1), training=False),
+    "mean": lambda y: y.mean((2, 3), keepdim=True), "torch.mean": lambda y: torch.mean(y, (2, 3)),
+    "squeeze": lambda y: F.adaptive_avg_pool2d(y, 1).squeeze(-1).squeeze(-1),
+    "torch.squeeze": lambda y: torch.squeeze(F.adaptive_avg_pool2d(y, 1), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("form", [*FORMS, "+=", "AlphaDropout"])
+def test_every_operation_the_lowering_reads_is_recorded(form: str) -> None:
+    """A user model the integer datapath runs has an architecture its file records: the
+    recorder's lists cover the lowering's (so its .krp serves every command alone)."""
+    operation = InPlaceAdd() if form == "+=" else nn.AlphaDropout(0.1) if form == "AlphaDropout" else FORMS[form]
+    model = perturb(Form(operation)).eval()
+    description, note = record(model, SHAPE, "model")
+    assert note == "" and description is not None
+    lower(compress(model, CompressionConfig(bits=4), workload="form"), np.random.default_rng(0).uniform(
+        0, 1, (4, *SHAPE)).astype(np.float32))
+
+
 @pytest.mark.parametrize(("factory", "reason"), [
     (Opaque, "the function 'sigmoid' is not one a file can record"),
-    (Unused, "its state dict holds tensors its traced graph does not use"),
+    (UnusedParameter, "its state dict holds tensors its traced graph does not use"),
+    (UnusedCustom, ("its unused module (its state dict holds its tensors) 'spare' (Scale) is not one a file can "
+                    "record")),
 ])
 def test_a_model_that_cannot_be_recorded_says_why(factory: type, reason: str) -> None:
     description, note = record(factory().eval(), (3, 12, 12), "model")

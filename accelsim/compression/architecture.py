@@ -91,7 +91,8 @@ MODULES: dict[str, tuple[type[nn.Module], Callable[[nn.Module], dict[str, Any]]]
     "Flatten": (nn.Flatten, lambda m: {"start_dim": m.start_dim, "end_dim": m.end_dim}),
     **{
         name: (cls, lambda m: {"p": m.p})
-        for name, cls in (("Dropout", nn.Dropout), ("Dropout1d", nn.Dropout1d), ("Dropout2d", nn.Dropout2d))
+        for name, cls in (("Dropout", nn.Dropout), ("Dropout1d", nn.Dropout1d), ("Dropout2d", nn.Dropout2d),
+                          ("AlphaDropout", nn.AlphaDropout))
     },
     "Identity": (nn.Identity, lambda m: {}),
 }
@@ -99,26 +100,44 @@ MODULES: dict[str, tuple[type[nn.Module], Callable[[nn.Module], dict[str, Any]]]
 #: Function name -> function (``call_function`` targets).
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "operator.add": operator.add,
+    "operator.iadd": operator.iadd,
     "operator.getitem": operator.getitem,
     "torch.add": torch.add,
     "torch.cat": torch.cat,
+    "torch.concat": torch.concat,
+    "torch.concatenate": torch.concatenate,
     "torch.flatten": torch.flatten,
+    "torch.squeeze": torch.squeeze,
+    "torch.mean": torch.mean,
     "torch.relu": torch.relu,
+    "torch.relu_": torch.relu_,
     "torch.clamp": torch.clamp,
+    "torch.clamp_": torch.clamp_,
+    "torch.clip": torch.clip,
+    "torch.clip_": torch.clip_,
+    "torch.clamp_min": torch.clamp_min,
+    "torch.clamp_min_": torch.clamp_min_,
+    "torch.clamp_max": torch.clamp_max,
+    "torch.clamp_max_": torch.clamp_max_,
     "torch.max_pool2d": torch.max_pool2d,
     "torch.nn.functional.relu": F.relu,
+    "torch.nn.functional.relu_": F.relu_,
     "torch.nn.functional.relu6": F.relu6,
     "torch.nn.functional.hardtanh": F.hardtanh,
+    "torch.nn.functional.hardtanh_": F.hardtanh_,
     "torch.nn.functional.max_pool2d": F.max_pool2d,
     "torch.nn.functional.avg_pool2d": F.avg_pool2d,
     "torch.nn.functional.adaptive_avg_pool2d": F.adaptive_avg_pool2d,
     "torch.nn.functional.adaptive_max_pool2d": F.adaptive_max_pool2d,
     "torch.nn.functional.dropout": F.dropout,
+    "torch.nn.functional.dropout1d": F.dropout1d,
     "torch.nn.functional.dropout2d": F.dropout2d,
 }
 
-#: Tensor methods (``call_method`` targets).
-METHODS = frozenset({"size", "view", "reshape", "flatten", "relu", "add", "clamp"})
+#: Tensor methods (``call_method`` targets): every method the lowering reads (accelsim.integer.lower).
+METHODS = frozenset({"size", "view", "reshape", "flatten", "squeeze", "mean", "contiguous", "relu", "relu_",
+                     "add", "add_", "clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_min_", "clamp_max",
+                     "clamp_max_"})
 
 _PATH = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 
@@ -195,15 +214,23 @@ def describe(model: nn.Module) -> dict[str, Any]:
         index[node] = len(nodes)
         nodes.append(entry)
     modules = []
+    called = 0
     for path, module in model.named_modules():  # the model's own order (compression records follow it)
-        if path not in used:
+        # the modules it calls, and the stateful leaves it does not (an auxiliary head used only in
+        # training, say): the rebuilt model holds the same state dict
+        stateful_leaf = not list(module.children()) and (
+            next(module.parameters(recurse=False), None) is not None
+            or next(module.buffers(recurse=False), None) is not None)
+        if path not in used and not stateful_leaf:
             continue
+        called += path in used
         kind = type(module).__name__
         if kind not in MODULES or type(module) is not MODULES[kind][0]:
-            raise NotDescribable(f"its module {path!r} ({type(module).__qualname__}) is not one a file can record")
+            role = "module" if path in used else "unused module (its state dict holds its tensors)"
+            raise NotDescribable(f"its {role} {path!r} ({type(module).__qualname__}) is not one a file can record")
         args = {key: _encode(value, {}) for key, value in MODULES[kind][1](module).items()}
         modules.append({"path": path, "type": kind, "args": args})
-    if len(modules) != len(used):
+    if called != len(used):
         raise NotDescribable("a module it calls is not among its named modules")
     return {"format": FORMAT, "version": VERSION, "modules": modules, "nodes": nodes}
 
