@@ -25,7 +25,7 @@ from accelsim.cli import main
 from accelsim.compression import CompressionConfig, compress, load_network, save_network
 from accelsim.compression.architecture import build, describe, record
 from accelsim.compression.netfile import MAGIC
-from accelsim.errors import ConfigError, NetworkFileError
+from accelsim.errors import ConfigError, NetworkFileError, WorkloadError
 from accelsim.integer import evaluate, lower
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -140,6 +140,10 @@ def small_cnn() -> nn.Module:
 
 def opaque() -> nn.Module:
     return Opaque()
+
+
+def double_cnn() -> nn.Module:
+    return SmallCnn().double()
 
 
 def perturb(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -284,6 +288,9 @@ FORMS = {
     "mean": lambda y: y.mean((2, 3), keepdim=True), "torch.mean": lambda y: torch.mean(y, (2, 3)),
     "squeeze": lambda y: F.adaptive_avg_pool2d(y, 1).squeeze(-1).squeeze(-1),
     "torch.squeeze": lambda y: torch.squeeze(F.adaptive_avg_pool2d(y, 1), (2, 3)),
+    "x.shape[0]": lambda y: y.reshape(y.shape[0], -1),
+    "size products": lambda y: y.view(y.size(0), y.size(1) * y.size(2) * y.size(3)),
+    "size quotient": lambda y: y.view(y.size(0), y.size(1) * y.size(2) * y.size(3) // 1),
 }
 
 
@@ -423,3 +430,17 @@ def test_rtl_check_takes_the_user_file_alone(user_file: Path, tmp_path: Path) ->
                  "--cache", str(tmp_path / "verilator"), "--jobs", "2", "--json", str(report)]) == 0
     layers = json.loads(report.read_text())["layers"]
     assert [layer["name"] for layer in layers] == ["conv", "add", "head"]
+
+
+def test_a_float64_model_is_refused_for_its_dtype_not_its_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Compression runs in float32: a float64 model is named for its dtype, with the fix (its
+    float32 probe used to fail first, blaming the input shape)."""
+    out = tmp_path / "double.krp"
+    assert main(["compress", "--workload", "test_model_input:double_cnn", "--input-shape", "3,12,12",
+                 "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "accelsim: error: model parameter 'head.weight' must be float32, not float64 (compression and its checks "
+        "run in float32: build the model in float32, e.g. model.float())\n")
+    assert not out.exists()
+    with pytest.raises(WorkloadError, match="model parameter 'head.weight' must be float32, not float64"):
+        compress(double_cnn(), CompressionConfig(bits=4), workload="double")

@@ -196,6 +196,7 @@ def _percent(value: float) -> str:
 def _source(args: argparse.Namespace) -> tuple[str, Any, tuple[int, int, int] | None]:
     """``(workload name, model, input shape)`` of the command line's model (checked against the shape)."""
     from ..compression.architecture import check_input_shape
+    from ..compression.pipeline import check_float32
 
     if args.onnx is not None:
         from ..compression.onnx_import import import_onnx
@@ -217,6 +218,7 @@ def _source(args: argparse.Namespace) -> tuple[str, Any, tuple[int, int, int] | 
             f"--input-shape C,H,W must be given for the user model {workload!r} (its input shape is not known), "
             "not left unset"
         )
+    check_float32(model)  # its float32 probe would fail, blaming the shape
     if shape != known:  # a built-in workload's own shape is known to work
         check_input_shape(model, shape, f"--input-shape {','.join(map(str, shape))}: the model {workload!r}")
     return workload, model, shape

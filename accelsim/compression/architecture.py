@@ -97,11 +97,21 @@ MODULES: dict[str, tuple[type[nn.Module], Callable[[nn.Module], dict[str, Any]]]
     "Identity": (nn.Identity, lambda m: {}),
 }
 
+def tensor_shape(value: Any, attribute: str) -> Any:
+    """``getattr(value, "shape")``: the one attribute read a recorded graph holds (``x.shape[0]``)."""
+    if attribute != "shape":
+        raise ValueError(f"a recorded graph reads the attribute 'shape' only, not {brief(attribute)}")
+    return value.shape
+
+
 #: Function name -> function (``call_function`` targets).
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "operator.add": operator.add,
+    "operator.mul": operator.mul,
+    "operator.floordiv": operator.floordiv,
     "operator.iadd": operator.iadd,
     "operator.getitem": operator.getitem,
+    "tensor.shape": tensor_shape,
     "torch.add": torch.add,
     "torch.cat": torch.cat,
     "torch.concat": torch.concat,
@@ -200,6 +210,10 @@ def describe(model: nn.Module) -> dict[str, Any]:
         elif node.op == "call_module":
             used.add(str(node.target))
             entry = {"op": "module", "target": str(node.target)}
+        elif node.op == "call_function" and node.target is getattr:  # x.shape, as traced
+            if node.args[1:] != ("shape",) or node.kwargs:
+                raise NotDescribable(f"it reads the attribute {brief(node.args[1:])} of a value (only .shape)")
+            entry = {"op": "function", "target": "tensor.shape"}
         elif node.op == "call_function":
             entry = {"op": "function", "target": _function_name(node.target)}
         elif node.op == "call_method":

@@ -152,12 +152,26 @@ def check_input_shape(shape: object, what: str = "input_shape") -> tuple[int, in
     return tuple(int(n) for n in shape)  # type: ignore[return-value]
 
 
+def check_float32(model: nn.Module) -> None:
+    """Refuse a model whose floating parameters or buffers are not float32 (WorkloadError)."""
+    for kind, name, tensor in [*(("parameter", *item) for item in model.named_parameters()),
+                               *(("buffer", *item) for item in model.named_buffers())]:
+        if tensor.is_floating_point() and tensor.dtype != torch.float32:
+            raise WorkloadError(
+                f"model {kind} {name!r} must be float32, not {str(tensor.dtype).removeprefix('torch.')} "
+                "(compression and its checks run in float32: build the model in float32, e.g. "
+                "model.float())"
+            )
+
+
 def check_model(model: nn.Module) -> None:
-    """Refuse what is not a model (ConfigError), a model without convolution or with non-finite
-    parameters or float buffers (such as BatchNorm running statistics) (WorkloadError)."""
+    """Refuse what is not a model (ConfigError), a model without convolution, with parameters or
+    float buffers (such as BatchNorm running statistics) that are not float32, or with non-finite
+    ones (WorkloadError)."""
     require_type(model, nn.Module, "model", MODULE_EXPECTED)
     if not has_conv(model):
         raise no_conv_error(model)
+    check_float32(model)
     for name, param in model.named_parameters():
         if param.numel() and not all(map(math.isfinite, torch.aminmax(param.detach()))):  # NaN propagates
             raise WorkloadError(f"model parameter {name!r} must be finite, not contain NaN or infinity")
