@@ -461,6 +461,11 @@ def _graph(*nodes: onnx.NodeProto) -> list:
         (_graph(helper.make_node("Sigmoid", ["c"], ["y"], name="/act/Sigmoid")), [],
          "ONNX node '/act/Sigmoid' (op Sigmoid) is not supported; supported: Conv, BatchNormalization"),
         (_graph(helper.make_node("Sigmoid", ["c"], ["y"])), [], "ONNX node 'Sigmoid_1' (op Sigmoid) is not supported"),
+        (_graph(helper.make_node("Transpose", ["c"], ["y"], name="node_Transpose_30", perm=[0, 2, 3, 1])), [],
+         ("ONNX node 'node_Transpose_30' (op Transpose) is supported on constants only (shape arithmetic), not on a "
+          "tensor computed from the input ('c'); an exporter writes what ONNX has no single op for this way (torch's "
+          "dynamo exporter: an adaptive pooling to a size that does not divide its input, whose windows it gathers): "
+          "pool to a size that divides the input")),
         (_graph(helper.make_node("Mul", ["c", "c"], ["y"], name="square")), [],
          ("ONNX node 'square' (op Mul) is supported on constants only (shape arithmetic), not on a tensor computed "
          "from the input ('c', 'c')")),

@@ -349,8 +349,13 @@ class _Importer:
             elif node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
                 self._constant(node, index)
             elif handler is None and node.op_type in _FOLDABLE and node.domain in ("", "ai.onnx"):
+                hint = ("; an exporter writes what ONNX has no single op for this way (torch's dynamo exporter: an "
+                        "adaptive pooling to a size that does not divide its input, whose windows it gathers): "
+                        "pool to a size that divides the input" if node.op_type in ("Transpose", "Gather", "Slice")
+                        else "")
                 raise _error(node, index, "is supported on constants only (shape arithmetic), not on a tensor computed "
-                                          f"from the input ({', '.join(repr(n) for n in inputs if n not in self.consts)})")
+                                          f"from the input ({', '.join(repr(n) for n in inputs if n not in self.consts)})"
+                                          + hint)
             elif handler is None:
                 raise _unsupported(node, index)
             else:
