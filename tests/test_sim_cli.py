@@ -125,3 +125,20 @@ def test_long_layer_names_keep_the_table_columns_apart(capsys):
     assert [row.split()[:2] for row in rows] == [["features.denseblock1.denselayer1.conv1", "conv"],
                                                  ["features.transition1.pool", "pool"]]
     assert all(row[column - 1] == " " and row[column] != " " for row in rows)
+
+
+def test_a_network_whose_layers_read_concatenated_tensors_says_the_rtl_does_not_run_them(tmp_path, capsys):
+    """DenseNet's BatchNorm layers read the concatenation of the features so far on their own:
+    the report times them by the contract and says the RTL core does not run them yet."""
+    from accelsim.cli import main
+
+    krp = tmp_path / "dense.krp"
+    assert main(["compress", "--workload", "pre_activation:DenseBlock", "--input-shape", "3,12,12",
+                 "--out", str(krp)]) == 0
+    capsys.readouterr()
+    invoke("--network", str(krp), "--set", "pe.tn=4", "--no-cache")
+    out = capsys.readouterr().out
+    assert ("note: 3 layers (norms.0, norms.1, norms.2) read a concatenated tensor on their own, one DDR segment "
+            "per row as the timing contract binds it; the RTL core does not run such layers yet") in out
+    invoke("--workload", "resnet8", "--no-cache")
+    assert "read a concatenated tensor" not in capsys.readouterr().out

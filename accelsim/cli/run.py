@@ -157,6 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from ..integer.graph import WeightFormat
     from ..sim import simulate
     from ..sim.gain import logic_budget, parallelism_gain
+    from ..sim.plan import concat_slices, reads_slice
     from ..sim.trace import export_trace, trace_format
 
     config = configure(args.config, args.set)
@@ -172,6 +173,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print_totals(result)
     fit = fits(config)
     print_fit(fit)
+    sliced = [layer.name for layer in network.layers if any(reads_slice(layer, concat_slices(network, config)))]
+    if sliced:
+        print(f"note: {len(sliced)} layer{'s' if len(sliced) > 1 else ''} ({', '.join(sliced[:3])}"
+              f"{', ...' if len(sliced) > 3 else ''}) read a concatenated tensor on their own, one DDR segment "
+              "per row as the timing contract binds it; the RTL core does not run such layers yet (docs/rtl.md), "
+              "so `accelsim rtl check` cannot confirm their cycles")
     report = {"workload": network.name, **result.to_dict(), "resources": fit.to_dict()}
     if args.trace is not None:
         atomic_write_bytes(args.trace, export_trace(result, args.trace))
