@@ -674,3 +674,28 @@ def test_a_squeeze_of_the_pooled_map_is_a_flatten(squeeze: Callable[[torch.Tenso
         "ConvLayer", "PoolLayer", "FlattenLayer", "LinearLayer"]
     assert_bit_exact(network, data)
     assert_tracks_fake_quant(model, network, data)
+
+
+class AddNorm(nn.Module):
+    """A BatchNorm after an add: a layer of its own, which needs running statistics too."""
+
+    def __init__(self, **norm: bool) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4, **norm)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return torch.flatten(F.relu(self.bn(y + y)), 1)
+
+
+def test_a_standalone_batchnorm_without_affine_lowers_and_one_without_statistics_is_named() -> None:
+    model = make_power_of_two(AddNorm(affine=False))
+    data = images((3, 6, 6))
+    network = lower(model, data)
+    assert [layer.name for layer in network.layers] == ["conv", "add", "bn", "flatten"]
+    assert_bit_exact(network, data)
+    assert_tracks_fake_quant(model, network, data)
+    with pytest.raises(UnsupportedLayerError, match=r"^layer 'bn' \(BatchNorm2d\) must track running statistics "
+                                                    r"\(track_running_stats=True\): its normalization is folded"):
+        lower(make_power_of_two(AddNorm(track_running_stats=False)), data)

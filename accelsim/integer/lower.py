@@ -1008,7 +1008,7 @@ class _Lowering:
         if norm.running_mean is None or norm.running_var is None:
             raise UnsupportedLayerError(
                 f"layer {str(node.target)!r} ({type(norm).__name__}) must track running statistics "
-                "(track_running_stats=True) to be folded"
+                "(track_running_stats=True): its normalization is folded into a requantization"
             )
         var = norm.running_var.detach().double().cpu().numpy()
         mean = norm.running_mean.detach().double().cpu().numpy()
