@@ -699,3 +699,44 @@ def test_a_standalone_batchnorm_without_affine_lowers_and_one_without_statistics
     with pytest.raises(UnsupportedLayerError, match=r"^layer 'bn' \(BatchNorm2d\) must track running statistics "
                                                     r"\(track_running_stats=True\): its normalization is folded"):
         lower(make_power_of_two(AddNorm(track_running_stats=False)), data)
+
+
+class InPlaceStatement(nn.Module):
+    """An in-place activation written as a statement (its result not assigned): the tensor the
+    later layers read is the activated one, though torch.fx points them at the raw node."""
+
+    def __init__(self, form: str) -> None:
+        super().__init__()
+        self.form = form
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act = nn.ReLU(inplace=True)
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        saved = y  # an alias read after the statement sees the activated values too
+        if self.form == "relu_":
+            y.relu_()
+        elif self.form == "torch.clamp_":
+            torch.clamp_(y, 0.0, 0.5)
+        elif self.form == "F.relu inplace":
+            F.relu(y, inplace=True)
+        else:
+            self.act(y)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y + saved, 1), 1))
+
+
+@pytest.mark.parametrize("form", ["relu_", "torch.clamp_", "F.relu inplace", "nn.ReLU(inplace=True)"])
+def test_an_in_place_activation_statement_is_folded_where_its_tensor_is_read(form: str) -> None:
+    model = make_power_of_two(InPlaceStatement(form))
+    data = images((3, 6, 6), n=16)
+    network = lower(model, data)
+    conv = network.layer("conv")
+    assert conv.requant.lo == 0  # the activation is folded into the convolution's requantization
+    add = layer_of(network, AddLayer)[0]
+    assert add.inputs == ("conv", "conv")
+    assert_bit_exact(network, data)
+    with torch.no_grad():
+        real = model(torch.from_numpy(data)).numpy()
+    integer = dequantize(network.tensor(network.output), run(network, quantize_input(network, data)).outputs)
+    assert np.linalg.norm(integer - real) <= 0.05 * np.linalg.norm(real)

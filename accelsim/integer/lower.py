@@ -220,6 +220,7 @@ def lower(
                 f"model must be traceable with torch.fx.symbolic_trace, not {type(model).__name__} "
                 f"({type(error).__name__}: {error})"
             ) from error
+        _rebind_in_place(traced)
         values, peaks = _record_values(traced, batch)
         lowering = _Lowering(traced, values, peaks, hints, act_bits, multiplier_bits)
         layers, output = lowering.run()
@@ -280,6 +281,39 @@ def _check_calibration(calibration: object) -> torch.Tensor:
     if not np.all(np.isfinite(calibration)):
         raise ConfigError("calibration must be finite, not contain NaN or inf")
     return torch.from_numpy(np.ascontiguousarray(calibration, dtype=np.float32))
+
+
+#: in-place operations (methods, functions; modules and functions with ``inplace=True``)
+_IN_PLACE_METHODS = frozenset({"relu_", "clamp_", "clip_", "clamp_min_", "clamp_max_", "add_"})
+_IN_PLACE_FUNCTIONS = (torch.relu_, F.relu_, F.hardtanh_, torch.clamp_, torch.clip_, torch.clamp_min_,
+                       torch.clamp_max_)
+
+
+def _rebind_in_place(traced: torch.fx.GraphModule) -> None:
+    """Make every read of a tensor after an in-place operation on it read that operation's node.
+
+    ``torch.fx`` does not follow aliasing: after ``y.relu_()`` as a statement, later readers of
+    ``y`` still point at the node before the ReLU, while at run time they see the modified tensor.
+    Rewiring them to the in-place node gives the graph the value flow the model computes (the
+    graph's result is unchanged: the in-place node returns the same tensor).
+    """
+    order = {node: index for index, node in enumerate(traced.graph.nodes)}
+    for node in traced.graph.nodes:
+        module = traced.get_submodule(str(node.target)) if node.op == "call_module" else None
+        in_place = (
+            (node.op == "call_method" and node.target in _IN_PLACE_METHODS)
+            or (node.op == "call_function" and (node.target in _IN_PLACE_FUNCTIONS or node.kwargs.get("inplace") is True
+                                                or (node.target in (F.relu, F.relu6, F.hardtanh)
+                                                    and any(arg is True for arg in node.args[1:]))))
+            or bool(getattr(module, "inplace", False))
+        )
+        target = node.args[0] if node.args else None
+        if not in_place or not isinstance(target, torch.fx.Node):
+            continue
+        for user in list(target.users):
+            if user is not node and order[user] > order[node]:
+                user.replace_input_with(target, node)
+    traced.recompile()
 
 
 def _record_values(
