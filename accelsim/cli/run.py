@@ -173,7 +173,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print_totals(result)
     fit = fits(config)
     print_fit(fit)
-    sliced = [layer.name for layer in network.layers if any(reads_slice(layer, concat_slices(network, config)))]
+    places = concat_slices(network, config)
+    sliced = [layer.name for layer in network.layers if any(reads_slice(layer, places))]
     if sliced:
         print(f"note: {len(sliced)} layer{'s' if len(sliced) > 1 else ''} ({', '.join(sliced[:3])}"
               f"{', ...' if len(sliced) > 3 else ''}) read a concatenated tensor on their own, one DDR segment "

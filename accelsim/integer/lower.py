@@ -283,10 +283,22 @@ def _check_calibration(calibration: object) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(calibration, dtype=np.float32))
 
 
-#: in-place operations (methods, functions; modules and functions with ``inplace=True``)
-_IN_PLACE_METHODS = frozenset({"relu_", "clamp_", "clip_", "clamp_min_", "clamp_max_", "add_"})
-_IN_PLACE_FUNCTIONS = (torch.relu_, F.relu_, F.hardtanh_, torch.clamp_, torch.clip_, torch.clamp_min_,
-                       torch.clamp_max_)
+#: functions whose ``inplace`` flag may be given by position: its index among the arguments
+_INPLACE_POSITION = {F.relu: 1, F.relu6: 1, F.hardtanh: 3}
+
+
+def _in_place(node: torch.fx.Node, traced: torch.fx.GraphModule) -> bool:
+    """Whether ``node`` modifies its first argument: a method or function named with torch's
+    trailing underscore (``relu_``, ``clamp_``, ``add_``), or an ``inplace=True`` function or module."""
+    if node.op == "call_module":
+        return getattr(traced.get_submodule(str(node.target)), "inplace", False) is True
+    if node.op == "call_method":
+        return str(node.target).endswith("_")
+    if node.op != "call_function":
+        return False
+    position = _INPLACE_POSITION.get(node.target)
+    flag = node.kwargs.get("inplace", node.args[position] if position is not None and len(node.args) > position else False)
+    return getattr(node.target, "__name__", "").endswith("_") or flag is True
 
 
 def _rebind_in_place(traced: torch.fx.GraphModule) -> None:
@@ -299,16 +311,8 @@ def _rebind_in_place(traced: torch.fx.GraphModule) -> None:
     """
     order = {node: index for index, node in enumerate(traced.graph.nodes)}
     for node in traced.graph.nodes:
-        module = traced.get_submodule(str(node.target)) if node.op == "call_module" else None
-        in_place = (
-            (node.op == "call_method" and node.target in _IN_PLACE_METHODS)
-            or (node.op == "call_function" and (node.target in _IN_PLACE_FUNCTIONS or node.kwargs.get("inplace") is True
-                                                or (node.target in (F.relu, F.relu6, F.hardtanh)
-                                                    and any(arg is True for arg in node.args[1:]))))
-            or bool(getattr(module, "inplace", False))
-        )
         target = node.args[0] if node.args else None
-        if not in_place or not isinstance(target, torch.fx.Node):
+        if not isinstance(target, torch.fx.Node) or not _in_place(node, traced):
             continue
         for user in list(target.users):
             if user is not node and order[user] > order[node]:
@@ -405,7 +409,6 @@ class _Lowering:
         self.fx_nodes: dict[str, str] = {}
         self.input_spec: TensorSpec | None = None
         self.frac_override: dict[torch.fx.Node, int] = {}
-        self.concats: dict[str, _Tensor] = {}  # concatenation layer -> its output
         self.concat_leaves: dict[str, tuple[str, ...]] = {}  # concatenation layer -> tensors it joins
 
     # ---- driver -------------------------------------------------------------------------
@@ -580,7 +583,7 @@ class _Lowering:
         current = self._through_identity(node)
         while True:
             if self._is_maxpool(current, self._module_of(current)):
-                source = self._pool_source(current)
+                source = self._call_args(current, ("input",)).get("input")
             elif self._is_activation(current) and self._keeps_scale(current):
                 source = current.args[0]
             else:
@@ -599,10 +602,6 @@ class _Lowering:
                 return self._is_maxpool(current, self._module_of(current)) or self._is_concat(current)
             current = current.args[0] if current.args else None
         return False
-
-    def _pool_source(self, node: torch.fx.Node) -> Any:
-        """The input argument of a pooling node (module or function)."""
-        return node.args[0] if node.args else node.kwargs.get("input")
 
     def _concat_parts(self, node: torch.fx.Node) -> list[torch.fx.Node] | None:
         """The tensors a channel concatenation joins, or None if ``node`` is not one that
@@ -1287,8 +1286,8 @@ class _Lowering:
         lo, hi = min(tensor.lo for tensor in inputs), max(tensor.hi for tensor in inputs)
         joined = self._nested(tuple(tensor.name for tensor in inputs))
         if len(joined) == 1:  # one tensor, or what an earlier concatenation joined
-            earlier = self.concats.get(joined[0])
-            self.tensors[node] = inputs[0] if earlier is None else _Tensor(earlier.name, earlier.spec, lo, hi)
+            earlier = self._producer(joined[0]) if joined[0] in self.concat_leaves else None
+            self.tensors[node] = inputs[0] if earlier is None else _Tensor(earlier.name, earlier.output, lo, hi)
             return
         name = self._layer_name(node)
         _, height, width = inputs[0].spec.shape
@@ -1296,7 +1295,6 @@ class _Lowering:
         output = self._spec((channels, height, width), common)
         layer = ConcatLayer(name, joined, output)
         self._add_layer(layer, node, lo, hi)
-        self.concats[name] = self.tensors[node]
         self.concat_leaves[name] = self._leaves(joined)
 
     def _leaves(self, names: tuple[str, ...]) -> tuple[str, ...]:
